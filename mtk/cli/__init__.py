@@ -1,0 +1,86 @@
+"""The ``mtk`` command line: click commands that parse, call the library and render with rich.
+
+Commands live one module each (``mtk/cli/cmd_*.py``) and are imported only when used, so ``mtk --help``
+and ``mtk inspect`` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from mtk.errors import MtkError
+
+#: command name -> "module:attribute"
+COMMANDS: dict[str, str] = {
+    "inspect": "mtk.cli.cmd_inspect:inspect_command",
+    "convert": "mtk.cli.cmd_convert:convert_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when the command is used or listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mtk")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or chatter (also when output is piped).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """mtk: motion dataset toolkit for HumanML3D-263, KIT-251 and 272-dim (MotionMillion) features.
+
+    \b
+    Start here:
+      mtk demo                      run the whole toolkit on built-in sample data
+      mtk inspect FILE_OR_DATASET   what is this file, and is it sane?
+      mtk convert SRC DST --to ...  npy folders, Zarr, HDF5, joints, BVH, PFNN
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    ctx.obj["quiet"] = quiet
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = cli.main(args=argv, prog_name="mtk", standalone_mode=False)
+    except MtkError as err:
+        if debug:
+            raise
+        click.echo(f"mtk: error: {err.one_line()}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        click.echo("mtk: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("mtk: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as err:  # noqa: BLE001 - the last line of defence keeps errors to one line
+        if debug:
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        click.echo(f"mtk: error: internal error: {type(err).__name__}: {message} "
+                   "(run with --debug for the traceback and please report it)", err=True)
+        sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,103 @@
+"""Shared CLI helpers: JSON output, rich console, progress bars, report rendering."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import numpy as np
+
+from mtk.toolkit.inspection import Report
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+layout_option = click.option("--layout", "layout", metavar="L", default=None,
+                             help="Feature layout: hml263, kit251 or smpl272 (default: detected from the width).")
+fps_option = click.option("--fps", type=float, default=None, metavar="F",
+                          help="Frame rate (default: the layout's: 20, 12.5 or 30).")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def emit_json(document: Any) -> None:
+    """Print one JSON document (NaN/Inf become null)."""
+    click.echo(json.dumps(_jsonable(document), indent=2))
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def is_quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
+    return quiet or not sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr (silent when piped or --quiet); yields ``advance(n)``."""
+    if is_quiet():
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console(stderr=True), transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.4g}"
+
+
+def print_report(report: Report) -> None:
+    """Render an inspect report as a header, a block table and findings."""
+    from rich.table import Table
+
+    out = console()
+    head = [f"[bold]{report.path}[/bold]", f"kind: {report.kind}"]
+    for label, value in (("layout", report.layout), ("frames", report.frames), ("dim", report.dim),
+                         ("fps", report.fps), ("duration", f"{report.duration_s:.2f} s" if report.duration_s else None),
+                         ("dtype", report.dtype)):
+        if value is not None:
+            head.append(f"{label}: {value}")
+    out.print("  ".join(head))
+    for key, value in report.details.items():
+        if isinstance(value, dict | list) and len(str(value)) > 100:
+            continue
+        out.print(f"  {key}: {value}")
+    if report.blocks:
+        table = Table(show_edge=False, pad_edge=False)
+        for column in ("block", "cols", "min", "max", "mean", "std"):
+            table.add_column(column, justify="left" if column in ("block", "cols") else "right")
+        for b in report.blocks:
+            table.add_row(b.name, f"{b.start}:{b.stop}", _fmt(b.min), _fmt(b.max), _fmt(b.mean), _fmt(b.std))
+        out.print(table)
+    if report.findings:
+        colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+        for f in report.findings:
+            out.print(f"[{colours[f.level]}]{f.level}[/]: {f.code}: {f.message}")
+    else:
+        out.print("[green]no findings[/green]")

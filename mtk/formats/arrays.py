@@ -1,0 +1,136 @@
+"""Single-array files: a feature file (T, D), a joints file (T, J, 3), a stats vector (D,).
+
+Loading never unpickles (``allow_pickle=False``) and turns every failure into a one-line
+:class:`~mtk.errors.BadInputError` naming the file. Saving is atomic.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+from mtk.schemas import Layout, get_layout, layout_for_dim
+
+ArrayKind = Literal["features", "joints", "stats"]
+
+
+def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
+    """``np.load`` a .npy file safely: no pickles, clear one-line errors, numeric dtypes only."""
+    path = Path(path)
+    if not path.exists():
+        raise MtkError(path, "no such file", "check the path")
+    if path.is_dir():
+        raise MtkError(path, "is a folder, not a .npy file")
+    try:
+        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "pickle" in str(err).lower():
+            raise BadInputError(path, "holds a pickled object array, which mtk never unpickles",
+                                "save it as a plain numeric array") from None
+        raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
+                            "the file may be truncated or corrupted") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
+                            "the file may be truncated or corrupted") from None
+    if isinstance(array, np.lib.npyio.NpzFile):
+        array.close()
+        raise BadInputError(path, "is an .npz archive, not a single array")
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise BadInputError(path, f"has dtype {array.dtype}, expected a numeric array")
+    return array
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
+def array_kind(array: np.ndarray, path: str | Path) -> ArrayKind:
+    """What a loaded array is, from its shape; rejects shapes mtk has no meaning for."""
+    if array.ndim == 1:
+        if array.shape[0] == 0:
+            raise BadInputError(path, "is an empty vector")
+        return "stats"
+    if array.ndim == 2:
+        if array.shape[0] == 0:
+            raise BadInputError(path, f"has 0 frames (shape {array.shape})")
+        return "features"
+    if array.ndim == 3 and array.shape[-1] == 3:
+        if array.shape[0] == 0:
+            raise BadInputError(path, f"has 0 frames (shape {array.shape})")
+        return "joints"
+    raise BadInputError(path, f"has shape {array.shape}; expected features (T, D), joints (T, J, 3) "
+                        "or a stats vector (D,)")
+
+
+def resolve_layout(dim: int, requested: str | None, path: str | Path) -> Layout | None:
+    """The layout named by the user (checked against ``dim``) or the one detected from ``dim``."""
+    if requested is not None:
+        try:
+            layout = get_layout(requested)
+        except KeyError as err:
+            raise MtkError(None, str(err.args[0]), "use --layout hml263, kit251 or smpl272") from None
+        if layout.dim != dim:
+            raise BadInputError(path, f"has {dim} columns but layout {layout.name} has {layout.dim}",
+                                "check --layout")
+        return layout
+    return layout_for_dim(dim)
+
+
+@dataclass
+class FeatureFile:
+    """A feature array with its layout."""
+
+    path: Path
+    features: np.ndarray
+    layout: Layout
+
+
+def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
+    """Load a (T, D) feature file whose D matches a known layout (or ``layout``)."""
+    array = load_npy(path)
+    if array_kind(array, path) != "features":
+        raise BadInputError(path, f"has shape {array.shape}; expected features (T, D)")
+    found = resolve_layout(array.shape[1], layout, path)
+    if found is None:
+        raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",
+                            "known: 263 (hml263), 251 (kit251), 272 (smpl272)")
+    return FeatureFile(Path(path), array, found)
+
+
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` atomically (temporary sibling, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def detect(path: str) -> bool:
+    """A single .npy file."""
+    return str(path).endswith(".npy") and Path(path).is_file()
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    """Report on a feature, joints or stats file."""
+    from mtk.toolkit.inspection import describe_features, describe_joints, describe_stats
+
+    array = load_npy(path)
+    kind = array_kind(array, path)
+    if kind == "joints":
+        return describe_joints(array, str(path), fps)
+    found = resolve_layout(array.shape[-1], layout, path)
+    if kind == "stats":
+        return describe_stats(array, found, str(path))
+    return describe_features(array, found, str(path), fps, layout_requested=layout is not None)

@@ -1,0 +1,21 @@
+"""``--to joints``: recover joint positions from a feature file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import DestinationExistsError
+from mtk.formats.arrays import load_features, save_npy
+from mtk.toolkit.recover import recover_joints
+
+
+def convert_to_joints(src: str, dst: str, layout: str | None = None, overwrite: bool = False, **_: object) -> str:
+    """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``."""
+    if Path(dst).exists() and not overwrite:
+        raise DestinationExistsError(dst, "already exists", "pass --overwrite to replace it")
+    feature_file = load_features(src, layout)
+    joints = recover_joints(feature_file.features.astype(np.float64), feature_file.layout).astype(np.float32)
+    save_npy(dst, joints)
+    return f"wrote {dst}: {joints.shape[0]} frames x {joints.shape[1]} joints ({feature_file.layout.name})"

@@ -1,0 +1,92 @@
+"""The common dataset model every format reads into and writes from (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from mtk.schemas import Layout
+
+
+@dataclass
+class Motion:
+    """One motion: its name (may contain ``/``), features (T, D) float32 and raw text lines."""
+
+    name: str
+    features: np.ndarray
+    texts: list[str] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return int(self.features.shape[0])
+
+
+@dataclass
+class Stats:
+    """A dataset's normalisation vectors and how they were made."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    convention: str | None = None
+    split: str | None = None
+    frames: int | None = None
+
+
+@dataclass
+class DatasetInfo:
+    """What a reader knows about a dataset before reading any motion."""
+
+    layout: Layout | None
+    fps: float
+    names: list[str]
+    splits: dict[str, list[str]] = field(default_factory=dict)
+    stats: Stats | None = None
+    #: ``humanml3d`` (also KIT), ``motionmillion`` or ``mtk`` (a store): decides default output names
+    family: str = "mtk"
+
+    def split_names(self, split: str | None) -> list[str]:
+        """Names of ``split`` (all names when None); unknown splits raise KeyError."""
+        if split is None or split == "all":
+            return list(self.names)
+        return list(self.splits[split])
+
+
+@runtime_checkable
+class DatasetReader(Protocol):
+    """Read access to a dataset of motions, whatever the container."""
+
+    path: str
+    info: DatasetInfo
+
+    def __len__(self) -> int: ...
+
+    @property
+    def names(self) -> list[str]: ...
+
+    def length(self, name: str) -> int:
+        """Frames of motion ``name`` without reading it."""
+
+    def read(self, name: str) -> Motion: ...
+
+    def iter(self, split: str | None = None) -> Iterator[Motion]: ...
+
+    def read_window(self, name: str, start: int, length: int) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+class DatasetWriter(Protocol):
+    """A context manager that adds motions and commits atomically on a clean exit."""
+
+    def __enter__(self) -> DatasetWriter: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def add(self, motion: Motion) -> None: ...
+
+    def set_splits(self, splits: dict[str, list[str]]) -> None: ...
+
+    def set_stats(self, stats: Stats) -> None: ...

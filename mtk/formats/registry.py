@@ -1,0 +1,59 @@
+"""Which format a path is in. Each format is one module with ``detect(path) -> bool`` and some of
+``inspect(path, layout=None, fps=None) -> Report``, ``open_reader(path) -> DatasetReader`` and
+``open_writer(path, info, **options) -> DatasetWriter``. Modules import their heavy dependencies lazily, so
+detection stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from mtk.errors import MtkError
+
+
+@dataclass(frozen=True)
+class FormatEntry:
+    name: str
+    module: str
+    description: str
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+#: Detection order matters: the first format whose ``detect`` says yes wins.
+FORMATS: tuple[FormatEntry, ...] = (
+    FormatEntry("npy", "mtk.formats.arrays", "a single .npy array: features (T, D), joints (T, J, 3) or stats (D,)"),
+)
+
+
+def registered(name: str) -> FormatEntry:
+    for entry in FORMATS:
+        if entry.name == name:
+            return entry
+    raise MtkError(None, f"unknown format {name!r}", f"known: {', '.join(e.name for e in FORMATS)}")
+
+
+def detect(path: str | Path) -> FormatEntry:
+    """The format of ``path``; a one-line error when none fits."""
+    text = str(path)
+    if "://" not in text and not Path(text).exists():
+        raise MtkError(text, "no such file or folder", "check the path")
+    for entry in FORMATS:
+        if entry.load().detect(text):
+            return entry
+    raise MtkError(text, "is not in a format mtk knows",
+                   "expected a .npy array, a dataset folder, a .zarr store, an .h5 file, a .bvh file, "
+                   "a PFNN database.npz or tokens")
+
+
+def inspect(path: str | Path, layout: str | None = None, fps: float | None = None):
+    """Detect ``path``'s format and describe it."""
+    entry = detect(path)
+    module = entry.load()
+    if not hasattr(module, "inspect"):
+        raise MtkError(path, f"mtk cannot describe {entry.name} inputs yet")
+    return module.inspect(str(path), layout=layout, fps=fps)

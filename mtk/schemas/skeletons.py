@@ -1,0 +1,121 @@
+"""Skeletons as data: joint names, parents, rest directions and roles.
+
+Offsets follow the HumanML3D / text-to-motion conventions (``raw_offset`` unit directions times a bone
+length), y up, the body facing +z, the character's left at +x.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A kinematic tree. ``parents[j] < j`` for every non-root joint."""
+
+    name: str
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]
+    raw_offsets: tuple[tuple[float, float, float], ...] = ()
+    bone_lengths: tuple[float, ...] = ()
+    chains: tuple[tuple[int, ...], ...] = ()
+    roles: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    def offsets(self) -> np.ndarray:
+        """Rest offsets (J, 3) = unit direction times bone length (metres where lengths are known)."""
+        directions = np.asarray(self.raw_offsets, dtype=np.float64)
+        lengths = np.asarray(self.bone_lengths or (1.0,) * self.num_joints, dtype=np.float64)
+        return directions * lengths[:, None]
+
+    def index(self, joint_name: str) -> int:
+        return self.joint_names.index(joint_name)
+
+
+_X, _NX, _Y, _NY, _Z = (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, 1.0)
+_ZERO = (0.0, 0.0, 0.0)
+
+SMPL22 = Skeleton(
+    name="smpl22",
+    joint_names=(
+        "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
+        "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    ),
+    parents=(-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19),
+    raw_offsets=(
+        _ZERO, _X, _NX, _Y, _NY, _NY, _Y, _NY, _NY, _Y, _Z, _Z, _Y, _X, _NX, _Z,
+        _NY, _NY, _NY, _NY, _NY, _NY,
+    ),
+    # HumanML3D's uniform target skeleton (clip 000021), measured on new_joints/012314.npy.
+    bone_lengths=(
+        0.0, 0.1031, 0.1099, 0.1316, 0.3936, 0.3902, 0.1432, 0.4324, 0.4256, 0.0574, 0.1434,
+        0.1494, 0.2194, 0.1375, 0.1434, 0.1030, 0.1316, 0.1230, 0.2568, 0.2631, 0.2660, 0.2699,
+    ),
+    chains=((0, 2, 5, 8, 11), (0, 1, 4, 7, 10), (0, 3, 6, 9, 12, 15), (9, 14, 17, 19, 21), (9, 13, 16, 18, 20)),
+    roles={
+        # HumanML3D processing parameters (face_joint_indx = r_hip, l_hip, r_sho, l_sho).
+        "face_joints": (2, 1, 17, 16),
+        "feet_left": (7, 10),
+        "feet_right": (8, 11),
+        "leg_bones": (5, 8),
+        "hip_left": 1, "hip_right": 2, "shoulder_left": 16, "shoulder_right": 17,
+        "heel_left": 7, "toe_left": 10, "heel_right": 8, "toe_right": 11, "head": 15,
+    },
+)
+
+KIT21 = Skeleton(
+    name="kit21",
+    joint_names=(
+        "root", "BP", "BT", "BLN", "BUN", "LS", "LE", "LW", "RS", "RE", "RW",
+        "LH", "LK", "LA", "LMrot", "LF", "RH", "RK", "RA", "RMrot", "RF",
+    ),
+    parents=(-1, 0, 1, 2, 3, 3, 5, 6, 3, 8, 9, 0, 11, 12, 13, 14, 0, 16, 17, 18, 19),
+    raw_offsets=(
+        _ZERO, _Y, _Y, _Y, _Y, _X, _NY, _NY, _NX, _NY, _NY,
+        _X, _NY, _NY, _Z, _Z, _NX, _NY, _NY, _Z, _Z,
+    ),
+    chains=((0, 11, 12, 13, 14, 15), (0, 16, 17, 18, 19, 20), (0, 1, 2, 3, 4), (3, 5, 6, 7), (3, 8, 9, 10)),
+    roles={
+        # text-to-motion's KIT parameters; the code's "r_hip" is MMM's LH (see feature_layouts.md §2).
+        "face_joints": (11, 16, 5, 8),
+        "feet_left": (19, 20),
+        "feet_right": (14, 15),
+        "leg_bones": (17, 18),
+        "hip_left": 11, "hip_right": 16, "shoulder_left": 5, "shoulder_right": 8,
+        "heel_left": 13, "toe_left": 15, "heel_right": 18, "toe_right": 20, "head": 4,
+    },
+)
+
+PFNN31 = Skeleton(
+    name="pfnn31",
+    joint_names=(
+        "Hips", "LHipJoint", "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToeBase", "RHipJoint", "RightUpLeg",
+        "RightLeg", "RightFoot", "RightToeBase", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head",
+        "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand", "LeftFingerBase", "LeftHandIndex1", "LThumb",
+        "RightShoulder", "RightArm", "RightForeArm", "RightHand", "RightFingerBase", "RightHandIndex1", "RThumb",
+    ),
+    parents=(-1, 0, 1, 2, 3, 4, 0, 6, 7, 8, 9, 0, 11, 12, 13, 14, 15, 13, 17, 18, 19, 20, 21, 20, 13, 24, 25,
+             26, 27, 28, 27),
+    roles={
+        "hip_left": 2, "hip_right": 7, "shoulder_left": 18, "shoulder_right": 25,
+        "heel_left": 4, "toe_left": 5, "heel_right": 9, "toe_right": 10, "head": 16,
+        # joints PFNN masks with weight 1e-10 in its input normalisation
+        "masked": (1, 6, 11, 14, 17, 21, 22, 23, 24, 28, 29, 30),
+    },
+)
+
+SKELETONS: dict[str, Skeleton] = {s.name: s for s in (SMPL22, KIT21, PFNN31)}
+
+
+def get_skeleton(name: str) -> Skeleton:
+    """Look a skeleton up by name (``smpl22``, ``kit21``, ``pfnn31``)."""
+    try:
+        return SKELETONS[name]
+    except KeyError:
+        raise KeyError(f"unknown skeleton {name!r}; known: {', '.join(SKELETONS)}") from None

@@ -1,0 +1,234 @@
+"""Describe arrays: per-block statistics and findings (NaN, contacts, 6D, heading, velocities, length).
+
+Pure functions on arrays; the CLI and format modules turn the reports into tables or JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from mtk.schemas import HEADING_CONSTANTS, LAYOUTS, Layout
+from mtk.toolkit import rotations as rot
+from mtk.toolkit.recover import recover_joints, root_heading_263
+
+Level = Literal["error", "warning", "info"]
+#: the training window of MotionMillion's tokenizer config is 96; 64 is the common VQ window
+TRAINING_WINDOW = 64
+
+
+@dataclass
+class Finding:
+    level: Level
+    code: str
+    message: str
+
+
+@dataclass
+class BlockStats:
+    name: str
+    start: int
+    stop: int
+    min: float
+    max: float
+    mean: float
+    std: float
+
+
+@dataclass
+class Report:
+    """What ``mtk inspect`` says about one input (DESIGN.md §5 JSON keys plus extras)."""
+
+    path: str
+    kind: str
+    layout: str | None = None
+    frames: int | None = None
+    dim: int | None = None
+    fps: float | None = None
+    dtype: str | None = None
+    duration_s: float | None = None
+    blocks: list[BlockStats] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    def add(self, level: Level, code: str, message: str) -> None:
+        self.findings.append(Finding(level, code, message))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.level == "error" for f in self.findings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def block_stats(name: str, start: int, stop: int, values: np.ndarray) -> BlockStats:
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        return BlockStats(name, start, stop, *(float("nan"),) * 4)
+    return BlockStats(name, start, stop, float(finite.min()), float(finite.max()), float(finite.mean()),
+                      float(finite.std()))
+
+
+def sixd_error(features: np.ndarray, layout: Layout) -> float:
+    """Largest deviation of the stored 6D pairs from orthonormality (| |a|-1 |, | |b|-1 |, |a.b|)."""
+    sixd = features[:, layout.block("rotations_6d").slice].astype(np.float64)
+    sixd = sixd.reshape(len(sixd), -1, 6)
+    a, b = sixd[..., :3], sixd[..., 3:]  # two columns or two rows: orthonormal either way
+    errors = np.stack([np.abs(np.linalg.norm(a, axis=-1) - 1), np.abs(np.linalg.norm(b, axis=-1) - 1),
+                       np.abs((a * b).sum(-1))])
+    return float(np.nanmax(errors)) if errors.size else 0.0
+
+
+def looks_normalized(features: np.ndarray, layout: Layout) -> bool:
+    """True when the features look z-normalised: 6D pairs are not unit vectors and values centre on 0."""
+    finite = features[np.isfinite(features).all(axis=1)].astype(np.float64)
+    if len(finite) == 0:
+        return False
+    return sixd_error(finite, layout) > 0.2 and abs(float(finite.mean())) < 0.5
+
+
+def velocity_error(features: np.ndarray, layout: Layout) -> float:
+    """Median |stored velocity - velocity implied by the positions| over frames and joints."""
+    f = features.astype(np.float64)
+    stored = f[:, layout.block("local_velocities").slice].reshape(len(f), -1, 3)
+    if layout.sixd == "rows":
+        local = f[:, layout.block("local_positions").slice].reshape(len(f), -1, 3)
+        if len(f) < 2:
+            return 0.0
+        return float(np.median(np.abs(stored[1:] - (local[1:] - local[:-1]))))
+    if len(f) < 3:
+        return 0.0
+    joints = recover_joints(f, layout)
+    q, _ = root_heading_263(f)
+    implied = rot.quat_rotate(q[:-1, None, :], joints[1:] - joints[:-1])
+    return float(np.median(np.abs(stored[:-1] - implied)))
+
+
+def describe_features(features: np.ndarray, layout: Layout | None, path: str, fps: float | None = None,
+                      layout_requested: bool = False) -> Report:
+    """Report on a (T, D) feature array."""
+    frames, dim = features.shape
+    report = Report(path=path, kind="features", layout=layout.name if layout else None, frames=int(frames),
+                    dim=int(dim), dtype=str(features.dtype))
+    nonfinite_rows = ~np.isfinite(features).all(axis=1)
+    if nonfinite_rows.any():
+        report.add("error", "nan_inf", f"{int(nonfinite_rows.sum())} of {frames} rows hold NaN or Inf "
+                   f"(first at row {int(np.argmax(nonfinite_rows))})")
+    if layout is None:
+        report.add("warning", "unknown_layout", f"{dim} columns match no known layout "
+                   f"({', '.join(f'{name} = {lay.dim}' for name, lay in LAYOUTS.items())})")
+        report.blocks.append(block_stats("all", 0, dim, features))
+        report.fps = fps
+        return report
+    report.fps = float(fps if fps is not None else layout.fps)
+    report.duration_s = frames / report.fps
+    report.blocks = [block_stats(b.name, b.start, b.stop, features[:, b.slice]) for b in layout.blocks]
+    clean = features[~nonfinite_rows]
+    normalized = looks_normalized(clean, layout)
+    report.details["normalized"] = normalized
+    report.details["layout_confidence"] = "low" if normalized else "high"
+    report.details["sixd_convention"] = layout.sixd
+    if normalized:
+        how = "given by --layout" if layout_requested else f"guessed from the {dim} columns"
+        report.add("warning", "looks_normalized",
+                   f"values look z-normalised (6D pairs are not unit vectors, mean near 0); layout {layout.name} "
+                   f"is {how}; content checks skipped (denormalise with the dataset's mean/std first)")
+    else:
+        _content_findings(report, clean, layout)
+    if frames < TRAINING_WINDOW:
+        report.add("warning", "too_short",
+                   f"{frames} frames is shorter than a {TRAINING_WINDOW}-frame training window")
+    return report
+
+
+def _content_findings(report: Report, features: np.ndarray, layout: Layout) -> None:
+    if len(features) == 0:
+        return
+    if layout.has_contacts:
+        contacts = features[:, layout.block("foot_contacts").slice]
+        bad = ~np.isin(contacts, (0.0, 1.0))
+        if bad.any():
+            report.add("error", "contacts_not_binary",
+                       f"{int(bad.sum())} contact values are not 0 or 1 (e.g. {float(contacts[bad][0]):.4g})")
+    error = sixd_error(features, layout)
+    report.details["sixd_max_error"] = error
+    if error > 1e-2:
+        report.add("error" if error > 0.1 else "warning", "sixd_not_orthonormal",
+                   f"6D rotation pairs deviate from orthonormal by up to {error:.3g}")
+    if layout.has("heading_velocity"):
+        start = layout.block("heading_velocity").start
+        worst = max(float(np.abs(features[:, start + col - 2] - value).max())
+                    for col, value in HEADING_CONSTANTS.items())
+        report.details["heading_constant_max_error"] = worst
+        if worst > 1e-3:
+            report.add("error", "heading_not_yaw",
+                       f"heading 6D entries 3, 5, 6, 7 must be 0, 0, 1, 0; off by up to {worst:.3g}")
+    verror = velocity_error(features, layout)
+    report.details["velocity_median_error"] = verror
+    if verror > 1e-3:
+        report.add("warning", "velocity_mismatch",
+                   f"stored velocities disagree with the positions they should integrate to "
+                   f"(median error {verror:.3g} per frame)")
+
+
+def describe_joints(joints: np.ndarray, path: str, fps: float | None = None) -> Report:
+    """Report on a (T, J, 3) joints array."""
+    frames, num_joints, _ = joints.shape
+    skeleton = {22: "smpl22", 21: "kit21", 31: "pfnn31", 55: "smplx55"}.get(num_joints)
+    report = Report(path=path, kind="joints", frames=int(frames), dim=int(num_joints * 3), fps=fps,
+                    dtype=str(joints.dtype))
+    report.details["joints"] = int(num_joints)
+    report.details["skeleton"] = skeleton
+    if fps:
+        report.duration_s = frames / fps
+    report.blocks = [block_stats(axis, k, k + 1, joints[..., k]) for k, axis in enumerate("xyz")]
+    if not np.isfinite(joints).all():
+        report.add("error", "nan_inf", "joint positions hold NaN or Inf")
+    if skeleton is None:
+        report.add("info", "unknown_skeleton", f"{num_joints} joints match no known skeleton")
+    if frames < TRAINING_WINDOW:
+        report.add("warning", "too_short",
+                   f"{frames} frames is shorter than a {TRAINING_WINDOW}-frame training window")
+    return report
+
+
+def grouped_std_values(vector: np.ndarray, layout: Layout) -> dict[str, list[float]]:
+    """The distinct values inside each of the layout's std groups."""
+    out = {}
+    for label, slices in layout.std_group_slices():
+        values = np.concatenate([vector[s] for s in slices])
+        out[label] = [float(v) for v in np.unique(values)]
+    return out
+
+
+def describe_stats(vector: np.ndarray, layout: Layout | None, path: str) -> Report:
+    """Report on a mean or std vector: which layout, mean or std, grouped or per-dimension."""
+    report = Report(path=path, kind="stats", layout=layout.name if layout else None, dim=int(vector.shape[0]),
+                    dtype=str(vector.dtype))
+    if not np.isfinite(vector).all():
+        report.add("error", "nan_inf", "the vector holds NaN or Inf")
+    if layout is None:
+        report.add("error", "unknown_layout", f"{vector.shape[0]} values match no known layout")
+        report.blocks.append(block_stats("all", 0, len(vector), vector))
+        return report
+    report.blocks = [block_stats(b.name, b.start, b.stop, vector[b.slice]) for b in layout.blocks]
+    groups = grouped_std_values(vector, layout)
+    grouped = all(len(values) == 1 for values in groups.values())
+    if (vector < 0).any():
+        role = "mean"
+    elif grouped:
+        role = "std"
+    else:
+        role = "std" if (vector > 0).all() and vector.max() < 1.0 else "mean"
+    report.details["role"] = role
+    if role == "std":
+        report.details["std_grouping"] = "per-group (one value per std group)" if grouped else "per-dimension"
+        report.details["std_groups"] = {k: v[0] for k, v in groups.items()} if grouped else None
+        zeros = np.flatnonzero(vector == 0)
+        if zeros.size:
+            report.add("error", "zero_std", f"std is 0 in dims {zeros.tolist()[:12]}: normalising divides by 0")
+    return report
