@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -72,6 +72,9 @@ class DatasetReader(Protocol):
     def read(self, name: str) -> Motion: ...
 
     def iter(self, split: str | None = None) -> Iterator[Motion]: ...
+
+    def iter_names(self, names: Sequence[str]) -> Iterator[Motion]:
+        """Motions ``names`` in the given order, read efficiently (whole chunks/shards where possible)."""
 
     def read_window(self, name: str, start: int, length: int) -> np.ndarray: ...
 
