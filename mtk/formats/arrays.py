@@ -31,7 +31,7 @@ def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
         array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except ValueError as err:
         if "allow_pickle" in str(err) or "pickle" in str(err).lower():
-            raise BadInputError(path, "holds a pickled object array, which mtk never unpickles",
+            raise BadInputError(path, "holds pickled data (e.g. an object array), which mtk never unpickles",
                                 "save it as a plain numeric array") from None
         raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
                             "the file may be truncated or corrupted") from None
@@ -132,5 +132,8 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
         return describe_joints(array, str(path), fps)
     found = resolve_layout(array.shape[-1], layout, path)
     if kind == "stats":
+        if found is None:
+            raise BadInputError(path, f"is a 1-D array of {array.shape[0]} values, which is no layout's "
+                                "mean/std size", "expected 263, 251 or 272 values")
         return describe_stats(array, found, str(path))
     return describe_features(array, found, str(path), fps, layout_requested=layout is not None)

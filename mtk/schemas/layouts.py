@@ -76,7 +76,7 @@ class Layout:
 
     @property
     def has_contacts(self) -> bool:
-        return self.has("contacts")
+        return any(block.kind == "contacts" for block in self.blocks)
 
     @property
     def num_joints(self) -> int:
