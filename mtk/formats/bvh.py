@@ -1,0 +1,215 @@
+"""BVH motion capture files: a reader for any skeleton and a writer for SMPL-22 motions.
+
+The reader parses the HIERARCHY (joints, parents, offsets, channel orders; End Sites are kept apart) and
+the MOTION block, turns each joint's Euler channels into a parent-relative rotation matrix (channels are
+intrinsic, R = R_first @ R_second @ R_third, in degrees) and takes the frame rate from ``Frame Time``.
+A root with position channels is placed at those values (its OFFSET is then only the rest pose); any other
+joint with position channels uses them in place of its OFFSET. ``scale`` multiplies every length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+
+_ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
+_POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
+
+
+@dataclass
+class BvhMotion:
+    """A BVH motion: skeleton, per-frame local rotations and root positions (lengths already scaled)."""
+
+    joint_names: list[str]
+    parents: list[int]
+    offsets: np.ndarray  # (J, 3)
+    local_rotations: np.ndarray  # (T, J, 3, 3) float64, parent-relative
+    root_positions: np.ndarray  # (T, 3)
+    fps: float
+    #: per-frame translations (T, J, 3) of joints whose channels include positions (root excluded), else None
+    joint_translations: np.ndarray | None = None
+    #: End Site offsets as (parent joint index, offset (3,))
+    end_sites: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return int(self.local_rotations.shape[0])
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    def _fk(self) -> tuple[np.ndarray, np.ndarray]:
+        from mtk.toolkit.kinematics import forward_kinematics
+
+        offsets: np.ndarray = self.offsets
+        if self.joint_translations is not None:
+            # (J, T, 3): forward_kinematics indexes offsets[j] and broadcasts it over the frames
+            offsets = np.swapaxes(self.joint_translations, 0, 1)
+        return forward_kinematics(self.local_rotations, self.root_positions, offsets, self.parents)
+
+    def positions(self) -> np.ndarray:
+        """Global joint positions (T, J, 3)."""
+        return self._fk()[0]
+
+    def global_rotations(self) -> np.ndarray:
+        """Global joint rotations (T, J, 3, 3)."""
+        return self._fk()[1]
+
+
+@dataclass
+class _Joint:
+    name: str
+    parent: int
+    offset: list[float]
+    channels: list[str]
+
+
+class _Tokens:
+    """A cursor over the whitespace-separated words of the HIERARCHY section."""
+
+    def __init__(self, words: list[str], path: str):
+        self.words, self.index, self.path = words, 0, path
+
+    def next(self) -> str:
+        if self.index >= len(self.words):
+            raise BadInputError(self.path, "ends inside the HIERARCHY section", "the file is truncated")
+        word = self.words[self.index]
+        self.index += 1
+        return word
+
+    def expect(self, expected: str) -> None:
+        word = self.next()
+        if word != expected:
+            raise BadInputError(self.path, f"has {word!r} where the BVH hierarchy needs {expected!r}")
+
+    def floats(self, count: int) -> list[float]:
+        try:
+            return [float(self.next()) for _ in range(count)]
+        except ValueError:
+            raise BadInputError(self.path, "has a non-numeric OFFSET in its hierarchy") from None
+
+
+def _parse_hierarchy(tokens: _Tokens) -> tuple[list[_Joint], list[tuple[int, list[float]]]]:
+    joints: list[_Joint] = []
+    end_sites: list[tuple[int, list[float]]] = []
+    stack: list[int] = []  # open joints; -2 marks an End Site block
+    tokens.expect("HIERARCHY")
+    while True:
+        word = tokens.next()
+        if word in ("ROOT", "JOINT"):
+            if word == "ROOT" and joints:
+                raise BadInputError(tokens.path, "has more than one ROOT", "mtk reads single-skeleton BVH files")
+            name = tokens.next()
+            tokens.expect("{")
+            parent = stack[-1] if stack else -1
+            tokens.expect("OFFSET")
+            offset = tokens.floats(3)
+            tokens.expect("CHANNELS")
+            try:
+                count = int(tokens.next())
+            except ValueError:
+                raise BadInputError(tokens.path, f"joint {name} has a bad CHANNELS count") from None
+            channels = [tokens.next().lower() for _ in range(count)]
+            unknown = [c for c in channels if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS]
+            if unknown:
+                raise BadInputError(tokens.path, f"joint {name} has unknown channels {unknown}")
+            joints.append(_Joint(name, parent, offset, channels))
+            stack.append(len(joints) - 1)
+        elif word == "End":
+            tokens.expect("Site")
+            tokens.expect("{")
+            tokens.expect("OFFSET")
+            end_sites.append((stack[-1], tokens.floats(3)))
+            tokens.expect("}")
+        elif word == "}":
+            if not stack:
+                raise BadInputError(tokens.path, "has an unbalanced '}' in its hierarchy")
+            stack.pop()
+            if not stack:
+                return joints, end_sites
+        else:
+            raise BadInputError(tokens.path, f"has an unexpected word {word!r} in its hierarchy")
+
+
+def _frame_rate(frame_time: float) -> float:
+    """1 / Frame Time, snapped to a whole number when the file's rounding is the only difference."""
+    fps = 1.0 / frame_time
+    nearest = round(fps)
+    return float(nearest) if nearest > 0 and abs(fps - nearest) < 1e-3 * fps else fps
+
+
+def _motion_values(text: str, path: str) -> tuple[int, float, np.ndarray]:
+    lines = text.split("\n", 2)
+    try:
+        frames = int(lines[0].split(":", 1)[1]) if lines[0].strip().startswith("Frames") else None
+        frame_time = float(lines[1].split(":", 1)[1]) if lines[1].strip().startswith("Frame Time") else None
+    except (IndexError, ValueError):
+        frames = frame_time = None
+    if frames is None or frame_time is None or frame_time <= 0:
+        raise BadInputError(path, "has no valid 'Frames:' / 'Frame Time:' lines after MOTION")
+    try:
+        values = np.array(lines[2].split() if len(lines) > 2 else [], dtype=np.float64)
+    except ValueError:
+        raise BadInputError(path, "has non-numeric values in its MOTION block") from None
+    return frames, frame_time, values
+
+
+def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
+    """Read a BVH file; ``scale`` multiplies offsets and positions (e.g. 0.01 for centimetres -> metres)."""
+    path = str(path)
+    if not Path(path).is_file():
+        raise MtkError(path, "no such file", "check the path")
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as err:
+        raise BadInputError(path, f"cannot be read: {err.strerror}") from None
+    head, sep, motion = text.partition("MOTION")
+    if not sep:
+        raise BadInputError(path, "is not a BVH file (no MOTION section)")
+    joints, end_sites = _parse_hierarchy(_Tokens(head.split(), path))
+    frames, frame_time, values = _motion_values(motion.strip(), path)
+    width = sum(len(j.channels) for j in joints)
+    if frames == 0 or values.size < frames * width:
+        raise BadInputError(path, f"declares {frames} frames of {width} channels but holds {values.size} values",
+                            "the file is truncated")
+    values = values[: frames * width].reshape(frames, width)
+
+    count = len(joints)
+    rotations = np.broadcast_to(np.eye(3), (frames, count, 3, 3)).copy()
+    offsets = np.array([j.offset for j in joints], dtype=np.float64) * scale
+    root_positions = np.broadcast_to(offsets[0], (frames, 3)).copy()
+    translations: np.ndarray | None = None
+    column = 0
+    from mtk.toolkit.rotations import euler_to_matrix
+
+    for index, joint in enumerate(joints):
+        order = "".join(_ROTATION_CHANNELS.get(c, "") for c in joint.channels)
+        rot_columns = [column + k for k, c in enumerate(joint.channels) if c in _ROTATION_CHANNELS]
+        if rot_columns:
+            rotations[:, index] = euler_to_matrix(np.radians(values[:, rot_columns]), order)
+        pos = {_POSITION_CHANNELS[c]: column + k for k, c in enumerate(joint.channels) if c in _POSITION_CHANNELS}
+        if pos:
+            target = root_positions if index == 0 else None
+            if target is None:
+                if translations is None:
+                    translations = np.broadcast_to(offsets, (frames, count, 3)).copy()
+                target = translations[:, index]
+            for axis, col in pos.items():
+                target[:, axis] = values[:, col] * scale
+        column += len(joint.channels)
+    return BvhMotion(
+        joint_names=[j.name for j in joints], parents=[j.parent for j in joints], offsets=offsets,
+        local_rotations=rotations, root_positions=root_positions, fps=_frame_rate(frame_time),
+        joint_translations=translations,
+        end_sites=[(parent, np.asarray(offset) * scale) for parent, offset in end_sites],
+    )
+
+
+def detect(path: str) -> bool:
+    """A file ending in .bvh."""
+    return str(path).lower().endswith(".bvh") and Path(path).is_file()

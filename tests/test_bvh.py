@@ -1,0 +1,68 @@
+"""BVH reader and writer: real files from three pipelines, round trips, error paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mtk.errors import BadInputError
+from mtk.formats.bvh import read_bvh
+from mtk.schemas import PFNN31
+
+
+def test_pfnn_take_matches_the_pfnn_skeleton(data_dir):
+    motion = read_bvh(data_dir / "pfnn/animations/LocomotionFlat04_000.bvh")
+    assert motion.num_joints == 31 and motion.fps == 120.0 and motion.frames == 2428
+    assert tuple(motion.joint_names) == PFNN31.joint_names
+    assert tuple(motion.parents) == PFNN31.parents
+    zero = [i for i, o in enumerate(motion.offsets) if not np.any(o)]
+    assert zero == [0, 1, 6, 11, 14, 17, 21, 23, 24, 28, 30]
+    positions = read_bvh(data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", scale=5.6444).positions()
+    # PFNN's scale gives centimetres: hips around 93 cm, the head joint around 127 cm (pfnn_format.md §1.1)
+    assert 80 < np.median(positions[:, 0, 1]) < 105
+    assert 115 < np.median(positions[:, 16, 1]) < 140
+    # zero-offset joints sit exactly on their parents
+    assert np.allclose(positions[:, 1], positions[:, 0]) and np.allclose(positions[:, 14], positions[:, 13])
+
+
+def test_smpl_bvh_files_read_at_their_rates(data_dir):
+    for name, frames, fps in (("smpl272/bvh/000000.bvh", 1287, 60.0), ("motionmillion/bvh/case1_0_predict.bvh", 100, 30.0)):
+        motion = read_bvh(data_dir / name)
+        assert (motion.frames, motion.fps, motion.num_joints) == (frames, fps, 24)
+        assert motion.joint_names[:2] == ["Pelvis", "Left_hip"]
+        assert motion.local_rotations.dtype == np.float64
+        rotations = motion.global_rotations()
+        assert np.allclose(rotations @ np.swapaxes(rotations, -1, -2), np.eye(3), atol=1e-9)
+
+
+def test_euler_channels_and_root_position(tmp_path):
+    path = tmp_path / "two.bvh"
+    path.write_text(
+        "HIERARCHY\nROOT a\n{\n OFFSET 0 0 0\n CHANNELS 6 Xposition Yposition Zposition Yrotation Xrotation Zrotation\n"
+        " JOINT b\n {\n  OFFSET 0 2 0\n  CHANNELS 3 Zrotation Yrotation Xrotation\n"
+        "  End Site\n  {\n   OFFSET 0 1 0\n  }\n }\n}\nMOTION\nFrames: 2\nFrame Time: 0.04\n"
+        "1 2 3 0 0 0 90 0 0\n1 2 3 90 0 0 0 0 0\n")
+    motion = read_bvh(path, scale=0.5)
+    assert motion.fps == 25.0 and motion.parents == [-1, 0]
+    positions = motion.positions()
+    assert np.allclose(positions[0], [[0.5, 1, 1.5], [0.5, 2, 1.5]])
+    # Zrotation 90 on b does not move b itself; Yrotation 90 on the root keeps +y
+    assert np.allclose(positions[1, 1], [0.5, 2, 1.5])
+    child = motion.global_rotations()[0, 1] @ np.array([0, 1.0, 0])
+    assert np.allclose(child, [-1, 0, 0])
+    assert len(motion.end_sites) == 1 and np.allclose(motion.end_sites[0][1], [0, 0.5, 0])
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("HIERARCHY\nROOT a\n{\n OFFSET 0 0 0\n CHANNELS 3 Zrotation Yrotation Xrotation\n}\n", "no MOTION"),
+    ("HIERARCHY\nROOT a\n{\n OFFSET 0 0 0\n CHANNELS 3 Zrotation Yrotation Xrotation\n}\nMOTION\nFrames: 3\n"
+     "Frame Time: 0.1\n1 2 3\n", "truncated"),
+    ("HIERARCHY\nROOT a\n{\n OFFSET 0 0 0\n CHANNELS 1 Wrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\n1\n",
+     "unknown channels"),
+])
+def test_bad_files_give_one_line_errors(tmp_path, text, problem):
+    path = tmp_path / "bad.bvh"
+    path.write_text(text)
+    with pytest.raises(BadInputError) as err:
+        read_bvh(path)
+    assert problem in err.value.one_line() and str(path) in err.value.one_line()
