@@ -49,9 +49,21 @@ class DatasetInfo:
 
     def split_names(self, split: str | None) -> list[str]:
         """Names of ``split`` (all names when None); unknown splits raise KeyError."""
-        if split is None or split == "all":
+        if split is None or (split == "all" and "all" not in self.splits):
             return list(self.names)
-        return list(self.splits[split])
+        return list(self.splits[self.resolve_split(split)])
+
+    def resolve_split(self, split: str) -> str:
+        """The split key for ``split``: itself, or the one key ending in ``/split`` (MotionMillion's
+        ``version1/train`` answers to ``train``). Unknown or ambiguous names raise KeyError."""
+        if split in self.splits:
+            return split
+        matches = [key for key in self.splits if key.endswith(f"/{split}")]
+        if len(matches) != 1:
+            known = ", ".join(self.splits) or "none"
+            why = "is ambiguous" if matches else "is unknown"
+            raise KeyError(f"split {split!r} {why}; splits: {known}")
+        return matches[0]
 
 
 @runtime_checkable

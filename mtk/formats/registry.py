@@ -26,6 +26,10 @@ class FormatEntry:
 
 #: Detection order matters: the first format whose ``detect`` says yes wins.
 FORMATS: tuple[FormatEntry, ...] = (
+    FormatEntry("zarr", "mtk.formats.zarr_store", "a Zarr v3 dataset store (.zarr folder or fsspec URL)"),
+    FormatEntry("hdf5", "mtk.formats.hdf5_store", "an HDF5 dataset file (.h5/.hdf5)"),
+    FormatEntry("npy-folder", "mtk.formats.npy_folder",
+                "a dataset folder: HumanML3D/KIT (new_joint_vecs/) or MotionMillion (motion_data/vector_272/)"),
     FormatEntry("npy", "mtk.formats.arrays", "a single .npy array: features (T, D), joints (T, J, 3) or stats (D,)"),
 )
 

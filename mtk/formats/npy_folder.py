@@ -1,0 +1,283 @@
+"""Dataset folders of per-motion ``.npy`` files, in the two published layouts.
+
+HumanML3D / KIT-ML (``humanml3d`` family)::
+
+    new_joint_vecs/<name>.npy   (T, 263|251) features      new_joints/  (optional, not carried)
+    texts/<name>.txt            caption#tokens#start#end lines, kept verbatim
+    train.txt val.txt test.txt  (any <split>.txt at the root) one name per line
+    Mean.npy Std.npy
+
+MotionMillion (``motionmillion`` family)::
+
+    motion_data/vector_272/<name>.npy     names may contain "/"
+    texts/<name>.txt
+    split/<version>/.../<split>.txt       the split key is the path under split/ without .txt
+    mean_std/vector_272/mean.npy std.npy
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.arrays import load_npy, resolve_layout, save_npy
+from mtk.formats.destination import Journal, prepare
+from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.schemas import Layout
+
+FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}
+STATS_FILES = {"humanml3d": ("Mean.npy", "Std.npy"),
+               "motionmillion": ("mean_std/vector_272/mean.npy", "mean_std/vector_272/std.npy")}
+SPLIT_ROOT = {"humanml3d": "", "motionmillion": "split"}
+#: split version used when a MotionMillion folder is written from splits without one
+DEFAULT_SPLIT_VERSION = "version1"
+
+
+def family_of(path: str | Path) -> str | None:
+    """``humanml3d`` or ``motionmillion`` when ``path`` is a dataset folder of that layout."""
+    root = Path(path)
+    for family, sub in FAMILY_DIRS.items():
+        if (root / sub).is_dir():
+            return family
+    return None
+
+
+def family_for_layout(layout: Layout | None) -> str:
+    return "motionmillion" if layout is not None and layout.dataset_family == "motionmillion" else "humanml3d"
+
+
+def detect(path: str) -> bool:
+    return "://" not in str(path) and family_of(path) is not None
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty lines of a text file (line endings stripped)."""
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def text_lines(content: str) -> list[str]:
+    """The lines of a text file, verbatim except for their ``\\n`` endings."""
+    lines = content.split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def text_file_content(lines: Sequence[str]) -> str:
+    """The canonical text file for ``lines``: each line ended by ``\\n``."""
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _scan_names(motion_dir: Path, recursive: bool) -> list[str]:
+    names: list[str] = []
+    stack = [(motion_dir, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir() and recursive:
+                    stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
+                elif entry.name.endswith(".npy") and entry.is_file():
+                    names.append(prefix + entry.name[:-4])
+    return sorted(names)
+
+
+def _read_splits(root: Path, family: str) -> dict[str, list[str]]:
+    if family == "humanml3d":
+        return {p.stem: read_lines(p) for p in sorted(root.glob("*.txt"))}
+    base = root / SPLIT_ROOT[family]
+    if not base.is_dir():
+        return {}
+    return {p.relative_to(base).with_suffix("").as_posix(): read_lines(p) for p in sorted(base.rglob("*.txt"))}
+
+
+def npy_frames(path: Path) -> int:
+    """Rows of a .npy file from its header alone."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, _ = read_header(handle)
+    except (OSError, ValueError) as err:
+        raise BadInputError(path, f"is not a readable .npy file: {err}",
+                            "the file may be truncated or corrupted") from None
+    if len(shape) != 2:
+        raise BadInputError(path, f"has shape {shape}; expected features (T, D)")
+    return int(shape[0])
+
+
+class NpyFolderReader:
+    """Reads a HumanML3D/KIT or MotionMillion dataset folder (see the module doc)."""
+
+    def __init__(self, path: str | Path, layout: str | None = None):
+        self.path = str(path)
+        self.root = Path(path)
+        family = family_of(self.root)
+        if family is None:
+            raise BadInputError(path, "is not a dataset folder",
+                                "expected new_joint_vecs/ (HumanML3D/KIT) or motion_data/vector_272/ (MotionMillion)")
+        self.family = family
+        self.motion_dir = self.root / FAMILY_DIRS[family]
+        self._layout_request = layout
+        self._info: DatasetInfo | None = None
+        self._lengths: dict[str, int] = {}
+
+    @property
+    def info(self) -> DatasetInfo:
+        if self._info is None:
+            self._info = self._scan()
+        return self._info
+
+    def _scan(self) -> DatasetInfo:
+        names = _scan_names(self.motion_dir, recursive=self.family == "motionmillion")
+        stats = self._read_stats()
+        if stats is not None:
+            dim = int(stats.mean.shape[0])
+        elif names:
+            dim = self._dim_of(names[0])
+        else:
+            raise BadInputError(self.motion_dir, "holds no .npy motions and the dataset has no mean/std",
+                                "nothing to read")
+        layout = resolve_layout(dim, self._layout_request, self.path)
+        return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
+                           splits=_read_splits(self.root, self.family), stats=stats, family=self.family)
+
+    def _dim_of(self, name: str) -> int:
+        array = load_npy(self.file(name), mmap=True)
+        if array.ndim != 2:
+            raise BadInputError(self.file(name), f"has shape {array.shape}; expected features (T, D)")
+        return int(array.shape[1])
+
+    def _read_stats(self) -> Stats | None:
+        mean_rel, std_rel = STATS_FILES[self.family]
+        mean_path, std_path = self.root / mean_rel, self.root / std_rel
+        if not (mean_path.is_file() and std_path.is_file()):
+            return None
+        return Stats(mean=load_npy(mean_path), std=load_npy(std_path), convention=self.family)
+
+    def file(self, name: str) -> Path:
+        return self.motion_dir / f"{name}.npy"
+
+    def text_file(self, name: str) -> Path:
+        return self.root / "texts" / f"{name}.txt"
+
+    def __len__(self) -> int:
+        return len(self.info.names)
+
+    @property
+    def names(self) -> list[str]:
+        return self.info.names
+
+    def length(self, name: str) -> int:
+        if name not in self._lengths:
+            self._lengths[name] = npy_frames(self.file(name))
+        return self._lengths[name]
+
+    def read(self, name: str) -> Motion:
+        path = self.file(name)
+        if not path.is_file():
+            raise MtkError(path, f"no motion named {name!r} in this dataset")
+        features = load_npy(path)
+        if features.ndim != 2:
+            raise BadInputError(path, f"has shape {features.shape}; expected features (T, D)")
+        text_path = self.text_file(name)
+        texts = text_lines(text_path.read_bytes().decode("utf-8")) if text_path.is_file() else []
+        return Motion(name, features, texts)
+
+    def iter(self, split: str | None = None) -> Iterator[Motion]:
+        return self.iter_names([n for n in self.info.split_names(split) if self.file(n).is_file()])
+
+    def iter_names(self, names: Sequence[str]) -> Iterator[Motion]:
+        for name in names:
+            yield self.read(name)
+
+    def read_window(self, name: str, start: int, length: int) -> np.ndarray:
+        array = load_npy(self.file(name), mmap=True)
+        return np.array(array[start:start + length])
+
+    def close(self) -> None:
+        """Nothing stays open between calls."""
+
+
+class NpyFolderWriter:
+    """Writes a dataset folder in the family's layout; atomic (temporary sibling, renamed on success).
+
+    ``family`` defaults to the layout's (MotionMillion for 272, HumanML3D otherwise).
+    """
+
+    def __init__(self, path: str | Path, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
+                 family: str | None = None):
+        if "://" in str(path):
+            raise MtkError(path, "npy folders are written to local paths only", "write a .zarr store to a URL")
+        self.info = info
+        self.family = family or family_for_layout(info.layout)
+        self.dest = prepare(path, overwrite=overwrite, resume=resume)
+        self.root = Path(self.dest.partial)
+        self.journal = Journal(self.dest.journal)
+        self.done: dict[str, str | None] = {}
+        if self.dest.resuming:
+            for record in self.journal.read():
+                self.done[record.get("m") or record["bad"]] = record.get("why")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / FAMILY_DIRS[self.family]).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def path(self) -> str:
+        return self.dest.final
+
+    def __enter__(self) -> NpyFolderWriter:
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        if exc_type is None:
+            self.dest.commit()
+
+    def resume_index(self, names: Sequence[str]) -> int:
+        """How many of ``names`` (in order) are already written or recorded as skipped."""
+        for i, name in enumerate(names):
+            if name not in self.done:
+                return i
+        return len(names)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        return [(name, why) for name, why in self.done.items() if why is not None]
+
+    def add(self, motion: Motion) -> None:
+        if motion.texts:
+            text_path = self.root / "texts" / f"{motion.name}.txt"
+            text_path.parent.mkdir(parents=True, exist_ok=True)
+            text_path.write_text(text_file_content(motion.texts), encoding="utf-8", newline="")
+        save_npy(self.root / FAMILY_DIRS[self.family] / f"{motion.name}.npy", motion.features)
+        self.done[motion.name] = None
+        self.journal.append([{"m": motion.name}])
+
+    def add_bad(self, name: str, reason: str) -> None:
+        self.done[name] = reason
+        self.journal.append([{"bad": name, "why": reason}])
+
+    def set_splits(self, splits: dict[str, list[str]]) -> None:
+        base = self.root / SPLIT_ROOT[self.family]
+        for split, members in splits.items():
+            key = split
+            if self.family == "motionmillion" and "/" not in key:
+                key = f"{DEFAULT_SPLIT_VERSION}/{key}"
+            target = base / f"{key}.txt"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text_file_content(members), encoding="utf-8")
+
+    def set_stats(self, stats: Stats) -> None:
+        mean_rel, std_rel = STATS_FILES[self.family]
+        save_npy(self.root / mean_rel, np.asarray(stats.mean))
+        save_npy(self.root / std_rel, np.asarray(stats.std))
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    from mtk.formats.datasets import inspect_dataset
+
+    return inspect_dataset(NpyFolderReader(path, layout=layout), fps=fps)
