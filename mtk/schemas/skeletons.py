@@ -52,10 +52,12 @@ SMPL22 = Skeleton(
         _ZERO, _X, _NX, _Y, _NY, _NY, _Y, _NY, _NY, _Y, _Z, _Z, _Y, _X, _NX, _Z,
         _NY, _NY, _NY, _NY, _NY, _NY,
     ),
-    # HumanML3D's uniform target skeleton (clip 000021), measured on new_joints/012314.npy.
+    # HumanML3D's uniform target skeleton (clip 000021), measured on new_joints/012314.npy (frame-to-frame
+    # std <= 2.5e-7 m, so 6 decimals; extraction needs them to match the released features to ~1e-6).
     bone_lengths=(
-        0.0, 0.1031, 0.1099, 0.1316, 0.3936, 0.3902, 0.1432, 0.4324, 0.4256, 0.0574, 0.1434,
-        0.1494, 0.2194, 0.1375, 0.1434, 0.1030, 0.1316, 0.1230, 0.2568, 0.2631, 0.2660, 0.2699,
+        0.0, 0.103074, 0.109883, 0.131568, 0.393623, 0.390188, 0.14319, 0.432433, 0.425643, 0.057365,
+        0.143382, 0.149419, 0.21936, 0.137487, 0.143383, 0.103039, 0.131614, 0.122984, 0.25684, 0.263092,
+        0.266012, 0.269876,
     ),
     chains=((0, 2, 5, 8, 11), (0, 1, 4, 7, 10), (0, 3, 6, 9, 12, 15), (9, 14, 17, 19, 21), (9, 13, 16, 18, 20)),
     roles={

@@ -1,0 +1,99 @@
+"""Feature extraction: 263 from joints (against HumanML3D's released files) and 272 from SMPL rotations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mtk.schemas import HML263, SMPL272
+from mtk.toolkit.extract import extract_263, extract_272, gaussian_smooth, preprocess_joints
+from mtk.toolkit.recover import recover_joints
+from mtk.toolkit.rotations import axis_angle_to_matrix
+
+
+@pytest.fixture(scope="module")
+def hml(data_dir):
+    joints = np.load(data_dir / "humanml3d/new_joints/012314.npy").astype(np.float64)
+    features = np.load(data_dir / "humanml3d/new_joint_vecs/012314.npy")
+    return joints, features
+
+
+def test_263_matches_the_released_features(hml):
+    joints, released = hml
+    features = extract_263(joints, HML263)
+    assert features.shape == (169, 263) and features.dtype == np.float32
+    # new_joints lack the source's last frame, so the smoothed heading differs only near the end
+    head = slice(0, 80)
+    for block in HML263.blocks:
+        error = np.abs(features[head, block.slice] - released[head, block.slice]).max()
+        assert error < 2e-5, block.name
+    contacts = HML263.block("foot_contacts").slice
+    assert (features[:, contacts] == released[:169, contacts]).all(axis=1).mean() >= 0.95
+    for block in HML263.blocks:
+        assert np.abs(features[:, block.slice] - released[:169, block.slice]).max() < 0.02, block.name
+
+
+@pytest.mark.parametrize("quirks", [True, False])
+def test_263_round_trip_recovers_the_preprocessed_joints(hml, quirks):
+    joints, _ = hml
+    features = extract_263(joints, HML263, reproduce_quirks=quirks)
+    recovered = recover_joints(features.astype(np.float64), HML263)
+    expected = preprocess_joints(joints, HML263.skeleton)[:-1]
+    # the fixed path faces +z by the smoothed heading, so it may differ from preprocess_joints by one yaw
+    error = np.abs(recovered - expected).max() if quirks else _yaw_aligned_error(recovered, expected)
+    assert error < 1e-4
+
+
+def test_quirk_flag_changes_heading_channels_only_where_it_should(hml):
+    joints, _ = hml
+    quirky, fixed = extract_263(joints, HML263), extract_263(joints, HML263, reproduce_quirks=False)
+    height = HML263.block("root_height").slice
+    assert np.allclose(quirky[:, height], fixed[:, height])
+    assert np.abs(quirky[:, 0] - fixed[:, 0]).max() > 1e-3
+
+
+def _yaw_aligned_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Max distance between two (T, J, 3) motions after one yaw turn that aligns their frame-0 hips."""
+    from mtk.toolkit.rotations import rotation_y
+
+    def hip_yaw(p):
+        v = p[0, 1] - p[0, 2]
+        return np.arctan2(v[0], v[2])
+
+    turned = (rotation_y(np.array(hip_yaw(b) - hip_yaw(a))) @ a[..., None])[..., 0]
+    return float(np.abs(turned - b).max())
+
+
+def test_263_branch_fix_survives_a_turn_through_180_degrees(hml):
+    """P4: spinning in place through 270 degrees; the released encoder loses heading, the fixed one does not."""
+    from mtk.toolkit.rotations import rotation_y
+
+    joints, _ = hml
+    angle = np.linspace(0, 1.5 * np.pi, 120)
+    spinning = (rotation_y(angle)[:, None] @ joints[:1].repeat(120, 0)[..., None])[..., 0]
+    errors = {}
+    for quirks in (True, False):
+        features = extract_263(spinning, HML263, reproduce_quirks=quirks)
+        recovered = recover_joints(features.astype(np.float64), HML263)
+        errors[quirks] = _yaw_aligned_error(recovered, preprocess_joints(spinning, HML263.skeleton)[:-1])
+    assert errors[False] < 1e-4 < 1e-2 < errors[True]
+
+
+def test_272_reproduces_the_released_sample(data_dir):
+    smpl = np.load(data_dir / "smpl272/smpl85/000000.npy").astype(np.float64)
+    joints = np.load(data_dir / "smpl272/joints/000000.npy")[:, :22].astype(np.float64)
+    released = np.load(data_dir / "smpl272/features/000000.npy")
+    rotations = axis_angle_to_matrix(smpl[:, :66].reshape(-1, 22, 3))
+    features = extract_272(rotations, joints, SMPL272)
+    assert features.shape == released.shape
+    assert np.abs(features - released).max() < 1e-4
+
+
+def test_gaussian_smooth_matches_the_definition():
+    x = np.zeros(201)
+    x[100] = 1.0
+    smoothed = gaussian_smooth(x, 20.0)
+    taps = np.arange(-80, 81)
+    kernel = np.exp(-0.5 * (taps / 20.0) ** 2)
+    assert np.allclose(smoothed[20:181], kernel / kernel.sum())
+    assert np.allclose(gaussian_smooth(np.ones((50, 3)), 20.0), 1.0)
