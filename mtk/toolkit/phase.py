@@ -1,0 +1,85 @@
+"""Locomotion phase: from foot contacts, from footstep annotations, and its per-frame increment.
+
+Phase is in cycles, [0, 1): 0 at a right heel strike, 0.5 at a left heel strike, linear in time between
+strikes (PFNN's convention, ``pfnn_format.md`` §3.3 and §7).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def heel_strikes(contact: np.ndarray, min_gap: int = 1) -> np.ndarray:
+    """Frames where a foot's contact switches on (0 -> 1); strikes closer than ``min_gap`` frames to the
+    previous kept one are dropped (contact flicker)."""
+    contact = np.asarray(contact).astype(bool)
+    starts = np.flatnonzero(contact[1:] & ~contact[:-1]) + 1
+    kept: list[int] = []
+    for frame in starts:
+        if not kept or frame - kept[-1] >= min_gap:
+            kept.append(int(frame))
+    return np.asarray(kept, dtype=np.int64)
+
+
+def unwrapped_phase(events: list[tuple[int, float]], frames: int) -> np.ndarray:
+    """Continuous phase (cycles, increasing) through events ``(frame, phase mod 1)``, linear between them and
+    continued at the nearest segment's rate before the first and after the last event.
+
+    Each event's value is the smallest value above the previous one with the required fraction, so a missed
+    strike makes one longer segment instead of a backwards step. Fewer than two events: constant 0 / the event.
+    """
+    t = np.arange(frames, dtype=np.float64)
+    if not events:
+        return np.zeros(frames)
+    events = sorted(events)
+    times = [float(events[0][0])]
+    values = [float(events[0][1]) % 1.0]
+    for frame, fraction in events[1:]:
+        if frame <= times[-1]:
+            continue
+        value = np.floor(values[-1]) + fraction % 1.0
+        while value <= values[-1]:
+            value += 1.0
+        times.append(float(frame))
+        values.append(value)
+    if len(times) == 1:
+        return np.full(frames, values[0])
+    phase = np.interp(t, times, values)
+    first_rate = (values[1] - values[0]) / (times[1] - times[0])
+    last_rate = (values[-1] - values[-2]) / (times[-1] - times[-2])
+    before, after = t < times[0], t > times[-1]
+    phase[before] = values[0] + (t[before] - times[0]) * first_rate
+    phase[after] = values[-1] + (t[after] - times[-1]) * last_rate
+    return phase
+
+
+def phase_from_contacts(heel_left: np.ndarray, heel_right: np.ndarray, fps: float,
+                        min_step_s: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Phase in [0, 1) per frame from the heel contacts, and the unwrapped phase.
+
+    Right heel strikes are phase 0, left heel strikes 0.5; a strike less than ``min_step_s`` after the same
+    foot's previous strike is contact flicker and ignored.
+    """
+    gap = max(1, int(round(min_step_s * fps)))
+    events = [(int(f), 0.0) for f in heel_strikes(heel_right, gap)]
+    events += [(int(f), 0.5) for f in heel_strikes(heel_left, gap)]
+    unwrapped = unwrapped_phase(events, len(heel_left))
+    return np.mod(unwrapped, 1.0), unwrapped
+
+
+def phase_from_footsteps(steps: list[tuple[int, int]], frames: int) -> np.ndarray:
+    """The ``.phase`` curve from footstep pairs (right contact, left contact), 0-based frames: 0 at each right
+    contact, 0.5 at the left one, linear between; 0 before the first and after the last step."""
+    phase = np.zeros(frames)
+    for (right, left), (next_right, _) in zip(steps[:-1], steps[1:], strict=True):
+        a = np.arange(right, min(left, frames))
+        phase[a] = 0.5 * (a - right) / (left - right)
+        b = np.arange(left, min(next_right, frames))
+        phase[b] = 0.5 + 0.5 * (b - left) / (next_right - left)
+    return phase
+
+
+def phase_increment(phase: np.ndarray) -> np.ndarray:
+    """PFNN's dphase (T-1,): ``p[t+1] - p[t]``, or ``1 - p[t] + p[t+1]`` where the phase wrapped."""
+    delta = phase[1:] - phase[:-1]
+    return np.where(delta < 0, 1.0 - phase[:-1] + phase[1:], delta)
