@@ -1,0 +1,108 @@
+"""Finite scalar quantization (Mentzer et al., ICLR 2024), bit-compatible with MotionMillion's FSQ.
+
+A linear projection takes each code vector down to ``d = len(levels)`` channels; each channel is squashed
+by a shifted tanh into ``L_i`` bins, rounded (straight-through gradient) and normalised to ``[-1, 1]``.
+The codebook is implicit: the grid of all level combinations, ``prod(levels)`` codes. Index ``k`` has
+level ``(k // basis_i) % L_i`` on channel ``i`` with ``basis = cumprod([1] + levels[:-1])``, so the first
+channel is the least significant digit. Everything runs in float32, also under autocast.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from mtk.tokenizer.codebook import Quantizer
+
+#: nominal codebook size -> levels (FSQ paper Table 1, plus MotionMillion's 2^9 and 2^11 entries)
+FSQ_LEVELS: dict[int, tuple[int, ...]] = {
+    2**8: (8, 6, 5),
+    2**9: (8, 8, 8),
+    2**10: (8, 5, 5, 5),
+    2**11: (8, 8, 6, 5),
+    2**12: (7, 5, 5, 5, 5),
+    2**14: (8, 8, 8, 6, 5),
+    2**16: (8, 8, 8, 5, 5, 5),
+}
+
+BOUND_EPS = 1e-3
+
+
+def levels_for(codebook_size: int) -> tuple[int, ...]:
+    """FSQ levels for a nominal size (65536) or the real size of a table entry (64000)."""
+    if codebook_size in FSQ_LEVELS:
+        return FSQ_LEVELS[codebook_size]
+    for levels in FSQ_LEVELS.values():
+        if math.prod(levels) == codebook_size:
+            return levels
+    known = ", ".join(f"{k} ({math.prod(v)} codes)" for k, v in FSQ_LEVELS.items())
+    raise ValueError(f"no FSQ levels for codebook size {codebook_size}; choose one of {known}")
+
+
+def round_ste(x: Tensor) -> Tensor:
+    """Round half-to-even in the forward pass, identity gradient in the backward pass."""
+    return x + (torch.round(x) - x).detach()
+
+
+class FSQ(Quantizer):
+    """FSQ over ``levels`` with ``dim``-channel inputs (Linear projections when ``dim != len(levels)``)."""
+
+    def __init__(self, levels: tuple[int, ...] | list[int], dim: int):
+        super().__init__()
+        if any(level < 3 for level in levels):
+            raise ValueError(f"FSQ levels must be at least 3, got {list(levels)}")
+        self.levels = tuple(int(level) for level in levels)
+        self.dim = dim
+        self.codebook_dim = len(self.levels)
+        self.codebook_size = math.prod(self.levels)
+        basis = [1]
+        for level in self.levels[:-1]:
+            basis.append(basis[-1] * level)
+        self.register_buffer("_levels", torch.tensor(self.levels, dtype=torch.int32), persistent=False)
+        self.register_buffer("_basis", torch.tensor(basis, dtype=torch.int32), persistent=False)
+        projected = dim != self.codebook_dim
+        self.project_in = nn.Linear(dim, self.codebook_dim) if projected else nn.Identity()
+        self.project_out = nn.Linear(self.codebook_dim, dim) if projected else nn.Identity()
+
+    def _half_width(self) -> Tensor:
+        return (self._levels // 2).float()
+
+    def bound(self, z: Tensor) -> Tensor:
+        """Squash each channel into ``(-L/2, L/2)``, shifted by half a level for even L so 0 stays 0."""
+        levels = self._levels.float()
+        half = (levels - 1) * (1 + BOUND_EPS) / 2
+        offset = torch.where(self._levels % 2 == 0, 0.5, 0.0)
+        shift = torch.atanh(offset / half)
+        return torch.tanh(z + shift) * half - offset
+
+    def quantize(self, z: Tensor) -> Tensor:
+        """Channel-last ``(..., d)`` -> normalised codes in ``[-1, 1]`` (straight-through rounding)."""
+        return round_ste(self.bound(z)) / self._half_width()
+
+    def codes_to_indices(self, codes: Tensor) -> Tensor:
+        """Normalised codes ``(..., d)`` -> int32 indices ``(...)``; channel 0 is the least significant."""
+        half = self._half_width()
+        digits = codes * half + half
+        return (digits * self._basis).sum(dim=-1).round().to(torch.int32)
+
+    def indices_to_codes(self, indices: Tensor) -> Tensor:
+        """Indices ``(...)`` -> normalised float32 codes ``(..., d)``."""
+        digits = (indices[..., None].long() // self._basis) % self._levels
+        half = self._half_width()
+        return (digits.float() - half) / half
+
+    def dequantize(self, indices: Tensor) -> Tensor:
+        """Indices ``(B, N)`` -> projected codes ``(B, dim, N)``, as the decoder expects them."""
+        with torch.autocast(device_type=indices.device.type, enabled=False):
+            return self.project_out(self.indices_to_codes(indices)).transpose(1, 2)
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``z (B, dim, N)`` -> quantized ``(B, dim, N)`` float32, indices ``(B, N)`` int32, aux loss 0."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            h = self.project_in(z.transpose(1, 2).float())
+            codes = self.quantize(h)
+            indices = self.codes_to_indices(codes)
+            out = self.project_out(codes).transpose(1, 2)
+        return out, indices, z.new_zeros((), dtype=torch.float32)

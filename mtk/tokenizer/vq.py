@@ -1,0 +1,106 @@
+"""A VQ-VAE codebook baseline (T2M-GPT style): nearest-code lookup, EMA updates, dead-code reset.
+
+The codebook is learnt by exponential moving averages of the encoder outputs assigned to each code, not
+by gradients. Codes whose running assignment count falls below ``dead_threshold`` are re-seeded with
+random encoder outputs of the current batch. The encoder is pulled towards its codes by a commitment
+loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.fsq.FSQ` it runs in float32 under autocast. Under
+``torch.distributed`` the EMA statistics are summed over processes and resets come from rank 0, so all
+replicas keep the same codebook.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, distributed as dist
+
+from mtk.tokenizer.codebook import Quantizer
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _all_reduce(tensor: Tensor) -> Tensor:
+    if _distributed():
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def _broadcast(tensor: Tensor) -> Tensor:
+    if _distributed():
+        dist.broadcast(tensor, src=0)
+    return tensor
+
+
+class VQ(Quantizer):
+    """A ``codebook_size`` x ``dim`` codebook with EMA updates, dead-code reset and a commitment loss."""
+
+    def __init__(self, codebook_size: int, dim: int, decay: float = 0.99, commitment: float = 0.02,
+                 dead_threshold: float = 1.0, eps: float = 1e-5):
+        super().__init__()
+        self.codebook_size = codebook_size
+        self.dim = dim
+        self.decay = decay
+        self.commitment = commitment
+        self.dead_threshold = dead_threshold
+        self.eps = eps
+        self.register_buffer("codebook", torch.zeros(codebook_size, dim))
+        self.register_buffer("ema_count", torch.zeros(codebook_size))
+        self.register_buffer("ema_sum", torch.zeros(codebook_size, dim))
+        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+
+    def nearest(self, flat: Tensor) -> Tensor:
+        """Index of the nearest code (squared Euclidean) for each row of ``flat (M, dim)``."""
+        distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.codebook.t()
+                     + self.codebook.pow(2).sum(1)[None])
+        return distances.argmin(dim=1)
+
+    def _random_rows(self, flat: Tensor, count: int) -> Tensor:
+        """``count`` rows drawn from ``flat`` (with repetition and a little noise when it is too short)."""
+        if flat.shape[0] >= count:
+            return flat[torch.randperm(flat.shape[0], device=flat.device)[:count]]
+        picks = torch.randint(flat.shape[0], (count,), device=flat.device)
+        return flat[picks] + 0.01 * torch.randn(count, flat.shape[1], device=flat.device) / self.dim ** 0.5
+
+    @torch.no_grad()
+    def _initialise(self, flat: Tensor) -> None:
+        self.codebook.copy_(_broadcast(self._random_rows(flat, self.codebook_size)))
+        self.ema_sum.copy_(self.codebook)
+        self.ema_count.fill_(1.0)
+        self.initialised.fill_(True)
+
+    @torch.no_grad()
+    def _update(self, flat: Tensor, indices: Tensor) -> None:
+        counts = _all_reduce(torch.bincount(indices, minlength=self.codebook_size).float())
+        sums = _all_reduce(torch.zeros_like(self.ema_sum).index_add_(0, indices, flat))
+        self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        total = self.ema_count.sum()
+        smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
+        self.codebook.copy_(self.ema_sum / smoothed[:, None])
+        dead = _broadcast((self.ema_count < self.dead_threshold).to(torch.uint8)).bool()
+        if dead.any():
+            fresh = _broadcast(self._random_rows(flat, self.codebook_size))
+            self.codebook[dead] = fresh[dead]
+            self.ema_sum[dead] = fresh[dead]
+            self.ema_count[dead] = 1.0
+
+    def dequantize(self, indices: Tensor) -> Tensor:
+        """Indices ``(B, N)`` -> codes ``(B, dim, N)``."""
+        return F.embedding(indices.long(), self.codebook).transpose(1, 2)
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``z (B, dim, N)`` -> quantized (straight-through), indices ``(B, N)`` int32, commitment loss."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            z = z.float()
+            flat = z.transpose(1, 2).reshape(-1, self.dim)
+            if self.training and not bool(self.initialised):
+                self._initialise(flat.detach())
+            indices = self.nearest(flat.detach())
+            codes = self.dequantize(indices.view(z.shape[0], -1))
+            if self.training:
+                self._update(flat.detach(), indices)
+            loss = self.commitment * F.mse_loss(z, codes.detach())
+            quantized = z + (codes - z).detach()
+        return quantized, indices.view(z.shape[0], -1).to(torch.int32), loss
