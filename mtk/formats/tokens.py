@@ -1,0 +1,117 @@
+"""Motion tokens in memory, and reading/writing them in either tokens format.
+
+Two formats hold the same :class:`TokenSet`: MotionMillion's layout (a folder of per-motion code files, a
+``<folder>_prob.npy`` frequency vector and ``all_data.pkl``; :mod:`mtk.formats.tokens_motionmillion`) and a
+Zarr tokens store (:mod:`mtk.formats.tokens_zarr`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.model import Stats
+
+TOKEN_FORMATS = ("motionmillion", "zarr")
+
+
+@dataclass
+class TokenSet:
+    """Token sequences of many motions, in order, with what is needed to decode them.
+
+    ``codes[i]`` is a 1-D int array without end token; the end token is ``codebook_size`` and the pad token
+    ``codebook_size + 1`` (MotionMillion's convention). ``stats`` is the normalisation used when encoding.
+    """
+
+    names: list[str]
+    codes: list[np.ndarray]
+    texts: list[list[str]] = field(default_factory=list)
+    codebook_size: int | None = None
+    unit_length: int | None = None
+    layout: str | None = None
+    fps: float | None = None
+    stats: Stats | None = None
+
+    def __post_init__(self) -> None:
+        if not self.texts:
+            self.texts = [[] for _ in self.names]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(c) for c in self.codes], dtype=np.int64)
+
+    def frequencies(self) -> np.ndarray:
+        """Counts of size K+2: every code, plus the end token K once per motion (pad K+1 stays 0)."""
+        from mtk.toolkit.codebook import code_counts
+
+        if self.codebook_size is None:
+            raise MtkError(None, "the codebook size is unknown", "pass the checkpoint the tokens came from")
+        counts = code_counts(self.codes, self.codebook_size + 2)
+        if counts.size > self.codebook_size + 2:
+            raise BadInputError(None, f"codes reach {counts.size - 1}, beyond the codebook of {self.codebook_size}")
+        counts[self.codebook_size] += len(self.codes)
+        return counts
+
+
+def check_name(name: str) -> str:
+    """A motion name usable as a relative file path (``/`` allowed, no ``..``, not absolute)."""
+    parts = PurePosixPath(name).parts
+    if not name or name.startswith("/") or "\\" in name or any(p in ("..", ".") for p in parts):
+        raise BadInputError(None, f"motion name {name!r} cannot be used as a file name",
+                            "names are relative paths without '..'")
+    return name
+
+
+def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
+    """A stored code array, (1, L) or (L,), as 1-D int64; non-integer or negative codes are refused."""
+    array = np.asarray(array)
+    if array.ndim == 2 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise BadInputError(where, f"holds {array.dtype} codes of shape {array.shape}; expected integers (1, L)")
+    codes = array.astype(np.int64)
+    if codes.size and codes.min() < 0:
+        raise BadInputError(where, f"holds a negative code ({int(codes.min())})")
+    return codes
+
+
+def detect_tokens(path: str | Path) -> str | None:
+    """``motionmillion`` or ``zarr`` when ``path`` holds tokens, else None."""
+    from mtk.formats import tokens_motionmillion, tokens_zarr
+
+    if tokens_zarr.detect(str(path)):
+        return "zarr"
+    if tokens_motionmillion.detect(str(path)):
+        return "motionmillion"
+    return None
+
+
+def read_tokens(path: str | Path) -> TokenSet:
+    """Read tokens from a MotionMillion code folder, its ``all_data.pkl`` or prob file, or a Zarr tokens store."""
+    from mtk.formats import tokens_motionmillion, tokens_zarr
+
+    kind = detect_tokens(path)
+    if kind == "zarr":
+        return tokens_zarr.read(path)
+    if kind == "motionmillion":
+        return tokens_motionmillion.read(path)
+    if not Path(path).exists():
+        raise MtkError(path, "no such file or folder", "check the path")
+    raise BadInputError(path, "holds no tokens",
+                        "expected a code folder with a <folder>_prob.npy beside it, an all_data.pkl or a tokens .zarr")
+
+
+def write_tokens(path: str | Path, tokens: TokenSet, format: str = "motionmillion", overwrite: bool = False) -> str:
+    """Write ``tokens`` as ``format`` (``motionmillion`` or ``zarr``); returns a one-line summary."""
+    from mtk.formats import tokens_motionmillion, tokens_zarr
+
+    if format not in TOKEN_FORMATS:
+        raise MtkError(None, f"unknown tokens format {format!r}", f"use {' or '.join(TOKEN_FORMATS)}")
+    writer = tokens_zarr.write if format == "zarr" else tokens_motionmillion.write
+    return writer(path, tokens, overwrite=overwrite)

@@ -1,0 +1,194 @@
+"""MotionMillion's tokens layout, as written by its get-codes script and read by its T2M data loader.
+
+::
+
+    ROOT/CODES/<name>.npy   int32 (1, L) codes of one motion, no end token (``/`` in names makes subfolders)
+    ROOT/CODES_prob.npy     torch.save of a float32 tensor (K+2,): code frequencies, the end token K counted
+                            once per motion, pad K+1 zero (a torch pickle despite the .npy name)
+    ROOT/all_data.pkl       {"text_data": {name: [lines with "\\n"]}, "code_data": {name: int32 (1, L)},
+                             "file_names": [names]}
+
+``all_data.pkl`` is read back only through :mod:`mtk.formats.safe_pickle`, the prob file only with
+``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import BadInputError, DestinationExistsError, MtkError
+from mtk.formats.tokens import TokenSet, as_codes, check_name
+
+PICKLE_NAME = "all_data.pkl"
+PROB_SUFFIX = "_prob.npy"
+
+
+def prob_path(folder: str | Path) -> Path:
+    """``ROOT/CODES`` -> ``ROOT/CODES_prob.npy``."""
+    folder = Path(folder)
+    return folder.with_name(folder.name + PROB_SUFFIX)
+
+
+def pickle_path(folder: str | Path) -> Path:
+    """``ROOT/CODES`` -> ``ROOT/all_data.pkl``, where MotionMillion's loader looks for it."""
+    return Path(folder).parent / PICKLE_NAME
+
+
+def detect(path: str) -> bool:
+    """A code folder with its ``_prob.npy`` sibling, that prob file, or a ``.pkl`` file."""
+    p = Path(path)
+    if p.is_dir():
+        return prob_path(p).is_file()
+    if p.is_file() and p.suffix == ".pkl":
+        return True
+    return p.is_file() and p.name.endswith(PROB_SUFFIX) and (p.parent / p.name[:-len(PROB_SUFFIX)]).is_dir()
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+
+def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
+    """Write the code folder ``path``, its prob file and ``all_data.pkl`` beside it, each atomically."""
+    import torch
+
+    from mtk.formats.destination import prepare
+
+    folder = Path(path).absolute()
+    targets = (folder, prob_path(folder), pickle_path(folder))
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise DestinationExistsError(existing[0], "already exists", "pass --overwrite to replace it")
+    for name in tokens.names:
+        check_name(name)
+    counts = tokens.frequencies()
+    code_arrays = [np.asarray(c, dtype=np.int32)[None, :] for c in tokens.codes]
+    destinations = [prepare(t, overwrite=True) for t in targets]
+    codes_dest, prob_dest, pickle_dest = destinations
+    try:
+        for name, array in zip(tokens.names, code_arrays, strict=True):
+            file = Path(codes_dest.partial) / f"{name}.npy"
+            file.parent.mkdir(parents=True, exist_ok=True)
+            np.save(file, array, allow_pickle=False)
+        Path(codes_dest.partial).mkdir(parents=True, exist_ok=True)
+        total = int(counts.sum())
+        torch.save(torch.from_numpy(counts).float() / max(total, 1), prob_dest.partial)
+        document = {"text_data": {n: [f"{line}\n" for line in t] for n, t in zip(tokens.names, tokens.texts)},
+                    "code_data": dict(zip(tokens.names, code_arrays)), "file_names": list(tokens.names)}
+        with open(pickle_dest.partial, "wb") as handle:
+            pickle.dump(document, handle, protocol=4)
+    except BaseException:
+        for dest in destinations:
+            dest.discard()
+        raise
+    for dest in destinations:
+        dest.commit()
+    return (f"wrote {len(tokens)} code files ({int(tokens.lengths.sum())} tokens) to {folder}, "
+            f"{targets[1].name} and {targets[2].name}")
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def read_prob(path: str | Path) -> np.ndarray:
+    """The frequency vector (K+2,) of a ``_prob.npy`` file, loaded with ``torch.load(weights_only=True)``."""
+    import torch
+
+    try:
+        value = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad or unsafe file
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise BadInputError(path, f"is not a readable frequency file: {first}",
+                            "expected torch.save of a float tensor (K+2,)") from None
+    if not isinstance(value, torch.Tensor) or value.ndim != 1 or not value.is_floating_point() or len(value) < 3:
+        raise BadInputError(path, "does not hold a 1-D float tensor of code frequencies")
+    return value.double().numpy()
+
+
+def _text_lines(lines: object, where: Path) -> list[str]:
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise BadInputError(where, "has text_data entries that are not lists of str")
+    return [line[:-1] if line.endswith("\n") else line for line in lines]
+
+
+def read_pickle(path: str | Path) -> tuple[list[str], dict[str, np.ndarray], dict[str, list[str]]]:
+    """(file_names, code_data, text_data with line endings removed) of an ``all_data.pkl``."""
+    from mtk.formats.safe_pickle import safe_load
+
+    path = Path(path)
+    data = safe_load(path)
+    if not isinstance(data, dict) or not {"code_data", "file_names"} <= set(data):
+        raise BadInputError(path, "is not a MotionMillion all_data.pkl",
+                            "expected a dict with text_data, code_data and file_names")
+    names, code_data, text_data = data["file_names"], data["code_data"], data.get("text_data", {})
+    if not isinstance(names, list) or not isinstance(code_data, dict) or not isinstance(text_data, dict):
+        raise BadInputError(path, "has file_names, code_data or text_data of the wrong type")
+    codes = {str(n): as_codes(c, f"{path} [{n}]") for n, c in code_data.items()}
+    texts = {str(n): _text_lines(t, path) for n, t in text_data.items()}
+    return [str(n) for n in names], codes, texts
+
+
+def _folder_names(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.npy")
+                  if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _codebook_size_near(pkl: Path) -> int | None:
+    """K from the one ``*_prob.npy`` beside a pickle (None when there is none or several)."""
+    probs = sorted(pkl.parent.glob(f"*{PROB_SUFFIX}"))
+    return len(read_prob(probs[0])) - 2 if len(probs) == 1 else None
+
+
+def read(path: str | Path) -> TokenSet:
+    """Tokens from a code folder (texts from ``all_data.pkl`` beside it when it matches), its prob file,
+    or an ``all_data.pkl``."""
+    from mtk.formats.arrays import load_npy
+
+    p = Path(path)
+    if p.is_file() and p.suffix == ".pkl":
+        names, codes, texts = read_pickle(p)
+        missing = [n for n in names if n not in codes]
+        if missing:
+            raise BadInputError(p, f"lists {len(missing)} file_names without code_data (e.g. {missing[0]!r})")
+        return TokenSet(names, [codes[n] for n in names], [texts.get(n, []) for n in names],
+                        codebook_size=_codebook_size_near(p))
+    folder = p.parent / p.name[:-len(PROB_SUFFIX)] if p.name.endswith(PROB_SUFFIX) else p
+    if not folder.is_dir():
+        raise MtkError(folder, "no such folder", "check the path")
+    names = _folder_names(folder)
+    texts: dict[str, list[str]] = {}
+    pkl = pickle_path(folder)
+    if pkl.is_file():
+        pkl_names, _, texts = read_pickle(pkl)
+        if set(pkl_names) == set(names):
+            names = pkl_names
+    codes = [as_codes(load_npy(folder / f"{n}.npy"), folder / f"{n}.npy") for n in names]
+    prob = prob_path(folder)
+    size = len(read_prob(prob)) - 2 if prob.is_file() else None
+    return TokenSet(names, codes, [texts.get(n, []) for n in names], codebook_size=size)
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    """Describe tokens: motions, token counts, codebook usage, perplexity, most frequent codes; check the
+    prob file and pickle against the codes."""
+    from mtk.toolkit.codebook import code_counts, describe_tokens
+
+    tokens = read(path)
+    size = tokens.codebook_size or 0
+    report = describe_tokens(str(path), tokens.lengths, code_counts(tokens.codes, size), tokens.codebook_size)
+    report.details["format"] = "motionmillion"
+    p = Path(path)
+    folder = None if p.suffix == ".pkl" else (p.parent / p.name[:-len(PROB_SUFFIX)] if p.is_file() else p)
+    if folder is not None and tokens.codebook_size and not report.has_errors:
+        stored = read_prob(prob_path(folder))
+        counts = tokens.frequencies()
+        expected = counts / max(int(counts.sum()), 1)
+        if stored.shape != expected.shape or not np.allclose(stored, expected, rtol=1e-5, atol=1e-9):
+            report.add("error", "prob_mismatch", f"{prob_path(folder).name} does not match the code files' "
+                       "frequencies (re-run mtk tokenize)")
+    untexted = sum(1 for t in tokens.texts if not any(line.strip() for line in t))
+    if untexted:
+        report.add("warning", "no_text", f"{untexted} motions have no text; MotionMillion's T2M loader skips them")
+    return report

@@ -1,0 +1,129 @@
+"""A Zarr v3 tokens store: every motion's codes in one array, cut by offsets.
+
+::
+
+    tokens.zarr/     attributes: mtk_format=1, kind="tokens", codebook_size, unit_length, layout, fps,
+                                 count, total_tokens, end_token, pad_token, created_by
+      codes    (total_tokens,) uint16 when codebook_size + 2 <= 65536, else int32
+      offsets  (count + 1,) int64       motion i = codes[offsets[i]:offsets[i+1]]
+      names    (count,) str
+      texts    (count,) str             a motion's text lines joined by "\\n"
+      counts   (codebook_size + 2,) int64   code frequencies, end token counted once per motion, pad 0
+      stats/mean, stats/std  (D,) float32   the normalisation used when encoding (when known)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.model import Stats
+from mtk.formats.tokens import TokenSet, as_codes
+
+KIND = "tokens"
+CODE_CHUNK = 1 << 20
+NAME_CHUNK = 1 << 16
+
+
+def code_dtype(codebook_size: int) -> np.dtype:
+    """uint16 when every token including end and pad fits, else int32."""
+    return np.dtype(np.uint16 if codebook_size + 2 <= 65536 else np.int32)
+
+
+def detect(path: str) -> bool:
+    """A local Zarr group whose attributes say ``kind: tokens``."""
+    meta = Path(path) / "zarr.json"
+    if not meta.is_file():
+        return False
+    try:
+        attributes = json.loads(meta.read_text(encoding="utf-8")).get("attributes", {})
+    except (OSError, ValueError):
+        return False
+    return attributes.get("kind") == KIND
+
+
+def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
+    """Write ``tokens`` as a tokens store at ``path`` (atomically: a temporary sibling, then a rename)."""
+    import zarr
+
+    from importlib.metadata import version
+
+    from mtk.formats.destination import prepare
+
+    if tokens.codebook_size is None:
+        raise MtkError(path, "cannot write tokens without a codebook size")
+    dest = prepare(path, overwrite=overwrite)
+    counts = tokens.frequencies()
+    lengths = tokens.lengths
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    dtype = code_dtype(tokens.codebook_size)
+    codes = np.concatenate([np.asarray(c) for c in tokens.codes]).astype(dtype) if len(tokens) else np.zeros(0, dtype)
+    try:
+        group = zarr.open_group(dest.partial, mode="w")
+        group.create_array("codes", data=codes, chunks=(CODE_CHUNK,))
+        group.create_array("offsets", data=offsets, chunks=(max(len(offsets), 1),))
+        group.create_array("counts", data=counts, chunks=(len(counts),))
+        for key, values in (("names", tokens.names), ("texts", ["\n".join(t) for t in tokens.texts])):
+            array = group.create_array(key, shape=(len(values),), dtype=str, chunks=(NAME_CHUNK,))
+            if values:
+                array[:] = np.array(values, dtype=object)
+        if tokens.stats is not None:
+            for key in ("mean", "std"):
+                group.create_array(f"stats/{key}", data=np.asarray(getattr(tokens.stats, key), dtype=np.float32))
+        group.attrs.update({
+            "mtk_format": 1, "kind": KIND, "codebook_size": tokens.codebook_size,
+            "unit_length": tokens.unit_length, "layout": tokens.layout, "fps": tokens.fps,
+            "count": len(tokens), "total_tokens": int(lengths.sum()), "end_token": tokens.codebook_size,
+            "pad_token": tokens.codebook_size + 1, "created_by": f"mtk {version('mtk')}",
+        })
+    except BaseException:
+        dest.discard()
+        raise
+    dest.commit()
+    return f"wrote {len(tokens)} motions ({int(lengths.sum())} tokens, {dtype}) to {path}"
+
+
+def read(path: str | Path) -> TokenSet:
+    """Read a tokens store written by :func:`write`."""
+    import zarr
+
+    try:
+        group = zarr.open_group(str(path), mode="r")
+        attrs = dict(group.attrs)
+        codes = group["codes"][:]
+        offsets = group["offsets"][:].astype(np.int64)
+        names = [str(n) for n in group["names"][:]]
+        texts = [str(t).split("\n") if str(t) else [] for t in group["texts"][:]]
+        stats = None
+        if "stats" in group:
+            stats = Stats(np.asarray(group["stats/mean"][:]), np.asarray(group["stats/std"][:]))
+    except (KeyError, ValueError, OSError) as err:
+        raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
+    if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
+        raise BadInputError(path, "has offsets that do not cut codes into one run per name")
+    codes = as_codes(codes, path)
+    return TokenSet(names, [codes[a:b] for a, b in zip(offsets[:-1], offsets[1:])], texts,
+                    codebook_size=attrs.get("codebook_size"), unit_length=attrs.get("unit_length"),
+                    layout=attrs.get("layout"), fps=attrs.get("fps"), stats=stats)
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    """Describe a tokens store, checking its stored counts against its codes."""
+    from mtk.toolkit.codebook import code_counts, describe_tokens
+
+    import zarr
+
+    tokens = read(path)
+    size = tokens.codebook_size or 0
+    report = describe_tokens(str(path), tokens.lengths, code_counts(tokens.codes, size), tokens.codebook_size,
+                             tokens.unit_length)
+    report.details["format"] = "zarr"
+    report.layout, report.fps = tokens.layout, tokens.fps
+    if tokens.codebook_size and not report.has_errors:
+        stored = zarr.open_group(str(path), mode="r")["counts"][:]
+        if not np.array_equal(stored, tokens.frequencies()):
+            report.add("error", "counts_mismatch", "the stored counts do not match the codes")
+    return report

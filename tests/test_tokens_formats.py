@@ -1,0 +1,179 @@
+"""Tokens formats: MotionMillion's code folder + prob file + all_data.pkl, and the Zarr tokens store."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from mtk.errors import BadInputError, DestinationExistsError
+from mtk.formats import registry
+from mtk.formats.tokens import TokenSet, read_tokens, write_tokens
+from mtk.formats.tokens_zarr import code_dtype
+from mtk.toolkit.codebook import code_counts, most_frequent, perplexity, usage
+
+K = 64_000
+
+
+def _tokens(k: int = K) -> TokenSet:
+    rng = np.random.default_rng(0)
+    names = ["000001", "MotionGV/folder0/000123", "b", "empty"]
+    codes = [rng.integers(0, k, n) for n in (7, 12, 3, 0)]
+    codes[2][:] = [5, 5, k - 1]
+    texts = [["a person walks forward.", "someone strolls"], ["jumps#x/X#0.0#0.0"], [], ["waves"]]
+    return TokenSet(names, codes, texts, codebook_size=k, unit_length=2, layout="smpl272", fps=30.0)
+
+
+def _same(a: TokenSet, b: TokenSet) -> None:
+    assert a.names == b.names
+    assert [c.tolist() for c in a.codes] == [c.tolist() for c in b.codes]
+    assert a.texts == b.texts
+    assert a.codebook_size == b.codebook_size
+
+
+def test_motionmillion_layout_is_what_its_loader_reads(tmp_path):
+    import torch
+
+    tokens = _tokens()
+    folder = tmp_path / "MotionMillion" / "VQVAE_codebook_65536_FSQ_all"
+    write_tokens(folder, tokens, "motionmillion")
+    code = np.load(folder / "MotionGV/folder0/000123.npy")
+    assert code.dtype == np.int32 and code.shape == (1, 12)
+    assert np.load(folder / "empty.npy").shape == (1, 0)
+    prob = torch.load(tmp_path / "MotionMillion" / "VQVAE_codebook_65536_FSQ_all_prob.npy", weights_only=True)
+    assert prob.dtype == torch.float32 and prob.shape == (K + 2,)
+    total = 7 + 12 + 3 + 0 + 4  # tokens plus one end token per motion
+    assert prob[K].item() == pytest.approx(4 / total) and prob[K + 1].item() == 0
+    assert prob[5].item() == pytest.approx(2 / total) and prob.sum().item() == pytest.approx(1.0)
+    with open(tmp_path / "MotionMillion" / "all_data.pkl", "rb") as handle:
+        data = pickle.load(handle)  # our own output, written a line above
+    assert set(data) == {"text_data", "code_data", "file_names"}
+    assert data["file_names"] == tokens.names
+    assert data["text_data"]["000001"] == ["a person walks forward.\n", "someone strolls\n"]
+    row = data["code_data"]["000001"]
+    assert row.dtype == np.int32 and row.shape == (1, 7)  # MotionMillion does random.choice over rows
+    np.testing.assert_array_equal(row[0], tokens.codes[0])
+
+
+@pytest.mark.parametrize("which", ["folder", "prob", "pickle"])
+def test_motionmillion_reads_back_from_any_of_its_files(tmp_path, which):
+    tokens = _tokens()
+    folder = tmp_path / "codes"
+    write_tokens(folder, tokens, "motionmillion")
+    path = {"folder": folder, "prob": tmp_path / "codes_prob.npy", "pickle": tmp_path / "all_data.pkl"}[which]
+    assert registry.detect(path).name == "tokens-motionmillion"
+    _same(read_tokens(path), tokens)
+
+
+def test_zarr_store_round_trip_and_plain_zarr_view(tmp_path):
+    import zarr
+
+    tokens = _tokens()
+    store = tmp_path / "tokens.zarr"
+    write_tokens(store, tokens, "zarr")
+    assert registry.detect(store).name == "tokens-zarr"
+    _same(read_tokens(store), tokens)
+    group = zarr.open_group(str(store), mode="r")
+    assert group["codes"].dtype == np.uint16
+    assert group.attrs["codebook_size"] == K and group.attrs["unit_length"] == 2 and group.attrs["layout"] == "smpl272"
+    offsets = group["offsets"][:]
+    np.testing.assert_array_equal(group["codes"][offsets[1]:offsets[2]], tokens.codes[1])
+    assert group["counts"][K] == 4 and group["counts"][:].sum() == 22 + 4
+
+
+def test_code_dtype_widens_past_uint16():
+    assert code_dtype(65_534) == np.uint16
+    assert code_dtype(65_535) == np.int32
+
+
+def test_big_codebook_store_keeps_int32(tmp_path):
+    tokens = _tokens(k=100_000)
+    tokens.codes[0][:] = 99_999
+    write_tokens(tmp_path / "t.zarr", tokens, "zarr")
+    _same(read_tokens(tmp_path / "t.zarr"), tokens)
+
+
+@pytest.mark.parametrize("fmt,target", [("motionmillion", "codes"), ("motionmillion", "codes_prob.npy"),
+                                        ("motionmillion", "all_data.pkl"), ("zarr", "codes")])
+def test_existing_outputs_need_overwrite(tmp_path, fmt, target):
+    (tmp_path / target).mkdir() if target == "codes" else (tmp_path / target).write_text("keep")
+    with pytest.raises(DestinationExistsError):
+        write_tokens(tmp_path / "codes", _tokens(), fmt)
+    write_tokens(tmp_path / "codes", _tokens(), fmt, overwrite=True)
+    _same(read_tokens(tmp_path / "codes"), _tokens())
+
+
+def test_unsafe_names_are_refused_before_writing(tmp_path):
+    tokens = _tokens()
+    tokens.names[1] = "../escape"
+    with pytest.raises(BadInputError, match="cannot be used as a file name"):
+        write_tokens(tmp_path / "codes", tokens)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_codebook_statistics():
+    counts = code_counts([np.array([1, 1, 2]), np.array([3])], 5)
+    assert counts.tolist() == [0, 2, 1, 1, 0]
+    assert perplexity(np.array([4, 4, 4, 4])) == pytest.approx(4.0)
+    assert perplexity(np.array([0, 9, 0])) == pytest.approx(1.0)
+    assert usage(counts) == pytest.approx(3 / 5)
+    assert most_frequent(counts, 2) == [(1, 2), (2, 1)]
+    assert code_counts(np.array([7]), 5).size == 8  # codes beyond the size are kept, not dropped
+
+
+def test_inspect_reports_usage_perplexity_and_top_codes(tmp_path, mtk_cli):
+    write_tokens(tmp_path / "codes", _tokens(), "motionmillion")
+    write_tokens(tmp_path / "t.zarr", _tokens(), "zarr")
+    for path in (tmp_path / "codes", tmp_path / "all_data.pkl", tmp_path / "t.zarr"):
+        done = mtk_cli("inspect", path, "--json")
+        assert done.code == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["kind"] == "tokens"
+        details = report["details"]
+        assert details["motions"] == 4 and details["tokens"] == 22
+        assert details["tokens_per_motion"] == {"min": 0, "mean": 5.5, "median": 5.0, "max": 12}
+        assert details["most_frequent"][0] == {"code": 5, "count": 2}
+        assert details["codes_used"] == len(np.unique(np.concatenate(_tokens().codes)))
+        assert details["perplexity"] == pytest.approx(perplexity(code_counts(_tokens().codes, K)))
+    done = mtk_cli("inspect", tmp_path / "codes")
+    assert done.code == 0 and "perplexity" in done.stdout
+
+
+def test_inspect_flags_a_stale_prob_file(tmp_path, mtk_cli):
+    import torch
+
+    write_tokens(tmp_path / "codes", _tokens(), "motionmillion")
+    np.save(tmp_path / "codes" / "000001.npy", np.array([[1, 2]], dtype=np.int32))
+    done = mtk_cli("inspect", tmp_path / "codes", "--json")
+    assert done.code == 1
+    assert "prob_mismatch" in [f["code"] for f in json.loads(done.stdout)["findings"]]
+    torch.save(torch.zeros(10), tmp_path / "codes_prob.npy")  # a codebook of 8: codes are out of range
+    done = mtk_cli("inspect", tmp_path / "codes", "--json")
+    assert "code_out_of_range" in [f["code"] for f in json.loads(done.stdout)["findings"]]
+
+
+def test_inspect_refuses_a_malicious_pickle_and_runs_nothing(tmp_path, mtk_cli):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "all_data.pkl"
+    path.write_bytes(pickle.dumps({"text_data": {}, "code_data": {"x": Payload()}, "file_names": ["x"]}))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = mtk_cli("inspect", path)
+    assert done.code == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"mtk: error: {path}: ")
+    assert "posix.system" in done.stderr
+    assert not marker.exists() and sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_corrupt_code_file_is_a_one_line_error(tmp_path, mtk_cli):
+    write_tokens(tmp_path / "codes", _tokens(), "motionmillion")
+    np.save(tmp_path / "codes" / "b.npy", np.zeros((1, 3), dtype=np.float32))
+    done = mtk_cli("inspect", tmp_path / "codes")
+    assert done.code == 2 and "b.npy" in done.stderr and "float32" in done.stderr
