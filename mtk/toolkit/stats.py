@@ -41,6 +41,33 @@ def _as_rows(features: np.ndarray) -> np.ndarray:
     return array
 
 
+class Scratch:
+    """A reusable float64 work array, so chunks do not allocate (and page-fault) a fresh one each."""
+
+    def __init__(self, dim: int):
+        self.array = np.empty((0, dim), np.float64)
+
+    def rows(self, count: int) -> np.ndarray:
+        if self.array.shape[0] < count:
+            self.array = np.empty((max(count, 2 * self.array.shape[0], 256), self.array.shape[1]), np.float64)
+        return self.array[:count]
+
+
+def chunk_moments(features: np.ndarray, scratch: Scratch | None = None) -> Moments:
+    """The moments of one (T, D) chunk, two-pass in float64 (mean first, then squared deviations)."""
+    rows = _as_rows(features)
+    moments = Moments(rows.shape[1])
+    count = rows.shape[0]
+    if count == 0:
+        return moments
+    buffer = (scratch or Scratch(rows.shape[1])).rows(count)
+    np.copyto(buffer, rows)
+    mean = buffer.sum(axis=0) / count
+    np.subtract(buffer, mean, out=buffer)
+    moments.count, moments.mean, moments.m2 = count, mean, np.einsum("ij,ij->j", buffer, buffer)
+    return moments
+
+
 @dataclass
 class Moments:
     """Per-dimension count, mean and sum of squared deviations (M2), in float64."""
@@ -55,7 +82,7 @@ class Moments:
             self.mean = np.zeros(self.dim, np.float64)
         if self.m2 is None:
             self.m2 = np.zeros(self.dim, np.float64)
-        self._scratch: np.ndarray | None = None
+        self._scratch: Scratch | None = None
 
     def __getstate__(self) -> dict:
         return {"dim": self.dim, "count": self.count, "mean": self.mean, "m2": self.m2}
@@ -72,26 +99,14 @@ class Moments:
         moments.update(rows)
         return moments
 
-    def _buffer(self, rows: int) -> np.ndarray:
-        """A reused float64 scratch array of ``rows`` rows (avoids a fresh large allocation per chunk)."""
-        if self._scratch is None or self._scratch.shape[0] < rows:
-            self._scratch = np.empty((max(rows, 256), self.dim), np.float64)
-        return self._scratch[:rows]
-
     def update(self, features: np.ndarray) -> Moments:
         """Fold one chunk of rows (T, D) in: two-pass float64 chunk moments, then an exact Chan merge."""
         rows = _as_rows(features)
         if rows.shape[1] != self.dim:
             raise ValueError(f"expected {self.dim} columns, got {rows.shape[1]}")
-        n = rows.shape[0]
-        if n == 0:
-            return self
-        buffer = self._buffer(n)
-        np.copyto(buffer, rows)
-        chunk_mean = buffer.sum(axis=0) / n
-        np.subtract(buffer, chunk_mean, out=buffer)
-        chunk_m2 = np.einsum("ij,ij->j", buffer, buffer)
-        return self._merge(n, chunk_mean, chunk_m2)
+        if self._scratch is None:
+            self._scratch = Scratch(self.dim)
+        return self.merge(chunk_moments(rows, self._scratch))
 
     def merge(self, other: Moments) -> Moments:
         """Fold another accumulator in (in place); returns self."""
@@ -100,6 +115,7 @@ class Moments:
         return self._merge(other.count, other.mean, other.m2)
 
     def _merge(self, n: int, mean: np.ndarray, m2: np.ndarray) -> Moments:
+        """Chan et al.'s pairwise update: exact in exact arithmetic, whatever the split into chunks."""
         if n == 0:
             return self
         if self.count == 0:
