@@ -7,10 +7,15 @@ import importlib
 import click
 
 from mtk.cli.common import fps_option, layout_option
+from mtk.cli.pfnn_options import pfnn_options
 
 #: --to value -> "module:function"; each takes (src, dst, **options) and returns a short summary string
 TARGETS: dict[str, str] = {
     "joints": "mtk.formats.joints_export:convert_to_joints",
+    "pfnn": "mtk.formats.pfnn:convert_to_pfnn",
+    "zarr": "mtk.formats.dataset_convert:convert_to_zarr",
+    "hdf5": "mtk.formats.dataset_convert:convert_to_hdf5",
+    "npy": "mtk.formats.dataset_convert:convert_to_npy",
 }
 
 
@@ -22,21 +27,36 @@ TARGETS: dict[str, str] = {
 @layout_option
 @fps_option
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Worker processes.")
+@click.option("--resume", is_flag=True, default=None, help="Finish an interrupted conversion to DST (zarr/hdf5/npy).")
+@click.option("--skip-bad", is_flag=True, default=None,
+              help="Skip unreadable source motions and list them at the end (zarr/hdf5/npy).")
+@pfnn_options
 def convert_command(src: str, dst: str, target: str | None, layout: str | None, fps: float | None,
-                    overwrite: bool) -> int:
+                    overwrite: bool, **target_options) -> int:
     """Convert SRC into DST.
 
     \b
     Examples:
       mtk convert new_joint_vecs/012314.npy joints.npy --to joints
+      mtk convert HumanML3D humanml3d.zarr --workers 4    # npy folder -> Zarr v3 store (.h5: HDF5)
+      mtk convert humanml3d.zarr HumanML3D_copy --to npy --resume
+      mtk convert LocomotionFlat04_000.bvh pfnn_db --to pfnn     # uses .phase/.gait/_footsteps.txt siblings
     """
-    from mtk.cli.common import console
+    from mtk.cli.common import console, progress_bar
     from mtk.errors import MtkError
 
     if target is None:
+        from mtk.formats.datasets import format_for_path
+
+        target = format_for_path(dst)
+    if target is None:
         raise MtkError(dst, "cannot guess the output format", f"pass --to ({', '.join(sorted(TARGETS))})")
     module, function = TARGETS[target].split(":")
-    summary = getattr(importlib.import_module(module), function)(src, dst, layout=layout, fps=fps,
-                                                                  overwrite=overwrite)
+    options = {key: value for key, value in target_options.items() if value is not None}
+    with progress_bar(f"converting to {target}", None) as advance:
+        summary = getattr(importlib.import_module(module), function)(src, dst, layout=layout, fps=fps,
+                                                                      overwrite=overwrite, on_progress=advance,
+                                                                      **options)
     console(stderr=True).print(summary)
     return 0

@@ -29,6 +29,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("tokens-zarr", "mtk.formats.tokens_zarr", "a Zarr tokens store (codes, offsets, names, texts, counts)"),
     FormatEntry("tokens-motionmillion", "mtk.formats.tokens_motionmillion",
                 "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, that file, or all_data.pkl"),
+    FormatEntry("pfnn", "mtk.formats.pfnn", "a PFNN database: database.npz {Xun, Yun, Pun} or its export folder"),
     FormatEntry("zarr", "mtk.formats.zarr_store", "a Zarr v3 dataset store (.zarr folder or fsspec URL)"),
     FormatEntry("hdf5", "mtk.formats.hdf5_store", "an HDF5 dataset file (.h5/.hdf5)"),
     FormatEntry("npy-folder", "mtk.formats.npy_folder",

@@ -344,3 +344,26 @@ def grouped_stats(X: np.ndarray, Y: np.ndarray, columns: PfnnColumns, joint_weig
     x_mean, x_std = pool(X, columns.x_groups, "X", True)
     y_mean, y_std = pool(Y, columns.y_groups, "Y", False)
     return PfnnStats(x_mean, x_std, y_mean, y_std, pooled)
+
+
+def world_joints_from_rows(Y: np.ndarray, columns: PfnnColumns, fps: float, root_xz: tuple[float, float],
+                           heading: float, floor: float = 0.0) -> np.ndarray:
+    """Rebuild world joint positions (R, J, 3) from consecutive Y rows by integrating their root motion in
+    float32 (as PFNN's runtime does), starting from the first row's root ``root_xz`` and ``heading``
+    (radians, facing = (sin, 0, cos))."""
+    Y = np.asarray(Y, dtype=np.float32)
+    pos, vel, turn = columns.y_group("joint_pos"), columns.y_group("root_velocity"), columns.y_group(
+        "root_angular_velocity")
+    rate = np.float32(fps / REFERENCE_FPS)
+    x, z, theta = np.float32(root_xz[0]), np.float32(root_xz[1]), np.float32(heading)
+    out = np.empty((len(Y), (pos.stop - pos.start) // 3, 3), dtype=np.float32)
+    for r, row in enumerate(Y):
+        local = row[pos.slice].reshape(-1, 3)
+        c, s = np.cos(theta), np.sin(theta)
+        out[r, :, 0] = c * local[:, 0] + s * local[:, 2] + x
+        out[r, :, 1] = local[:, 1] + np.float32(floor)
+        out[r, :, 2] = -s * local[:, 0] + c * local[:, 2] + z
+        vx, vz = row[vel.start] / rate, row[vel.start + 1] / rate
+        x, z = x + c * vx + s * vz, z - s * vx + c * vz
+        theta = theta - row[turn.start] / rate
+    return out

@@ -1,0 +1,169 @@
+"""PFNN export on real data: PFNN's own take against its generator's rows, 22-joint data rebuilt into world
+space, the output files, ``mtk inspect`` and the error paths."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtk.formats.pfnn import convert_to_pfnn, read_database
+from mtk.schemas import get_layout
+from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset, pfnn_columns
+from mtk.toolkit.pfnn import facing_directions, world_joints_from_rows
+from mtk.toolkit.recover import recover_joints
+
+TAKE = "pfnn/animations/LocomotionFlat04_000"
+
+
+@pytest.fixture(scope="module")
+def pfnn_export(data_dir: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pfnn") / "db"
+    convert_to_pfnn(str(data_dir / f"{TAKE}.bvh"), str(out))
+    return out
+
+
+def test_pfnn31_reproduces_pfnn_generator(pfnn_export: Path, data_dir: Path):
+    X, Y, P, _ = read_database(pfnn_export)
+    with np.load(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz") as ref:
+        assert X.shape == ref["Xun"].shape == (885, 342)
+        assert Y.shape == ref["Yun"].shape == (885, 311)
+        assert np.abs(X - ref["Xun"]).max() < 1e-3
+        assert np.abs(Y - ref["Yun"]).max() < 1e-3
+        assert np.abs(P - ref["Pun"]).max() < 1e-3
+
+
+def test_pfnn31_output_files(pfnn_export: Path):
+    document = json.loads((pfnn_export / "layout.json").read_text())
+    assert document["skeleton"] == "pfnn31" and document["fps"] == [60.0]
+    assert len(document["x_columns"]) == 342 and len(document["y_columns"]) == 311
+    assert document["clips"][0]["sources"] == {"cycles": "LocomotionFlat04_000_footsteps.txt",
+                                               "phase": "LocomotionFlat04_000.phase",
+                                               "gait": "LocomotionFlat04_000.gait"}
+    for name, size in (("Xmean", 342), ("Xstd", 342), ("Ymean", 311), ("Ystd", 311)):
+        raw = np.fromfile(pfnn_export / f"{name}.bin", dtype="<f4")
+        assert raw.shape == (size,)
+        np.testing.assert_array_equal(raw, np.load(pfnn_export / f"{name}.npy"))
+    x_std, y_std = np.load(pfnn_export / "Xstd.npy"), np.load(pfnn_export / "Ystd.npy")
+    assert np.isfinite(x_std).all() and np.isfinite(y_std).all()
+    assert len(np.unique(x_std[0:12])) == 1 and len(np.unique(x_std[48:120])) == 1
+    assert (x_std[306:342] == 1.0).all()  # flat terrain is constant: std 1, not NaN
+    # PFNN's joint weights: LeftUpLeg (2) weighs 1, LHipJoint (1) is masked with 1e-10
+    assert x_std[120 + 3 * 1] == pytest.approx(x_std[120 + 3 * 2] * 1e10, rel=1e-5)
+    assert len(np.unique(y_std[8:20])) == 1 and len(np.unique(y_std[218:311])) == 1
+
+
+def _rebuild_error(database: Path, joints: np.ndarray, fps: float) -> float:
+    _, Y, _, document = read_database(database)
+    preset = get_preset("smpl22")
+    start = document["clips"][0]["first_frame"]
+    forward = facing_directions(joints, preset.facing_joints, FACING_SIGMA_S * fps)
+    world = world_joints_from_rows(Y, pfnn_columns(preset.skeleton.joint_names), fps,
+                                   (joints[start, 0, 0], joints[start, 0, 2]),
+                                   np.arctan2(forward[start, 0], forward[start, 2]))
+    return float(np.abs(world - joints[start:start + len(world)]).max())
+
+
+@pytest.mark.parametrize("relative, layout, fps", [
+    ("humanml3d/new_joint_vecs/012314.npy", "hml263", 20.0),
+    ("smpl272/features/000000.npy", "smpl272", 60.0),
+])
+def test_smpl22_rows_rebuild_source_joints(data_dir: Path, tmp_path: Path, relative: str, layout: str, fps: float):
+    src = data_dir / relative
+    out = tmp_path / "db"
+    convert_to_pfnn(str(src), str(out), fps=fps)
+    X, Y, P, document = read_database(out)
+    assert document["skeleton"] == "smpl22" and (X.shape[1], Y.shape[1]) == (288, 230)
+    assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
+    joints = recover_joints(np.load(src).astype(np.float64), get_layout(layout))
+    assert len(X) == len(joints) - 2  # clamped windows: every frame with a previous and a next one
+    assert _rebuild_error(out, joints, fps) < 1e-3
+    dphase = Y[:, 3]
+    assert (dphase > 0).all()  # the phase moves forward through every detected cycle
+
+
+def test_6d_rotations_without_terrain(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "db"
+    convert_to_pfnn(str(data_dir / "smpl272/features/000000.npy"), str(out), fps=60.0, rotations="6d",
+                    terrain="none")
+    X, Y, _, document = read_database(out)
+    assert (X.shape[1], Y.shape[1]) == (252, 296)
+    sixd = Y[:, 230 - 66:].reshape(len(Y), 22, 6).astype(np.float64)
+    np.testing.assert_allclose(np.linalg.norm(sixd[..., :3], axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose((sixd[..., :3] * sixd[..., 3:]).sum(-1), 0.0, atol=1e-5)
+    assert document["options"]["rotations"] == "6d" and not any(
+        g["name"].startswith("terrain") for g in document["x_groups"])
+
+
+def _dataset(root: Path, data_dir: Path) -> Path:
+    """A HumanML3D folder from the real sample: the motion and two crops of it."""
+    features = np.load(data_dir / "humanml3d/new_joint_vecs/012314.npy")
+    (root / "new_joint_vecs").mkdir(parents=True)
+    for name, part in (("012314", features), ("a", features[60:]), ("b", features[:100])):
+        np.save(root / "new_joint_vecs" / f"{name}.npy", part)
+    (root / "train.txt").write_text("012314\na\nb\n")
+    return root
+
+
+def test_dataset_export_with_workers(data_dir: Path, tmp_path: Path):
+    src = _dataset(tmp_path / "hml", data_dir)
+    one, two = tmp_path / "one", tmp_path / "two"
+    convert_to_pfnn(str(src), str(one))
+    convert_to_pfnn(str(src), str(two), workers=2)
+    X1, Y1, P1, doc = read_database(one)
+    X2, Y2, P2, _ = read_database(two)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(Y1, Y2)
+    assert [c["rows"][1] - c["rows"][0] for c in doc["clips"]] == [168, 108, 98]
+
+
+def test_cli_convert_and_inspect(data_dir: Path, tmp_path: Path, mtk_cli):
+    out = tmp_path / "db"
+    done = mtk_cli("convert", data_dir / f"{TAKE}.bvh", out, "--to", "pfnn", "--skeleton", "pfnn31")
+    assert done.code == 0, done.stderr
+    assert "885 rows" in done.stderr and "LocomotionFlat04_000.phase" in done.stderr
+    shown = mtk_cli("inspect", out / "database.npz", "--json")
+    assert shown.code == 0
+    report = json.loads(shown.stdout)
+    assert report["kind"] == "pfnn" and report["frames"] == 885 and report["dim"] == 342
+    assert report["details"]["y_dim"] == 311
+    assert sum(report["details"]["phase_histogram (10 bins over [0, 1])"]) == 885
+    names = [b["name"] for b in report["blocks"]]
+    assert "X.traj_pos_x" in names and "Y.joint_rot" in names and "P" in names
+
+
+def test_inspect_reference_without_layout(data_dir: Path, mtk_cli):
+    shown = mtk_cli("inspect", data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz", "--json")
+    assert shown.code == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["kind"] == "pfnn" and report["frames"] == 885
+    assert {"X.gait_crouch", "Y.contacts"} <= {b["name"] for b in report["blocks"]}
+    assert "no_layout" in [f["code"] for f in report["findings"]]
+
+
+def test_cli_errors(data_dir: Path, tmp_path: Path, mtk_cli):
+    out = tmp_path / "db"
+    out.mkdir()
+    done = mtk_cli("convert", data_dir / f"{TAKE}.bvh", out, "--to", "pfnn")
+    assert done.code == 2 and "already exists" in done.stderr and not any(out.iterdir())
+    missing = tmp_path / "nope.phase"
+    done = mtk_cli("convert", data_dir / f"{TAKE}.bvh", tmp_path / "x", "--to", "pfnn", "--phase-from", missing)
+    assert done.code == 2 and len(done.stderr.strip().splitlines()) == 1 and "nope.phase" in done.stderr
+    assert not (tmp_path / "x").exists()
+    done = mtk_cli("convert", data_dir / "humanml3d/new_joint_vecs/012314.npy", tmp_path / "y", "--to", "pfnn",
+                   "--skeleton", "pfnn31")
+    assert done.code == 2 and "smpl22" in done.stderr and not (tmp_path / "y").exists()
+
+
+def test_bvh_without_siblings_uses_contacts(data_dir: Path, tmp_path: Path):
+    bvh = tmp_path / "take.bvh"
+    shutil.copy(data_dir / f"{TAKE}.bvh", bvh)
+    out = tmp_path / "db"
+    summary = convert_to_pfnn(str(bvh), str(out))
+    assert "phase: contacts" in summary and "gait: speed" in summary
+    X, Y, P, document = read_database(out)
+    assert document["clips"][0]["first_frame"] == 60  # PFNN's drop rule: a full second of context
+    assert len(X) == 1214 - 121 and np.isfinite(X).all() and np.isfinite(Y).all()
