@@ -74,3 +74,99 @@ def test_real_humanml3d_split_files_keep_names_without_data(tmp_path, data_dir):
     assert reader.names == ["012314"]
     assert len(reader.info.splits["train"]) == 23384
     assert reader.info.stats.mean.shape == (263,)
+
+
+def zarr_and_hdf5_round_trip(src: Path, tmp_path: Path) -> Path:
+    copy_dataset(open_dataset(src), tmp_path / "a.zarr", "zarr", chunk_frames=64, shard_frames=256)
+    copy_dataset(open_dataset(tmp_path / "a.zarr"), tmp_path / "a.h5", "hdf5", chunk_frames=64, shard_frames=256)
+    copy_dataset(open_dataset(tmp_path / "a.h5"), tmp_path / "back", "npy")
+    return tmp_path / "back"
+
+
+@pytest.mark.parametrize("layout", ["hml263", "smpl272"])
+def test_npy_zarr_hdf5_npy_is_byte_identical(tmp_path, layout):
+    names = [f"sub{i % 3}/{i:05d}" for i in range(40)] if layout == "smpl272" else None
+    src = make_npy_dataset(tmp_path / "src", layout, count=40, names=names)
+    back = zarr_and_hdf5_round_trip(src, tmp_path)
+    assert tree_identical(src, back)
+    store = open_dataset(tmp_path / "a.zarr")
+    assert type(store).__name__ == "ZarrReader"
+    assert store.info.stats.mean.dtype == np.load(next(src.rglob("mean.npy" if names else "Mean.npy"))).dtype
+
+
+def test_real_humanml3d_round_trip_keeps_split_names_without_data(tmp_path, data_dir):
+    src = tmp_path / "hml"
+    src.mkdir()
+    for item in ("new_joint_vecs", "Mean.npy", "Std.npy", "train.txt", "val.txt", "test.txt"):
+        (shutil.copytree if (data_dir / "humanml3d" / item).is_dir() else shutil.copy)(
+            data_dir / "humanml3d" / item, src / item)
+    back = zarr_and_hdf5_round_trip(src, tmp_path)
+    assert tree_identical(src, back)
+    store = open_dataset(tmp_path / "a.zarr")
+    assert len(store.info.splits["train"]) == 23384
+    assert store.info.split_names("train") == (src / "train.txt").read_text().split()
+
+
+def test_zarr_store_on_fsspec_memory_url(tmp_path):
+    src = make_npy_dataset(tmp_path / "src", "hml263", count=10)
+    url = f"memory://{tmp_path.name}/data.zarr"
+    copy_dataset(open_dataset(src), url, "zarr", chunk_frames=64, shard_frames=256)
+    store = open_dataset(url)
+    source = open_dataset(src)
+    assert store.names == source.names
+    for name in source.names:
+        a, b = store.read(name), source.read(name)
+        np.testing.assert_array_equal(a.features, b.features)
+        assert a.texts == b.texts
+    np.testing.assert_array_equal(store.read_window("000003", 2, 20), source.read("000003").features[2:22])
+
+
+def test_store_opens_with_plain_zarr_and_h5py(tmp_path):
+    import h5py
+    import zarr
+
+    src = make_npy_dataset(tmp_path / "src", "hml263", count=10)
+    zarr_and_hdf5_round_trip(src, tmp_path)
+    source = open_dataset(src)
+    group = zarr.open_group(tmp_path / "a.zarr", mode="r")
+    with h5py.File(tmp_path / "a.h5", "r") as h5:
+        for container, names, texts in ((group, group["names"][:], group["texts"]),
+                                        (h5, h5["names"].asstr()[:], h5["texts"].asstr())):
+            assert container.attrs["mtk_format"] == 1 and container.attrs["layout"] == "hml263"
+            offsets = container["offsets"][:]
+            i = list(names).index("000004")
+            np.testing.assert_array_equal(container["features"][offsets[i]:offsets[i + 1]],
+                                          source.read("000004").features)
+            assert str(texts[i]).split("\n") == source.read("000004").texts
+            train = container["splits/train"][:]
+            assert [str(names[j]) for j in train] == source.info.splits["train"]
+
+
+def test_readers_pickle_without_open_handles(tmp_path):
+    import pickle
+
+    src = make_npy_dataset(tmp_path / "src", "hml263", count=6)
+    zarr_and_hdf5_round_trip(src, tmp_path)
+    for path in (tmp_path / "a.zarr", tmp_path / "a.h5", src):
+        reader = open_dataset(path)
+        before = reader.read("000002").features
+        clone = pickle.loads(pickle.dumps(reader))
+        np.testing.assert_array_equal(clone.read("000002").features, before)
+        assert [m.name for m in clone.iter_names(["000005", "000001"])] == ["000005", "000001"]
+        reader.close()
+
+
+def test_zarr_fast_window_path_matches_zarr_slicing(tmp_path):
+    import zarr
+
+    src = make_npy_dataset(tmp_path / "src", "smpl272", count=30, min_frames=40, max_frames=300)
+    copy_dataset(open_dataset(src), tmp_path / "a.zarr", "zarr", chunk_frames=32, shard_frames=128)
+    store = open_dataset(tmp_path / "a.zarr")
+    assert store.handle.shard_files is not None
+    features = zarr.open_array(tmp_path / "a.zarr/features", mode="r")
+    rng = np.random.default_rng(1)
+    total = features.shape[0]
+    for _ in range(50):
+        a = int(rng.integers(0, total - 1))
+        b = int(rng.integers(a + 1, min(total, a + 400) + 1))
+        np.testing.assert_array_equal(store.handle.window(a, b), features[a:b])

@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mtk.errors import MtkError
-from mtk.formats.model import DatasetInfo, DatasetReader
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.model import DatasetInfo, DatasetReader, Motion
 
 #: writer format -> (module, class); the module is imported only when used
 WRITERS = {
@@ -70,13 +73,74 @@ def create_writer(path: str | Path, format: str, info: DatasetInfo, **options):
     return _load(WRITERS, format)(str(path), info, **options)
 
 
+def read_block(reader: DatasetReader, names: Sequence[str]) -> list[tuple[str, Motion | MtkError]]:
+    """Read ``names`` in one efficient pass; when that fails, one by one, so each bad motion is named."""
+    try:
+        return [(motion.name, motion) for motion in reader.iter_names(names)]
+    except (MtkError, OSError, ValueError, KeyError):
+        pass
+    out: list[tuple[str, Motion | MtkError]] = []
+    for name in names:
+        try:
+            out.append((name, reader.read(name)))
+        except MtkError as err:
+            out.append((name, err))
+        except (OSError, ValueError, KeyError) as err:
+            out.append((name, BadInputError(reader.path, f"motion {name!r} is unreadable: {err}")))
+    return out
+
+
+def _stats_dims(info: DatasetInfo) -> tuple[int, int] | None:
+    if info.stats is None:
+        return None
+    return int(np.shape(info.stats.mean)[-1]), int(np.shape(info.stats.std)[-1])
+
+
+def _std(info: DatasetInfo) -> np.ndarray | None:
+    return None if info.stats is None else np.asarray(info.stats.std)
+
+
+def _details(reader: DatasetReader) -> dict:
+    return {"format": type(reader).__name__.replace("Reader", "").lower(), "family": reader.info.family}
+
+
 def inspect_dataset(reader: DatasetReader, fps: float | None = None):
-    """An inspect report (kind ``dataset``) for an open reader."""
+    """An inspect report (kind ``dataset``) from names, lengths, splits and stats alone."""
     from mtk.toolkit.validation import dataset_report
 
     info = reader.info
     lengths = {name: reader.length(name) for name in info.names}
-    return dataset_report(reader.path, info.layout, fps or info.fps, lengths, info.splits,
-                          stats_dim=None if info.stats is None else int(info.stats.mean.shape[-1]),
-                          details={"format": type(reader).__name__.replace("Reader", "").lower(),
-                                   "family": info.family})
+    return dataset_report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits,
+                          _stats_dims(info), std=_std(info), details=_details(reader))
+
+
+def validate_dataset(path: str | Path, layout: str | None = None, window: int | None = None,
+                     block: int = 256, on_progress: Callable[[int], None] | None = None):
+    """Read every motion and report structural and content findings (``mtk validate``)."""
+    from mtk.toolkit.inspection import TRAINING_WINDOW
+    from mtk.toolkit.validation import check_motions, dataset_report, summarize_motion
+
+    reader = open_dataset(path, layout=layout)
+    info = reader.info
+    unreadable: list[str] = []
+
+    def summaries():
+        for start in range(0, len(info.names), block):
+            for name, motion in read_block(reader, info.names[start:start + block]):
+                if isinstance(motion, MtkError):
+                    unreadable.append(motion.one_line())
+                else:
+                    yield summarize_motion(name, motion.features, motion.texts)
+            if on_progress:
+                on_progress(len(info.names[start:start + block]))
+
+    dim = info.layout.dim if info.layout else None
+    content, lengths = check_motions(summaries(), dim)
+    report = dataset_report(reader.path, info.layout, info.fps, info.names, lengths, info.splits,
+                            _stats_dims(info), std=_std(info), details=_details(reader),
+                            window=window or TRAINING_WINDOW)
+    report.findings = content + report.findings
+    for message in unreadable:
+        report.add("error", "unreadable", message)
+    reader.close()
+    return report

@@ -1,10 +1,22 @@
-"""HDF5 dataset files (h5py) with the same logical layout as the Zarr store."""
+"""HDF5 dataset files (h5py) with the same logical layout as the Zarr store (:mod:`mtk.formats.ragged_store`).
+
+``features`` is chunked by whole frames and extendable; strings are variable-length UTF-8. Files are
+opened lazily in each process (h5py handles must not cross a fork) and flushed after every shard, so a
+killed conversion can resume.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from mtk.errors import MtkError
+from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: h5py's chunk cache per open file (the default 1 MiB holds under four chunks of 272 float32 frames)
+CHUNK_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def detect(path: str) -> bool:
@@ -14,3 +26,124 @@ def detect(path: str) -> bool:
         return False
     with open(text, "rb") as handle:
         return handle.read(8) == HDF5_MAGIC
+
+
+def _python(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class Hdf5Writer(RaggedWriter):
+    """Writes an HDF5 dataset file; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
+
+    def __init__(self, path: str, info, **options):
+        if "://" in str(path):
+            raise MtkError(path, "HDF5 files are written to local paths only", "write a .zarr store to a URL")
+        self.file = None
+        super().__init__(path, info, **options)
+
+    def _create(self, dim: int, dtype: np.dtype) -> None:
+        import h5py
+
+        self.file = h5py.File(self.dest.partial, "w")
+        self.file.create_dataset("features", shape=(0, dim), maxshape=(None, dim), dtype=dtype,
+                                 chunks=(self.chunk_frames, dim))
+
+    def _reopen(self) -> None:
+        import h5py
+
+        self.file = h5py.File(self.dest.partial, "r+")
+
+    def _resize_rows(self, total: int) -> None:
+        self.file["features"].resize(total, axis=0)
+
+    def _write_rows(self, start: int, rows: np.ndarray) -> None:
+        features = self.file["features"]
+        if features.shape[0] < start + len(rows):
+            features.resize(start + len(rows), axis=0)
+        features[start:start + len(rows)] = rows
+        self.file.flush()
+
+    def _write_vector(self, key: str, values: np.ndarray, attrs: dict | None = None) -> None:
+        if key in self.file:
+            del self.file[key]
+        dataset = self.file.create_dataset(key, data=values)
+        dataset.attrs.update(attrs or {})
+
+    def _write_strings(self, key: str, values, count: int) -> None:
+        import h5py
+
+        if key in self.file:
+            del self.file[key]
+        chunks = (min(TEXT_CHUNK, count),) if count else None
+        dataset = self.file.create_dataset(key, shape=(count,), dtype=h5py.string_dtype(), chunks=chunks)
+        block: list[str] = []
+        start = 0
+        for value in values:
+            block.append(value)
+            if len(block) == TEXT_CHUNK:
+                dataset[start:start + len(block)] = block
+                start += len(block)
+                block = []
+        if block:
+            dataset[start:start + len(block)] = block
+
+    def _set_attrs(self, attrs: dict) -> None:
+        self.file.attrs.update({k: v for k, v in attrs.items() if v is not None})
+
+    def _close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class Hdf5Handle:
+    """The open datasets of an HDF5 file, as :class:`~mtk.formats.ragged_store.RaggedReader` expects them."""
+
+    def __init__(self, path: str):
+        import h5py
+
+        self.file = h5py.File(path, "r", rdcc_nbytes=CHUNK_CACHE_BYTES)
+        self.attrs = {k: _python(v) for k, v in self.file.attrs.items()}
+        self.features = self.file["features"]
+        self.offsets = self.file["offsets"]
+        self.names = self.file["names"].asstr()
+        self.texts = self.file["texts"].asstr()
+        self.read_block = int(self.features.chunks[0]) * 64
+
+    def window(self, start: int, stop: int) -> np.ndarray:
+        return self.features[start:stop]
+
+    def _group_arrays(self, name: str) -> dict:
+        import h5py
+
+        found = {}
+        if name in self.file:
+            self.file[name].visititems(lambda key, obj: found.__setitem__(key, obj)
+                                       if isinstance(obj, h5py.Dataset) else None)
+        return found
+
+    def splits(self) -> dict[str, tuple[np.ndarray, list[str]]]:
+        missing = {key: list(array.asstr()[:]) for key, array in self._group_arrays("missing").items()}
+        return {key: (array[:], missing.get(key, [])) for key, array in sorted(self._group_arrays("splits").items())}
+
+    def stats(self):
+        if "stats" not in self.file:
+            return None
+        mean, std = self.file["stats/mean"], self.file["stats/std"]
+        return mean[:], std[:], {k: _python(v) for k, v in mean.attrs.items()}
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class Hdf5Reader(RaggedReader):
+    """Reads an HDF5 dataset file."""
+
+    def _open(self) -> Hdf5Handle:
+        return Hdf5Handle(self.path)
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    from mtk.formats.datasets import inspect_dataset
+
+    return inspect_dataset(Hdf5Reader(path, layout=layout), fps=fps)

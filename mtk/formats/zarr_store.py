@@ -1,8 +1,22 @@
-"""Zarr v3 dataset stores (DESIGN.md §4); local paths or fsspec URLs."""
+"""Zarr v3 dataset stores (DESIGN.md §4; layout in :mod:`mtk.formats.ragged_store`); local paths or fsspec URLs.
+
+Features are sharded (shards are the unit of writing, chunks the unit of reading) and stored without a
+compressor: motion features barely compress (1.01-1.14x with Blosc/Zstd on the real 263/272 samples), and
+uncompressed chunks let local stores serve random training windows by direct reads (:class:`ShardFiles`).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import numpy as np
+
+from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter
+
+#: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
+INDEX_ENTRY_BYTES, INDEX_CHECKSUM_BYTES = 16, 4
+EMPTY_CHUNK = np.iinfo(np.uint64).max
 
 
 def detect(path: str) -> bool:
@@ -11,3 +25,184 @@ def detect(path: str) -> bool:
     if "://" in text:
         return text.endswith(".zarr")
     return Path(text, "zarr.json").is_file()
+
+
+class ZarrWriter(RaggedWriter):
+    """Writes a Zarr v3 store; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
+
+    def _create(self, dim: int, dtype: np.dtype) -> None:
+        import zarr
+
+        self.root = zarr.open_group(self.dest.partial, mode="w", zarr_format=3)
+        self.features = self.root.create_array(
+            "features", shape=(0, dim), dtype=dtype, chunks=(self.chunk_frames, dim),
+            shards=(self.shard_frames, dim), compressors=None, dimension_names=("frame", "feature"))
+
+    def _reopen(self) -> None:
+        import zarr
+
+        self.root = zarr.open_group(self.dest.partial, mode="r+", zarr_format=3)
+        self.features = self.root["features"]
+
+    def _resize_rows(self, total: int) -> None:
+        if self.features.shape[0] != total:
+            self.features.resize((total, self.dim))
+
+    def _write_rows(self, start: int, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        if self.features.shape[0] < start + len(rows):
+            self.features.resize((start + len(rows), self.dim))
+        self.features[start:start + len(rows)] = rows
+
+    def _write_vector(self, key: str, values: np.ndarray, attrs: dict | None = None) -> None:
+        self.root.create_array(key, data=values, attributes=attrs or {}, overwrite=True)
+
+    def _write_strings(self, key: str, values, count: int) -> None:
+        array = self.root.create_array(key, shape=(count,), dtype=str, chunks=(TEXT_CHUNK,), overwrite=True)
+        block: list[str] = []
+        start = 0
+        for value in values:
+            block.append(value)
+            if len(block) == TEXT_CHUNK:
+                array[start:start + len(block)] = np.array(block, dtype=object)
+                start += len(block)
+                block = []
+        if block:
+            array[start:start + len(block)] = np.array(block, dtype=object)
+
+    def _set_attrs(self, attrs: dict) -> None:
+        self.root.attrs.update(attrs)
+
+    def _close(self) -> None:
+        """Zarr keeps nothing open between writes."""
+
+
+class ShardFiles:
+    """Direct reads of rows from the uncompressed shards of a local ``features`` array.
+
+    Follows the Zarr v3 sharding spec: each shard file holds its chunks and ends with an index of
+    (offset, nbytes) per chunk plus a crc32c. Only used when the inner codec is plain little-endian bytes.
+    """
+
+    def __init__(self, array, folder: str):
+        codec = array.metadata.codecs[0]
+        self.array = array
+        self.folder = folder
+        self.chunk = int(codec.chunk_shape[0])
+        self.shard = int(array.shards[0])
+        self.dim = int(array.shape[1])
+        self.dtype = np.dtype(array.dtype).newbyteorder("<")
+        self.row_bytes = self.dim * self.dtype.itemsize
+        self.per_shard = self.shard // self.chunk
+        self.indexes: dict[int, np.ndarray] = {}
+        self.fds: dict[int, int] = {}
+
+    @classmethod
+    def supported(cls, array, path: str) -> bool:
+        from zarr.codecs import BytesCodec, ShardingCodec
+
+        codecs = array.metadata.codecs
+        if "://" in path or len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
+            return False
+        inner = codecs[0].codecs
+        return (len(inner) == 1 and isinstance(inner[0], BytesCodec) and str(inner[0].endian.value) == "little"
+                and codecs[0].index_location.value == "end" and array.ndim == 2
+                and tuple(codecs[0].chunk_shape)[1] == array.shape[1])
+
+    def _fd(self, k: int) -> int | None:
+        if k not in self.fds:
+            path = os.path.join(self.folder, *self.array.metadata.encode_chunk_key((k, 0)).split("/"))
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                return None
+            size = os.fstat(fd).st_size
+            index_bytes = self.per_shard * INDEX_ENTRY_BYTES + INDEX_CHECKSUM_BYTES
+            raw = os.pread(fd, index_bytes, size - index_bytes)
+            self.indexes[k] = np.frombuffer(raw[:-INDEX_CHECKSUM_BYTES], dtype="<u8").reshape(-1, 2)
+            self.fds[k] = fd
+        return self.fds[k]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        out = np.zeros((max(stop - start, 0), self.dim), dtype=self.dtype)
+        view = memoryview(out).cast("B")
+        row = start
+        while row < stop:
+            k, local = divmod(row, self.shard)
+            j, within = divmod(local, self.chunk)
+            take = min(stop - row, self.chunk - within)
+            fd = self._fd(k)
+            if fd is not None and self.indexes[k][j, 0] != EMPTY_CHUNK:
+                offset = int(self.indexes[k][j, 0]) + within * self.row_bytes
+                begin = (row - start) * self.row_bytes
+                os.preadv(fd, [view[begin:begin + take * self.row_bytes]], offset)
+            row += take
+        return out
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+        self.indexes.clear()
+
+
+class ZarrHandle:
+    """The open arrays of a store, as :class:`~mtk.formats.ragged_store.RaggedReader` expects them."""
+
+    def __init__(self, path: str):
+        import zarr
+
+        self.root = zarr.open_group(path, mode="r", zarr_format=3)
+        self.attrs = dict(self.root.attrs)
+        self.features = self.root["features"]
+        self.offsets = self.root["offsets"]
+        self.names = self.root["names"]
+        self.texts = self.root["texts"]
+        shards = self.features.shards
+        self.read_block = int(shards[0] if shards else self.features.chunks[0])
+        self.shard_files = (ShardFiles(self.features, os.path.join(path, "features"))
+                            if ShardFiles.supported(self.features, path) else None)
+
+    def window(self, start: int, stop: int) -> np.ndarray:
+        stop = min(stop, self.features.shape[0])
+        if self.shard_files is not None:
+            return self.shard_files.rows(start, stop)
+        return np.asarray(self.features[start:stop])
+
+    def _group_arrays(self, name: str) -> dict:
+        """Every array under group ``name``, keyed by its path inside the group."""
+        import zarr
+
+        if name not in self.root:
+            return {}
+        return {key: array for key, array in self.root[name].members(max_depth=None)
+                if isinstance(array, zarr.Array)}
+
+    def splits(self) -> dict[str, tuple[np.ndarray, list[str]]]:
+        missing = {key: [str(n) for n in array[:]] for key, array in self._group_arrays("missing").items()}
+        return {key: (np.asarray(array[:]), missing.get(key, []))
+                for key, array in sorted(self._group_arrays("splits").items())}
+
+    def stats(self):
+        if "stats" not in self.root:
+            return None
+        mean, std = self.root["stats/mean"], self.root["stats/std"]
+        return mean[:], std[:], dict(mean.attrs)
+
+    def close(self) -> None:
+        if self.shard_files is not None:
+            self.shard_files.close()
+
+
+class ZarrReader(RaggedReader):
+    """Reads a Zarr v3 dataset store (local path or fsspec URL)."""
+
+    def _open(self) -> ZarrHandle:
+        return ZarrHandle(self.path)
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    from mtk.formats.datasets import inspect_dataset
+
+    return inspect_dataset(ZarrReader(path, layout=layout), fps=fps)

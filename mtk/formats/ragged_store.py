@@ -1,0 +1,402 @@
+"""The logic shared by the Zarr and HDF5 stores: one concatenated ``features`` array plus ``offsets``.
+
+Logical layout (DESIGN.md §4)::
+
+    features (total_frames, D)   the source dtype (float32; float64 kept when the source is float64)
+    offsets  (count + 1,) int64  motion i = features[offsets[i]:offsets[i + 1]]
+    names    (count,) str        texts (count,) str: the motion's text lines joined by "\\n"
+    splits/<split> (k,) int64    indices into names; -1 where the split names a motion the store lacks,
+    missing/<split> (m,) str     ... whose names are listed here, in order
+    stats/mean, stats/std (D,)   attributes: convention, split, frames
+
+Writers buffer whole shards (the unit of writing) and journal what is safely on disk, so a killed
+conversion resumes from the last shard. Backends implement a handful of small methods.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.destination import Destination, Journal, prepare
+from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.schemas import get_layout
+
+FORMAT_VERSION = 1
+#: frames per chunk (the unit of reading) and per shard (the unit of writing); see docs/formats.md
+CHUNK_FRAMES = 256
+SHARD_FRAMES = 256 * 64
+#: entries per chunk of the names/texts arrays
+TEXT_CHUNK = 4096
+
+
+def created_by() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"mtk {version('mtk')}"
+    except PackageNotFoundError:
+        return "mtk"
+
+
+def join_texts(lines: Sequence[str]) -> str:
+    return "\n".join(lines)
+
+
+def split_texts(text: str) -> list[str]:
+    return text.split("\n") if text else []
+
+
+def split_indices(members: Sequence[str], index: dict[str, int]) -> tuple[np.ndarray, list[str]]:
+    """Indices of ``members`` into the names (-1 for names the store lacks) and the lacking names."""
+    indices = np.array([index.get(name, -1) for name in members], dtype=np.int64)
+    missing = [name for name in members if name not in index]
+    return indices, missing
+
+
+def split_members(indices: np.ndarray, missing: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The inverse of :func:`split_indices`."""
+    lacking = iter(missing)
+    return [names[i] if i >= 0 else next(lacking) for i in indices.tolist()]
+
+
+class RaggedWriter:
+    """Buffers motions into whole shards and writes them through the backend's ``_write_rows``.
+
+    Backends implement ``_create(dim, dtype)``, ``_reopen()``, ``_write_rows(start, rows)``,
+    ``_write_vector(key, values, dtype, attrs)``, ``_write_strings(key, values_iter, count)``,
+    ``_set_attrs(attrs)`` and ``_close()``.
+    """
+
+    def __init__(self, path: str, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
+                 chunk_frames: int = CHUNK_FRAMES, shard_frames: int = SHARD_FRAMES):
+        if shard_frames % chunk_frames:
+            raise MtkError(None, f"shard_frames {shard_frames} is not a multiple of chunk_frames {chunk_frames}")
+        self.info = info
+        self.chunk_frames = chunk_frames
+        self.shard_frames = shard_frames
+        self.dest: Destination = prepare(path, overwrite=overwrite, resume=resume)
+        self.journal = Journal(self.dest.journal)
+        self.names: list[str] = []
+        self.lengths: list[int] = []
+        self.bad: list[tuple[str, str]] = []
+        self.order: list[str] = []  # every source name handled, good or bad, in order
+        self.pending: list[dict] = []
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+        self.written = 0  # frames safely on disk
+        self.dim: int | None = None
+        self.dtype: np.dtype | None = None
+        self.splits: dict[str, list[str]] = {}
+        self.stats: Stats | None = None
+        if self.dest.resuming:
+            self._resume()
+
+    @property
+    def path(self) -> str:
+        return self.dest.final
+
+    # -- resume -------------------------------------------------------------------------------------
+    def _resume(self) -> None:
+        records = self.journal.read()
+        header = next((r for r in records if "dim" in r), None)
+        flushed = max((r["flushed"] for r in records if "flushed" in r), default=0)
+        if header is None:
+            self.dest.discard()
+            self.dest.resuming = False
+            return
+        self.dim, self.dtype = header["dim"], np.dtype(header["dtype"])
+        end = 0
+        for record in records:
+            if "m" in record:
+                if end + record["n"] > flushed:
+                    break
+                end += record["n"]
+                self.names.append(record["m"])
+                self.lengths.append(record["n"])
+                self.order.append(record["m"])
+            elif "bad" in record:
+                self.bad.append((record["bad"], record["why"]))
+                self.order.append(record["bad"])
+        self.written = end
+        self._reopen()
+
+    def resume_index(self, names: Sequence[str]) -> int:
+        """How many of the source ``names`` (in order) are already in the store or recorded as skipped."""
+        if list(names[:len(self.order)]) != self.order:
+            raise MtkError(self.dest.partial, "the interrupted conversion was of a different source",
+                           "rerun without --resume to start over")
+        return len(self.order)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        return list(self.bad)
+
+    # -- writing ------------------------------------------------------------------------------------
+    def __enter__(self) -> RaggedWriter:
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        if exc_type is not None:
+            self._close()
+            return
+        self._flush(final=True)
+        self._finish()
+        self._close()
+        self.dest.commit()
+
+    def add(self, motion: Motion) -> None:
+        features = np.asarray(motion.features)
+        if features.ndim != 2 or features.shape[0] == 0:
+            raise BadInputError(motion.name, f"has shape {features.shape}; expected features (T, D) with T > 0")
+        if self.dim is None:
+            self.dim, self.dtype = int(features.shape[1]), np.dtype(features.dtype)
+            if self.dtype not in (np.float32, np.float64):
+                self.dtype = np.dtype(np.float32)
+            self._create(self.dim, self.dtype)
+            self.journal.append([{"dim": self.dim, "dtype": self.dtype.str}])
+        if features.shape[1] != self.dim:
+            raise BadInputError(motion.name, f"has {features.shape[1]} columns; the dataset has {self.dim}")
+        if not np.can_cast(features.dtype, self.dtype, "safe"):
+            raise BadInputError(motion.name, f"is {features.dtype} but the store holds {self.dtype}",
+                                "this would lose precision")
+        self.buffer.append(features.astype(self.dtype, copy=False))
+        self.buffered += len(features)
+        self.names.append(motion.name)
+        self.lengths.append(len(features))
+        self.order.append(motion.name)
+        self.pending.append({"m": motion.name, "n": len(features), "t": join_texts(motion.texts)})
+        boundary = (self.written // self.shard_frames + 1) * self.shard_frames
+        if self.written + self.buffered >= boundary:
+            self._flush()
+
+    def add_bad(self, name: str, reason: str) -> None:
+        self.bad.append((name, reason))
+        self.order.append(name)
+        self.pending.append({"bad": name, "why": reason})
+
+    def set_splits(self, splits: dict[str, list[str]]) -> None:
+        self.splits = {key: list(members) for key, members in splits.items()}
+
+    def set_stats(self, stats: Stats) -> None:
+        self.stats = stats
+
+    def _flush(self, final: bool = False) -> None:
+        if self.buffered:
+            rows = np.concatenate(self.buffer) if len(self.buffer) > 1 else self.buffer[0]
+            end = self.written + len(rows)
+            cut = end if final else end - end % self.shard_frames
+            self._write_rows(self.written, rows[:cut - self.written])
+            rest = rows[cut - self.written:]
+            self.buffer = [rest] if len(rest) else []
+            self.buffered = len(rest)
+            self.written = cut
+        self.journal.append(self.pending + [{"flushed": self.written}])
+        self.pending = []
+
+    def _finish(self) -> None:
+        if self.dim is None:
+            raise MtkError(self.dest.final, "no motions to write", "the source has no readable motions")
+        count = len(self.names)
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=offsets[1:])
+        self._resize_rows(int(offsets[-1]))
+        self._write_vector("offsets", offsets)
+        self._write_strings("names", iter(self.names), count)
+        self._write_strings("texts", self._journal_texts(), count)
+        index = {name: i for i, name in enumerate(self.names)}
+        for key, members in self.splits.items():
+            indices, missing = split_indices(members, index)
+            self._write_vector(f"splits/{key}", indices)
+            if missing:
+                self._write_strings(f"missing/{key}", iter(missing), len(missing))
+        if self.stats is not None:
+            attrs = {"convention": self.stats.convention, "split": self.stats.split, "frames": self.stats.frames}
+            attrs = {k: v for k, v in attrs.items() if v is not None}
+            self._write_vector("stats/mean", np.asarray(self.stats.mean), attrs)
+            self._write_vector("stats/std", np.asarray(self.stats.std), attrs)
+        layout = self.info.layout
+        self._set_attrs({
+            "mtk_format": FORMAT_VERSION, "layout": layout.name if layout else None, "fps": float(self.info.fps),
+            "dim": self.dim, "count": count, "total_frames": int(offsets[-1]), "created_by": created_by(),
+            "family": self.info.family,
+        })
+
+    def _journal_texts(self) -> Iterator[str]:
+        """Every written motion's texts, streamed back from the journal (never all in memory)."""
+        wanted = len(self.names)
+        with self.journal._open("rb") as handle:  # noqa: SLF001 - same module family
+            for line in handle:
+                if not wanted:
+                    return
+                record = json.loads(line)
+                if "m" in record:
+                    wanted -= 1
+                    yield record["t"]
+
+    # -- backend hooks ------------------------------------------------------------------------------
+    def _create(self, dim: int, dtype: np.dtype) -> None: raise NotImplementedError
+    def _reopen(self) -> None: raise NotImplementedError
+    def _write_rows(self, start: int, rows: np.ndarray) -> None: raise NotImplementedError
+    def _resize_rows(self, total: int) -> None: raise NotImplementedError
+    def _write_vector(self, key: str, values: np.ndarray, attrs: dict | None = None) -> None:
+        raise NotImplementedError
+    def _write_strings(self, key: str, values: Iterator[str], count: int) -> None: raise NotImplementedError
+    def _set_attrs(self, attrs: dict) -> None: raise NotImplementedError
+    def _close(self) -> None: raise NotImplementedError
+
+
+class BlockCache:
+    """A small LRU of decoded blocks (aligned runs of rows) of one array; bounded by ``max_blocks``."""
+
+    def __init__(self, read: callable, block: int, max_blocks: int = 4):
+        self.read = read
+        self.block = block
+        self.max_blocks = max_blocks
+        self.blocks: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def get(self, k: int) -> np.ndarray:
+        if k in self.blocks:
+            self.blocks.move_to_end(k)
+            return self.blocks[k]
+        data = self.read(k * self.block, (k + 1) * self.block)
+        self.blocks[k] = data
+        if len(self.blocks) > self.max_blocks:
+            self.blocks.popitem(last=False)
+        return data
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        first, last = start // self.block, (stop - 1) // self.block
+        parts = [self.get(k) for k in range(first, last + 1)]
+        joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        base = first * self.block
+        return joined[start - base:stop - base]
+
+
+class RaggedReader:
+    """Reader logic over a backend that opens lazily (picklable; handles are dropped when pickled).
+
+    Backends implement ``_open()`` returning an object with ``features``, ``offsets``, ``names``, ``texts``
+    (array-likes supporting slicing), ``attrs`` (dict), ``splits()`` -> {key: (indices, missing)},
+    ``stats()`` -> (mean, std, attrs) or None, ``window(start, stop)`` (rows, by the fastest route) and
+    ``read_block`` (rows per bulk read: a shard).
+    """
+
+    def __init__(self, path: str, layout: str | None = None):
+        self.path = str(path)
+        self._layout_request = layout
+        self._handle = None
+        self._meta = None
+        self._features = None
+        self._texts = None
+        self._info: DatasetInfo | None = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_layout_request": self._layout_request}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"], state["_layout_request"])
+
+    def _open(self): raise NotImplementedError
+
+    @property
+    def handle(self):
+        if self._handle is None:
+            self._handle = self._open()
+            block = int(self._handle.read_block)
+            self._features = BlockCache(self._handle.window, block, max_blocks=2)
+            self._texts = BlockCache(lambda a, b: self._handle.texts[a:b], TEXT_CHUNK, max_blocks=2)
+        return self._handle
+
+    @property
+    def meta(self):
+        """Offsets, names and the name index, loaded once per process."""
+        if self._meta is None:
+            h = self.handle
+            offsets = np.asarray(h.offsets[:], dtype=np.int64)
+            names = [str(n) for n in h.names[:]]
+            self._meta = (offsets, names, {name: i for i, name in enumerate(names)})
+        return self._meta
+
+    @property
+    def info(self) -> DatasetInfo:
+        if self._info is None:
+            self._info = self._read_info()
+        return self._info
+
+    def _read_info(self) -> DatasetInfo:
+        h = self.handle
+        offsets, names, _ = self.meta
+        attrs = h.attrs
+        if attrs.get("mtk_format") != FORMAT_VERSION:
+            raise BadInputError(self.path, "is not an mtk dataset store (no mtk_format=1 attribute)",
+                                "write it with mtk convert")
+        layout_name = self._layout_request or attrs.get("layout")
+        layout = get_layout(layout_name) if layout_name else None
+        splits = {key: split_members(np.asarray(indices), missing, names)
+                  for key, (indices, missing) in h.splits().items()}
+        stats = h.stats()
+        if stats is not None:
+            mean, std, stat_attrs = stats
+            stats = Stats(mean=np.asarray(mean), std=np.asarray(std), convention=stat_attrs.get("convention"),
+                          split=stat_attrs.get("split"), frames=stat_attrs.get("frames"))
+        return DatasetInfo(layout=layout, fps=float(attrs.get("fps", layout.fps if layout else 20.0)),
+                           names=list(names), splits=splits, stats=stats, family=attrs.get("family", "mtk"))
+
+    def __len__(self) -> int:
+        return len(self.meta[1])
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.meta[1])
+
+    def index(self, name: str) -> int:
+        try:
+            return self.meta[2][name]
+        except KeyError:
+            raise MtkError(self.path, f"no motion named {name!r} in this store") from None
+
+    def span(self, name: str) -> tuple[int, int]:
+        offsets = self.meta[0]
+        i = self.index(name)
+        return int(offsets[i]), int(offsets[i + 1])
+
+    def length(self, name: str) -> int:
+        start, stop = self.span(name)
+        return stop - start
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.meta[0])
+
+    def read(self, name: str) -> Motion:
+        i = self.index(name)
+        start, stop = self.span(name)
+        features = self.handle.window(start, stop)
+        return Motion(name, features, split_texts(str(self.handle.texts[i])))
+
+    def iter(self, split: str | None = None) -> Iterator[Motion]:
+        index = self.meta[2]
+        names = self.names if split is None else self.info.split_names(split)
+        return self.iter_names([n for n in names if n in index])
+
+    def iter_names(self, names: Sequence[str]) -> Iterator[Motion]:
+        """Motions in the given order; reads whole blocks (shards) and keeps the last two decoded."""
+        self.handle
+        for name in names:
+            i = self.index(name)
+            start, stop = self.span(name)
+            features = np.array(self._features.rows(start, stop))
+            yield Motion(name, features, split_texts(str(self._texts.rows(i, i + 1)[0])))
+
+    def read_window(self, name: str, start: int, length: int) -> np.ndarray:
+        first, stop = self.span(name)
+        return self.handle.window(first + start, min(first + start + length, stop))
+
+    def close(self) -> None:
+        if self._handle is not None and hasattr(self._handle, "close"):
+            self._handle.close()
+        self._handle = self._meta = self._features = self._texts = None
