@@ -30,6 +30,7 @@ from mtk.schemas.pfnn import (
 )
 from mtk.schemas.skeletons import Skeleton
 from mtk.toolkit import rotations as rot
+from mtk.toolkit.extract import foot_contacts, gaussian_smooth
 from mtk.toolkit.phase import phase_increment
 
 _UP = np.array([0.0, 1.0, 0.0])
@@ -63,19 +64,6 @@ class PfnnRows:
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
-
-
-def gaussian_smooth(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
-    """Gaussian filter along axis 0 with edge values repeated (scipy's ``gaussian_filter1d``, mode nearest)."""
-    radius = int(truncate * sigma + 0.5)
-    if radius == 0 or len(x) == 0:
-        return x.copy()
-    taps = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * taps**2 / sigma**2)
-    kernel /= kernel.sum()
-    padded = np.concatenate([np.repeat(x[:1], radius, 0), x, np.repeat(x[-1:], radius, 0)], 0)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, len(kernel), axis=0)
-    return windows @ kernel
 
 
 def facing_directions(positions: np.ndarray, joints: tuple[int, int, int, int], sigma_frames: float) -> np.ndarray:
@@ -119,16 +107,10 @@ def encode_rotations(matrices: np.ndarray, encoding: RotationEncoding) -> np.nda
     return values.reshape(*values.shape[:-2], -1)
 
 
-def foot_contacts(positions: np.ndarray, joints: tuple[int, ...], threshold: float) -> np.ndarray:
-    """(T-1, len(joints)) bool: squared displacement to the next frame below ``threshold``."""
-    step = positions[1:, list(joints)] - positions[:-1, list(joints)]
-    return (step**2).sum(-1) < threshold
-
-
 def preset_contacts(positions: np.ndarray, preset: PfnnPreset, fps: float) -> np.ndarray:
     """(T-1, 4) heel/toe contacts with PFNN's speed rule (8.5 cm/s) at any frame rate."""
     rate = fps / REFERENCE_FPS
-    return foot_contacts(positions, preset.contact_joints, preset.contact_threshold() / rate**2)
+    return foot_contacts(positions, preset.contact_joints, preset.contact_threshold() / rate**2) > 0.5
 
 
 def gait_from_speed(root: np.ndarray, fps: float, metres_per_unit: float) -> np.ndarray:
