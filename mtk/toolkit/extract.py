@@ -84,18 +84,13 @@ def uniform_skeleton(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     return out
 
 
-def preprocess_joints(joints: np.ndarray, skeleton: Skeleton, retarget: bool = True,
-                      heading_quat: np.ndarray | None = None) -> np.ndarray:
-    """§3 steps 2-5: uniform skeleton, floor at y = 0, frame-0 root xz at the origin, face +z.
-
-    Facing uses frame 0's hips+shoulders (correct sign) unless ``heading_quat`` (4,) is given.
-    """
+def preprocess_joints(joints: np.ndarray, skeleton: Skeleton, retarget: bool = True) -> np.ndarray:
+    """§3 steps 2-5: uniform skeleton, floor at y = 0, frame-0 root xz at the origin, face +z (frame-0
+    hips + shoulders, correct sign)."""
     positions = uniform_skeleton(joints, skeleton) if retarget else joints.astype(np.float64)
     positions = positions - np.array([0.0, positions[..., 1].min(), 0.0])
     positions = positions - positions[0, 0] * np.array([1.0, 0.0, 1.0])
-    if heading_quat is None:
-        heading_quat = _facing_quat(_forward(positions[0], skeleton, hip_bug=False))
-    return rot.quat_rotate(heading_quat, positions)
+    return rot.quat_rotate(_facing_quat(_forward(positions[0], skeleton, hip_bug=False)), positions)
 
 
 def smoothed_heading(positions: np.ndarray, skeleton: Skeleton, hip_bug: bool, sigma: float = 20.0) -> np.ndarray:
@@ -138,6 +133,22 @@ def root_yaw_velocity(r_rot: np.ndarray, fix_branch: bool) -> np.ndarray:
     return np.arcsin(np.clip(relative[:, 2], -1.0, 1.0))
 
 
+def canonical_positions(joints: np.ndarray, skeleton: Skeleton, reproduce_quirks: bool = True,
+                        retarget: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The global positions (T, J, 3) that 263/251 features describe, and their root quaternions r_rot (T, 4).
+
+    With the quirks these are :func:`preprocess_joints`'s; without them the motion is turned once more so
+    that the smoothed frame-0 heading faces +z.
+    """
+    positions = preprocess_joints(joints, skeleton, retarget)
+    if reproduce_quirks:
+        r_rot = smoothed_heading(positions, skeleton, hip_bug=True)
+        r_rot[0] = (1.0, 0.0, 0.0, 0.0)
+        return positions, r_rot
+    positions = rot.quat_rotate(smoothed_heading(positions, skeleton, hip_bug=False)[0], positions)
+    return positions, smoothed_heading(positions, skeleton, hip_bug=False)
+
+
 def extract_263(joints: np.ndarray, layout: Layout, reproduce_quirks: bool = True,
                 retarget: bool = True) -> np.ndarray:
     """Joints (T, J, 3) -> (T-1, D) float32 features of a 263/251 layout (HumanML3D ``process_file``).
@@ -149,15 +160,7 @@ def extract_263(joints: np.ndarray, layout: Layout, reproduce_quirks: bool = Tru
         raise ValueError(f"{layout.name} needs joints of shape (T, {skeleton.num_joints}, 3), got {joints.shape}")
     if joints.shape[0] < 2:
         raise ValueError(f"{layout.name} needs at least 2 frames, got {joints.shape[0]}")
-    hip_bug = reproduce_quirks
-    positions = preprocess_joints(joints, skeleton, retarget)
-    if reproduce_quirks:
-        r_rot = smoothed_heading(positions, skeleton, hip_bug)
-        r_rot[0] = (1.0, 0.0, 0.0, 0.0)
-    else:
-        # face +z by the smoothed heading of frame 0, which then is identity without forcing it
-        positions = rot.quat_rotate(smoothed_heading(positions, skeleton, hip_bug)[0], positions)
-        r_rot = smoothed_heading(positions, skeleton, hip_bug)
+    positions, r_rot = canonical_positions(joints, skeleton, reproduce_quirks, retarget)
     return assemble_263(positions, r_rot, layout, fix_branch=not reproduce_quirks).astype(np.float32)
 
 
