@@ -1,0 +1,21 @@
+"""mtk: a motion-dataset toolkit. Heavy parts (torch, zarr, h5py) load only when first used."""
+
+from __future__ import annotations
+
+import importlib
+
+#: public name -> module that defines it; imported on first attribute access (``import mtk`` stays light)
+_LAZY: dict[str, str] = {
+    "WindowDataset": "mtk.formats.torch_data",
+    "MotionDataset": "mtk.formats.torch_data",
+    "open_dataset": "mtk.formats.datasets",
+    "create_writer": "mtk.formats.datasets",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mtk' has no attribute {name!r}")

@@ -22,6 +22,30 @@ def is_url(path: str | Path) -> bool:
     return "://" in str(path)
 
 
+def exists(path: str) -> bool:
+    """Whether a local path or URL exists."""
+    if is_url(path):
+        import fsspec
+
+        fs, bare = fsspec.core.url_to_fs(path)
+        return fs.exists(bare)
+    return os.path.lexists(path)
+
+
+def remove(path: str) -> None:
+    """Remove a file or folder (local or URL) if it exists."""
+    if is_url(path):
+        import fsspec
+
+        fs, bare = fsspec.core.url_to_fs(path)
+        if fs.exists(bare):
+            fs.rm(bare, recursive=True)
+    elif os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
 @dataclass
 class Destination:
     """Where a writer puts its output: the final path, its temporary sibling and a journal beside it."""
@@ -42,44 +66,22 @@ class Destination:
         _, partial = fsspec.core.url_to_fs(self.partial)
         return fs, final, partial
 
-    def exists(self, path: str) -> bool:
-        if is_url(path):
-            import fsspec
-
-            fs, bare = fsspec.core.url_to_fs(path)
-            return fs.exists(bare)
-        return os.path.lexists(path)
-
-    def remove(self, path: str) -> None:
-        if is_url(path):
-            import fsspec
-
-            fs, bare = fsspec.core.url_to_fs(path)
-            if fs.exists(bare):
-                fs.rm(bare, recursive=True)
-            return
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        elif os.path.lexists(path):
-            os.remove(path)
-
     def commit(self) -> None:
         """Rename the finished sibling onto the final path and drop the journal."""
-        self.remove(self.journal)
+        remove(self.journal)
         if is_url(self.final):
             fs, final, partial = self.fs()
             if fs.exists(final):
                 fs.rm(final, recursive=True)
             fs.mv(partial, final, recursive=True)
             return
-        if os.path.lexists(self.final):
-            self.remove(self.final)
+        remove(self.final)
         os.replace(self.partial, self.final)
 
     def discard(self) -> None:
         """Remove the sibling and journal (after a failure that cannot be resumed)."""
-        self.remove(self.partial)
-        self.remove(self.journal)
+        remove(self.partial)
+        remove(self.journal)
 
 
 def partial_sibling(path: str) -> str:
@@ -101,9 +103,9 @@ def prepare(path: str | Path, overwrite: bool = False, resume: bool = False) -> 
     if not is_url(final):
         final = str(Path(final).absolute())
     dest = Destination(final, partial_sibling(final), resuming=False)
-    if dest.exists(final) and not overwrite:
+    if exists(final) and not overwrite:
         raise DestinationExistsError(final, "already exists", "pass --overwrite to replace it")
-    if resume and dest.exists(dest.partial) and dest.exists(dest.journal):
+    if resume and exists(dest.partial) and exists(dest.journal):
         dest.resuming = True
         return dest
     dest.discard()
@@ -145,6 +147,19 @@ class Journal:
                     os.fsync(handle.fileno())
                 except (OSError, ValueError, AttributeError):
                     pass
+
+    def rewrite(self, records: list[dict[str, Any]]) -> None:
+        """Replace the journal with ``records`` (a resumed run drops what was not safely written)."""
+        tmp = Journal(self.path + ".tmp")
+        remove(tmp.path)
+        tmp.append(records)
+        if is_url(self.path):
+            import fsspec
+
+            fs, bare = fsspec.core.url_to_fs(self.path)
+            fs.mv(fsspec.core.url_to_fs(tmp.path)[1], bare)
+        else:
+            os.replace(tmp.path, self.path)
 
     def _open(self, mode: str):
         if is_url(self.path):

@@ -111,6 +111,7 @@ class RaggedWriter:
             return
         self.dim, self.dtype = header["dim"], np.dtype(header["dtype"])
         end = 0
+        kept = [header]
         for record in records:
             if "m" in record:
                 if end + record["n"] > flushed:
@@ -122,7 +123,11 @@ class RaggedWriter:
             elif "bad" in record:
                 self.bad.append((record["bad"], record["why"]))
                 self.order.append(record["bad"])
+            else:
+                continue
+            kept.append(record)
         self.written = end
+        self.journal.rewrite(kept + [{"flushed": end}])
         self._reopen()
 
     def resume_index(self, names: Sequence[str]) -> int:
