@@ -9,12 +9,19 @@ import numpy as np
 import pytest
 
 from factories import make_npy_dataset
+import mtk.formats.dataset_stats as dataset_stats_module
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.dataset_stats import check_stats, dataset_stats, write_stats
 from mtk.schemas import get_layout
 from test_stats import assert_rel, reference
 
 FAMILY_DIR = {"hml263": "new_joint_vecs", "smpl272": "motion_data/vector_272"}
+
+
+@pytest.fixture(autouse=True)
+def small_runs(monkeypatch):
+    """Runs of 16 motions, so that the small test datasets really go through the worker pool."""
+    monkeypatch.setattr(dataset_stats_module, "RUN_MOTIONS", 16)
 
 
 @pytest.fixture(scope="module")

@@ -31,8 +31,9 @@ from mtk.schemas import Layout, layout_for_dim
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
 
-#: motions per run (the unit of work); fixed, so the merge order never depends on the worker count
-RUN_MOTIONS = 64
+#: motions per run (the unit of work); fixed, so the merge order never depends on the worker count.
+#: Large enough that a store's shard at a run boundary is read twice only rarely.
+RUN_MOTIONS = 256
 SIDECAR = "stats.json"
 ALL = "all"
 
