@@ -10,6 +10,9 @@ _LAZY: dict[str, str] = {
     "MotionDataset": "mtk.formats.torch_data",
     "open_dataset": "mtk.formats.datasets",
     "create_writer": "mtk.formats.datasets",
+    "dataset_stats": "mtk.formats.dataset_stats",
+    "check_stats": "mtk.formats.dataset_stats",
+    "Moments": "mtk.toolkit.stats",
 }
 
 __all__ = sorted(_LAZY)
