@@ -66,3 +66,61 @@ def test_bad_files_give_one_line_errors(tmp_path, text, problem):
     with pytest.raises(BadInputError) as err:
         read_bvh(path)
     assert problem in err.value.one_line() and str(path) in err.value.one_line()
+
+
+def test_smpl_bvh_converts_to_272_at_the_layout_rate(data_dir, tmp_path, mtk_cli):
+    for name, frames in (("smpl272/bvh/000000.bvh", 644), ("motionmillion/bvh/case1_0_predict.bvh", 100)):
+        out = tmp_path / f"{frames}.npy"
+        result = mtk_cli("convert", data_dir / name, out, "--to", "smpl272")
+        assert result.code == 0, result.stderr
+        features = np.load(out)
+        assert features.shape == (frames, 272) and features.dtype == np.float64
+        assert np.allclose(features[0, :8], [0, 0, 1, 0, 0, 0, 1, 0])
+
+
+def test_272_bvh_272_round_trip(data_dir, tmp_path, mtk_cli):
+    src = data_dir / "smpl272/features/000000.npy"
+    bvh, back = tmp_path / "m.bvh", tmp_path / "back.npy"
+    assert mtk_cli("convert", src, bvh, "--fps", "60").code == 0
+    motion = read_bvh(bvh)
+    assert motion.fps == 60.0 and motion.num_joints == 22 and motion.joint_names[1] == "Left_hip"
+    assert mtk_cli("convert", bvh, back, "--to", "smpl272", "--fps", "60").code == 0
+    assert np.abs(np.load(back) - np.load(src)).max() < 1e-4
+    # the BVH carries the exact SMPL rotations: FK with the fitted offsets gives the features' joints
+    from mtk.schemas import SMPL272
+    from mtk.toolkit.recover import recover_joints
+
+    assert np.abs(motion.positions() - recover_joints(np.load(src), SMPL272)[:, [
+        SMPL272.skeleton.joint_names.index(n.lower()) for n in motion.joint_names]]).max() < 1e-4
+
+
+def test_263_bvh_reproduces_joint_positions(data_dir, tmp_path, mtk_cli):
+    bvh = tmp_path / "m.bvh"
+    assert mtk_cli("convert", data_dir / "humanml3d/new_joint_vecs/012314.npy", bvh).code == 0
+    from mtk.formats.bvh import smpl22_motion
+
+    _, positions = smpl22_motion(read_bvh(bvh), bvh)
+    joints = np.load(data_dir / "humanml3d/new_joints/012314.npy")
+    assert np.abs(positions - joints).max() < 1e-4
+
+
+def test_resampling_is_by_time(data_dir, tmp_path, mtk_cli):
+    """60 -> 25 fps is no integer stride; every output frame sits at k/25 s of the source."""
+    src = data_dir / "smpl272/bvh/000000.bvh"
+    out = tmp_path / "j.npy"
+    assert mtk_cli("convert", src, out, "--to", "joints", "--fps", "25").code == 0
+    joints = np.load(out)
+    source = read_bvh(src).positions()
+    assert joints.shape[0] == int((source.shape[0] - 1) / 60 * 25) + 1
+    k = 7  # 7/25 s = source frame 16.8
+    expected = source[16] * 0.2 + source[17] * 0.8
+    assert np.allclose(joints[k], expected, atol=1e-5)
+    assert np.allclose(joints[5], source[12], atol=1e-5)  # 5/25 s = frame 12 exactly
+
+
+def test_non_smpl_bvh_is_refused_for_smpl_layouts(data_dir, tmp_path, mtk_cli):
+    out = tmp_path / "x.npy"
+    result = mtk_cli("convert", data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", out, "--to", "hml263")
+    assert result.code == 2 and "not the 22 SMPL body joints" in result.stderr and not out.exists()
+    inspected = mtk_cli("inspect", data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", "--json")
+    assert inspected.code == 0 and '"kind": "bvh"' in inspected.stdout and '"pfnn31"' in inspected.stdout

@@ -16,6 +16,10 @@ TARGETS: dict[str, str] = {
     "zarr": "mtk.formats.dataset_convert:convert_to_zarr",
     "hdf5": "mtk.formats.dataset_convert:convert_to_hdf5",
     "npy": "mtk.formats.dataset_convert:convert_to_npy",
+    "smpl272": "mtk.formats.motion_convert:convert_to_smpl272",
+    "hml263": "mtk.formats.motion_convert:convert_to_hml263",
+    "kit251": "mtk.formats.motion_convert:convert_to_kit251",
+    "bvh": "mtk.formats.motion_convert:convert_to_bvh",
 }
 
 
@@ -31,6 +35,9 @@ TARGETS: dict[str, str] = {
 @click.option("--resume", is_flag=True, default=None, help="Finish an interrupted conversion to DST (zarr/hdf5/npy).")
 @click.option("--skip-bad", is_flag=True, default=None,
               help="Skip unreadable source motions and list them at the end (zarr/hdf5/npy).")
+@click.option("--fix-quirks", is_flag=True, default=None,
+              help="hml263/kit251: fix the released data's IK quirks (hip sign, frame-0 heading, arcsin branch); "
+                   "the default reproduces them, as trained models expect.")
 @pfnn_options
 def convert_command(src: str, dst: str, target: str | None, layout: str | None, fps: float | None,
                     overwrite: bool, **target_options) -> int:
@@ -42,6 +49,8 @@ def convert_command(src: str, dst: str, target: str | None, layout: str | None, 
       mtk convert HumanML3D humanml3d.zarr --workers 4    # npy folder -> Zarr v3 store (.h5: HDF5)
       mtk convert humanml3d.zarr HumanML3D_copy --to npy --resume
       mtk convert LocomotionFlat04_000.bvh pfnn_db --to pfnn     # uses .phase/.gait/_footsteps.txt siblings
+      mtk convert walk.bvh walk272.npy --to smpl272        # SMPL-22 BVH -> 272 at 30 fps (--fps F)
+      mtk convert motion272.npy motion.bvh                 # features -> SMPL-22 BVH
     """
     from mtk.cli.common import console, progress_bar
     from mtk.errors import MtkError
@@ -49,7 +58,7 @@ def convert_command(src: str, dst: str, target: str | None, layout: str | None, 
     if target is None:
         from mtk.formats.datasets import format_for_path
 
-        target = format_for_path(dst)
+        target = format_for_path(dst) or ("bvh" if dst.lower().endswith(".bvh") else None)
     if target is None:
         raise MtkError(dst, "cannot guess the output format", f"pass --to ({', '.join(sorted(TARGETS))})")
     module, function = TARGETS[target].split(":")

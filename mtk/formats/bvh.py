@@ -9,12 +9,15 @@ joint with position channels uses them in place of its OFFSET. ``scale`` multipl
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.schemas import PFNN31, SMPL22, Skeleton
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 _POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
@@ -97,7 +100,7 @@ class _Tokens:
 def _parse_hierarchy(tokens: _Tokens) -> tuple[list[_Joint], list[tuple[int, list[float]]]]:
     joints: list[_Joint] = []
     end_sites: list[tuple[int, list[float]]] = []
-    stack: list[int] = []  # open joints; -2 marks an End Site block
+    stack: list[int] = []  # indices of the joints whose blocks are open
     tokens.expect("HIERARCHY")
     while True:
         word = tokens.next()
@@ -210,6 +213,126 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     )
 
 
+def _name_key(name: str) -> str:
+    """Joint names compared loosely: ``Left_hip``, ``left_hip``, ``L_Hip`` and ``LeftHip`` are one key."""
+    key = "".join(ch for ch in name.lower() if ch.isalnum())
+    for long, short in (("left", "l"), ("right", "r")):
+        if key.startswith(long):
+            key = short + key[len(long):]
+    return key
+
+
+def skeleton_indices(motion: BvhMotion, skeleton: Skeleton) -> list[int] | None:
+    """BVH joint index of each of the skeleton's joints, matched by name; None when any is missing."""
+    keys = {_name_key(n): i for i, n in enumerate(motion.joint_names)}
+    found = [keys.get(_name_key(n)) for n in skeleton.joint_names]
+    return None if any(i is None for i in found) else found  # type: ignore[return-value]
+
+
+def known_skeleton(motion: BvhMotion) -> Skeleton | None:
+    """The mtk skeleton whose joint names this BVH holds (SMPL-22 or PFNN-31), if any."""
+    for skeleton in (SMPL22, PFNN31):
+        if skeleton_indices(motion, skeleton) is not None:
+            return skeleton
+    return None
+
+
+def smpl22_motion(motion: BvhMotion, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """SMPL-22 local rotations (T, 22, 3, 3) and joint positions (T, 22, 3), in SMPL joint order.
+
+    Extra joints (hands, fingers) are dropped; the rotations are SMPL rotations only if the BVH rest pose
+    is SMPL's (as in SMPL/AMASS exports such as the 272 pipeline's and MotionMillion's).
+    """
+    indices = skeleton_indices(motion, SMPL22)
+    if indices is None:
+        raise BadInputError(path, f"has {motion.num_joints} joints ({', '.join(motion.joint_names[:4])}, ...), "
+                            "not the 22 SMPL body joints", "expected names like Pelvis, Left_hip, Spine1, ...")
+    parents = [motion.parents[i] for i in indices]
+    expected = [-1] + [indices[p] for p in SMPL22.parents[1:]]
+    if parents != expected:
+        raise BadInputError(path, "has the SMPL joint names in another hierarchy than SMPL-22's")
+    return motion.local_rotations[:, indices], motion.positions()[:, indices]
+
+
+def bvh_joint_name(name: str) -> str:
+    """SMPL-style BVH names: ``left_hip`` -> ``Left_hip`` (as the 272 pipeline and MotionMillion write)."""
+    return name[:1].upper() + name[1:]
+
+
+def _children(parents: Sequence[int]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {j: [] for j in range(len(parents))}
+    for j, p in enumerate(parents):
+        if p >= 0:
+            children[p].append(j)
+    return children
+
+
+def write_bvh(path: str | Path, joint_names: Sequence[str], parents: Sequence[int], offsets: np.ndarray,
+              local_rotations: np.ndarray, root_positions: np.ndarray, fps: float) -> None:
+    """Write a BVH file atomically: ZYX Euler channels (degrees), root position channels, root OFFSET 0.
+
+    Joints are written depth-first in index order among siblings; every leaf gets a zero End Site.
+    The root's position channels hold its absolute position, so importers that add the root OFFSET and
+    importers that ignore it agree.
+    """
+    from mtk.toolkit.rotations import matrix_to_euler
+
+    children = _children(parents)
+    order: list[int] = []
+    lines = ["HIERARCHY"]
+
+    def emit(j: int, depth: int) -> None:
+        pad = "\t" * depth
+        order.append(j)
+        offset = np.zeros(3) if parents[j] < 0 else offsets[j]
+        lines.append(f"{pad}{'ROOT' if parents[j] < 0 else 'JOINT'} {joint_names[j]}")
+        lines.append(f"{pad}{{")
+        lines.append(f"{pad}\tOFFSET {offset[0]:.6f} {offset[1]:.6f} {offset[2]:.6f}")
+        channels = "6 Xposition Yposition Zposition" if parents[j] < 0 else "3"
+        lines.append(f"{pad}\tCHANNELS {channels} Zrotation Yrotation Xrotation")
+        for child in children[j]:
+            emit(child, depth + 1)
+        if not children[j]:
+            end = f"{pad}\t\tOFFSET 0.000000 0.000000 0.000000"
+            lines.extend([f"{pad}\tEnd Site", f"{pad}\t{{", end, f"{pad}\t}}"])
+        lines.append(f"{pad}}}")
+
+    roots = [j for j, p in enumerate(parents) if p < 0]
+    if len(roots) != 1:
+        raise ValueError(f"a BVH skeleton needs exactly one root, got {len(roots)}")
+    emit(roots[0], 0)
+    frames = local_rotations.shape[0]
+    euler = np.degrees(matrix_to_euler(local_rotations[:, order], "ZYX")).reshape(frames, -1)
+    values = np.concatenate([root_positions, euler], axis=1)
+    lines += ["MOTION", f"Frames: {frames}", f"Frame Time: {1.0 / fps:.8f}"]
+    body = "\n".join(" ".join(f"{v:.6f}" for v in row) for row in values)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text("\n".join(lines) + "\n" + body + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def detect(path: str) -> bool:
     """A file ending in .bvh."""
     return str(path).lower().endswith(".bvh") and Path(path).is_file()
+
+
+def inspect(path: str, layout: str | None = None, fps: float | None = None):
+    """Report on a BVH file: skeleton, rate, duration, position ranges."""
+    from mtk.toolkit.inspection import describe_joints
+
+    motion = read_bvh(path)
+    report = describe_joints(motion.positions(), path, fps or motion.fps)
+    report.kind = "bvh"
+    skeleton = known_skeleton(motion)
+    report.details["skeleton"] = skeleton.name if skeleton else None
+    report.details["joint_names"] = motion.joint_names
+    report.details["frame_time"] = 1.0 / motion.fps
+    report.findings = [f for f in report.findings if f.code != "unknown_skeleton"]
+    if skeleton is None:
+        report.add("info", "unknown_skeleton", f"{motion.num_joints} joints match no mtk skeleton by name; "
+                   "--to joints works, --to smpl272/hml263 need the SMPL-22 joints")
+    return report

@@ -1,4 +1,4 @@
-"""``--to joints``: recover joint positions from a feature file."""
+"""``--to joints``: recover joint positions from a feature file, or take them from a BVH file."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ from mtk.formats.arrays import load_features, save_npy
 from mtk.toolkit.recover import recover_joints
 
 
-def convert_to_joints(src: str, dst: str, layout: str | None = None, overwrite: bool = False, **_: object) -> str:
-    """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``."""
+def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float | None = None,
+                      overwrite: bool = False, **_: object) -> str:
+    """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``, or a BVH file's joint
+    positions (resampled by time to ``fps`` when given)."""
     if Path(dst).exists() and not overwrite:
         raise DestinationExistsError(dst, "already exists", "pass --overwrite to replace it")
+    if str(src).lower().endswith(".bvh"):
+        from mtk.formats.motion_convert import bvh_joints
+
+        positions, rate = bvh_joints(src, fps)
+        save_npy(dst, positions.astype(np.float32))
+        return f"wrote {dst}: {positions.shape[0]} frames x {positions.shape[1]} joints (BVH at {rate:g} fps)"
     feature_file = load_features(src, layout)
     joints = recover_joints(feature_file.features.astype(np.float64), feature_file.layout).astype(np.float32)
     save_npy(dst, joints)

@@ -34,6 +34,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("hdf5", "mtk.formats.hdf5_store", "an HDF5 dataset file (.h5/.hdf5)"),
     FormatEntry("npy-folder", "mtk.formats.npy_folder",
                 "a dataset folder: HumanML3D/KIT (new_joint_vecs/) or MotionMillion (motion_data/vector_272/)"),
+    FormatEntry("bvh", "mtk.formats.bvh", "a BVH motion capture file (any skeleton)"),
     FormatEntry("npy", "mtk.formats.arrays", "a single .npy array: features (T, D), joints (T, J, 3) or stats (D,)"),
 )
 
