@@ -136,22 +136,26 @@ class NpyFolderReader:
     def _scan(self) -> DatasetInfo:
         names = _scan_names(self.motion_dir, recursive=self.family == "motionmillion")
         stats = self._read_stats()
-        if stats is not None:
+        dim = self._first_dim(names)
+        if dim is None and stats is not None:
             dim = int(stats.mean.shape[0])
-        elif names:
-            dim = self._dim_of(names[0])
-        else:
-            raise BadInputError(self.motion_dir, "holds no .npy motions and the dataset has no mean/std",
+        if dim is None:
+            raise BadInputError(self.motion_dir, "holds no readable .npy motions and the dataset has no mean/std",
                                 "nothing to read")
         layout = resolve_layout(dim, self._layout_request, self.path)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
                            splits=_read_splits(self.root, self.family), stats=stats, family=self.family)
 
-    def _dim_of(self, name: str) -> int:
-        array = load_npy(self.file(name), mmap=True)
-        if array.ndim != 2:
-            raise BadInputError(self.file(name), f"has shape {array.shape}; expected features (T, D)")
-        return int(array.shape[1])
+    def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
+        """The width of the first readable motion (a corrupt file is reported when read, not here)."""
+        for name in names[:tries]:
+            try:
+                array = load_npy(self.file(name), mmap=True)
+            except BadInputError:
+                continue
+            if array.ndim == 2:
+                return int(array.shape[1])
+        return None
 
     def _read_stats(self) -> Stats | None:
         mean_rel, std_rel = STATS_FILES[self.family]

@@ -144,7 +144,8 @@ def dataset_report(path: str, layout: Layout | None, fps: float, names: Sequence
         "motions": len(names),
         "hours": round(frames / fps / 3600, 4) if fps else None,
         "length_histogram": length_histogram(lengths.values()),
-        "splits": {k: {"names": len(v), "with_motion": sum(n in present for n in v)} for k, v in splits.items()},
+        "splits": {k: len(v) for k, v in splits.items()},
+        "split_names_without_motion": {k: sum(n not in present for n in v) for k, v in splits.items()},
         "stats": stats_dims is not None,
     })
     if lengths:
