@@ -66,26 +66,34 @@ def read_gait(path: str | Path) -> np.ndarray:
     return np.stack([sum(table[:, GAIT_FILE_COLUMNS.index(c)] for c in merged) for merged in GAIT_MERGE], -1)
 
 
+def _footstep_lines(path: str | Path) -> list[list[str]]:
+    try:
+        lines = [line.split() for line in Path(path).read_text().splitlines()]
+    except OSError as err:
+        raise BadInputError(path, f"cannot be read: {err.strerror}") from None
+    for words in lines:
+        if words and not all(w.isdigit() for w in words[:2]):
+            raise BadInputError(path, f"has a line that is not 'frame frame [*]': {' '.join(words)!r}")
+    return lines
+
+
 def read_footstep_cycles(path: str | Path) -> list[tuple[int, int]]:
     """Cycles of a ``_footsteps.txt`` file as (right contact, next right contact), 1-based file frames.
 
     PFNN's rules: line L and L+1 make a cycle unless either ends with ``*`` or line L+1 has fewer than two
     numbers (a file may end with a lone number).
     """
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as err:
-        raise BadInputError(path, f"cannot be read: {err.strerror}") from None
-    cycles = []
-    for current, following in zip(lines[:-1], lines[1:], strict=True):
-        cur, nxt = current.split(), following.split()
-        if not cur or len(nxt) < 2 or cur[-1].endswith("*") or nxt[-1].endswith("*"):
-            continue
-        try:
-            cycles.append((int(cur[0]), int(nxt[0])))
-        except ValueError:
-            raise BadInputError(path, f"has a line that is not 'frame frame [*]': {current!r}") from None
-    return cycles
+    lines = _footstep_lines(path)
+    return [(int(cur[0]), int(nxt[0])) for cur, nxt in zip(lines[:-1], lines[1:], strict=True)
+            if cur and len(nxt) >= 2 and not cur[-1].endswith("*") and not nxt[-1].endswith("*")]
+
+
+def read_footstep_phase(path: str | Path, frames: int) -> np.ndarray:
+    """The phase curve (``frames`` values) a ``_footsteps.txt`` file implies (as PFNN's ``.phase`` files)."""
+    from mtk.toolkit.phase import phase_from_footsteps
+
+    steps = [(int(w[0]) - 1, int(w[1 if len(w) > 1 else 0]) - 1) for w in _footstep_lines(path) if w]
+    return phase_from_footsteps(steps, frames)
 
 
 def find_siblings(bvh: str | Path) -> dict[str, Path]:
@@ -135,8 +143,14 @@ def _side_file(spec: str, name: str, suffix: str) -> Path:
 def _phase_and_gait(name: str, frames: int, step: int, options: ExportOptions, siblings: dict[str, Path],
                     used: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Phase and gait from files (explicit or sibling), subsampled like the motion; None means derive."""
+    if options.phase_from is None and "phase" not in siblings and "footsteps" in siblings:
+        siblings = {**siblings, "phase": siblings["footsteps"]}
+
+    def phase_reader(path: Path) -> np.ndarray:
+        return read_phase(path) if path.suffix == ".phase" else read_footstep_phase(path, frames * step)
+
     out: list[np.ndarray | None] = []
-    for role, spec, derive, reader in (("phase", options.phase_from, "contacts", read_phase),
+    for role, spec, derive, reader in (("phase", options.phase_from, "contacts", phase_reader),
                                        ("gait", options.gait_from, "speed", read_gait)):
         if spec == derive or (spec is None and role not in siblings):
             used[role] = derive

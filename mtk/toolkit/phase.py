@@ -69,13 +69,16 @@ def phase_from_contacts(heel_left: np.ndarray, heel_right: np.ndarray, fps: floa
 
 def phase_from_footsteps(steps: list[tuple[int, int]], frames: int) -> np.ndarray:
     """The ``.phase`` curve from footstep pairs (right contact, left contact), 0-based frames: 0 at each right
-    contact, 0.5 at the left one, linear between; 0 before the first and after the last step."""
+    contact, 0.5 at the left one, linear between, 1 on the last right contact; 0 before the first step and
+    after the last. The last pair only contributes its right contact."""
     phase = np.zeros(frames)
     for (right, left), (next_right, _) in zip(steps[:-1], steps[1:], strict=True):
         a = np.arange(right, min(left, frames))
         phase[a] = 0.5 * (a - right) / (left - right)
         b = np.arange(left, min(next_right, frames))
         phase[b] = 0.5 + 0.5 * (b - left) / (next_right - left)
+    if len(steps) > 1 and steps[-1][0] < frames:
+        phase[steps[-1][0]] = 1.0  # the last contact closes the last cycle
     return phase
 
 
