@@ -17,6 +17,7 @@ from mtk.errors import MtkError
 COMMANDS: dict[str, str] = {
     "inspect": "mtk.cli.cmd_inspect:inspect_command",
     "convert": "mtk.cli.cmd_convert:convert_command",
+    "validate": "mtk.cli.cmd_validate:validate_command",
     "sample": "mtk.cli.cmd_sample:sample_command",
     "stats": "mtk.cli.cmd_stats:stats_command",
 }

@@ -85,7 +85,10 @@ def print_report(report: Report) -> None:
             head.append(f"{label}: {value}")
     out.print("  ".join(head))
     for key, value in report.details.items():
-        if isinstance(value, dict | list) and len(str(value)) > 100:
+        flat = isinstance(value, dict) and not any(isinstance(v, dict | list) for v in value.values())
+        if flat and len(str(value)) > 100:
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, dict | list) and len(str(value)) > 100:
             continue
         out.print(f"  {key}: {value}")
     if report.blocks:
