@@ -56,15 +56,14 @@ def test_pfnn31_output_files(pfnn_export: Path):
     assert len(np.unique(y_std[8:20])) == 1 and len(np.unique(y_std[218:311])) == 1
 
 
-def _rebuild_error(database: Path, joints: np.ndarray, fps: float) -> float:
-    _, Y, _, document = read_database(database)
+def _rebuild_error(Y: np.ndarray, joints: np.ndarray, first: int, fps: float) -> float:
+    """Largest distance (m) between Y's joints rebuilt into world space and the source joints."""
     preset = get_preset("smpl22")
-    start = document["clips"][0]["first_frame"]
     forward = facing_directions(joints, preset.facing_joints, FACING_SIGMA_S * fps)
     world = world_joints_from_rows(Y, pfnn_columns(preset.skeleton.joint_names), fps,
-                                   (joints[start, 0, 0], joints[start, 0, 2]),
-                                   np.arctan2(forward[start, 0], forward[start, 2]))
-    return float(np.abs(world - joints[start:start + len(world)]).max())
+                                   (joints[first, 0, 0], joints[first, 0, 2]),
+                                   np.arctan2(forward[first, 0], forward[first, 2]))
+    return float(np.abs(world - joints[first:first + len(world)]).max())
 
 
 @pytest.mark.parametrize("relative, layout, fps", [
@@ -80,7 +79,7 @@ def test_smpl22_rows_rebuild_source_joints(data_dir: Path, tmp_path: Path, relat
     assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
     joints = recover_joints(np.load(src).astype(np.float64), get_layout(layout))
     assert len(X) == len(joints) - 2  # clamped windows: every frame with a previous and a next one
-    assert _rebuild_error(out, joints, fps) < 1e-3
+    assert _rebuild_error(Y, joints, document["clips"][0]["first_frame"], fps) < 1e-3
     dphase = Y[:, 3]
     assert (dphase > 0).all()  # the phase moves forward through every detected cycle
 
@@ -178,3 +177,27 @@ def test_bvh_with_footsteps_only_takes_phase_from_them(data_dir: Path, tmp_path:
     _, _, P, _ = read_database(out)
     with np.load(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz") as ref:
         np.testing.assert_allclose(P, ref["Pun"], atol=1e-4)  # the .phase file is this curve, rounded
+
+
+@pytest.mark.parametrize("layout", ["hml263", "smpl272"])
+def test_sample_dataset_exports_and_rebuilds(tmp_path: Path, mtk_cli, layout: str):
+    from mtk.formats.datasets import open_dataset
+
+    src, out = tmp_path / "sample", tmp_path / "db"
+    assert mtk_cli("sample", src, "--layout", layout, "--count", "6").code == 0
+    done = mtk_cli("convert", src, out, "--to", "pfnn", "--skeleton", "smpl22", "--workers", "2")
+    assert done.code == 0, done.stderr
+    X, Y, P, document = read_database(out)
+    assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
+    reader = open_dataset(src)
+    for clip in document["clips"]:
+        start, stop = clip["rows"]
+        rows = slice(start, stop)
+        assert (Y[rows, 3] > 0).all()  # dphase: the phase moves forward in every row
+        # P follows its own increments (wrapping at 1): the phase rises through each cycle
+        expected = np.mod(P[rows][:-1] + Y[rows, 3][:-1] * 60 / clip["fps"], 1.0)
+        wrap_gap = np.abs(expected - P[rows][1:])
+        assert np.minimum(wrap_gap, 1 - wrap_gap).max() < 1e-4
+        joints = recover_joints(reader.read(clip["name"]).features.astype(np.float64), reader.info.layout)
+        assert _rebuild_error(Y[rows], joints, clip["first_frame"], clip["fps"]) < 1e-3
+    reader.close()

@@ -112,3 +112,10 @@ def test_grouped_stats_pool_groups_and_guard_constant_ones():
     assert (stats.x_std[COLUMNS.x_group("terrain_left").start:] == 1).all()
     assert np.isfinite(stats.x_std).all() and np.isfinite(stats.y_std).all()
     np.testing.assert_allclose(stats.x_mean, X.astype(np.float64).mean(0), rtol=1e-6, atol=1e-7)
+
+
+def test_phase_without_strikes_runs_at_one_hertz():
+    still = np.ones(90, bool)
+    phase, unwrapped = phase_from_contacts(still, still, fps=30.0)
+    np.testing.assert_allclose(np.diff(unwrapped), 1 / 30)
+    assert phase[30] == pytest.approx(0.0, abs=1e-9) and phase[15] == pytest.approx(0.5)

@@ -164,7 +164,7 @@ def _trajectory(root: np.ndarray, forward: np.ndarray, gait: np.ndarray | None, 
     return positions, directions, None if gait is None else _sample(gait, times)
 
 
-def window_frames(preset: PfnnPreset, fps: float) -> int:
+def window_frames(fps: float) -> int:
     return int(round(WINDOW_S * fps))
 
 
@@ -175,7 +175,7 @@ def row_frames(frames: int, fps: float, preset: PfnnPreset,
     Without cycles: every frame whose window fits (``drop``) or every frame with a previous and a next frame
     (``clamp``). With cycles: each cycle's frames, inclusive, kept only when they lie in the ``drop`` range.
     """
-    w = window_frames(preset, fps)
+    w = window_frames(fps)
     lo, hi = (w, frames - w - 1) if preset.edges == "drop" or cycles is not None else (1, frames - 1)
     if cycles is None:
         return np.arange(lo, max(lo, hi), dtype=np.int64), []
@@ -206,7 +206,7 @@ def _floors(motion: PfnnMotion, contacts: np.ndarray, preset: PfnnPreset, frames
     floors = np.zeros(len(frames))
     if preset.floor != "contacts":
         return floors
-    w = window_frames(preset, motion.fps)
+    w = window_frames(motion.fps)
     if not spans:
         floors[:] = contact_floor(motion.positions, contacts, preset, 0, motion.frames - 1)
         return floors

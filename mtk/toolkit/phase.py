@@ -21,16 +21,17 @@ def heel_strikes(contact: np.ndarray, min_gap: int = 1) -> np.ndarray:
     return np.asarray(kept, dtype=np.int64)
 
 
-def unwrapped_phase(events: list[tuple[int, float]], frames: int) -> np.ndarray:
+def unwrapped_phase(events: list[tuple[int, float]], frames: int, idle_rate: float) -> np.ndarray:
     """Continuous phase (cycles, increasing) through events ``(frame, phase mod 1)``, linear between them and
     continued at the nearest segment's rate before the first and after the last event.
 
     Each event's value is the smallest value above the previous one with the required fraction, so a missed
-    strike makes one longer segment instead of a backwards step. Fewer than two events: constant 0 / the event.
+    strike makes one longer segment instead of a backwards step. With fewer than two events the phase runs
+    at ``idle_rate`` cycles per frame (through the event, if there is one).
     """
     t = np.arange(frames, dtype=np.float64)
     if not events:
-        return np.zeros(frames)
+        return t * idle_rate
     events = sorted(events)
     times = [float(events[0][0])]
     values = [float(events[0][1]) % 1.0]
@@ -43,7 +44,7 @@ def unwrapped_phase(events: list[tuple[int, float]], frames: int) -> np.ndarray:
         times.append(float(frame))
         values.append(value)
     if len(times) == 1:
-        return np.full(frames, values[0])
+        return values[0] + (t - times[0]) * idle_rate
     phase = np.interp(t, times, values)
     first_rate = (values[1] - values[0]) / (times[1] - times[0])
     last_rate = (values[-1] - values[-2]) / (times[-1] - times[-2])
@@ -54,16 +55,17 @@ def unwrapped_phase(events: list[tuple[int, float]], frames: int) -> np.ndarray:
 
 
 def phase_from_contacts(heel_left: np.ndarray, heel_right: np.ndarray, fps: float,
-                        min_step_s: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+                        min_step_s: float = 0.25, idle_hz: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Phase in [0, 1) per frame from the heel contacts, and the unwrapped phase.
 
     Right heel strikes are phase 0, left heel strikes 0.5; a strike less than ``min_step_s`` after the same
-    foot's previous strike is contact flicker and ignored.
+    foot's previous strike is contact flicker and ignored. Motions with fewer than two strikes (standing,
+    idling) get a constant-rate phase of ``idle_hz`` cycles per second.
     """
     gap = max(1, int(round(min_step_s * fps)))
     events = [(int(f), 0.0) for f in heel_strikes(heel_right, gap)]
     events += [(int(f), 0.5) for f in heel_strikes(heel_left, gap)]
-    unwrapped = unwrapped_phase(events, len(heel_left))
+    unwrapped = unwrapped_phase(events, len(heel_left), idle_hz / fps)
     return np.mod(unwrapped, 1.0), unwrapped
 
 
