@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "validate": "mtk.cli.cmd_validate:validate_command",
     "sample": "mtk.cli.cmd_sample:sample_command",
     "stats": "mtk.cli.cmd_stats:stats_command",
+    "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
 }
 
 

@@ -1,0 +1,124 @@
+"""``mtk tokenizer train`` and ``mtk tokenizer eval``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mtk.cli.common import console, emit_json, json_option, progress_bar
+
+PRESET_NAMES = ("mm64k", "small", "tiny")
+
+
+def _milestones(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(int(v) for v in value.replace(",", " ").split())
+    except ValueError:
+        raise click.BadParameter("give optimizer steps separated by commas, e.g. 300000,400000") from None
+
+
+def _eval_line(record: dict[str, Any]) -> str:
+    return (f"iter {record['iter']}: MPJPE {record['mpjpe_mm']:.1f} mm, root {record['root_error_mm']:.1f} mm, "
+            f"codes {record['codes_used']}/{record['codebook_size']} ({100 * record['usage']:.1f} %), "
+            f"perplexity {record['perplexity']:.1f}")
+
+
+@click.group("tokenizer")
+def tokenizer_command() -> None:
+    """Train and evaluate the FSQ motion tokenizer (MotionMillion's HumanVQVAE).
+
+    \b
+    Examples:
+      mtk tokenizer train data/ --out runs/tiny --preset tiny
+      mtk tokenizer train data/ --out runs/tiny --resume
+      accelerate launch -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k --mixed-precision bf16
+      mtk tokenizer eval data/ --ckpt runs/tiny/net_best.pth --split test
+    """
+
+
+@tokenizer_command.command("train")
+@click.argument("dataset")
+@click.option("--out", "out", required=True, metavar="RUN", help="Run folder (checkpoints, log.jsonl, config.json).")
+@click.option("--preset", type=click.Choice(PRESET_NAMES), default=None,
+              help="mm64k (MotionMillion, default), small, or tiny (a CPU in minutes).")
+@click.option("--quantizer", type=click.Choice(["fsq", "vq"]), default=None, help="fsq (default) or vq.")
+@click.option("--codebook-size", type=int, default=None, metavar="K",
+              help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ: any size "
+                   "(default: as many codes as FSQ's).")
+@click.option("--iters", type=int, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
+@click.option("--batch-size", type=int, default=None, metavar="B", help="Windows per process per step.")
+@click.option("--window", type=int, default=None, metavar="T", help="Training window in frames (even).")
+@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW).")
+@click.option("--warmup", type=int, default=None, metavar="N", help="Linear warm-up steps.")
+@click.option("--milestones", callback=_milestones, default=None, metavar="S1,S2",
+              help="Optimizer steps where the rate is multiplied by --gamma.")
+@click.option("--gamma", type=float, default=None, help="Decay factor at each milestone.")
+@click.option("--position-weight", type=float, default=None,
+              help="Weight of the joint-position SmoothL1 term (default 0.5, as MotionMillion).")
+@click.option("--eval-every", type=int, default=None, metavar="N", help="Evaluate every N steps.")
+@click.option("--save-every", type=int, default=None, metavar="N", help="Save net_latest.pth every N steps.")
+@click.option("--log-every", type=int, default=None, metavar="N", help="Log training losses every N steps.")
+@click.option("--eval-split", default=None, help="Split evaluated during training (default val, else test).")
+@click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default=None,
+              help="Autocast for the conv net; quantization always runs in float32.")
+@click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 2).")
+@click.option("--seed", type=int, default=None)
+@click.option("--resume", is_flag=True, help="Continue RUN from net_latest.pth with its settings.")
+@click.option("--overwrite", is_flag=True, help="Start over in a RUN folder that holds a run.")
+@json_option
+def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None:
+    """Train a tokenizer on DATASET (train split) and write checkpoints to RUN.
+
+    Runs on one CPU/GPU as is, and on many GPUs or nodes under accelerate:
+    `accelerate launch -m mtk tokenizer train DATASET --out RUN ...` (the batch size is per process;
+    the schedule counts optimizer steps, whatever the number of processes).
+    """
+    from mtk.tokenizer.train import TrainConfig, planned_steps, train
+
+    cfg = TrainConfig(dataset=dataset, out=out, **options)
+    start, stop = planned_steps(cfg)
+    err_console = console(stderr=True)
+
+    def on_event(record: dict[str, Any]) -> None:
+        if record["event"] == "eval" and not as_json:
+            err_console.print(_eval_line(record))
+
+    with progress_bar(f"training {out}", stop - start) as advance:
+        result = train(cfg, on_progress=advance, on_event=on_event)
+    if as_json:
+        emit_json(result)
+    else:
+        best = result["best_mpjpe_mm"]
+        console().print(f"{result['out']}: {result['iter']} steps on {result['processes']} process(es); "
+                        f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth")
+
+
+@tokenizer_command.command("eval")
+@click.argument("dataset")
+@click.option("--ckpt", required=True, metavar="CKPT", help="mtk or MotionMillion checkpoint (.pth).")
+@click.option("--split", default="test", show_default=True, help="Split to evaluate ('all' for every motion).")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@json_option
+def eval_command(dataset: str, ckpt: str, split: str, batch_size: int, as_json: bool) -> None:
+    """Reconstruction MPJPE (mm, pelvis-aligned), root trajectory error and codebook usage on a split.
+
+    Each motion is cropped to its first floor(T/unit)*unit frames (deterministic); the metrics cover the
+    whole split, gathered across processes under accelerate.
+    """
+    from mtk.tokenizer.evaluate import evaluate_checkpoint
+
+    with progress_bar(f"evaluating {split}", None) as advance:
+        result = evaluate_checkpoint(dataset, ckpt, split=None if split == "all" else split,
+                                     batch_size=batch_size, on_progress=advance)
+    if as_json:
+        emit_json(result)
+        return
+    out = console()
+    out.print(f"[bold]{ckpt}[/bold] on {dataset} ({split}, {result['motions']} motions, {result['frames']} frames)")
+    out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
+    out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")
+    out.print(f"  codebook usage   {result['codes_used']}/{result['codebook_size']} "
+              f"({100 * result['usage']:.2f} %), perplexity {result['perplexity']:.1f}")
