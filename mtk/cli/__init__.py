@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "convert": "mtk.cli.cmd_convert:convert_command",
     "validate": "mtk.cli.cmd_validate:validate_command",
     "sample": "mtk.cli.cmd_sample:sample_command",
+    "render": "mtk.cli.cmd_render:render_command",
     "stats": "mtk.cli.cmd_stats:stats_command",
     "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
 }

@@ -1,0 +1,92 @@
+"""``mtk render``: read any motion (features, joints, BVH) and write a GIF, an MP4 or a PNG strip.
+
+The frame rate of the picture is ``fps`` (default: the source's, at most 30); frames are picked by time.
+Joints ``.npy`` files carry no rate: they are taken to be at ``fps`` (default 20).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import BadInputError, DestinationExistsError, MtkError
+from mtk.formats.arrays import array_kind, load_npy, resolve_layout
+from mtk.schemas import KIT21, PFNN31, SMPL22
+from mtk.toolkit.render import Scene, animation, key_frames
+from mtk.toolkit.resample import sample_times
+
+OUTPUTS = (".gif", ".mp4", ".png")
+_JOINTS_FPS = 20.0
+_SKELETONS = {s.num_joints: s for s in (SMPL22, KIT21, PFNN31)}
+
+
+def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | None]:
+    """The joints, tree and names of a feature/joints ``.npy`` or a BVH file, and its frame rate if known."""
+    name = Path(path).name
+    if path.lower().endswith(".bvh"):
+        from mtk.formats.bvh import read_bvh
+
+        motion = read_bvh(path)
+        return Scene(motion.positions(), motion.parents, motion.joint_names, f"{name} (BVH)"), motion.fps
+    array = load_npy(path)
+    kind = array_kind(array, path)
+    if kind == "features":
+        from mtk.toolkit.recover import recover_joints
+
+        found = resolve_layout(array.shape[1], layout, path)
+        if found is None:
+            raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout")
+        joints = recover_joints(array.astype(np.float64), found)
+        skeleton = found.skeleton
+        return Scene(joints, skeleton.parents, skeleton.joint_names, f"{name} ({found.name})"), found.fps
+    if kind == "joints":
+        skeleton = _SKELETONS.get(array.shape[1])
+        if skeleton is None:
+            raise BadInputError(path, f"has {array.shape[1]} joints, which matches no known skeleton (22, 21, 31)",
+                                "render a BVH file, which names its own tree")
+        return Scene(array.astype(np.float64), skeleton.parents, skeleton.joint_names, f"{name} (joints)"), None
+    raise BadInputError(path, f"is a vector of {array.shape[0]} values, not a motion")
+
+
+def _writer(out: Path, fps: float):
+    from matplotlib.animation import FFMpegWriter, PillowWriter
+
+    if out.suffix == ".gif":
+        return PillowWriter(fps=fps)
+    if not shutil.which("ffmpeg"):
+        raise MtkError(out, "writing MP4 needs ffmpeg, which is not installed here",
+                       f"install ffmpeg, or write a GIF: --out {out.with_suffix('.gif').name}")
+    return FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
+
+
+def render_file(path: str, out: str, fps: float | None = None, layout: str | None = None,
+                overwrite: bool = False, frames: int = 6) -> str:
+    """Render ``path`` to ``out`` (.gif, .mp4, or .png for a strip of ``frames`` key frames)."""
+    target = Path(out)
+    suffix = target.suffix.lower()
+    if suffix not in OUTPUTS:
+        raise MtkError(out, f"cannot render to {suffix or 'a file without extension'}", "use .gif, .mp4 or .png")
+    if target.exists() and not overwrite:
+        raise DestinationExistsError(out, "already exists", "pass --overwrite to replace it")
+    if fps is not None and fps <= 0:
+        raise MtkError(None, f"--fps must be positive, got {fps:g}")
+    scene, source_fps = load_scene(path, layout)
+    tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{suffix}")
+    try:
+        if suffix == ".png":
+            key_frames(scene, frames).savefig(tmp)
+            summary = f"wrote {out}: {min(frames, len(scene.joints))} key frames of {len(scene.joints)}"
+        else:
+            source_fps = source_fps or fps or _JOINTS_FPS
+            out_fps = fps or min(source_fps, 30.0)
+            picks = np.round(sample_times(len(scene.joints), source_fps, out_fps)).astype(int)
+            writer = _writer(target, out_fps)
+            animation(scene, picks.tolist(), out_fps).save(tmp, writer=writer)
+            summary = f"wrote {out}: {len(picks)} frames at {out_fps:g} fps ({len(picks) / out_fps:.1f} s)"
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return summary

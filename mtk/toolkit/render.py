@@ -1,0 +1,125 @@
+"""Stick-figure pictures of a motion with matplotlib (imported lazily, Agg canvas, no pyplot state).
+
+The world is y-up; the plot is z-up, so a point (x, y, z) is drawn at (x, -z, y), a proper rotation that
+keeps left and right where they are. Left limbs are blue, right limbs red, the rest dark grey; the camera
+follows the root over a world-fixed floor grid that carries the root's trajectory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_LEFT, _RIGHT, _CENTRE = "#1f5fbf", "#c8322d", "#333333"
+
+
+@dataclass
+class Scene:
+    """What to draw: joints (T, J, 3) in world units, the tree, joint names, a title."""
+
+    joints: np.ndarray
+    parents: Sequence[int]
+    names: Sequence[str]
+    title: str = ""
+
+
+def _plot(points: np.ndarray) -> np.ndarray:
+    return np.stack([points[..., 0], -points[..., 2], points[..., 1]], -1)
+
+
+def _side(name: str) -> str:
+    lower = name.lower()
+    if lower.startswith("left") or lower.startswith("l_") or (len(name) > 1 and name[0] == "L" and name[1].isupper()):
+        return _LEFT
+    if lower.startswith("right") or lower.startswith("r_") or (len(name) > 1 and name[0] == "R" and name[1].isupper()):
+        return _RIGHT
+    return _CENTRE
+
+
+def _nice_step(span: float) -> float:
+    """A round grid spacing giving a handful of lines over ``span``."""
+    raw = span / 4
+    power = 10 ** np.floor(np.log10(raw))
+    return float(min((1, 2, 5, 10), key=lambda m: abs(m * power - raw)) * power)
+
+
+class _Axes:
+    """One 3D axes following the root: a world-fixed floor grid, the root trajectory and the bones."""
+
+    def __init__(self, ax, scene: Scene):
+        self.ax, self.scene = ax, scene
+        points = _plot(scene.joints)
+        self.half = max(0.6 * float(points[..., 2].max()), 1e-6)
+        lo, hi = points[:, 0, :2].min(0) - self.half, points[:, 0, :2].max(0) + self.half
+        ax.set_zlim(0, 1.5 * self.half)
+        ax.set_box_aspect((1, 1, 0.75))
+        ax.view_init(elev=15, azim=-70)
+        ax.set_axis_off()
+        step = _nice_step(2 * self.half)
+        xs = np.arange(np.floor(lo[0] / step), np.ceil(hi[0] / step) + 1) * step
+        ys = np.arange(np.floor(lo[1] / step), np.ceil(hi[1] / step) + 1) * step
+        # clipping drops whole segments with an end outside the view, so grid lines are drawn in short pieces
+        grid = {"color": "#cccccc", "lw": 0.6, "axlim_clip": True}
+        fine_x = np.linspace(xs[0], xs[-1], 10 * len(xs))
+        fine_y = np.linspace(ys[0], ys[-1], 10 * len(ys))
+        for x in xs:
+            ax.plot(np.full_like(fine_y, x), fine_y, np.zeros_like(fine_y), **grid)
+        for y in ys:
+            ax.plot(fine_x, np.full_like(fine_x, y), np.zeros_like(fine_x), **grid)
+        root = points[:, 0]
+        ax.plot(root[:, 0], root[:, 1], np.zeros(len(root)), color="#e69f00", lw=1.2, axlim_clip=True)
+        self.bones = [(j, p, ax.plot([], [], [], color=_side(scene.names[j]), lw=2.2,
+                                     solid_capstyle="round")[0])
+                      for j, p in enumerate(scene.parents) if p >= 0]
+        self.marker = ax.plot([], [], [], "o", color="#e69f00", ms=3)[0]
+
+    def draw(self, frame: int) -> None:
+        points = _plot(self.scene.joints[frame])
+        centre = points[0]
+        self.ax.set_xlim(centre[0] - self.half, centre[0] + self.half)
+        self.ax.set_ylim(centre[1] - self.half, centre[1] + self.half)
+        for j, p, line in self.bones:
+            line.set_data_3d([points[p, 0], points[j, 0]], [points[p, 1], points[j, 1]], [points[p, 2], points[j, 2]])
+        self.marker.set_data_3d([centre[0]], [centre[1]], [0.0])
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=72)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def animation(scene: Scene, frames: Sequence[int], fps: float):
+    """A matplotlib ``FuncAnimation`` showing ``frames`` (indices into the scene) at ``fps``."""
+    from matplotlib.animation import FuncAnimation
+
+    figure = _figure(4.5, 4.5)
+    axes = _Axes(figure.add_subplot(projection="3d"), scene)
+    figure.subplots_adjust(0, 0, 1, 0.94)
+    title = figure.suptitle(scene.title, fontsize=9)
+
+    def update(k: int):
+        axes.draw(frames[k])
+        title.set_text(f"{scene.title}  frame {frames[k]}")
+        return []
+
+    return FuncAnimation(figure, update, frames=len(frames), interval=1000.0 / fps, blit=False)
+
+
+def key_frames(scene: Scene, count: int = 6):
+    """A figure with ``count`` evenly spaced frames side by side (a quick look as one PNG)."""
+    total = scene.joints.shape[0]
+    picks = np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))
+    figure = _figure(2.6 * len(picks), 3.0)
+    for k, frame in enumerate(picks):
+        axes = _Axes(figure.add_subplot(1, len(picks), k + 1, projection="3d"), scene)
+        axes.draw(int(frame))
+        axes.ax.set_title(f"frame {frame}", fontsize=8)
+    figure.suptitle(scene.title, fontsize=9)
+    figure.subplots_adjust(0, 0, 1, 0.88, wspace=0)
+    return figure
