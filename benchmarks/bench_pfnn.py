@@ -2,10 +2,12 @@
 
 PFNN's ``generate_database.py`` (original 2017 script) takes about 0.6 s of processing and 2.4 s in all for
 this take (``pfnn_format.md`` §6); it writes 8850 rows of which 885 are distinct (every flat cycle is
-written 10 times). mtk writes the 885 distinct rows once. Pass ``--pfnn-processing`` / ``--pfnn-total`` with
-figures measured on your machine to compare like with like.
+written 10 times). mtk writes the 885 distinct rows once. To compare like with like on your machine, pass
+``--pfnn-processing`` / ``--pfnn-total`` with figures you measured, or ``--pfnn-dir DIR``: a checkout of PFNN
+whose ``generate_database.py`` runs under today's numpy (pfnn_format.md §6) with its clip list cut to this
+take; its whole process is then timed alternately with ``mtk convert`` (same load for both).
 
-    MTK_TEST_DATA=../shared/data python benchmarks/bench_pfnn.py [--repeat 5] [--pfnn-processing S --pfnn-total S]
+    MTK_TEST_DATA=../shared/data python benchmarks/bench_pfnn.py [--repeat 5] [--pfnn-dir DIR]
 
 Timings (best of --repeat):
   processing  rows from arrays already in memory (PFNN's "processing": process_data + cycle loop)
@@ -46,6 +48,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pfnn-processing", type=float, default=PFNN_PROCESSING_S)
     parser.add_argument("--pfnn-total", type=float, default=PFNN_TOTAL_S)
+    parser.add_argument("--pfnn-dir", default=None, help="run PFNN's generate_database.py there for 'cli'")
     parser.add_argument("--motions", type=int, default=200, help="clips in the 22-joint dataset run")
     args = parser.parse_args()
 
@@ -64,6 +67,14 @@ def main() -> None:
     command = [sys.executable, "-m", "mtk", "-q", "convert", str(take), str(work / "cli"), "--to", "pfnn",
                "--overwrite"]
     cli = best(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
+    if args.pfnn_dir:
+        generator = [sys.executable, "generate_database.py"]
+        pfnn_total, ours = [], []
+        for _ in range(args.repeat):  # alternate, so both see the same machine load
+            pfnn_total.append(best(lambda: subprocess.run(generator, cwd=args.pfnn_dir, check=True,
+                                                          capture_output=True), 1))
+            ours.append(best(lambda: subprocess.run(command, check=True, capture_output=True), 1))
+        args.pfnn_total, cli = min(pfnn_total), min(ours)
 
     print(f"take: {take.name}, {rows} rows (PFNN: {PFNN_ROWS} written, {PFNN_DISTINCT} distinct)")
     print(f"{'stage':<12}{'mtk s':>10}{'PFNN s':>10}{'mtk rows/s':>14}{'PFNN rows/s':>14}{'ratio':>8}")
