@@ -49,6 +49,24 @@ def test_dataset_stats_equal_numpy_and_do_not_depend_on_workers(datasets, layout
     assert np.array_equal(one.stats.mean, two.stats.mean) and np.array_equal(one.stats.std, two.stats.std)
 
 
+@pytest.mark.parametrize("store", ["zarr", "hdf5"])
+def test_stores_give_the_same_stats_as_the_folder(datasets, tmp_path, store):
+    from mtk.formats.datasets import create_writer, open_dataset
+
+    folder = datasets["smpl272"]
+    reader = open_dataset(str(folder))
+    path = tmp_path / ("data.zarr" if store == "zarr" else "data.h5")
+    with create_writer(str(path), store, reader.info) as writer:
+        for motion in reader.iter():
+            writer.add(motion)
+        writer.set_splits(reader.info.splits)
+    from_folder = dataset_stats(str(folder), groups="none", workers=1)
+    from_store = dataset_stats(str(path), groups="none", workers=2)
+    assert from_store.used == from_folder.used and from_store.family == "motionmillion"
+    assert np.array_equal(from_store.stats.mean, from_folder.stats.mean)
+    assert np.array_equal(from_store.stats.std, from_folder.stats.std)
+
+
 def test_split_all_and_unknown_split(datasets):
     folder = datasets["hml263"]
     everything = dataset_stats(str(folder), split="all", workers=2)

@@ -27,6 +27,7 @@ from mtk.formats.arrays import load_npy, save_npy
 from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo, DatasetReader
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
+from mtk.formats.ragged_store import created_by
 from mtk.schemas import Layout, layout_for_dim
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
@@ -97,15 +98,6 @@ class DatasetStats:
             "missing": len(self.missing), "motion_list_sha256": self.motion_list_sha256,
             "zero_std_dims": stats.zero_dims, "dtype": output_dtype(self.layout),
         }
-
-
-def created_by() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"mtk {version('mtk')}"
-    except PackageNotFoundError:
-        return "mtk"
 
 
 # ---------------------------------------------------------------------------------------------------
