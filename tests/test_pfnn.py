@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtk.errors import MtkError
 from mtk.formats.pfnn import convert_to_pfnn, read_database
 from mtk.schemas import get_layout
 from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset, pfnn_columns
@@ -201,3 +202,21 @@ def test_sample_dataset_exports_and_rebuilds(tmp_path: Path, mtk_cli, layout: st
         joints = recover_joints(reader.read(clip["name"]).features.astype(np.float64), reader.info.layout)
         assert _rebuild_error(Y[rows], joints, clip["first_frame"], clip["fps"]) < 1e-3
     reader.close()
+
+
+def test_phase_and_gait_from_files(data_dir: Path, tmp_path: Path):
+    src = data_dir / "humanml3d/new_joint_vecs/012314.npy"
+    np.savetxt(tmp_path / "012314.phase", np.linspace(0, 0.99, 170))
+    np.savetxt(tmp_path / "walk.gait", np.tile([0, 1, 0, 0, 0, 0, 0, 0], (170, 1)))
+    summary = convert_to_pfnn(str(src), str(tmp_path / "db"), phase_from=str(tmp_path),
+                              gait_from=str(tmp_path / "walk.gait"))
+    assert "phase: 012314.phase" in summary and "gait: walk.gait" in summary
+    X, Y, P, _ = read_database(tmp_path / "db")
+    columns = pfnn_columns(get_preset("smpl22").skeleton.joint_names)
+    np.testing.assert_allclose(P, np.linspace(0, 0.99, 170)[1:-1], atol=1e-7)
+    np.testing.assert_allclose(Y[:, 3], 0.99 / 169 * 20 / 60, rtol=1e-5)  # per 1/60 s
+    assert (X[:, columns.x_group("gait_walk").slice] == 1).all()
+    np.savetxt(tmp_path / "short.phase", np.zeros(10))
+    with pytest.raises(MtkError, match="has 10 frames"):
+        convert_to_pfnn(str(src), str(tmp_path / "db2"), phase_from=str(tmp_path / "short.phase"))
+    assert not (tmp_path / "db2").exists()
