@@ -110,9 +110,9 @@ def _print_check(result) -> None:
                    else "not equal to the stats of any split")
         out.print(f"against {result.dataset}: {verdict}")
     table = Table(show_edge=False, pad_edge=False)
-    columns = ["group", "cols", "feat_bias group", "file std", "grouping"]
+    columns = ["group", "cols", "bias", "file std", "grouping"]
     if c.matches_data is not None:
-        columns += ["file / recomputed", "mean error (std)"]
+        columns += ["ratio", "mean err"]
     for column in columns:
         table.add_column(column)
     for g in c.groups:
@@ -121,5 +121,7 @@ def _print_check(result) -> None:
             row += [f"{g.ratio:.6f}" if g.ratio is not None else "-", f"{g.mean_error:.2g}"]
         table.add_row(*row)
     out.print(table)
+    if c.matches_data is not None:
+        out.print("ratio: file std / recomputed std; mean err: max |file mean - recomputed| in std units")
     for note in c.notes:
         out.print(f"note: {note}")

@@ -22,7 +22,7 @@ import numpy as np
 from mtk.schemas import Layout
 from mtk.toolkit.stats import SAME_VALUE_RTOL, Moments, convention_name, group_average
 
-Grouping = Literal["grouped", "per-dim", "single column"]
+Grouping = Literal["grouped", "per-dim", "1 column"]
 #: a ratio within this of 1 means "computed from the same motions"
 MATCH_RTOL = 1e-4
 #: a recomputed feat_bias within this of 1 means "no feat_bias"
@@ -91,12 +91,12 @@ def _is_one_value(values: np.ndarray) -> bool:
 
 def _grouping_of(values: np.ndarray) -> Grouping:
     if values.size == 1:
-        return "single column"
+        return "1 column"
     return "grouped" if _is_one_value(values) else "per-dim"
 
 
 def _overall(groups: list[GroupCheck]) -> Literal["layout", "none", "mixed"]:
-    kinds = {g.grouping for g in groups} - {"single column"}
+    kinds = {g.grouping for g in groups} - {"1 column"}
     if kinds == {"grouped"}:
         return "layout"
     return "none" if kinds == {"per-dim"} else "mixed"
