@@ -139,6 +139,8 @@ def test_check_finds_the_split_and_convention(datasets, tmp_path):
     assert alone.check.grouping == "layout" and alone.matched_split is None
     with pytest.raises(BadInputError, match="swapped"):
         check_stats(str(meta[1]), str(meta[0]))
+    with pytest.raises(MtkError, match="split 'nope' is unknown"):
+        check_stats(str(meta[0]), str(meta[1]), str(folder), split="nope")
 
 
 @pytest.mark.parametrize("folder,mean,std,layout,description", [

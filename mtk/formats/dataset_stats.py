@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import load_npy, save_npy
+from mtk.formats.arrays import load_npy, resolve_layout, save_npy
 from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo, DatasetReader
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
 from mtk.formats.ragged_store import created_by
-from mtk.schemas import Layout, layout_for_dim
+from mtk.schemas import Layout
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
 
@@ -96,7 +96,7 @@ class DatasetStats:
             "motions": len(self.used), "frames": stats.frames,
             "skipped": [{"name": s.name, "reason": s.reason} for s in self.skipped],
             "missing": len(self.missing), "motion_list_sha256": self.motion_list_sha256,
-            "zero_std_dims": stats.zero_dims, "dtype": output_dtype(self.layout),
+            "zero_std_dims": stats.zero_dims, "dtype": self.layout.dtype_on_disk,
         }
 
 
@@ -212,15 +212,20 @@ def _open(path: str, layout: str | None) -> tuple[DatasetReader, DatasetInfo, La
     return reader, info, info.layout
 
 
-def _split_members(info: DatasetInfo, split: str | None, path: str) -> tuple[str, list[str], list[str]]:
-    """(split used, its motions present in the dataset, its names the dataset lacks)."""
-    if split is None:
-        split = "train" if _has_split(info, "train") else ALL
+def _resolve_split(info: DatasetInfo, split: str, path: str) -> str:
+    """The dataset's key for ``split`` (``all`` stays ``all`` unless the dataset has such a split)."""
+    if split == ALL and not _has_split(info, ALL):
+        return ALL
     try:
-        members = info.split_names(split)
-        split = split if split == ALL else info.resolve_split(split)
+        return info.resolve_split(split)
     except KeyError as err:
         raise MtkError(path, str(err.args[0]), "pass --split with one of them, or --split all") from None
+
+
+def _split_members(info: DatasetInfo, split: str | None, path: str) -> tuple[str, list[str], list[str]]:
+    """(split used, its motions present in the dataset, its names the dataset lacks)."""
+    split = _resolve_split(info, split or ("train" if _has_split(info, "train") else ALL), path)
+    members = info.split_names(split)
     present = set(info.names)
     return split, [n for n in members if n in present], [n for n in members if n not in present]
 
@@ -252,10 +257,6 @@ def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layou
                         scan.used, scan.skipped, missing)
 
 
-def output_dtype(layout: Layout) -> str:
-    return layout.dtype_on_disk
-
-
 def output_files(out_dir: str | Path, family: str) -> tuple[Path, Path, Path]:
     """(mean, std, sidecar) paths under ``out_dir`` in the family's names."""
     mean_rel, std_rel = STATS_FILES[family]
@@ -269,7 +270,7 @@ def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = Fal
     existing = [p for p in paths if p.exists()]
     if existing and not overwrite:
         raise DestinationExistsError(existing[0], "already exists", "pass --overwrite to replace it")
-    dtype = output_dtype(result.layout)
+    dtype = result.layout.dtype_on_disk
     mean_path, std_path, sidecar_path = paths
     save_npy(mean_path, result.stats.mean.astype(dtype))
     save_npy(std_path, result.stats.std.astype(dtype))
@@ -308,12 +309,7 @@ def load_stats_pair(mean_path: str, std_path: str, layout: str | None = None) ->
     if mean.shape != std.shape:
         raise BadInputError(std_path, f"has {std.shape[0]} values but {mean_path} has {mean.shape[0]}",
                             "pass the mean and std of the same dataset")
-    if layout is not None:
-        from mtk.formats.arrays import resolve_layout
-
-        found = resolve_layout(mean.shape[0], layout, mean_path)
-    else:
-        found = layout_for_dim(mean.shape[0])
+    found = resolve_layout(mean.shape[0], layout, mean_path)
     if found is None:
         raise BadInputError(mean_path, f"has {mean.shape[0]} values, which is no layout's mean/std size",
                             "expected 263, 251 or 272")
@@ -339,7 +335,7 @@ def check_stats(mean_path: str, std_path: str, dataset: str | None = None, split
     scan = moments_pass(reader, info.names, data_layout, workers, buckets=splits, on_progress=on_progress)
     candidates = {key: scan.buckets[key] for key in splits if key in scan.buckets} | {ALL: scan.total}
     by_split = {key: compare_with_moments(mean, std, found, moments) for key, moments in candidates.items()}
-    order = ([info.resolve_split(split) if split != ALL else ALL] if split else []) + list(by_split)
+    order = ([_resolve_split(info, split, str(dataset))] if split else []) + list(by_split)
     matched = next((key for key in order if key in by_split and by_split[key].matches_data), None)
     if matched is not None:
         return StatsCheck(mean_path, std_path, by_split[matched], str(dataset), matched, by_split)
