@@ -330,12 +330,13 @@ def check_stats(mean_path: str, std_path: str, dataset: str | None = None, split
     reader, info, data_layout = _open(dataset, layout or found.name)
     if data_layout.dim != found.dim:
         raise BadInputError(mean_path, f"has {found.dim} values but {dataset} holds {data_layout.dim}-dim motions")
+    requested = [_resolve_split(info, split, str(dataset))] if split else []
     present = set(info.names)
     splits = {key: [n for n in members if n in present] for key, members in info.splits.items()}
     scan = moments_pass(reader, info.names, data_layout, workers, buckets=splits, on_progress=on_progress)
     candidates = {key: scan.buckets[key] for key in splits if key in scan.buckets} | {ALL: scan.total}
     by_split = {key: compare_with_moments(mean, std, found, moments) for key, moments in candidates.items()}
-    order = ([_resolve_split(info, split, str(dataset))] if split else []) + list(by_split)
+    order = requested + list(by_split)
     matched = next((key for key in order if key in by_split and by_split[key].matches_data), None)
     if matched is not None:
         return StatsCheck(mean_path, std_path, by_split[matched], str(dataset), matched, by_split)
