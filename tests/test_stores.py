@@ -170,3 +170,16 @@ def test_zarr_fast_window_path_matches_zarr_slicing(tmp_path):
         a = int(rng.integers(0, total - 1))
         b = int(rng.integers(a + 1, min(total, a + 400) + 1))
         np.testing.assert_array_equal(store.handle.window(a, b), features[a:b])
+
+
+def test_docs_layout_tables_match_the_schemas():
+    import importlib.util
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    spec = importlib.util.spec_from_file_location("layout_tables", docs / "layout_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (docs / "formats.md").read_text()
+    start = text.index("<!-- layout tables: python docs/layout_tables.py -->\n")
+    between = text[start:text.index("<!-- end layout tables -->")].split("\n", 1)[1]
+    assert between.strip() == module.layout_tables().strip()

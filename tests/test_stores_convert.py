@@ -104,3 +104,16 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, to):
     np.testing.assert_array_equal(resumed.handle.offsets[:], whole.handle.offsets[:])
     assert not journal.exists() and not (tmp_path / ".killed.mtk-partial").exists()
     assert checksums(src) == before
+
+
+def test_convert_to_fsspec_memory_url_and_back(tmp_path):
+    src = make_npy_dataset(tmp_path / "src", "hml263", count=12)
+    url = f"memory://{tmp_path.name}/convert.zarr"
+    result = convert_dataset(str(src), url, chunk_frames=64, shard_frames=256)
+    assert result.motions == 12
+    convert_dataset(url, str(tmp_path / "back"), "npy")
+    assert tree_identical(src, tmp_path / "back")
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    assert not any(".mtk-partial" in p for p in fs.find(f"/{tmp_path.name}"))

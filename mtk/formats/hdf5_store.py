@@ -108,7 +108,7 @@ class Hdf5Handle:
         self.offsets = self.file["offsets"]
         self.names = self.file["names"].asstr()
         self.texts = self.file["texts"].asstr()
-        self.read_block = int(self.features.chunks[0]) * 64
+        self.read_block = 0  # h5py's chunk cache serves motion and window reads directly
 
     def window(self, start: int, stop: int) -> np.ndarray:
         return self.features[start:stop]

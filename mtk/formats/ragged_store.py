@@ -28,8 +28,8 @@ from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
 #: frames per chunk (the unit of reading) and per shard (the unit of writing); see docs/formats.md
-CHUNK_FRAMES = 256
-SHARD_FRAMES = 256 * 64
+CHUNK_FRAMES = 1024
+SHARD_FRAMES = 1024 * 16
 #: entries per chunk of the names/texts arrays
 TEXT_CHUNK = 4096
 
@@ -128,7 +128,11 @@ class RaggedWriter:
             kept.append(record)
         self.written = end
         self.journal.rewrite(kept + [{"flushed": end}])
-        self._reopen()
+        try:
+            self._reopen()
+        except (OSError, ValueError, KeyError):  # the killed run left the container unreadable: start over
+            self.__init__(self.dest.final, self.info, overwrite=True, resume=False,
+                          chunk_frames=self.chunk_frames, shard_frames=self.shard_frames)
 
     def resume_index(self, names: Sequence[str]) -> int:
         """How many of the source ``names`` (in order) are already in the store or recorded as skipped."""
@@ -288,7 +292,7 @@ class RaggedReader:
     Backends implement ``_open()`` returning an object with ``features``, ``offsets``, ``names``, ``texts``
     (array-likes supporting slicing), ``attrs`` (dict), ``splits()`` -> {key: (indices, missing)},
     ``stats()`` -> (mean, std, attrs) or None, ``window(start, stop)`` (rows, by the fastest route) and
-    ``read_block`` (rows per bulk read: a shard).
+    ``read_block`` (rows per bulk read, e.g. a shard; 0 when ``window`` reads directly and needs no block cache).
     """
 
     def __init__(self, path: str, layout: str | None = None):
@@ -313,7 +317,7 @@ class RaggedReader:
         if self._handle is None:
             self._handle = self._open()
             block = int(self._handle.read_block)
-            self._features = BlockCache(self._handle.window, block, max_blocks=2)
+            self._features = BlockCache(self._handle.window, block, max_blocks=2) if block else None
             self._texts = BlockCache(lambda a, b: self._handle.texts[a:b], TEXT_CHUNK, max_blocks=2)
         return self._handle
 
@@ -389,12 +393,15 @@ class RaggedReader:
         return self.iter_names([n for n in names if n in index])
 
     def iter_names(self, names: Sequence[str]) -> Iterator[Motion]:
-        """Motions in the given order; reads whole blocks (shards) and keeps the last two decoded."""
+        """Motions in the given order; through the zarr API whole shards are read and the last two kept."""
         self.handle
         for name in names:
             i = self.index(name)
             start, stop = self.span(name)
-            features = np.array(self._features.rows(start, stop))
+            if self._features is None:
+                features = self.handle.window(start, stop)
+            else:
+                features = np.array(self._features.rows(start, stop))
             yield Motion(name, features, split_texts(str(self._texts.rows(i, i + 1)[0])))
 
     def read_window(self, name: str, start: int, length: int) -> np.ndarray:

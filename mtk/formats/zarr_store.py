@@ -159,10 +159,11 @@ class ZarrHandle:
         self.offsets = self.root["offsets"]
         self.names = self.root["names"]
         self.texts = self.root["texts"]
-        shards = self.features.shards
-        self.read_block = int(shards[0] if shards else self.features.chunks[0])
         self.shard_files = (ShardFiles(self.features, os.path.join(path, "features"))
                             if ShardFiles.supported(self.features, path) else None)
+        shards = self.features.shards
+        bulk = int(shards[0] if shards else self.features.chunks[0])
+        self.read_block = 0 if self.shard_files is not None else bulk
 
     def window(self, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self.features.shape[0])
