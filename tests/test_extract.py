@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mtk.schemas import HML263, SMPL272
+from mtk.schemas import HML263, KIT251, SMPL272
 from mtk.toolkit.extract import canonical_positions, extract_263, extract_272, gaussian_smooth
 from mtk.toolkit.recover import recover_joints
 from mtk.toolkit.rotations import axis_angle_to_matrix
@@ -84,3 +84,21 @@ def test_gaussian_smooth_matches_the_definition():
     kernel = np.exp(-0.5 * (taps / 20.0) ** 2)
     assert np.allclose(smoothed[20:181], kernel / kernel.sum())
     assert np.allclose(gaussian_smooth(np.ones((50, 3)), 20.0), 1.0)
+
+
+def test_kit251_round_trip_on_kit_shaped_joints():
+    """KIT joints (mm-like units, no target skeleton: no retargeting) -> 251 -> joints."""
+    from mtk.toolkit.sample import procedural_motion
+
+    smpl = procedural_motion(1, 4, KIT251.fps).joints
+    # MMM joint k sits on the SMPL joint kit_from_smpl[k]
+    kit_from_smpl = [0, 3, 6, 9, 15, 16, 18, 20, 17, 19, 21, 1, 4, 7, 10, 10, 2, 5, 8, 11, 11]
+    joints = smpl[:, kit_from_smpl] * 1000.0
+    joints[:, [15, 20], 2] += 40.0  # toes ahead of the metatarsals
+    features = extract_263(joints, KIT251)
+    assert features.shape == (joints.shape[0] - 1, 251)
+    expected, _ = canonical_positions(joints, KIT251.skeleton)
+    recovered = recover_joints(features.astype(np.float64), KIT251)
+    assert np.abs(recovered - expected[:-1]).max() < 1e-3  # mm-scale units
+    contacts = features[:, KIT251.block("foot_contacts").slice]
+    assert set(np.unique(contacts)) <= {0.0, 1.0}

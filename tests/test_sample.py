@@ -84,5 +84,7 @@ def test_sample_command_writes_a_readable_dataset(tmp_path, mtk_cli, layout, mot
     first = np.load(out / motion_dir / "000005.npy")
     assert np.array_equal(first, np.load(again / motion_dir / "000005.npy"))
     assert first.dtype == np.dtype(reader.info.layout.dtype_on_disk)
+    validated = mtk_cli("validate", out, "--json")
+    assert validated.code == 0 and '"level": "error"' not in validated.stdout, validated.stdout
     refused = mtk_cli("sample", out, "--count", "2")
     assert refused.code == 2 and "mtk: error:" in refused.stderr
