@@ -13,6 +13,11 @@ _LAZY: dict[str, str] = {
     "dataset_stats": "mtk.formats.dataset_stats",
     "check_stats": "mtk.formats.dataset_stats",
     "Moments": "mtk.toolkit.stats",
+    "read_bvh": "mtk.formats.bvh",
+    "write_bvh": "mtk.formats.bvh",
+    "extract_263": "mtk.toolkit.extract",
+    "extract_272": "mtk.toolkit.extract",
+    "procedural_motion": "mtk.toolkit.sample",
 }
 
 __all__ = sorted(_LAZY)
