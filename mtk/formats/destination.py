@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,20 +121,21 @@ class Journal:
     def __init__(self, path: str):
         self.path = path
 
-    def read(self) -> list[dict[str, Any]]:
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The journal's records in order, streamed; a torn last line from a killed run ends it."""
         try:
-            text = self._open("rb").read().decode()
+            handle = self._open("rb")
         except FileNotFoundError:
-            return []
-        records = []
-        for line in text.split("\n"):
-            if not line:
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a torn last line from a killed run
-        return records
+            return
+        with handle:
+            for line in handle:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    return
+
+    def read(self) -> list[dict[str, Any]]:
+        return list(self.records())
 
     def append(self, records: list[dict[str, Any]]) -> None:
         if not records:

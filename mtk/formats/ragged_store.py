@@ -15,7 +15,6 @@ conversion resumes from the last shard. Backends implement a handful of small me
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
@@ -238,14 +237,12 @@ class RaggedWriter:
     def _journal_texts(self) -> Iterator[str]:
         """Every written motion's texts, streamed back from the journal (never all in memory)."""
         wanted = len(self.names)
-        with self.journal._open("rb") as handle:  # noqa: SLF001 - same module family
-            for line in handle:
-                if not wanted:
-                    return
-                record = json.loads(line)
-                if "m" in record:
-                    wanted -= 1
-                    yield record["t"]
+        for record in self.journal.records():
+            if not wanted:
+                return
+            if "m" in record:
+                wanted -= 1
+                yield record["t"]
 
     # -- backend hooks ------------------------------------------------------------------------------
     def _create(self, dim: int, dtype: np.dtype) -> None: raise NotImplementedError
