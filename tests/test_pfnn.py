@@ -220,3 +220,21 @@ def test_phase_and_gait_from_files(data_dir: Path, tmp_path: Path):
     with pytest.raises(MtkError, match="has 10 frames"):
         convert_to_pfnn(str(src), str(tmp_path / "db2"), phase_from=str(tmp_path / "short.phase"))
     assert not (tmp_path / "db2").exists()
+
+
+def test_motionmillion_folder_from_the_real_272_sample(data_dir: Path, tmp_path: Path):
+    features = np.load(data_dir / "smpl272/features/000000.npy")
+    root = tmp_path / "mm"
+    (root / "motion_data/vector_272/clips").mkdir(parents=True)
+    np.save(root / "motion_data/vector_272/clips/000000.npy", features)
+    np.save(root / "motion_data/vector_272/clips/tail.npy", features[700:])
+    convert_to_pfnn(str(root), str(tmp_path / "db"), fps=60.0)  # this sample was made at 60 fps
+    X, Y, P, document = read_database(tmp_path / "db")
+    assert np.isfinite(X).all() and np.isfinite(Y).all()
+    assert [c["name"] for c in document["clips"]] == ["clips/000000", "clips/tail"]
+    for clip in document["clips"]:
+        start, stop = clip["rows"]
+        source = features if clip["name"].endswith("000000") else features[700:]
+        joints = recover_joints(source, get_layout("smpl272"))
+        assert clip["sources"]["contacts"] == "foot speed" and clip["sources"]["rotations"] == "SMPL (272)"
+        assert _rebuild_error(Y[start:stop], joints, clip["first_frame"], 60.0) < 1e-3

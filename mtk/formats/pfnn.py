@@ -246,9 +246,11 @@ def _motion_from_features(features: np.ndarray, layout, fps: float) -> tuple[Pfn
         local = recover_local_rotations(f, layout)
         offsets = np.zeros((layout.num_joints, 3))
         rotations = forward_kinematics(local.rotations, local.translation, offsets, layout.skeleton.parents)[1]
-    if layout.has_contacts:
-        contacts = f[:-1, layout.block("foot_contacts").slice] > 0.5
     preset = "kit21" if layout.skeleton.name == "kit21" else "smpl22"
+    # stored contacts are used when their joints are the preset's heel L, toe L, heel R, toe R (263: yes;
+    # 251: its code calls MMM's right foot "left", so they are recomputed from the joints)
+    if layout.has_contacts and layout.block("foot_contacts").joints == get_preset(preset).contact_joints:
+        contacts = f[:-1, layout.block("foot_contacts").slice] > 0.5
     return PfnnMotion(joints, rotations, fps, contacts=contacts), preset
 
 
@@ -256,7 +258,8 @@ def source_from_features(name: str, features: np.ndarray, layout, fps: float, op
                          path: str | Path) -> Source:
     motion, detected = _motion_from_features(features, layout, fps)
     preset = _resolve_preset(options.skeleton, detected, path)
-    used = {"rotations": "SMPL (272)" if motion.rotations is not None else "swing from joint positions"}
+    used = {"rotations": "SMPL (272)" if motion.rotations is not None else "swing from joint positions",
+            "contacts": "stored" if motion.contacts is not None else "foot speed"}
     return _finish(name, motion, preset, options, {}, 1, used)
 
 
