@@ -36,8 +36,8 @@ def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias
 
     \b
     Examples:
-      mtk stats HumanML3D --out stats/                 # Mean.npy/Std.npy, 7 groups, like the shipped files
-      mtk stats HumanML3D --feat-bias 5 --out meta/    # text-to-motion training meta/std.npy
+      mtk stats HumanML3D --split all --out stats/     # Mean.npy/Std.npy as shipped (7 groups)
+      mtk stats HumanML3D --split all --feat-bias 5 --out meta/   # text-to-motion meta/{mean,std}.npy
       mtk stats data.zarr --groups none --split all --json
       mtk stats --check Mean.npy Std.npy               # which convention? (from the files alone)
       mtk stats HumanML3D --check Mean.npy Std.npy     # ... and from which split?
