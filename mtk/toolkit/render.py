@@ -38,6 +38,12 @@ def _side(name: str) -> str:
     return _CENTRE
 
 
+def _polyline(pieces: list[np.ndarray]) -> np.ndarray:
+    """Pieces (n_i, D) joined into one (N, D) polyline with NaN rows between them."""
+    gap = np.full((1, pieces[0].shape[1]), np.nan)
+    return np.concatenate([part for piece in pieces for part in (piece, gap)][:-1])
+
+
 def _nice_step(span: float) -> float:
     """A round grid spacing giving a handful of lines over ``span``."""
     raw = span / 4
@@ -60,19 +66,22 @@ class _Axes:
         step = _nice_step(2 * self.half)
         xs = np.arange(np.floor(lo[0] / step), np.ceil(hi[0] / step) + 1) * step
         ys = np.arange(np.floor(lo[1] / step), np.ceil(hi[1] / step) + 1) * step
-        # clipping drops whole segments with an end outside the view, so grid lines are drawn in short pieces
-        grid = {"color": "#cccccc", "lw": 0.6, "axlim_clip": True}
+        # clipping drops whole segments with an end outside the view, so grid lines are drawn in short pieces;
+        # every group of segments is one artist, NaN-separated (drawing cost grows with the artist count)
         fine_x = np.linspace(xs[0], xs[-1], 10 * len(xs))
         fine_y = np.linspace(ys[0], ys[-1], 10 * len(ys))
-        for x in xs:
-            ax.plot(np.full_like(fine_y, x), fine_y, np.zeros_like(fine_y), **grid)
-        for y in ys:
-            ax.plot(fine_x, np.full_like(fine_x, y), np.zeros_like(fine_x), **grid)
+        grid = _polyline([np.stack([np.full_like(fine_y, x), fine_y], -1) for x in xs]
+                         + [np.stack([fine_x, np.full_like(fine_x, y)], -1) for y in ys])
+        ax.plot(grid[:, 0], grid[:, 1], np.zeros(len(grid)), color="#cccccc", lw=0.6, axlim_clip=True)
         root = points[:, 0]
         ax.plot(root[:, 0], root[:, 1], np.zeros(len(root)), color="#e69f00", lw=1.2, axlim_clip=True)
-        self.bones = [(j, p, ax.plot([], [], [], color=_side(scene.names[j]), lw=2.2,
-                                     solid_capstyle="round")[0])
-                      for j, p in enumerate(scene.parents) if p >= 0]
+        colours = [_side(scene.names[j]) for j in range(len(scene.parents))]
+        self.groups = []
+        for colour in (_CENTRE, _LEFT, _RIGHT):
+            bones = [(j, p) for j, p in enumerate(scene.parents) if p >= 0 and colours[j] == colour]
+            if bones:
+                line = ax.plot([], [], [], color=colour, lw=2.2, solid_capstyle="round")[0]
+                self.groups.append((np.array(bones), line))
         self.marker = ax.plot([], [], [], "o", color="#e69f00", ms=3)[0]
 
     def draw(self, frame: int) -> None:
@@ -80,8 +89,9 @@ class _Axes:
         centre = points[0]
         self.ax.set_xlim(centre[0] - self.half, centre[0] + self.half)
         self.ax.set_ylim(centre[1] - self.half, centre[1] + self.half)
-        for j, p, line in self.bones:
-            line.set_data_3d([points[p, 0], points[j, 0]], [points[p, 1], points[j, 1]], [points[p, 2], points[j, 2]])
+        for bones, line in self.groups:
+            segments = _polyline([points[[p, j]] for j, p in bones])
+            line.set_data_3d(segments[:, 0], segments[:, 1], segments[:, 2])
         self.marker.set_data_3d([centre[0]], [centre[1]], [0.0])
 
 
