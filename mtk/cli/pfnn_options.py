@@ -15,7 +15,7 @@ _OPTIONS = (
                  help="[pfnn] Terrain heights in X: 36 zeros (flat ground, PFNN's 342) or dropped. Default zero."),
     click.option("--phase-from", "phase_from", metavar="contacts|FILE", default=None,
                  help="[pfnn] Phase from foot contacts, or a .phase file / folder of <name>.phase "
-                      "(default: a BVH's .phase sibling, else contacts)."),
+                      "(default: a BVH's .phase or _footsteps.txt sibling, else contacts)."),
     click.option("--gait-from", "gait_from", metavar="speed|FILE", default=None,
                  help="[pfnn] Gait from root speed, or a .gait file / folder of <name>.gait "
                       "(default: a BVH's .gait sibling, else speed)."),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -220,9 +220,10 @@ def source_from_bvh(path: str | Path, options: ExportOptions) -> Source:
     scale = preset.source_scale
     if preset.name == "smpl22" and np.median(np.linalg.norm(probe.offsets, axis=-1)) > 2.0:
         scale = 0.01  # an SMPL export in centimetres
-    positions, rotations = probe.positions() * scale, probe.global_rotations()
     step = max(1, int(round(probe.fps / preset.target_fps))) if preset.target_fps else 1
-    positions, rotations = positions[::step][:, order], rotations[::step][:, order]
+    kept = replace(probe, local_rotations=probe.local_rotations[::step], root_positions=probe.root_positions[::step],
+                   joint_translations=None if probe.joint_translations is None else probe.joint_translations[::step])
+    positions, rotations = kept.positions()[:, order] * scale, kept.global_rotations()[:, order]
     siblings = find_siblings(path)
     motion = PfnnMotion(positions, rotations, probe.fps / step)
     used: dict[str, str] = {}
