@@ -187,3 +187,31 @@ def test_cli_check_real_files(mtk_cli, data_dir):
     assert check["convention"] == "grouped" and [g["grouping"] for g in check["groups"]] == ["grouped"] * 5
     text = mtk_cli("stats", "--check", data_dir / "humanml3d/Mean.npy", data_dir / "humanml3d/Std.npy")
     assert text.code == 0 and "HumanML3D" in text.stdout and "binary contacts" in text.stdout
+
+
+@pytest.fixture
+def real_datasets(data_dir, tmp_path):
+    """The real HumanML3D folder as it is, and a MotionMillion folder holding the real 272 sample."""
+    mm = tmp_path / "mm"
+    (mm / FAMILY_DIR["smpl272"]).mkdir(parents=True)
+    (mm / FAMILY_DIR["smpl272"] / "000000.npy").write_bytes((data_dir / "smpl272/features/000000.npy").read_bytes())
+    return {"hml263": (data_dir / "humanml3d", data_dir / "humanml3d/new_joint_vecs/012314.npy"),
+            "smpl272": (mm, data_dir / "smpl272/features/000000.npy")}
+
+
+@pytest.mark.parametrize("layout_name", ["hml263", "smpl272"])
+def test_real_samples_in_every_convention(real_datasets, layout_name):
+    folder, motion = real_datasets[layout_name]
+    features = np.load(motion)
+    for groups in ("layout", "none"):
+        for feat_bias in (1.0, 5.0):
+            result = dataset_stats(str(folder), split="all", groups=groups, feat_bias=feat_bias, workers=1)
+            ref_mean, ref_std = reference([features], get_layout(layout_name), groups, feat_bias)
+            assert result.stats.frames == len(features)
+            assert_rel(result.stats.mean, ref_mean)
+            assert_rel(result.stats.std, ref_std)
+    per_dim = dataset_stats(str(folder), split="all", groups="none", workers=1).stats
+    if layout_name == "smpl272":  # the structural constants, and the foot rotations of this clip
+        assert per_dim.zero_dims == [3, 5, 6, 7, 8, 10, 74, 76, *range(200, 212)]
+    else:
+        assert per_dim.zero_dims == []
