@@ -16,6 +16,10 @@ class MtkError(Exception):
         self.hint = hint
         super().__init__(self.one_line())
 
+    def __reduce__(self):
+        """Picklable with its fields, so errors raised in worker processes reach the CLI intact."""
+        return type(self), (self.path, self.problem, self.hint)
+
     def one_line(self) -> str:
         parts = [f"{self.path}: " if self.path else "", self.problem]
         if self.hint:

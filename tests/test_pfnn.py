@@ -238,3 +238,13 @@ def test_motionmillion_folder_from_the_real_272_sample(data_dir: Path, tmp_path:
         joints = recover_joints(source, get_layout("smpl272"))
         assert clip["sources"]["contacts"] == "foot speed" and clip["sources"]["rotations"] == "SMPL (272)"
         assert _rebuild_error(Y[start:stop], joints, clip["first_frame"], 60.0) < 1e-3
+
+
+def test_worker_errors_reach_the_cli(data_dir: Path, tmp_path: Path, mtk_cli):
+    src = _dataset(tmp_path / "hml", data_dir)
+    (tmp_path / "phases").mkdir()
+    np.savetxt(tmp_path / "phases" / "012314.phase", np.zeros(170))  # a and b have none
+    done = mtk_cli("convert", src, tmp_path / "db", "--to", "pfnn", "--workers", "2", "--phase-from",
+                   tmp_path / "phases")
+    assert done.code == 2 and "a.phase: no such file" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "db").exists()

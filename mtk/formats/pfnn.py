@@ -114,7 +114,7 @@ class ExportOptions:
     skeleton: str | None = None
     rotations: str = "logquat"
     terrain: str = "zero"
-    #: None: a BVH's .phase sibling, else contacts; ``contacts``; or a .phase file / folder of <name>.phase
+    #: None: a BVH's .phase or _footsteps.txt sibling, else contacts; ``contacts``; or a .phase file / folder
     phase_from: str | None = None
     #: None: a BVH's .gait sibling, else speed; ``speed``; or a .gait file / folder of <name>.gait
     gait_from: str | None = None
@@ -234,7 +234,7 @@ def source_from_bvh(path: str | Path, options: ExportOptions) -> Source:
 
 
 def _motion_from_features(features: np.ndarray, layout, fps: float) -> tuple[PfnnMotion, str]:
-    """Joints (and SMPL rotations for 272, the stored contacts for 263/251) recovered from features."""
+    """Joints (and SMPL rotations for 272, the stored contacts for 263) recovered from features."""
     from mtk.toolkit.recover import recover_joints
 
     f = np.asarray(features, dtype=np.float64)
@@ -365,18 +365,18 @@ def _run(jobs: Iterator[tuple[Callable[[], Source], str, str]], workers: int,
     """Export every job, in order, on ``workers`` processes."""
     results = []
     if workers <= 1:
-        mapped = map(_export, jobs)
-    else:
-        from concurrent.futures import ProcessPoolExecutor
+        for result in map(_export, jobs):
+            results.append(result)
+            if on_progress:
+                on_progress(1)
+        return results
+    from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=workers)
-        mapped = pool.map(_export, jobs, chunksize=8)
-    for result in mapped:
-        results.append(result)
-        if on_progress:
-            on_progress(1)
-    if workers > 1:
-        pool.shutdown()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(_export, jobs, chunksize=8):
+            results.append(result)
+            if on_progress:
+                on_progress(1)
     return results
 
 
