@@ -102,3 +102,15 @@ def test_kit251_round_trip_on_kit_shaped_joints():
     assert np.abs(recovered - expected[:-1]).max() < 1e-3  # mm-scale units
     contacts = features[:, KIT251.block("foot_contacts").slice]
     assert set(np.unique(contacts)) <= {0.0, 1.0}
+
+
+def test_convert_joints_file_to_hml263(data_dir, tmp_path, mtk_cli):
+    src = data_dir / "humanml3d/new_joints/012314.npy"
+    out, fixed = tmp_path / "f.npy", tmp_path / "fixed.npy"
+    assert mtk_cli("convert", src, out, "--to", "hml263").code == 0
+    assert np.array_equal(np.load(out), extract_263(np.load(src).astype(np.float64), HML263))
+    result = mtk_cli("convert", src, fixed, "--to", "hml263", "--fix-quirks")
+    assert result.code == 0 and "quirks fixed" in result.stderr
+    assert np.abs(np.load(fixed)[:, 0] - np.load(out)[:, 0]).max() > 1e-3
+    wrong = mtk_cli("convert", data_dir / "humanml3d/new_joint_vecs/012314.npy", tmp_path / "w.npy", "--to", "hml263")
+    assert wrong.code == 2 and "(T, 22, 3)" in wrong.stderr and not (tmp_path / "w.npy").exists()
