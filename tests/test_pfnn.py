@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from factories import make_npy_dataset
 
 from mtk.errors import MtkError
 from mtk.formats.pfnn import convert_to_pfnn, read_database
@@ -248,3 +249,12 @@ def test_worker_errors_reach_the_cli(data_dir: Path, tmp_path: Path, mtk_cli):
                    tmp_path / "phases")
     assert done.code == 2 and "a.phase: no such file" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "db").exists()
+
+
+def test_kit_dataset_recomputes_contacts(tmp_path: Path):
+    src = make_npy_dataset(tmp_path / "kit", "kit251", count=2, min_frames=60, max_frames=80)
+    summary = convert_to_pfnn(str(src), str(tmp_path / "db"))
+    assert "kit21, 12.5 fps" in summary
+    X, Y, _, document = read_database(tmp_path / "db")
+    assert (X.shape[1], Y.shape[1]) == (282, 221) and np.isfinite(X).all() and np.isfinite(Y).all()
+    assert {c["sources"]["contacts"] for c in document["clips"]} == {"foot speed"}

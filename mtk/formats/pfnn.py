@@ -484,7 +484,8 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
         rates = document.get("fps") or []
         report.fps = rates[0] if len(rates) == 1 else None
         report.details.update({"skeleton": document.get("skeleton"), "options": document.get("options"),
-                               "clips": len(document.get("clips", []))})
+                               "clips": len(document.get("clips", [])),
+                               "pooled_std": {k: float(f"{v:.4g}") for k, v in document.get("pooled_std", {}).items()}})
     else:
         x_groups, y_groups = _default_groups(X.shape[1], Y.shape[1])
         report.add("info", "no_layout", "no layout.json beside the archive; column groups guessed from the widths")
