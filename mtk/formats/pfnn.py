@@ -26,6 +26,7 @@ from mtk.schemas.pfnn import (
     OUTPUT_SAMPLES,
     REFERENCE_FPS,
     STEP_S,
+    STRIKE_SPEED_M_S,
     WINDOW_S,
     FACING_SIGMA_S,
     PfnnColumns,
@@ -33,7 +34,7 @@ from mtk.schemas.pfnn import (
     get_preset,
     pfnn_columns,
 )
-from mtk.toolkit.pfnn import PfnnMotion, PfnnRows, export_rows, grouped_stats, preset_contacts
+from mtk.toolkit.pfnn import PfnnMotion, PfnnRows, export_rows, grouped_stats
 
 DATABASE = "database.npz"
 KEYS = ("Xun", "Yun", "Pun")
@@ -166,12 +167,15 @@ def _phase_and_gait(name: str, frames: int, step: int, options: ExportOptions, s
 
 
 def _contact_phase(motion: PfnnMotion, preset: PfnnPreset) -> np.ndarray:
+    """Phase from heel strikes: each heel's speed falling below :data:`STRIKE_SPEED_M_S`."""
+    from mtk.toolkit.extract import foot_contacts
     from mtk.toolkit.phase import phase_from_contacts
 
-    contacts = motion.contacts if motion.contacts is not None else preset_contacts(motion.positions, preset,
-                                                                                     motion.fps)
-    contacts = np.concatenate([contacts, contacts[-1:]], 0) if len(contacts) else np.zeros((1, 4), bool)
-    return phase_from_contacts(contacts[:, 0], contacts[:, 2], motion.fps)[0]
+    step = STRIKE_SPEED_M_S / preset.metres_per_unit / motion.fps
+    heels = (preset.role("heel_left"), preset.role("heel_right"))
+    slow = foot_contacts(motion.positions, heels, step**2) > 0.5
+    slow = np.concatenate([slow, slow[-1:]], 0) if len(slow) else np.zeros((1, 2), bool)
+    return phase_from_contacts(slow[:, 0], slow[:, 1], motion.fps)[0]
 
 
 def _finish(name: str, motion: PfnnMotion, preset: PfnnPreset, options: ExportOptions,

@@ -41,6 +41,9 @@ GAIT_MERGE = (("stand",), ("walk",), ("jog", "run"), ("crouch", "crawl"), ("jump
 GAIT_SPEED_BANDS = ((0.2, 0.5), (1.6, 2.0))
 #: PFNN's contact rule: squared displacement per reference frame below 0.02 cm^2 (8.5 cm/s)
 CONTACT_SQ_M = 0.02e-4
+#: a heel strike (phase from contacts) is the heel's speed falling below this (m/s); looser than the contact
+#: rule, it matches PFNN's hand-labelled strikes best (median phase error 0.046 cycle on LocomotionFlat04)
+STRIKE_SPEED_M_S = 0.2
 #: terrain is sampled at the root and +-25 cm along the character's local x
 TERRAIN_SIDE_M = 0.25
 
