@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -377,10 +378,12 @@ def _run(jobs: Iterator[tuple[Callable[[], Source], str, str]], workers: int,
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(_export, jobs, chunksize=8):
-            results.append(result)
-            if on_progress:
-                on_progress(1)
+        # bounded batches: Executor.map would read every motion of the dataset before the first result
+        while batch := list(islice(jobs, 64 * workers)):
+            for result in pool.map(_export, batch, chunksize=8):
+                results.append(result)
+                if on_progress:
+                    on_progress(1)
     return results
 
 
