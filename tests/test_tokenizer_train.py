@@ -75,10 +75,14 @@ def test_loss_adds_the_weighted_position_term():
     target = torch.zeros(1, 4, 272)
     prediction = target.clone()
     prediction[..., 8:74] = 0.5  # SmoothL1(0.5) = 0.125 per element
-    parts = reconstruction_loss(prediction, target, slice(8, 74), position_weight=0.5)
-    assert parts.positions == pytest.approx(0.125)
+    parts = reconstruction_loss(prediction, target, get_layout("smpl272"), position_weight=0.5)
+    assert parts.positions == pytest.approx(0.125) and parts.root == 0
     assert parts.reconstruction == pytest.approx(0.125 * 66 / 272)
     assert parts.total == pytest.approx(0.125 * 66 / 272 + 0.0625)
+    prediction[..., 2:8] = 3.0  # SmoothL1(3) = 2.5 on the heading columns, root term over 0:8
+    parts = reconstruction_loss(prediction, target, get_layout("smpl272"), position_weight=0.0, root_weight=2.0)
+    assert parts.root == pytest.approx(2.5 * 6 / 8)
+    assert parts.total == pytest.approx(parts.reconstruction + 2 * 2.5 * 6 / 8)
 
 
 def test_mpjpe_is_pelvis_aligned_mean_over_joints():
@@ -159,3 +163,35 @@ def test_vq_trains_behind_the_same_interface(tmp_path):
     assert result["eval"]["codebook_size"] == 1000
     model, info = load_checkpoint(tmp_path / "run" / "net_latest.pth")
     assert info["config"]["quantizer"] == "vq" and bool(model.quantizer.initialised)
+
+
+@pytest.fixture(scope="module")
+def sample272(tmp_path_factory):
+    from conftest import run_mtk
+
+    root = tmp_path_factory.mktemp("tok") / "sample272"
+    done = run_mtk("sample", root, "--layout", "smpl272", "--count", "10")
+    assert done.code == 0, done.stderr
+    return root
+
+
+def test_cli_train_then_eval(sample272, tmp_path, mtk_cli):
+    run = tmp_path / "run"
+    done = mtk_cli("tokenizer", "train", sample272, "--out", run, "--preset", "tiny", "--iters", "2",
+                   "--batch-size", "2", "--window", "16", "--eval-every", "2", "--workers", "0", "--json")
+    assert done.code == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["iter"] == 2 and result["eval"]["codebook_size"] == 1000
+    done = mtk_cli("tokenizer", "eval", sample272, "--ckpt", run / "net_latest.pth", "--split", "test", "--json")
+    assert done.code == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    assert metrics["motions"] >= 1 and metrics["mpjpe_mm"] > 0 and metrics["units"] == "mm"
+    assert 0 < metrics["usage"] <= 1 and metrics["perplexity"] >= 1
+
+
+def test_cli_errors_are_one_line(sample272, tmp_path, mtk_cli):
+    done = mtk_cli("tokenizer", "eval", sample272, "--ckpt", tmp_path / "missing.pth")
+    assert done.code == 2 and done.stderr.strip().count("\n") == 0
+    assert done.stderr.startswith(f"mtk: error: {tmp_path / 'missing.pth'}: no such checkpoint file")
+    done = mtk_cli("tokenizer", "train", sample272, "--out", tmp_path / "r", "--resume")
+    assert done.code == 2 and "nothing to resume" in done.stderr and not (tmp_path / "r").exists()

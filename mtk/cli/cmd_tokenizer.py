@@ -58,6 +58,8 @@ def tokenizer_command() -> None:
 @click.option("--gamma", type=float, default=None, help="Decay factor at each milestone.")
 @click.option("--position-weight", type=float, default=None,
               help="Weight of the joint-position SmoothL1 term (default 0.5, as MotionMillion).")
+@click.option("--root-weight", type=float, default=None,
+              help="Weight of the root/heading SmoothL1 term (mm64k/small: 0 as MotionMillion; tiny: see preset).")
 @click.option("--eval-every", type=int, default=None, metavar="N", help="Evaluate every N steps.")
 @click.option("--save-every", type=int, default=None, metavar="N", help="Save net_latest.pth every N steps.")
 @click.option("--log-every", type=int, default=None, metavar="N", help="Log training losses every N steps.")
@@ -65,6 +67,8 @@ def tokenizer_command() -> None:
 @click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default=None,
               help="Autocast for the conv net; quantization always runs in float32.")
 @click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 2).")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads when training on a CPU (tiny: 1, faster for its small convs; else torch's).")
 @click.option("--seed", type=int, default=None)
 @click.option("--resume", is_flag=True, help="Continue RUN from net_latest.pth with its settings.")
 @click.option("--overwrite", is_flag=True, help="Start over in a RUN folder that holds a run.")
@@ -93,7 +97,7 @@ def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None
     else:
         best = result["best_mpjpe_mm"]
         console().print(f"{result['out']}: {result['iter']} steps on {result['processes']} process(es); "
-                        f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth")
+                        f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth", soft_wrap=True)
 
 
 @tokenizer_command.command("eval")

@@ -32,6 +32,10 @@ class Preset:
     gamma: float
     eval_every: int
     save_every: int
+    #: weight of the root/heading loss term (MotionMillion: 0, its ``forward_root`` is off)
+    root_weight: float = 0.0
+    #: intra-op threads when training on a CPU (None: torch's default); tiny convs run faster on one
+    cpu_threads: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,7 +58,7 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny", width=64, code_dim=64, down_t=1, depth=2, dilation_growth_rate=3,
         codebook_size=2**10, window=32, batch_size=32, lr=2e-3, warmup=50, iters=1_200,
-        milestones=(900,), gamma=0.2, eval_every=200, save_every=200,
+        milestones=(900,), gamma=0.2, eval_every=200, save_every=200, root_weight=1.0, cpu_threads=1,
     ),
 }
 

@@ -21,7 +21,7 @@ import torch
 from mtk.errors import MtkError
 from mtk.tokenizer.checkpoint import config_differences, model_from_state, read_checkpoint, save_checkpoint
 from mtk.tokenizer.evaluate import evaluate
-from mtk.tokenizer.losses import position_slice, reconstruction_loss
+from mtk.tokenizer.losses import reconstruction_loss
 from mtk.tokenizer.model import TokenizerModel, model_config
 from mtk.tokenizer.presets import get_preset
 from mtk.tokenizer.schedule import WarmupStepSchedule
@@ -49,6 +49,7 @@ class TrainConfig:
     milestones: tuple[int, ...] | None = None
     gamma: float | None = None
     position_weight: float | None = None
+    root_weight: float | None = None
     eval_every: int | None = None
     save_every: int | None = None
     log_every: int | None = None
@@ -56,6 +57,7 @@ class TrainConfig:
     eval_batch_size: int | None = None
     mixed_precision: str | None = None
     workers: int | None = None
+    threads: int | None = None
     seed: int | None = None
     resume: bool = False
     overwrite: bool = False
@@ -78,8 +80,9 @@ def preset_defaults(preset: str) -> dict[str, Any]:
     p = get_preset(preset)
     return {"preset": p.name, "quantizer": "fsq", "iters": p.iters, "batch_size": p.batch_size,
             "window": p.window, "lr": p.lr, "warmup": p.warmup, "milestones": p.milestones, "gamma": p.gamma,
-            "position_weight": 0.5, "eval_every": p.eval_every, "save_every": p.save_every, "log_every": 50,
-            "eval_split": "val", "eval_batch_size": 32, "mixed_precision": "no", "workers": 2, "seed": 0}
+            "position_weight": 0.5, "root_weight": p.root_weight, "eval_every": p.eval_every,
+            "save_every": p.save_every, "log_every": 50,
+            "eval_split": "val", "eval_batch_size": 32, "mixed_precision": "no", "workers": 2, "threads": p.cpu_threads, "seed": 0}
 
 
 @dataclass
@@ -216,6 +219,8 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
         raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
                        "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
     set_seed(cfg.seed + state.step + accelerator.process_index)
+    if accelerator.device.type == "cpu" and cfg.threads:
+        torch.set_num_threads(cfg.threads)
     train_set, eval_set = datasets if datasets is not None else open_datasets(cfg)
     layout = train_set.layout
     mean = torch.as_tensor(train_set.mean, dtype=torch.float32)
@@ -234,7 +239,6 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
                        f"{cfg.batch_size}", "lower --batch-size or add motions")
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     schedule = WarmupStepSchedule(cfg.lr, cfg.warmup, tuple(cfg.milestones), cfg.gamma)
-    positions = position_slice(layout)
     out = Path(cfg.out)
     main = accelerator.is_main_process
     log = RunLog(out, main, on_event)
@@ -283,14 +287,14 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
                 lr = schedule.apply(optimizer, step)
                 output = model(batch)
                 parts = reconstruction_loss(output.reconstruction, batch[:, : output.reconstruction.shape[1]],
-                                            positions, cfg.position_weight)
+                                            layout, cfg.position_weight, cfg.root_weight)
                 loss = parts.total + output.aux_loss
                 accelerator.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
                 for key, value in (("loss", loss), ("rec", parts.reconstruction), ("pos", parts.positions),
-                                   ("aux", output.aux_loss)):
+                                   ("root", parts.root), ("aux", output.aux_loss)):
                     running[key] = running.get(key, 0.0) + float(value.detach())
                 since_log += 1
                 if on_progress and main:
