@@ -164,6 +164,8 @@ def test_zarr_fast_window_path_matches_zarr_slicing(tmp_path):
     store = open_dataset(tmp_path / "a.zarr")
     assert store.handle.shard_files is not None
     features = zarr.open_array(tmp_path / "a.zarr/features", mode="r")
+    source = open_dataset(src)
+    np.testing.assert_array_equal(features[:], np.concatenate([source.read(n).features for n in store.names]))
     rng = np.random.default_rng(1)
     total = features.shape[0]
     for _ in range(50):

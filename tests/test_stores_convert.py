@@ -117,3 +117,26 @@ def test_convert_to_fsspec_memory_url_and_back(tmp_path):
 
     fs = fsspec.filesystem("memory")
     assert not any(".mtk-partial" in p for p in fs.find(f"/{tmp_path.name}"))
+
+
+def test_inspect_describes_every_container_alike(tmp_path, mtk_cli):
+    import json
+
+    src = make_npy_dataset(tmp_path / "src", "smpl272", count=20, min_frames=40, max_frames=100)
+    convert_dataset(str(src), str(tmp_path / "d.zarr"))
+    convert_dataset(str(src), str(tmp_path / "d.h5"))
+    reports = []
+    for path in (src, tmp_path / "d.zarr", tmp_path / "d.h5"):
+        result = mtk_cli("inspect", path, "--json")
+        assert result.code == 0, result.stderr
+        reports.append(json.loads(result.stdout))
+    frames = sum(open_dataset(src).length(n) for n in open_dataset(src).names)
+    for report in reports:
+        assert (report["kind"], report["layout"], report["dtype"], report["frames"]) == (
+            "dataset", "smpl272", "float64", frames)
+        details = report["details"]
+        assert details["motions"] == 20 and details["stats"] is True
+        assert details["hours"] == round(frames / 30 / 3600, 4)
+        assert sum(details["length_histogram"].values()) == 20
+        assert details["splits"] == {"version1/test": 3, "version1/train": 14, "version1/val": 3}
+    assert {r["details"]["format"] for r in reports} == {"npyfolder", "zarr", "hdf5"}

@@ -104,6 +104,16 @@ def _details(reader: DatasetReader) -> dict:
     return {"format": type(reader).__name__.replace("Reader", "").lower(), "family": reader.info.family}
 
 
+def _dtype(reader: DatasetReader) -> str | None:
+    """The features' dtype on disk, from one row of the first readable motion."""
+    for name in reader.info.names[:16]:
+        try:
+            return str(reader.read_window(name, 0, 1).dtype)
+        except MtkError:
+            continue
+    return None
+
+
 def inspect_dataset(reader: DatasetReader, fps: float | None = None):
     """An inspect report (kind ``dataset``) from names, lengths, splits and stats alone."""
     from mtk.toolkit.validation import dataset_report
@@ -111,7 +121,8 @@ def inspect_dataset(reader: DatasetReader, fps: float | None = None):
     info = reader.info
     lengths = {name: reader.length(name) for name in info.names}
     return dataset_report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits,
-                          _stats_dims(info), std=_std(info), details=_details(reader))
+                          _stats_dims(info), std=_std(info), details=_details(reader),
+                          dtype=_dtype(reader))
 
 
 def validate_dataset(path: str | Path, layout: str | None = None, window: int | None = None,
@@ -138,7 +149,7 @@ def validate_dataset(path: str | Path, layout: str | None = None, window: int | 
     content, lengths = check_motions(summaries(), dim)
     report = dataset_report(reader.path, info.layout, info.fps, info.names, lengths, info.splits,
                             _stats_dims(info), std=_std(info), details=_details(reader),
-                            window=window or TRAINING_WINDOW)
+                            window=window or TRAINING_WINDOW, dtype=_dtype(reader))
     report.findings = content + report.findings
     for message in unreadable:
         report.add("error", "unreadable", message)

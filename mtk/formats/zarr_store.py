@@ -37,23 +37,34 @@ class ZarrWriter(RaggedWriter):
         self.features = self.root.create_array(
             "features", shape=(0, dim), dtype=dtype, chunks=(self.chunk_frames, dim),
             shards=(self.shard_frames, dim), compressors=None, dimension_names=("frame", "feature"))
+        self._find_shard_files()
 
     def _reopen(self) -> None:
         import zarr
 
         self.root = zarr.open_group(self.dest.partial, mode="r+", zarr_format=3)
         self.features = self.root["features"]
+        self._find_shard_files()
+
+    def _find_shard_files(self) -> None:
+        self.shard_files = (ShardFiles(self.features, os.path.join(self.dest.partial, "features"))
+                            if ShardFiles.supported(self.features, self.dest.partial) else None)
 
     def _resize_rows(self, total: int) -> None:
         if self.features.shape[0] != total:
             self.features.resize((total, self.dim))
 
     def _write_rows(self, start: int, rows: np.ndarray) -> None:
-        if len(rows) == 0:
-            return
-        if self.features.shape[0] < start + len(rows):
-            self.features.resize((start + len(rows), self.dim))
-        self.features[start:start + len(rows)] = rows
+        """Whole shards go straight to their files (zarr-python's writer runs at about 100-170 MB/s here);
+        a shard begun by an interrupted run, and URLs, go through zarr."""
+        shards = self.shard_files
+        head = len(rows) if shards is None else min(len(rows), -start % self.shard_frames)
+        if head:
+            if self.features.shape[0] < start + head:
+                self.features.resize((start + head, self.dim))
+            self.features[start:start + head] = rows[:head]
+        for offset in range(head, len(rows), self.shard_frames):
+            shards.write((start + offset) // self.shard_frames, rows[offset:offset + self.shard_frames])
 
     def _write_vector(self, key: str, values: np.ndarray, attrs: dict | None = None) -> None:
         self.root.create_array(key, data=values, attributes=attrs or {}, overwrite=True)
@@ -79,7 +90,8 @@ class ZarrWriter(RaggedWriter):
 
 
 class ShardFiles:
-    """Direct reads of rows from the uncompressed shards of a local ``features`` array.
+    """Direct reads of rows from, and writes of whole shards to, the uncompressed shards of a local
+    ``features`` array.
 
     Follows the Zarr v3 sharding spec: each shard file holds its chunks and ends with an index of
     (offset, nbytes) per chunk plus a crc32c. Only used when the inner codec is plain little-endian bytes.
@@ -110,11 +122,13 @@ class ShardFiles:
                 and codecs[0].index_location.value == "end" and array.ndim == 2
                 and tuple(codecs[0].chunk_shape)[1] == array.shape[1])
 
+    def _path(self, k: int) -> str:
+        return os.path.join(self.folder, *self.array.metadata.encode_chunk_key((k, 0)).split("/"))
+
     def _fd(self, k: int) -> int | None:
         if k not in self.fds:
-            path = os.path.join(self.folder, *self.array.metadata.encode_chunk_key((k, 0)).split("/"))
             try:
-                fd = os.open(path, os.O_RDONLY)
+                fd = os.open(self._path(k), os.O_RDONLY)
             except FileNotFoundError:
                 return None
             size = os.fstat(fd).st_size
@@ -139,6 +153,28 @@ class ShardFiles:
                 os.preadv(fd, [view[begin:begin + take * self.row_bytes]], offset)
             row += take
         return out
+
+    def write(self, k: int, rows: np.ndarray) -> None:
+        """Write shard ``k`` whole: its chunks in order (the last one zero-padded), chunks past the data
+        marked empty, then the index and its crc32c. Atomic (temporary file, then rename)."""
+        import google_crc32c
+
+        used = -(-len(rows) // self.chunk)
+        data = np.zeros((used * self.chunk, self.dim), dtype=self.dtype)
+        data[:len(rows)] = rows
+        chunk_bytes = self.chunk * self.row_bytes
+        index = np.full((self.per_shard, 2), EMPTY_CHUNK, dtype="<u8")
+        index[:used, 0] = np.arange(used, dtype=np.uint64) * chunk_bytes
+        index[:used, 1] = chunk_bytes
+        checksum = np.array(google_crc32c.value(index.tobytes()), dtype="<u4")
+        path = self._path(k)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(memoryview(data).cast("B"))
+            handle.write(index.tobytes())
+            handle.write(checksum.tobytes())
+        os.replace(tmp, path)
 
     def close(self) -> None:
         for fd in self.fds.values():

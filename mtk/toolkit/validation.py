@@ -133,11 +133,12 @@ def check_motions(summaries: Iterable[MotionSummary], dim: int | None) -> tuple[
 def dataset_report(path: str, layout: Layout | None, fps: float, names: Sequence[str], lengths: Mapping[str, int],
                    splits: Mapping[str, Sequence[str]], stats_dims: tuple[int, int] | None,
                    std: np.ndarray | None = None, details: dict | None = None,
-                   window: int = TRAINING_WINDOW) -> Report:
+                   window: int = TRAINING_WINDOW, dtype: str | None = None) -> Report:
     """The ``mtk inspect`` report of a dataset (``lengths`` of its readable motions), with structural findings."""
     frames = int(sum(lengths.values()))
     report = Report(path=path, kind="dataset", layout=layout.name if layout else None, frames=frames,
-                    dim=layout.dim if layout else None, fps=float(fps), duration_s=frames / fps if fps else None)
+                    dim=layout.dim if layout else None, fps=float(fps), duration_s=frames / fps if fps else None,
+                    dtype=dtype)
     present = set(lengths)
     report.details.update(details or {})
     report.details.update({
