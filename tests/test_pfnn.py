@@ -267,3 +267,23 @@ def test_contact_phase_matches_pfnn_labels(data_dir: Path):
     error = np.minimum(error, 1 - error)[49:966]  # the labelled span: first to last footstep
     assert source.used["phase"] == "contacts"
     assert np.median(error) < 0.06 and np.percentile(error, 90) < 0.15
+
+
+def test_damaged_databases_fail_cleanly(pfnn_export: Path, tmp_path: Path, mtk_cli):
+    copy = tmp_path / "db"
+    shutil.copytree(pfnn_export, copy)
+    (copy / "layout.json").write_text('{"x_groups": [{"name": "a", "start": 0, "stop": 999}], "y_groups": []}')
+    done = mtk_cli("inspect", copy)
+    assert done.code == 2 and "layout.json: is not a valid PFNN layout" in done.stderr
+    (copy / "layout.json").unlink()
+    data = (copy / "database.npz").read_bytes()
+    (copy / "database.npz").write_bytes(data[: len(data) // 2])
+    done = mtk_cli("inspect", copy / "database.npz")
+    assert done.code == 2 and len(done.stderr.strip().splitlines()) == 1
+    np.savez(copy / "database.npz", Xun=np.zeros(5), Yun=np.zeros((5, 2)), Pun=np.zeros(5))
+    with pytest.raises(MtkError, match="expected \\(N, X\\)"):
+        read_database(copy)
+    X = np.zeros((4, 342), np.float32)
+    np.savez(copy / "database.npz", Xun=X, Yun=np.zeros((4, 311), np.float32), Pun=np.array([0, 0.5, np.nan, 2]))
+    done = mtk_cli("inspect", copy, "--json")
+    assert done.code == 1 and "phase_range" in done.stdout

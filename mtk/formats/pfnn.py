@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -447,24 +448,48 @@ def detect(path: str) -> bool:
     try:
         with zipfile.ZipFile(p) as archive:
             names = set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return False
     return all(f"{k}.npy" in names for k in KEYS)
 
 
 def read_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
-    """X, Y, P and the layout.json beside the archive (None when absent)."""
+    """X, Y, P and the layout.json beside the archive (None when absent), checked for shape and type."""
     p = Path(path)
     if p.is_dir():
         p = p / DATABASE
     try:
         with np.load(p, allow_pickle=False) as archive:
             X, Y, P = (archive[k] for k in KEYS)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-        raise BadInputError(p, f"is not a readable PFNN database: {str(err).splitlines()[0]}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise BadInputError(p, f"is not a readable PFNN database: {_first_line(err)}") from None
+    if X.ndim != 2 or Y.ndim != 2 or P.ndim != 1 or not len(X) == len(Y) == len(P):
+        raise BadInputError(p, f"has Xun {X.shape}, Yun {Y.shape}, Pun {P.shape}",
+                            "expected (N, X), (N, Y) and (N,)")
+    if not all(np.issubdtype(a.dtype, np.floating) for a in (X, Y, P)):
+        raise BadInputError(p, f"has dtypes {X.dtype}, {Y.dtype}, {P.dtype}; expected floats")
     layout_path = p.with_name("layout.json")
-    document = json.loads(layout_path.read_text()) if layout_path.is_file() else None
+    document = _read_layout(layout_path, X.shape[1], Y.shape[1]) if layout_path.is_file() else None
     return X, Y, P, document
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
+def _read_layout(path: Path, x_dim: int, y_dim: int) -> dict:
+    """layout.json, with its column groups checked against the database's widths."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for key, dim in (("x_groups", x_dim), ("y_groups", y_dim)):
+            groups = document[key]
+            if not all(isinstance(g["name"], str) and 0 <= int(g["start"]) < int(g["stop"]) <= dim for g in groups):
+                raise ValueError(f"{key} do not fit {dim} columns")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise BadInputError(path, f"is not a valid PFNN layout: {_first_line(err)}",
+                            "re-export the database or remove layout.json") from None
+    return document
 
 
 def _default_groups(x_dim: int, y_dim: int) -> tuple[list[dict], list[dict]]:
@@ -488,29 +513,29 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     if document:
         x_groups, y_groups = document["x_groups"], document["y_groups"]
         report.layout = f"pfnn/{document.get('skeleton')}"
-        rates = document.get("fps") or []
-        report.fps = rates[0] if len(rates) == 1 else None
-        report.details.update({"skeleton": document.get("skeleton"), "options": document.get("options"),
-                               "clips": len(document.get("clips", [])),
-                               "pooled_std": {k: float(f"{v:.4g}") for k, v in document.get("pooled_std", {}).items()}})
+        rates, clips, pooled = document.get("fps"), document.get("clips"), document.get("pooled_std")
+        report.fps = rates[0] if isinstance(rates, list) and len(rates) == 1 else None
+        report.details.update({
+            "skeleton": document.get("skeleton"), "options": document.get("options"),
+            "clips": len(clips) if isinstance(clips, list) else None,
+            "pooled_std": {k: float(f"{v:.4g}") for k, v in pooled.items() if isinstance(v, int | float)}
+            if isinstance(pooled, dict) else None})
     else:
         x_groups, y_groups = _default_groups(X.shape[1], Y.shape[1])
         report.add("info", "no_layout", "no layout.json beside the archive; column groups guessed from the widths")
     report.details.update({"rows": int(len(X)), "x_dim": int(X.shape[1]), "y_dim": int(Y.shape[1])})
     for prefix, data, groups in (("X", X, x_groups), ("Y", Y, y_groups)):
         for g in groups:
-            report.blocks.append(block_stats(f"{prefix}.{g['name']}", g["start"], g["stop"],
-                                             data[:, g["start"]:g["stop"]]))
-            values = data[:, g["start"]:g["stop"]]
+            start, stop = int(g["start"]), int(g["stop"])
+            values = data[:, start:stop]
+            report.blocks.append(block_stats(f"{prefix}.{g['name']}", start, stop, values))
             if len(values) and not np.isfinite(values).all():
                 report.add("error", "non_finite", f"{prefix}.{g['name']} has NaN or Inf values")
     report.blocks.append(block_stats("P", 0, 1, P))
-    histogram = np.histogram(P, bins=10, range=(0.0, 1.0))[0] if len(P) else np.zeros(10, int)
+    histogram = np.histogram(P[np.isfinite(P)], bins=10, range=(0.0, 1.0))[0]
     report.details["phase_histogram (10 bins over [0, 1])"] = [int(n) for n in histogram]
     if len(P) and (not np.isfinite(P).all() or P.min() < 0 or P.max() > 1):
         report.add("error", "phase_range", "P has values outside [0, 1]")
-    if len(X) != len(Y) or len(X) != len(P):
-        report.add("error", "row_mismatch", f"X, Y, P have {len(X)}, {len(Y)}, {len(P)} rows")
     stats_dir = Path(path) if Path(path).is_dir() else Path(path).parent
     missing = [n for n in STATS if not (stats_dir / f"{n}.bin").is_file()]
     if missing:
