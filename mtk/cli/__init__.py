@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "sample": "mtk.cli.cmd_sample:sample_command",
     "render": "mtk.cli.cmd_render:render_command",
     "stats": "mtk.cli.cmd_stats:stats_command",
+    "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
+    "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
     "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
 }
 

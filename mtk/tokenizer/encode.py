@@ -1,0 +1,150 @@
+"""Batched encoding of variable-length motions, with codes equal to encoding each motion alone.
+
+Motions are normalised as MotionMillion's loader does (``(x - mean) / std`` in float64, then float32) and
+cropped from their start to a multiple of the model's unit length (the reference crops at a random offset;
+mtk is deterministic). Batches group motions of similar length (sorted, longest first), zero-pad them and
+pass their lengths, so the model masks the padded steps after every layer.
+
+Under accelerate each process encodes one shard (every ``count``-th motion in length order, so the work is
+balanced), saves it as a plain ``.npz`` and the main process merges the shards back in dataset order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mtk.formats.model import DatasetReader
+
+#: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
+MAX_BATCH_FRAMES = 32_768
+#: batches are padded to a multiple of this many frames, so few distinct shapes reach the convolution
+#: kernels (oneDNN builds a kernel per input shape; on CPU that set-up costs as much as the compute)
+PAD_MULTIPLE = 32
+#: a motion joins a batch only when padding it to the batch's longest adds at most this share of frames
+MAX_PADDING = 0.25
+
+
+def cropped_frames(frames: int, unit_length: int) -> int:
+    """Frames kept from the start of a motion: the largest multiple of ``unit_length``."""
+    return frames // unit_length * unit_length
+
+
+def normalize(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``(x - mean) / std`` computed in float64, returned as float32."""
+    return ((features.astype(np.float64) - mean.astype(np.float64)) / std.astype(np.float64)).astype(np.float32)
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int, max_frames: int = MAX_BATCH_FRAMES,
+                 max_padding: float = MAX_PADDING) -> list[list[int]]:
+    """Indices of ``lengths`` grouped into batches of similar length, longest first.
+
+    A batch holds at most ``batch_size`` motions, at most ``max_frames`` padded frames (unless it is a single
+    motion), and only motions at least ``1 - max_padding`` times as long as its longest.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    for index in order:
+        if batches:
+            batch = batches[-1]
+            longest = lengths[batch[0]]
+            if (len(batch) < batch_size and (len(batch) + 1) * longest <= max_frames
+                    and lengths[index] >= (1 - max_padding) * longest):
+                batch.append(index)
+                continue
+        batches.append([index])
+    return batches
+
+
+def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Codes (int32, 1-D) of normalised, cropped motions, encoded together as one zero-padded batch
+    (a lone motion is encoded as it is, without padding)."""
+    import torch
+
+    unit = model.unit_length
+    lengths = [len(a) for a in arrays]
+    out = [np.zeros(0, dtype=np.int32) for _ in arrays]
+    live = [i for i, n in enumerate(lengths) if n >= unit]
+    if not live:
+        return out
+    steps = max(lengths[i] for i in live)
+    if len(live) > 1:
+        multiple = math.lcm(PAD_MULTIPLE, unit)
+        steps = -(-steps // multiple) * multiple
+    batch = np.zeros((len(live), steps, arrays[live[0]].shape[1]), dtype=np.float32)
+    for row, i in enumerate(live):
+        batch[row, :lengths[i]] = arrays[i]
+    with torch.inference_mode():
+        x = torch.from_numpy(batch)
+        if len(live) == 1:
+            codes = model.encode(x)
+        else:
+            codes = model.encode(x, torch.tensor([lengths[i] for i in live]))
+    codes = codes.cpu().numpy().astype(np.int32)
+    for row, i in enumerate(live):
+        out[i] = codes[row, :lengths[i] // unit].copy()
+    return out
+
+
+@dataclass
+class Encoded:
+    """One encoded motion."""
+
+    name: str
+    codes: np.ndarray
+    texts: list[str]
+
+
+def encode_motions(reader: DatasetReader, names: Sequence[str], model, mean: np.ndarray, std: np.ndarray,
+                   batch_size: int = 64, max_frames: int = MAX_BATCH_FRAMES,
+                   on_progress: Callable[[int], None] | None = None) -> Iterator[Encoded]:
+    """Encode ``names`` of ``reader`` in length-sorted batches; yields in batch order (not ``names`` order)."""
+    unit = model.unit_length
+    lengths = [cropped_frames(reader.length(n), unit) for n in names]
+    for batch in plan_batches(lengths, max(batch_size, 1), max_frames):
+        motions = list(reader.iter_names([names[i] for i in batch]))
+        arrays = [normalize(m.features[:lengths[i]], mean, std) for m, i in zip(motions, batch, strict=True)]
+        for motion, codes in zip(motions, encode_batch(model, arrays), strict=True):
+            yield Encoded(motion.name, codes, list(motion.texts))
+        if on_progress is not None:
+            on_progress(len(batch))
+
+
+def shard_names(names: Sequence[str], lengths: Sequence[int], index: int, count: int) -> list[str]:
+    """Process ``index`` of ``count``'s share: every ``count``-th name in length order (balanced work)."""
+    order = sorted(range(len(names)), key=lambda i: (-lengths[i], i))
+    return [names[i] for i in order[index::count]]
+
+
+def save_shard(path: str | Path, encoded: Sequence[Encoded]) -> None:
+    """Write one process's results as a plain ``.npz`` (names, texts, codes cut by offsets; no pickles)."""
+    lengths = [len(e.codes) for e in encoded]
+    codes = np.concatenate([e.codes for e in encoded]) if encoded else np.zeros(0, np.int32)
+    np.savez(path, names=np.array([e.name for e in encoded], dtype=str),
+             texts=np.array(["\n".join(e.texts) for e in encoded], dtype=str),
+             text_counts=np.array([len(e.texts) for e in encoded], dtype=np.int64),
+             codes=codes.astype(np.int32), offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def load_shard(path: str | Path) -> list[Encoded]:
+    """Read a shard written by :func:`save_shard`."""
+    with np.load(path, allow_pickle=False) as data:
+        offsets, codes = data["offsets"], data["codes"]
+        out = []
+        for k, (name, text, lines) in enumerate(zip(data["names"], data["texts"], data["text_counts"])):
+            texts = str(text).split("\n") if lines else []
+            out.append(Encoded(str(name), codes[offsets[k]:offsets[k + 1]].copy(), texts))
+        return out
+
+
+def in_order(encoded: Sequence[Encoded], names: Sequence[str]) -> list[Encoded]:
+    """``encoded`` rearranged into the order of ``names`` (every name must be present once)."""
+    by_name = {e.name: e for e in encoded}
+    missing = [n for n in names if n not in by_name]
+    if missing or len(by_name) != len(names):
+        raise RuntimeError(f"shards cover {len(by_name)} of {len(names)} motions (missing e.g. {missing[:1]})")
+    return [by_name[n] for n in names]

@@ -1,0 +1,219 @@
+"""``mtk tokenize`` and ``mtk detokenize``: a dataset to tokens and tokens back to features.
+
+Normalisation comes from ``--mean/--std`` files, else the checkpoint's stats (what the model was trained with,
+as ``mtk tokenizer eval`` does), else the dataset's (MotionMillion checkpoints carry none: its get-codes script
+uses the dataset's ``mean_std``). Decoding uses ``--mean/--std``, else the stats stored with the tokens, else
+the checkpoint's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import BadInputError, DestinationExistsError, MtkError
+from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.formats.tokens import TokenSet
+from mtk.tokenizer.encode import Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard, shard_names
+
+Progress = Callable[[int], None] | None
+#: motions decoded per window: sorted by length inside it, written in the tokens' order
+DECODE_WINDOW = 1024
+
+
+def load_stats(mean: str | Path | None, std: str | Path | None, fallbacks: list[tuple[str, Stats | None]],
+               dim: int) -> tuple[Stats, str]:
+    """The normalisation to use and where it came from: the ``mean``/``std`` files, else the first fallback."""
+    from mtk.formats.arrays import load_npy
+
+    if (mean is None) != (std is None):
+        raise MtkError(None, "--mean and --std go together", "pass both files or neither")
+    if mean is not None:
+        chosen, source = Stats(load_npy(mean), load_npy(std)), f"{mean}, {std}"
+    else:
+        found = [(name, stats) for name, stats in fallbacks if stats is not None]
+        if not found:
+            raise MtkError(None, "no normalisation vectors found", "pass --mean MEAN.npy --std STD.npy")
+        source, chosen = found[0]
+    for key in ("mean", "std"):
+        vector = np.asarray(getattr(chosen, key))
+        if vector.shape != (dim,):
+            raise BadInputError(source, f"{key} has shape {vector.shape}; the model needs ({dim},)")
+    if (np.asarray(chosen.std) == 0).any():
+        raise BadInputError(source, "std has zeros", "normalising would divide by zero")
+    return chosen, source
+
+
+def _checkpoint_stats(info: dict) -> Stats | None:
+    return None if info.get("mean") is None or info.get("std") is None else Stats(info["mean"], info["std"])
+
+
+@dataclass
+class _Processes:
+    """This process's place under ``accelerate launch`` (index 0 of 1 otherwise)."""
+
+    index: int = 0
+    count: int = 1
+    state: object = None
+
+    @classmethod
+    def current(cls) -> _Processes:
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return cls()
+        from accelerate import PartialState
+
+        state = PartialState()
+        return cls(state.process_index, state.num_processes, state)
+
+    def wait(self) -> None:
+        if self.state is not None:
+            self.state.wait_for_everyone()
+
+
+def _check_free(out: Path, format: str) -> None:
+    from mtk.formats.tokens_motionmillion import pickle_path, prob_path
+
+    targets = [out] if format == "zarr" else [out, prob_path(out), pickle_path(out)]
+    for target in targets:
+        if target.exists():
+            raise DestinationExistsError(target, "already exists", "pass --overwrite to replace it")
+
+
+def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmillion", split: str | None = None,
+                     batch_size: int = 64, mean: str | None = None, std: str | None = None,
+                     overwrite: bool = False, on_progress: Progress = None) -> str:
+    """Encode every motion of ``dataset`` (or of ``split``) with the checkpoint and write tokens to ``out``.
+
+    Under ``accelerate launch`` each process encodes a shard and the main process writes the merged result.
+    Returns a one-line summary.
+    """
+    from mtk.formats.datasets import open_dataset
+    from mtk.formats.tokens import write_tokens
+    from mtk.tokenizer.checkpoint import load_checkpoint
+
+    out_path = Path(out).absolute()
+    if not overwrite:
+        _check_free(out_path, format)
+    model, ckpt_info = load_checkpoint(ckpt)
+    reader = open_dataset(dataset)
+    info = reader.info
+    if info.layout is not None and info.layout.dim != model.input_dim:
+        raise BadInputError(dataset, f"has {info.layout.dim}-dim features but the checkpoint encodes "
+                            f"{model.input_dim}-dim ones", "use a checkpoint trained on this layout")
+    stats, source = load_stats(mean, std, [(f"{ckpt} stats", _checkpoint_stats(ckpt_info)),
+                                           (f"{dataset} stats", info.stats)], model.input_dim)
+    try:
+        names = info.split_names(split)
+    except KeyError as err:
+        raise MtkError(dataset, str(err.args[0]), "pick one of the listed splits or 'all'") from None
+    procs = _Processes.current()
+
+    def encode(subset: list[str]) -> list[Encoded]:
+        return list(encode_motions(reader, subset, model, np.asarray(stats.mean), np.asarray(stats.std),
+                                   batch_size, on_progress=on_progress))
+
+    if procs.count == 1:
+        encoded = in_order(encode(names), names)
+    else:
+        encoded = _encode_sharded(reader, names, model.unit_length, out_path, procs, encode)
+        if encoded is None:
+            return f"process {procs.index} of {procs.count}: shard encoded"
+    layout = info.layout.name if info.layout is not None else ckpt_info.get("layout")
+    tokens = TokenSet([e.name for e in encoded], [e.codes for e in encoded], [e.texts for e in encoded],
+                      codebook_size=model.codebook_size, unit_length=model.unit_length, layout=layout,
+                      fps=info.fps, stats=Stats(np.asarray(stats.mean), np.asarray(stats.std)))
+    summary = write_tokens(out_path, tokens, format, overwrite=overwrite)
+    procs.wait()
+    return f"{summary}; normalised with {source}"
+
+
+def _encode_sharded(reader, names: list[str], unit: int, out: Path, procs: _Processes,
+                    encode: Callable[[list[str]], list[Encoded]]) -> list[Encoded] | None:
+    """Encode this process's shard, save it beside ``out``; the main process merges (others get None)."""
+    from mtk.tokenizer.encode import cropped_frames
+
+    shard_dir = out.with_name(f".{out.name}.mtk-shards")
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    lengths = [cropped_frames(reader.length(n), unit) for n in names]
+    save_shard(shard_dir / f"{procs.index}.npz", encode(shard_names(names, lengths, procs.index, procs.count)))
+    procs.wait()
+    if procs.index != 0:
+        procs.wait()
+        return None
+    merged = [e for k in range(procs.count) for e in load_shard(shard_dir / f"{k}.npz")]
+    shutil.rmtree(shard_dir)
+    return in_order(merged, names)
+
+
+def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
+    """Normalised features (len * unit_length, D) of each code sequence, decoded as zero-padded batches."""
+    import torch
+
+    unit = model.unit_length
+    out: list[np.ndarray] = [np.zeros((0, model.input_dim), np.float32) for _ in codes]
+    lengths = [len(c) for c in codes]
+    for batch in plan_batches(lengths, 64):
+        live = [i for i in batch if lengths[i] > 0]
+        if not live:
+            continue
+        steps = lengths[live[0]]
+        indices = np.zeros((len(live), steps), dtype=np.int64)
+        for row, i in enumerate(live):
+            indices[row, :lengths[i]] = codes[i]
+        with torch.inference_mode():
+            token_lengths = None if len(live) == 1 else torch.tensor([lengths[i] for i in live])
+            features = model.decode(torch.from_numpy(indices), token_lengths).cpu().numpy()
+        for row, i in enumerate(live):
+            out[i] = features[row, :lengths[i] * unit]
+    return out
+
+
+def denormalize(features: np.ndarray, stats: Stats) -> np.ndarray:
+    """``x * std + mean`` in float64, returned as float32."""
+    return (features.astype(np.float64) * np.asarray(stats.std, np.float64)
+            + np.asarray(stats.mean, np.float64)).astype(np.float32)
+
+
+def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None, mean: str | None = None,
+               std: str | None = None, overwrite: bool = False, on_progress: Progress = None) -> str:
+    """Decode tokens (a MotionMillion code folder or pickle, or a tokens store) to a dataset at ``out``
+    (npy folder, Zarr or HDF5; from ``format`` or ``out``'s suffix). Returns a one-line summary."""
+    from mtk.formats.datasets import create_writer, format_for_path
+    from mtk.formats.tokens import read_tokens
+    from mtk.schemas import get_layout, layout_for_dim
+    from mtk.tokenizer.checkpoint import load_checkpoint
+
+    fmt = format or format_for_path(out) or "npy"
+    if not overwrite and Path(out).exists():
+        raise DestinationExistsError(out, "already exists", "pass --overwrite to replace it")
+    tokens = read_tokens(tokens_path)
+    model, ckpt_info = load_checkpoint(ckpt)
+    if tokens.codebook_size not in (None, model.codebook_size):
+        raise BadInputError(tokens_path, f"was made with a codebook of {tokens.codebook_size} codes; the checkpoint "
+                            f"has {model.codebook_size}", "decode with the checkpoint that made the tokens")
+    top = max((int(c.max()) for c in tokens.codes if len(c)), default=-1)
+    if top >= model.codebook_size:
+        raise BadInputError(tokens_path, f"holds code {top}, beyond the checkpoint's {model.codebook_size} codes")
+    stats, _ = load_stats(mean, std, [(f"{tokens_path} stats", tokens.stats),
+                                      (f"{ckpt} stats", _checkpoint_stats(ckpt_info))], model.input_dim)
+    layout = get_layout(tokens.layout) if tokens.layout else layout_for_dim(model.input_dim)
+    info = DatasetInfo(layout=layout, fps=float(tokens.fps or (layout.fps if layout else 30.0)),
+                       names=list(tokens.names), stats=stats,
+                       family=layout.dataset_family if layout else "mtk")
+    frames = 0
+    with create_writer(out, fmt, info, overwrite=overwrite) as writer:
+        for start in range(0, len(tokens), DECODE_WINDOW):
+            window = range(start, min(start + DECODE_WINDOW, len(tokens)))
+            decoded = decode_codes(model, [tokens.codes[i] for i in window])
+            for i, features in zip(window, decoded, strict=True):
+                writer.add(Motion(tokens.names[i], denormalize(features, stats), list(tokens.texts[i])))
+                frames += len(features)
+            if on_progress is not None:
+                on_progress(len(window))
+        writer.set_stats(stats)
+    return f"decoded {len(tokens)} motions ({frames} frames) to {out} ({fmt})"
