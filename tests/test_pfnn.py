@@ -287,3 +287,10 @@ def test_damaged_databases_fail_cleanly(pfnn_export: Path, tmp_path: Path, mtk_c
     np.savez(copy / "database.npz", Xun=X, Yun=np.zeros((4, 311), np.float32), Pun=np.array([0, 0.5, np.nan, 2]))
     done = mtk_cli("inspect", copy, "--json")
     assert done.code == 1 and "phase_range" in done.stdout
+
+
+def test_degenerate_joints_are_refused(tmp_path: Path, mtk_cli):
+    np.save(tmp_path / "still.npy", np.zeros((40, 22, 3), np.float32))
+    done = mtk_cli("convert", tmp_path / "still.npy", tmp_path / "db", "--to", "pfnn")
+    assert done.code == 2 and "still: gives NaN or Inf PFNN rows" in done.stderr
+    assert not (tmp_path / "db").exists()

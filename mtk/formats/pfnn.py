@@ -320,7 +320,11 @@ def _export(job: tuple[Callable[[], Source], str, str]) -> tuple[str, PfnnRows, 
     load, rotations, terrain = job
     source = load()
     preset = get_preset(source.preset)
-    rows = export_rows(source.motion, preset, rotations, terrain)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rows = export_rows(source.motion, preset, rotations, terrain)  # type: ignore[arg-type]
+    if not (np.isfinite(rows.X).all() and np.isfinite(rows.Y).all() and np.isfinite(rows.P).all()):
+        raise BadInputError(source.name, "gives NaN or Inf PFNN rows",
+                            "its joints are non-finite or degenerate (hips and shoulders give no facing)")
     return source.name, rows, source.used, source.motion.fps, preset.name
 
 
