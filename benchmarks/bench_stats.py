@@ -9,7 +9,8 @@ pages split between the processes that map them) and RSS (counted once per proce
 
     python benchmarks/bench_stats.py [--dir /tmp/mtk-bench-stats] [--motions 2000] [--repeat 3]
 
-Prints a table and the ratios; writes nothing outside --dir.
+Prints a table and the ratios (wall time, CPU time of the process tree, peaks); writes nothing outside
+--dir. Times are the best of --repeat runs, interleaved with the reference's, after one warm-up each.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -100,9 +102,15 @@ def _memory(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def run_measured(command: list[str]) -> tuple[float, int, int, str]:
-    """Wall time, peak tree PSS, peak tree RSS and stdout of one command."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(command: list[str]) -> tuple[float, float, int, int, str]:
+    """Wall time, CPU time (user + sys of the whole tree), peak tree PSS, peak tree RSS and stdout."""
     peaks = [0, 0]
+    cpu = _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
@@ -121,16 +129,16 @@ def run_measured(command: list[str]) -> tuple[float, int, int, str]:
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{command} failed: {err.strip()}")
-    return elapsed, peaks[0], peaks[1], out
+    return elapsed, _children_cpu() - cpu, peaks[0], peaks[1], out
 
 
-def best_of(commands: list[list[str]], repeat: int) -> list[tuple[float, int, int, str]]:
-    """Best time, peak memories and output of each command; runs interleave so load hits all alike."""
+def best_of(commands: list[list[str]], repeat: int) -> list[tuple[float, float, int, int, str]]:
+    """Best times, peak memories and output of each command; runs interleave so load hits all alike."""
     for command in commands:
         run_measured(command)  # warm the page cache and the imports
     runs = [[run_measured(command) for command in commands] for _ in range(repeat)]
-    return [(min(r[i][0] for r in runs), max(r[i][1] for r in runs), max(r[i][2] for r in runs), runs[0][i][3])
-            for i in range(len(commands))]
+    return [(min(r[i][0] for r in runs), min(r[i][1] for r in runs), max(r[i][2] for r in runs),
+             max(r[i][3] for r in runs), runs[0][i][4]) for i in range(len(commands))]
 
 
 def main() -> None:
@@ -148,8 +156,8 @@ def main() -> None:
     frames = sum(np.load(p, mmap_mode="r").shape[0] for p in files)
     print(f"{len(files)} motions, {frames} frames, {sum(p.stat().st_size for p in files) / 1e6:.0f} MB float32; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'source':11} {'approach':22} {'time s':>7} {'PSS MB':>7} {'RSS MB':>7} {'speed-up':>9} {'PSS %':>6} "
-          f"{'RSS %':>6}")
+    print(f"{'source':11} {'approach':22} {'wall s':>7} {'cpu s':>6} {'PSS MB':>7} {'RSS MB':>7} {'speed-up':>9} "
+          f"{'PSS %':>6} {'RSS %':>6}")
     for source, reference, path in (("npy folder", REFERENCE_NPY, folder), ("zarr store", REFERENCE_ZARR, store)):
         commands = [[sys.executable, "-c", reference, str(path)]]
         for workers in args.workers:
@@ -157,13 +165,13 @@ def main() -> None:
                              *(["--workers", str(workers)] if workers else [])])
         results = best_of(commands, args.repeat)
         ref = results[0]
-        assert int(ref[3].split()[0]) == frames, "the reference saw other frames"
-        for workers, (t, pss, rss, out) in zip([None, *args.workers], results):
+        assert int(ref[4].split()[0]) == frames, "the reference saw other frames"
+        for workers, (t, cpu, pss, rss, out) in zip([None, *args.workers], results):
             label = "reference" if workers is None else f"mtk stats ({f'{workers} workers' if workers else 'default'})"
             if workers is not None:
                 assert json.loads(out)["frames"] == frames, "mtk stats saw other frames"
-            print(f"{source:11} {label:22} {t:7.2f} {pss / 1e6:7.0f} {rss / 1e6:7.0f} {ref[0] / t:8.2f}x "
-                  f"{pss / ref[1]:6.1%} {rss / ref[2]:6.1%}")
+            print(f"{source:11} {label:22} {t:7.2f} {cpu:6.2f} {pss / 1e6:7.0f} {rss / 1e6:7.0f} {ref[0] / t:8.2f}x "
+                  f"{pss / ref[2]:6.1%} {rss / ref[3]:6.1%}")
 
 
 if __name__ == "__main__":
