@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "extract_263": "mtk.toolkit.extract",
     "extract_272": "mtk.toolkit.extract",
     "procedural_motion": "mtk.toolkit.sample",
+    "convert_to_pfnn": "mtk.formats.pfnn",
+    "read_pfnn_database": "mtk.formats.pfnn",
 }
 
 __all__ = sorted(_LAZY)

@@ -12,7 +12,7 @@ import pytest
 from factories import make_npy_dataset
 
 from mtk.errors import MtkError
-from mtk.formats.pfnn import ExportOptions, convert_to_pfnn, read_database, read_phase, source_from_bvh
+from mtk.formats.pfnn import ExportOptions, convert_to_pfnn, read_pfnn_database, read_phase, source_from_bvh
 from mtk.schemas import get_layout
 from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset, pfnn_columns
 from mtk.toolkit.pfnn import facing_directions, world_joints_from_rows
@@ -29,7 +29,7 @@ def pfnn_export(data_dir: Path, tmp_path_factory) -> Path:
 
 
 def test_pfnn31_reproduces_pfnn_generator(pfnn_export: Path, data_dir: Path):
-    X, Y, P, _ = read_database(pfnn_export)
+    X, Y, P, _ = read_pfnn_database(pfnn_export)
     with np.load(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz") as ref:
         assert X.shape == ref["Xun"].shape == (885, 342)
         assert Y.shape == ref["Yun"].shape == (885, 311)
@@ -76,7 +76,7 @@ def test_smpl22_rows_rebuild_source_joints(data_dir: Path, tmp_path: Path, relat
     src = data_dir / relative
     out = tmp_path / "db"
     convert_to_pfnn(str(src), str(out), fps=fps)
-    X, Y, P, document = read_database(out)
+    X, Y, P, document = read_pfnn_database(out)
     assert document["skeleton"] == "smpl22" and (X.shape[1], Y.shape[1]) == (288, 230)
     assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
     joints = recover_joints(np.load(src).astype(np.float64), get_layout(layout))
@@ -90,7 +90,7 @@ def test_6d_rotations_without_terrain(data_dir: Path, tmp_path: Path):
     out = tmp_path / "db"
     convert_to_pfnn(str(data_dir / "smpl272/features/000000.npy"), str(out), fps=60.0, rotations="6d",
                     terrain="none")
-    X, Y, _, document = read_database(out)
+    X, Y, _, document = read_pfnn_database(out)
     assert (X.shape[1], Y.shape[1]) == (252, 296)
     sixd = Y[:, 230 - 66:].reshape(len(Y), 22, 6).astype(np.float64)
     np.testing.assert_allclose(np.linalg.norm(sixd[..., :3], axis=-1), 1.0, atol=1e-5)
@@ -114,8 +114,8 @@ def test_dataset_export_with_workers(data_dir: Path, tmp_path: Path):
     one, two = tmp_path / "one", tmp_path / "two"
     convert_to_pfnn(str(src), str(one))
     convert_to_pfnn(str(src), str(two), workers=2)
-    X1, Y1, P1, doc = read_database(one)
-    X2, Y2, P2, _ = read_database(two)
+    X1, Y1, P1, doc = read_pfnn_database(one)
+    X2, Y2, P2, _ = read_pfnn_database(two)
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(Y1, Y2)
     assert [c["rows"][1] - c["rows"][0] for c in doc["clips"]] == [168, 108, 98]
@@ -165,7 +165,7 @@ def test_bvh_without_siblings_uses_contacts(data_dir: Path, tmp_path: Path):
     out = tmp_path / "db"
     summary = convert_to_pfnn(str(bvh), str(out))
     assert "phase: contacts" in summary and "gait: speed" in summary
-    X, Y, P, document = read_database(out)
+    X, Y, P, document = read_pfnn_database(out)
     assert document["clips"][0]["first_frame"] == 60  # PFNN's drop rule: a full second of context
     assert len(X) == 1214 - 121 and np.isfinite(X).all() and np.isfinite(Y).all()
 
@@ -176,7 +176,7 @@ def test_bvh_with_footsteps_only_takes_phase_from_them(data_dir: Path, tmp_path:
     out = tmp_path / "db"
     summary = convert_to_pfnn(str(tmp_path / "take.bvh"), str(out))
     assert "phase: take_footsteps.txt" in summary and "gait: speed" in summary
-    _, _, P, _ = read_database(out)
+    _, _, P, _ = read_pfnn_database(out)
     with np.load(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz") as ref:
         np.testing.assert_allclose(P, ref["Pun"], atol=1e-4)  # the .phase file is this curve, rounded
 
@@ -189,7 +189,7 @@ def test_sample_dataset_exports_and_rebuilds(tmp_path: Path, mtk_cli, layout: st
     assert mtk_cli("sample", src, "--layout", layout, "--count", "6").code == 0
     done = mtk_cli("convert", src, out, "--to", "pfnn", "--skeleton", "smpl22", "--workers", "2")
     assert done.code == 0, done.stderr
-    X, Y, P, document = read_database(out)
+    X, Y, P, document = read_pfnn_database(out)
     assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
     reader = open_dataset(src)
     for clip in document["clips"]:
@@ -212,7 +212,7 @@ def test_phase_and_gait_from_files(data_dir: Path, tmp_path: Path):
     summary = convert_to_pfnn(str(src), str(tmp_path / "db"), phase_from=str(tmp_path),
                               gait_from=str(tmp_path / "walk.gait"))
     assert "phase: 012314.phase" in summary and "gait: walk.gait" in summary
-    X, Y, P, _ = read_database(tmp_path / "db")
+    X, Y, P, _ = read_pfnn_database(tmp_path / "db")
     columns = pfnn_columns(get_preset("smpl22").skeleton.joint_names)
     np.testing.assert_allclose(P, np.linspace(0, 0.99, 170)[1:-1], atol=1e-7)
     np.testing.assert_allclose(Y[:, 3], 0.99 / 169 * 20 / 60, rtol=1e-5)  # per 1/60 s
@@ -230,7 +230,7 @@ def test_motionmillion_folder_from_the_real_272_sample(data_dir: Path, tmp_path:
     np.save(root / "motion_data/vector_272/clips/000000.npy", features)
     np.save(root / "motion_data/vector_272/clips/tail.npy", features[700:])
     convert_to_pfnn(str(root), str(tmp_path / "db"), fps=60.0)  # this sample was made at 60 fps
-    X, Y, P, document = read_database(tmp_path / "db")
+    X, Y, P, document = read_pfnn_database(tmp_path / "db")
     assert np.isfinite(X).all() and np.isfinite(Y).all()
     assert [c["name"] for c in document["clips"]] == ["clips/000000", "clips/tail"]
     for clip in document["clips"]:
@@ -255,7 +255,7 @@ def test_kit_dataset_recomputes_contacts(tmp_path: Path):
     src = make_npy_dataset(tmp_path / "kit", "kit251", count=2, min_frames=60, max_frames=80)
     summary = convert_to_pfnn(str(src), str(tmp_path / "db"))
     assert "kit21, 12.5 fps" in summary
-    X, Y, _, document = read_database(tmp_path / "db")
+    X, Y, _, document = read_pfnn_database(tmp_path / "db")
     assert (X.shape[1], Y.shape[1]) == (282, 221) and np.isfinite(X).all() and np.isfinite(Y).all()
     assert {c["sources"]["contacts"] for c in document["clips"]} == {"foot speed"}
 
@@ -282,7 +282,7 @@ def test_damaged_databases_fail_cleanly(pfnn_export: Path, tmp_path: Path, mtk_c
     assert done.code == 2 and len(done.stderr.strip().splitlines()) == 1
     np.savez(copy / "database.npz", Xun=np.zeros(5), Yun=np.zeros((5, 2)), Pun=np.zeros(5))
     with pytest.raises(MtkError, match="expected \\(N, X\\)"):
-        read_database(copy)
+        read_pfnn_database(copy)
     X = np.zeros((4, 342), np.float32)
     np.savez(copy / "database.npz", Xun=X, Yun=np.zeros((4, 311), np.float32), Pun=np.array([0, 0.5, np.nan, 2]))
     done = mtk_cli("inspect", copy, "--json")

@@ -457,7 +457,7 @@ def detect(path: str) -> bool:
     return all(f"{k}.npy" in names for k in KEYS)
 
 
-def read_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """X, Y, P and the layout.json beside the archive (None when absent), checked for shape and type."""
     p = Path(path)
     if p.is_dir():
@@ -512,7 +512,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Rows, dims, column groups, phase histogram and per-group statistics of a PFNN database."""
     from mtk.toolkit.inspection import Report, block_stats
 
-    X, Y, P, document = read_database(path)
+    X, Y, P, document = read_pfnn_database(path)
     report = Report(path=str(path), kind="pfnn", frames=int(len(X)), dim=int(X.shape[1]), dtype=str(X.dtype))
     if document:
         x_groups, y_groups = document["x_groups"], document["y_groups"]
