@@ -119,3 +119,19 @@ def test_phase_without_strikes_runs_at_one_hertz():
     phase, unwrapped = phase_from_contacts(still, still, fps=30.0)
     np.testing.assert_allclose(np.diff(unwrapped), 1 / 30)
     assert phase[30] == pytest.approx(0.0, abs=1e-9) and phase[15] == pytest.approx(0.5)
+
+
+def test_swing_rotations_point_rest_bones_along_the_data(data_dir: Path):
+    from mtk.schemas import get_layout
+    from mtk.toolkit.pfnn import facing_directions, rotations_from_positions
+    from mtk.toolkit.recover import recover_joints
+
+    joints = recover_joints(np.load(data_dir / "humanml3d/new_joint_vecs/012314.npy").astype(np.float64),
+                            get_layout("hml263"))
+    forward = facing_directions(joints, PRESET.facing_joints, 20 / 3)
+    rotations = rotations_from_positions(joints, SMPL22, forward)
+    rest = np.asarray(SMPL22.raw_offsets)[1:]
+    bones = joints[:, 1:] - joints[:, list(SMPL22.parents[1:])]
+    turned = (rotations[:, 1:] @ rest[..., None])[..., 0]
+    np.testing.assert_allclose(turned, bones / np.linalg.norm(bones, axis=-1, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(rotations[:, 0] @ np.array([0, 0, 1.0]), forward, atol=1e-9)
