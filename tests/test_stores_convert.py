@@ -27,7 +27,8 @@ def checksums(root: Path) -> dict[str, str]:
 def test_cli_round_trip_npy_zarr_hdf5_npy(tmp_path, mtk_cli):
     src = make_npy_dataset(tmp_path / "src", "smpl272", count=30, names=[f"s{i % 2}/{i:04d}" for i in range(30)])
     before = checksums(src)
-    for a, b, extra in (("src", "d.zarr", ()), ("d.zarr", "d.h5", ("--workers", "1")), ("d.h5", "back", ("--to", "npy"))):
+    steps = (("src", "d.zarr", ()), ("d.zarr", "d.h5", ("--workers", "1")), ("d.h5", "back", ("--to", "npy")))
+    for a, b, extra in steps:
         result = mtk_cli("convert", tmp_path / a, tmp_path / b, *extra)
         assert result.code == 0, result.stderr
         assert "wrote 30 motions" in result.stderr

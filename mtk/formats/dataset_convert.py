@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
@@ -51,7 +51,8 @@ class ConvertResult:
         if self.resumed_from:
             line += f"; resumed after {self.resumed_from} motions"
         if self.skipped:
-            line += f"; skipped {len(self.skipped)} unreadable: " + "; ".join(f"{n} ({why})" for n, why in self.skipped)
+            listed = "; ".join(f"{name} ({why})" for name, why in self.skipped)
+            line += f"; skipped {len(self.skipped)} unreadable: {listed}"
         return line
 
 
@@ -80,16 +81,18 @@ def read_in_order(reader: DatasetReader, names: Sequence[str], workers: int,
 
 
 def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | None = None,
-                    workers: int | None = None, overwrite: bool = False, resume: bool = False,
+                    fps: float | None = None, workers: int | None = None, overwrite: bool = False,
+                    resume: bool = False,
                     skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
                     **writer_options) -> ConvertResult:
-    """Convert the dataset ``src`` into ``dst`` (format ``to``, else guessed from DST's suffix)."""
+    """Convert the dataset ``src`` into ``dst`` (format ``to``, else guessed from DST's suffix); ``fps``
+    overrides the frame rate recorded in a store."""
     to = to or format_for_path(dst)
     if to is None:
         raise MtkError(dst, "cannot guess the output format", "name it .zarr, .h5 or pass --to zarr|hdf5|npy")
     started = time.perf_counter()
     reader = open_dataset(src, layout=layout)
-    info = reader.info
+    info = reader.info if fps is None else replace(reader.info, fps=float(fps))
     names = info.names
     result = ConvertResult(dst=str(dst))
     with create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
@@ -131,9 +134,9 @@ def convert_to_npy(src: str, dst: str, **options) -> str:
     return _convert(src, dst, "npy", **options)
 
 
-def _convert(src: str, dst: str, to: str, layout: str | None = None, workers: int | None = None,
-             overwrite: bool = False, resume: bool = False, skip_bad: bool = False,
+def _convert(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,
+             workers: int | None = None, overwrite: bool = False, resume: bool = False, skip_bad: bool = False,
              on_progress: Callable[[int], None] | None = None, **_: object) -> str:
     """The ``mtk convert`` targets: one summary line (plus the skipped motions)."""
-    return convert_dataset(src, dst, to, layout=layout, workers=workers, overwrite=overwrite, resume=resume,
-                           skip_bad=skip_bad, on_progress=on_progress).summary()
+    return convert_dataset(src, dst, to, layout=layout, fps=fps, workers=workers, overwrite=overwrite,
+                           resume=resume, skip_bad=skip_bad, on_progress=on_progress).summary()

@@ -63,7 +63,10 @@ class _StoreDataset(Dataset):
         return state
 
     def normalize(self, features: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(((features - self.mean) / self.std).astype(np.float32, copy=False))
+        """(x - mean) / std in the features' precision (float64 sources stay exact until the cast)."""
+        normalized = np.subtract(features, self.mean, dtype=np.result_type(features.dtype, np.float32))
+        normalized /= self.std
+        return torch.from_numpy(normalized.astype(np.float32, copy=False))
 
 
 class WindowDataset(_StoreDataset):

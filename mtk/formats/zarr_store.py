@@ -139,7 +139,7 @@ class ShardFiles:
         return self.fds[k]
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        out = np.zeros((max(stop - start, 0), self.dim), dtype=self.dtype)
+        out = np.empty((max(stop - start, 0), self.dim), dtype=self.dtype)
         view = memoryview(out).cast("B")
         row = start
         while row < stop:
@@ -147,10 +147,12 @@ class ShardFiles:
             j, within = divmod(local, self.chunk)
             take = min(stop - row, self.chunk - within)
             fd = self._fd(k)
+            begin = (row - start) * self.row_bytes
             if fd is not None and self.indexes[k][j, 0] != EMPTY_CHUNK:
                 offset = int(self.indexes[k][j, 0]) + within * self.row_bytes
-                begin = (row - start) * self.row_bytes
                 os.preadv(fd, [view[begin:begin + take * self.row_bytes]], offset)
+            else:  # a chunk never written holds the fill value
+                out[row - start:row - start + take] = 0
             row += take
         return out
 
