@@ -78,12 +78,13 @@ def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     batch = np.zeros((len(live), steps, arrays[live[0]].shape[1]), dtype=np.float32)
     for row, i in enumerate(live):
         batch[row, :lengths[i]] = arrays[i]
+    device = next(model.parameters()).device
     with torch.inference_mode():
-        x = torch.from_numpy(batch)
+        x = torch.from_numpy(batch).to(device)
         if len(live) == 1:
             codes = model.encode(x)
         else:
-            codes = model.encode(x, torch.tensor([lengths[i] for i in live]))
+            codes = model.encode(x, torch.tensor([lengths[i] for i in live], device=device))
     codes = codes.cpu().numpy().astype(np.int32)
     for row, i in enumerate(live):
         out[i] = codes[row, :lengths[i] // unit].copy()

@@ -65,10 +65,21 @@ class _Processes:
     def current(cls) -> _Processes:
         if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
             return cls()
+        import torch
         from accelerate import PartialState
 
-        state = PartialState()
+        state = PartialState(cpu=not torch.cuda.is_available())  # gloo across CPU processes
         return cls(state.process_index, state.num_processes, state)
+
+    @property
+    def device(self) -> str:
+        """This process's device: its accelerator under accelerate, else CUDA when present, else the CPU."""
+        import torch
+
+        if self.state is not None:
+            device = self.state.device
+            return "cpu" if device.type == "cpu" else str(device)
+        return "cuda" if torch.cuda.is_available() else "cpu"
 
     def wait(self) -> None:
         if self.state is not None:
@@ -99,7 +110,8 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     out_path = Path(out).absolute()
     if not overwrite:
         _check_free(out_path, format)
-    model, ckpt_info = load_checkpoint(ckpt)
+    procs = _Processes.current()
+    model, ckpt_info = load_checkpoint(ckpt, map_location=procs.device)
     reader = open_dataset(dataset)
     info = reader.info
     if info.layout is not None and info.layout.dim != model.input_dim:
@@ -111,7 +123,6 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
         names = info.split_names(split)
     except KeyError as err:
         raise MtkError(dataset, str(err.args[0]), "pick one of the listed splits or 'all'") from None
-    procs = _Processes.current()
 
     def encode(subset: list[str]) -> list[Encoded]:
         return list(encode_motions(reader, subset, model, np.asarray(stats.mean), np.asarray(stats.std),
@@ -167,7 +178,9 @@ def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
             indices[row, :lengths[i]] = codes[i]
         with torch.inference_mode():
             token_lengths = None if len(live) == 1 else torch.tensor([lengths[i] for i in live])
-            features = model.decode(torch.from_numpy(indices), token_lengths).cpu().numpy()
+            device = next(model.parameters()).device
+            token_lengths = None if token_lengths is None else token_lengths.to(device)
+            features = model.decode(torch.from_numpy(indices).to(device), token_lengths).cpu().numpy()
         for row, i in enumerate(live):
             out[i] = features[row, :lengths[i] * unit]
     return out
@@ -192,7 +205,7 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
     if not overwrite and Path(out).exists():
         raise DestinationExistsError(out, "already exists", "pass --overwrite to replace it")
     tokens = read_tokens(tokens_path)
-    model, ckpt_info = load_checkpoint(ckpt)
+    model, ckpt_info = load_checkpoint(ckpt, map_location=_Processes().device)
     if tokens.codebook_size not in (None, model.codebook_size):
         raise BadInputError(tokens_path, f"was made with a codebook of {tokens.codebook_size} codes; the checkpoint "
                             f"has {model.codebook_size}", "decode with the checkpoint that made the tokens")
