@@ -126,3 +126,16 @@ def test_pickled_objects_are_refused(tmp_path):
         load_checkpoint(tmp_path / "evil.pth")
     with pytest.raises(MtkError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pth")
+
+
+def test_quantizer_runs_in_float32_under_bf16_autocast():
+    model = build_model("tiny", 272).eval()
+    x = torch.randn(2, 32, 272)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        latents = model.vqvae.encoder(x.transpose(1, 2))
+        quantized, indices, _ = model.quantizer(latents)
+    assert latents.dtype == torch.bfloat16  # the conv net does run in bf16
+    assert quantized.dtype == torch.float32
+    with torch.no_grad():
+        _, expected, _ = model.quantizer(latents.float())
+    assert torch.equal(indices, expected)

@@ -59,7 +59,7 @@ def tokenizer_command() -> None:
 @click.option("--position-weight", type=float, default=None,
               help="Weight of the joint-position SmoothL1 term (default 0.5, as MotionMillion).")
 @click.option("--root-weight", type=float, default=None,
-              help="Weight of the root/heading SmoothL1 term (mm64k/small: 0 as MotionMillion; tiny: see preset).")
+              help="Weight of the root/heading SmoothL1 term (mm64k, small: 0 as MotionMillion; tiny: 1).")
 @click.option("--eval-every", type=int, default=None, metavar="N", help="Evaluate every N steps.")
 @click.option("--save-every", type=int, default=None, metavar="N", help="Save net_latest.pth every N steps.")
 @click.option("--log-every", type=int, default=None, metavar="N", help="Log training losses every N steps.")
@@ -85,10 +85,11 @@ def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None
     cfg = TrainConfig(dataset=dataset, out=out, **options)
     start, stop = planned_steps(cfg)
     err_console = console(stderr=True)
+    quiet = as_json or bool(click.get_current_context().find_root().obj.get("quiet"))
 
     def on_event(record: dict[str, Any]) -> None:
-        if record["event"] == "eval" and not as_json:
-            err_console.print(_eval_line(record))
+        if record["event"] == "eval" and not quiet:
+            err_console.print(_eval_line(record), soft_wrap=True)
 
     with progress_bar(f"training {out}", stop - start) as advance:
         result = train(cfg, on_progress=advance, on_event=on_event)

@@ -154,18 +154,21 @@ def planned_steps(cfg: TrainConfig) -> tuple[int, int]:
     return state.step, cfg.iters
 
 
-def _prepare_folder(cfg: TrainConfig) -> None:
-    """Create the run folder; an existing run needs --resume or --overwrite (which clears its files)."""
+def _check_folder(cfg: TrainConfig) -> None:
+    """A folder holding a run needs --resume or --overwrite (read-only check, done by every process)."""
     out = Path(cfg.out)
-    if cfg.resume:
-        return
-    if out.exists() and any((out / name).exists() for name in RUN_FILES):
-        if not cfg.overwrite:
-            raise MtkError(out, "run folder already holds a training run",
-                           "pass --resume to continue it or --overwrite to start over")
+    if not cfg.resume and not cfg.overwrite and any((out / name).exists() for name in RUN_FILES):
+        raise MtkError(out, "run folder already holds a training run",
+                       "pass --resume to continue it or --overwrite to start over")
+
+
+def _clear_folder(cfg: TrainConfig) -> None:
+    """Create the run folder; a new run (--overwrite) removes the previous run's files."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not cfg.resume:
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def open_datasets(cfg: TrainConfig):
@@ -212,12 +215,16 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     from torch.utils.data import DataLoader
 
     cfg, state = resolve(cfg)
-    _prepare_folder(cfg)
+    _check_folder(cfg)
     try:
         accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
     except (ValueError, RuntimeError) as err:
         raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
                        "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
+    accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
+    if accelerator.is_main_process:
+        _clear_folder(cfg)
+    accelerator.wait_for_everyone()
     set_seed(cfg.seed + state.step + accelerator.process_index)
     if accelerator.device.type == "cpu" and cfg.threads:
         torch.set_num_threads(cfg.threads)
