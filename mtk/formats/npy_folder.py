@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.arrays import load_npy, resolve_layout, save_npy
 from mtk.formats.destination import Journal, prepare
 from mtk.formats.model import DatasetInfo, Motion, Stats
@@ -56,7 +56,8 @@ def detect(path: str) -> bool:
 
 def read_lines(path: Path) -> list[str]:
     """Non-empty lines of a text file (line endings stripped)."""
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with damaged_input(path, "text files must be UTF-8"):
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def text_lines(content: str) -> list[str]:
@@ -223,6 +224,7 @@ class NpyFolderWriter:
         self.dest = prepare(path, overwrite=overwrite, resume=resume)
         self.root = Path(self.dest.partial)
         self.journal = Journal(self.dest.journal)
+        self.pending: list[dict] = []
         self.done: dict[str, str | None] = {}
         if self.dest.resuming:
             for record in self.journal.read():
@@ -238,8 +240,17 @@ class NpyFolderWriter:
         return self
 
     def __exit__(self, exc_type, *rest) -> None:
+        self._log()
         if exc_type is None:
             self.dest.commit()
+
+    def _log(self, record: dict | None = None, every: int = 64) -> None:
+        """Journal what is on disk, in batches (motions written but not yet logged are redone on resume)."""
+        if record is not None:
+            self.pending.append(record)
+        if record is None or len(self.pending) >= every:
+            self.journal.append(self.pending)
+            self.pending = []
 
     def resume_index(self, names: Sequence[str]) -> int:
         """How many of ``names`` (in order) are already written or recorded as skipped."""
@@ -259,11 +270,11 @@ class NpyFolderWriter:
             text_path.write_text(text_file_content(motion.texts), encoding="utf-8", newline="")
         save_npy(self.root / FAMILY_DIRS[self.family] / f"{motion.name}.npy", motion.features)
         self.done[motion.name] = None
-        self.journal.append([{"m": motion.name}])
+        self._log({"m": motion.name})
 
     def add_bad(self, name: str, reason: str) -> None:
         self.done[name] = reason
-        self.journal.append([{"bad": name, "why": reason}])
+        self._log({"bad": name, "why": reason})
 
     def set_splits(self, splits: dict[str, list[str]]) -> None:
         base = self.root / SPLIT_ROOT[self.family]
