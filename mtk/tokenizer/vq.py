@@ -1,8 +1,10 @@
 """A VQ-VAE codebook baseline (T2M-GPT style): nearest-code lookup, EMA updates, dead-code reset.
 
 The codebook is learnt by exponential moving averages of the encoder outputs assigned to each code, not
-by gradients. Codes whose running assignment count falls below ``dead_threshold`` are re-seeded with
-random encoder outputs of the current batch. The encoder is pulled towards its codes by a commitment
+by gradients. Codes whose running assignment count falls below ``dead_fraction`` of the average count
+are re-seeded with random encoder outputs of the current batch (T2M-GPT resets below a count of 1 at
+about 16 tokens per code per step, i.e. 1/16 of the average; an absolute threshold of 1 would re-seed
+nearly every code at every step when a batch holds fewer tokens than the codebook has codes). The encoder is pulled towards its codes by a commitment
 loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.fsq.FSQ` it runs in float32 under autocast. Under
 ``torch.distributed`` the EMA statistics are summed over processes and resets come from rank 0, so all
 replicas keep the same codebook.
@@ -21,6 +23,10 @@ def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
+def _world() -> int:
+    return dist.get_world_size() if _distributed() else 1
+
+
 def _all_reduce(tensor: Tensor) -> Tensor:
     if _distributed():
         dist.all_reduce(tensor)
@@ -37,13 +43,13 @@ class VQ(Quantizer):
     """A ``codebook_size`` x ``dim`` codebook with EMA updates, dead-code reset and a commitment loss."""
 
     def __init__(self, codebook_size: int, dim: int, decay: float = 0.99, commitment: float = 0.02,
-                 dead_threshold: float = 1.0, eps: float = 1e-5):
+                 dead_fraction: float = 1 / 16, eps: float = 1e-5):
         super().__init__()
         self.codebook_size = codebook_size
         self.dim = dim
         self.decay = decay
         self.commitment = commitment
-        self.dead_threshold = dead_threshold
+        self.dead_fraction = dead_fraction
         self.eps = eps
         self.register_buffer("codebook", torch.zeros(codebook_size, dim))
         self.register_buffer("ema_count", torch.zeros(codebook_size))
@@ -66,8 +72,8 @@ class VQ(Quantizer):
     @torch.no_grad()
     def _initialise(self, flat: Tensor) -> None:
         self.codebook.copy_(_broadcast(self._random_rows(flat, self.codebook_size)))
-        self.ema_sum.copy_(self.codebook)
-        self.ema_count.fill_(1.0)
+        self.ema_count.fill_(flat.shape[0] * _world() / self.codebook_size)
+        self.ema_sum.copy_(self.codebook * self.ema_count[:, None])
         self.initialised.fill_(True)
 
     @torch.no_grad()
@@ -79,12 +85,13 @@ class VQ(Quantizer):
         total = self.ema_count.sum()
         smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
         self.codebook.copy_(self.ema_sum / smoothed[:, None])
-        dead = _broadcast((self.ema_count < self.dead_threshold).to(torch.uint8)).bool()
+        threshold = self.dead_fraction * counts.sum() / self.codebook_size
+        dead = _broadcast((self.ema_count < threshold).to(torch.uint8)).bool()
         if dead.any():
             fresh = _broadcast(self._random_rows(flat, self.codebook_size))
             self.codebook[dead] = fresh[dead]
-            self.ema_sum[dead] = fresh[dead]
-            self.ema_count[dead] = 1.0
+            self.ema_count[dead] = counts.sum() / self.codebook_size
+            self.ema_sum[dead] = fresh[dead] * self.ema_count[dead, None]
 
     def dequantize(self, indices: Tensor) -> Tensor:
         """Indices ``(B, N)`` -> codes ``(B, dim, N)``."""
