@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -33,3 +35,18 @@ class BadInputError(MtkError):
 
 class DestinationExistsError(MtkError):
     """The output already exists and neither --overwrite nor --resume was given."""
+
+
+#: what third-party decoders (numpy, zarr and its codecs, h5py, json) raise on damaged or malformed files
+DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError)
+
+
+@contextmanager
+def damaged_input(path: str | Path, hint: str = "the file may be truncated or corrupted") -> Iterator[None]:
+    """Turn a decoder's exception while reading ``path`` into a one-line :class:`BadInputError`."""
+    try:
+        yield
+    except DECODE_ERRORS as err:
+        text = str(err).strip().splitlines()
+        raise BadInputError(path, f"is damaged or unreadable: {type(err).__name__}: "
+                            f"{text[0] if text else 'no details'}", hint) from None

@@ -7,6 +7,7 @@ Loading never unpickles (``allow_pickle=False``) and turns every failure into a 
 from __future__ import annotations
 
 import os
+import tokenize
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
                                 "save it as a plain numeric array") from None
         raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
                             "the file may be truncated or corrupted") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
+    except (OSError, EOFError, zipfile.BadZipFile, SyntaxError, tokenize.TokenError) as err:  # header parsing
         raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
                             "the file may be truncated or corrupted") from None
     if isinstance(array, np.lib.npyio.NpzFile):

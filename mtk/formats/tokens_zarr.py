@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
 from mtk.formats.model import Stats
 from mtk.formats.tokens import TokenSet, as_codes
 
@@ -100,7 +100,7 @@ def read(path: str | Path) -> TokenSet:
         stats = None
         if "stats" in group:
             stats = Stats(np.asarray(group["stats/mean"][:]), np.asarray(group["stats/std"][:]))
-    except (KeyError, ValueError, OSError) as err:
+    except DECODE_ERRORS as err:
         raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
     if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
         raise BadInputError(path, "has offsets that do not cut codes into one run per name")
@@ -123,7 +123,8 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report.details["format"] = "zarr"
     report.layout, report.fps = tokens.layout, tokens.fps
     if tokens.codebook_size and not report.has_errors:
-        stored = zarr.open_group(str(path), mode="r")["counts"][:]
+        with damaged_input(path):
+            stored = zarr.open_group(str(path), mode="r")["counts"][:]
         if not np.array_equal(stored, tokens.frequencies()):
             report.add("error", "counts_mismatch", "the stored counts do not match the codes")
     return report
