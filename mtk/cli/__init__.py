@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
     "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
     "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
+    "demo": "mtk.cli.cmd_demo:demo_command",
 }
 
 
