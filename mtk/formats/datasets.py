@@ -119,6 +119,8 @@ def inspect_dataset(reader: DatasetReader, fps: float | None = None):
     from mtk.toolkit.validation import dataset_report
 
     info = reader.info
+    if hasattr(reader, "check"):
+        reader.check()
     lengths = {name: reader.length(name) for name in info.names}
     return dataset_report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits,
                           _stats_dims(info), std=_std(info), details=_details(reader),

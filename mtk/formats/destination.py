@@ -79,6 +79,14 @@ class Destination:
         remove(self.final)
         os.replace(self.partial, self.final)
 
+    def close(self, exc_type: type[BaseException] | None) -> None:
+        """Commit after success; after an error remove the partial output (nothing is left written); after
+        an interruption (Ctrl-C) keep it for ``resume``, as a killed run does."""
+        if exc_type is None:
+            self.commit()
+        elif issubclass(exc_type, Exception):
+            self.discard()
+
     def discard(self) -> None:
         """Remove the sibling and journal (after a failure that cannot be resumed)."""
         remove(self.partial)

@@ -104,7 +104,7 @@ def npy_frames(path: Path) -> int:
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                            else np.lib.format.read_array_header_2_0)
             shape, _, _ = read_header(handle)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, SyntaxError, TypeError, EOFError) as err:
         raise BadInputError(path, f"is not a readable .npy file: {err}",
                             "the file may be truncated or corrupted") from None
     if len(shape) != 2:
@@ -163,7 +163,11 @@ class NpyFolderReader:
         mean_path, std_path = self.root / mean_rel, self.root / std_rel
         if not (mean_path.is_file() and std_path.is_file()):
             return None
-        return Stats(mean=load_npy(mean_path), std=load_npy(std_path), convention=self.family)
+        mean, std = load_npy(mean_path), load_npy(std_path)
+        for path, vector in ((mean_path, mean), (std_path, std)):
+            if vector.ndim != 1:
+                raise BadInputError(path, f"has shape {vector.shape}; expected a (D,) vector")
+        return Stats(mean=mean, std=std, convention=self.family)
 
     def file(self, name: str) -> Path:
         return self.motion_dir / f"{name}.npy"
@@ -191,7 +195,10 @@ class NpyFolderReader:
         if features.ndim != 2:
             raise BadInputError(path, f"has shape {features.shape}; expected features (T, D)")
         text_path = self.text_file(name)
-        texts = text_lines(text_path.read_bytes().decode("utf-8")) if text_path.is_file() else []
+        texts = []
+        if text_path.is_file():
+            with damaged_input(text_path, "text files must be UTF-8"):
+                texts = text_lines(text_path.read_bytes().decode("utf-8"))
         return Motion(name, features, texts)
 
     def iter(self, split: str | None = None) -> Iterator[Motion]:
@@ -241,8 +248,7 @@ class NpyFolderWriter:
 
     def __exit__(self, exc_type, *rest) -> None:
         self._log()
-        if exc_type is None:
-            self.dest.commit()
+        self.dest.close(exc_type)
 
     def _log(self, record: dict | None = None, every: int = 64) -> None:
         """Journal what is on disk, in batches (motions written but not yet logged are redone on resume)."""

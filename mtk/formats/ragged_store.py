@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.destination import Destination, Journal, prepare
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import get_layout
@@ -149,13 +149,11 @@ class RaggedWriter:
         return self
 
     def __exit__(self, exc_type, *rest) -> None:
-        if exc_type is not None:
-            self._close()
-            return
-        self._flush(final=True)
-        self._finish()
+        if exc_type is None:
+            self._flush(final=True)
+            self._finish()
         self._close()
-        self.dest.commit()
+        self.dest.close(exc_type)
 
     def add(self, motion: Motion) -> None:
         features = np.asarray(motion.features)
@@ -312,7 +310,8 @@ class RaggedReader:
     @property
     def handle(self):
         if self._handle is None:
-            self._handle = self._open()
+            with damaged_input(self.path):
+                self._handle = self._open()
             block = int(self._handle.read_block)
             self._features = BlockCache(self._handle.window, block, max_blocks=2) if block else None
             self._texts = BlockCache(lambda a, b: self._handle.texts[a:b], TEXT_CHUNK, max_blocks=2)
@@ -323,15 +322,17 @@ class RaggedReader:
         """Offsets, names and the name index, loaded once per process."""
         if self._meta is None:
             h = self.handle
-            offsets = np.asarray(h.offsets[:], dtype=np.int64)
-            names = [str(n) for n in h.names[:]]
+            with damaged_input(self.path):
+                offsets = np.asarray(h.offsets[:], dtype=np.int64)
+                names = [str(n) for n in h.names[:]]
             self._meta = (offsets, names, {name: i for i, name in enumerate(names)})
         return self._meta
 
     @property
     def info(self) -> DatasetInfo:
         if self._info is None:
-            self._info = self._read_info()
+            with damaged_input(self.path):
+                self._info = self._read_info()
         return self._info
 
     def _read_info(self) -> DatasetInfo:
@@ -381,8 +382,8 @@ class RaggedReader:
     def read(self, name: str) -> Motion:
         i = self.index(name)
         start, stop = self.span(name)
-        features = self.handle.window(start, stop)
-        return Motion(name, features, split_texts(str(self.handle.texts[i])))
+        with damaged_input(self.path):
+            return Motion(name, self.handle.window(start, stop), split_texts(str(self.handle.texts[i])))
 
     def iter(self, split: str | None = None) -> Iterator[Motion]:
         index = self.meta[2]
@@ -395,15 +396,18 @@ class RaggedReader:
         for name in names:
             i = self.index(name)
             start, stop = self.span(name)
-            if self._features is None:
-                features = self.handle.window(start, stop)
-            else:
-                features = np.array(self._features.rows(start, stop))
-            yield Motion(name, features, split_texts(str(self._texts.rows(i, i + 1)[0])))
+            with damaged_input(self.path):
+                if self._features is None:
+                    features = self.handle.window(start, stop)
+                else:
+                    features = np.array(self._features.rows(start, stop))
+                texts = split_texts(str(self._texts.rows(i, i + 1)[0]))
+            yield Motion(name, features, texts)
 
     def read_window(self, name: str, start: int, length: int) -> np.ndarray:
         first, stop = self.span(name)
-        return self.handle.window(first + start, min(first + start + length, stop))
+        with damaged_input(self.path):
+            return self.handle.window(first + start, min(first + start + length, stop))
 
     def close(self) -> None:
         if self._handle is not None and hasattr(self._handle, "close"):

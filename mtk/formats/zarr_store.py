@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.errors import BadInputError
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
@@ -131,12 +132,36 @@ class ShardFiles:
                 fd = os.open(self._path(k), os.O_RDONLY)
             except FileNotFoundError:
                 return None
-            size = os.fstat(fd).st_size
-            index_bytes = self.per_shard * INDEX_ENTRY_BYTES + INDEX_CHECKSUM_BYTES
-            raw = os.pread(fd, index_bytes, size - index_bytes)
-            self.indexes[k] = np.frombuffer(raw[:-INDEX_CHECKSUM_BYTES], dtype="<u8").reshape(-1, 2)
+            try:
+                self.indexes[k] = self._index(fd, k)
+            except BadInputError:
+                os.close(fd)
+                raise
             self.fds[k] = fd
         return self.fds[k]
+
+    def _index(self, fd: int, k: int) -> np.ndarray:
+        """Shard ``k``'s chunk index, checked: its crc32c, and every chunk whole and inside the file."""
+        import google_crc32c
+
+        size = os.fstat(fd).st_size
+        index_bytes = self.per_shard * INDEX_ENTRY_BYTES + INDEX_CHECKSUM_BYTES
+        raw = os.pread(fd, index_bytes, max(size - index_bytes, 0))
+        damaged = BadInputError(self._path(k), "is a damaged shard (its chunk index does not check out)",
+                                "the store may be truncated or corrupted")
+        checksum = np.array(google_crc32c.value(raw[:-INDEX_CHECKSUM_BYTES]), dtype="<u4").tobytes()
+        if len(raw) != index_bytes or raw[-INDEX_CHECKSUM_BYTES:] != checksum:
+            raise damaged
+        index = np.frombuffer(raw[:-INDEX_CHECKSUM_BYTES], dtype="<u8").reshape(-1, 2)
+        used = index[index[:, 0] != EMPTY_CHUNK]
+        if (used[:, 1] != self.chunk * self.row_bytes).any() or (used[:, 0] + used[:, 1] > size).any():
+            raise damaged
+        return index
+
+    def check(self) -> None:
+        """Check every shard's index (cheap: one small read per shard)."""
+        for k in range(-(-int(self.array.shape[0]) // self.shard)):
+            self._fd(k)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((max(stop - start, 0), self.dim), dtype=self.dtype)
@@ -150,7 +175,8 @@ class ShardFiles:
             begin = (row - start) * self.row_bytes
             if fd is not None and self.indexes[k][j, 0] != EMPTY_CHUNK:
                 offset = int(self.indexes[k][j, 0]) + within * self.row_bytes
-                os.preadv(fd, [view[begin:begin + take * self.row_bytes]], offset)
+                if os.preadv(fd, [view[begin:begin + take * self.row_bytes]], offset) != take * self.row_bytes:
+                    raise BadInputError(self._path(k), "ends early", "the store may be truncated")
             else:  # a chunk never written holds the fill value
                 out[row - start:row - start + take] = 0
             row += take
@@ -229,6 +255,10 @@ class ZarrHandle:
         mean, std = self.root["stats/mean"], self.root["stats/std"]
         return mean[:], std[:], dict(mean.attrs)
 
+    def check(self) -> None:
+        if self.shard_files is not None:
+            self.shard_files.check()
+
     def close(self) -> None:
         if self.shard_files is not None:
             self.shard_files.close()
@@ -239,6 +269,10 @@ class ZarrReader(RaggedReader):
 
     def _open(self) -> ZarrHandle:
         return ZarrHandle(self.path)
+
+    def check(self) -> None:
+        """Verify the shard indexes of a local store (``mtk inspect`` runs this)."""
+        self.handle.check()
 
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
