@@ -27,6 +27,10 @@ MAX_BATCH_FRAMES = 32_768
 PAD_MULTIPLE = 32
 #: a motion joins a batch only when padding it to the batch's longest adds at most this share of frames
 MAX_PADDING = 0.25
+#: FSQ values this close to a rounding boundary (x.5) send their motion to be re-encoded alone: batched and
+#: single convolutions sum in different orders and differ by up to ~3e-6 (measured), enough to round such a
+#: value differently; the margin is ten times that
+TIE_MARGIN = 3e-5
 
 
 def cropped_frames(frames: int, unit_length: int) -> int:
@@ -60,9 +64,28 @@ def plan_batches(lengths: Sequence[int], batch_size: int, max_frames: int = MAX_
     return batches
 
 
+def _codes_and_ties(model, x, lengths) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (B, N) and, per token, whether an FSQ value lies within ``TIE_MARGIN`` of a rounding boundary
+    (all False for quantizers without one)."""
+    import torch
+
+    quantizer = model.quantizer
+    if not hasattr(quantizer, "bound"):
+        return model.encode(x, lengths).cpu().numpy(), np.zeros(x.shape[:1] + (x.shape[1] // model.unit_length,), bool)
+    latents = model.vqvae.encoder(x.float().transpose(1, 2), lengths)
+    codes = quantizer(latents)[1]
+    bounded = quantizer.bound(quantizer.project_in(latents.transpose(1, 2).float()))
+    ties = ((bounded - torch.floor(bounded) - 0.5).abs() < TIE_MARGIN).any(dim=-1)
+    return codes.cpu().numpy(), ties.cpu().numpy()
+
+
 def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Codes (int32, 1-D) of normalised, cropped motions, encoded together as one zero-padded batch
-    (a lone motion is encoded as it is, without padding)."""
+    """Codes (int32, 1-D) of normalised, cropped motions, encoded together as one zero-padded batch.
+
+    A lone motion is encoded as it is, without padding. In a batch, a motion with a token on an FSQ rounding
+    boundary (where the batched convolutions' float summation order could round it the other way) is encoded
+    again alone, so the codes always equal one-at-a-time encoding.
+    """
     import torch
 
     unit = model.unit_length
@@ -71,23 +94,25 @@ def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     live = [i for i, n in enumerate(lengths) if n >= unit]
     if not live:
         return out
-    steps = max(lengths[i] for i in live)
-    if len(live) > 1:
-        multiple = math.lcm(PAD_MULTIPLE, unit)
-        steps = -(-steps // multiple) * multiple
-    batch = np.zeros((len(live), steps, arrays[live[0]].shape[1]), dtype=np.float32)
-    for row, i in enumerate(live):
-        batch[row, :lengths[i]] = arrays[i]
     device = next(model.parameters()).device
     with torch.inference_mode():
-        x = torch.from_numpy(batch).to(device)
         if len(live) == 1:
-            codes = model.encode(x)
-        else:
-            codes = model.encode(x, torch.tensor([lengths[i] for i in live], device=device))
-    codes = codes.cpu().numpy().astype(np.int32)
+            i = live[0]
+            out[i] = model.encode(torch.from_numpy(arrays[i]).to(device)[None])[0].cpu().numpy().astype(np.int32)
+            return out
+        multiple = math.lcm(PAD_MULTIPLE, unit)
+        steps = -(-max(lengths[i] for i in live) // multiple) * multiple
+        batch = np.zeros((len(live), steps, arrays[live[0]].shape[1]), dtype=np.float32)
+        for row, i in enumerate(live):
+            batch[row, :lengths[i]] = arrays[i]
+        codes, ties = _codes_and_ties(model, torch.from_numpy(batch).to(device),
+                                      torch.tensor([lengths[i] for i in live], device=device))
     for row, i in enumerate(live):
-        out[i] = codes[row, :lengths[i] // unit].copy()
+        tokens = lengths[i] // unit
+        if ties[row, :tokens].any():
+            out[i] = encode_batch(model, [arrays[i]])[0]
+        else:
+            out[i] = codes[row, :tokens].astype(np.int32)
     return out
 
 
