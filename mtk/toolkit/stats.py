@@ -12,7 +12,8 @@ Three conventions turn moments into a normalisation std:
 - ``feat_bias=F``: the layout's feat-bias groups (root, contacts) divided again by F, as text-to-motion
   training does before saving its ``meta/std.npy``.
 
-Dims whose final std is zero get 1 (normalising leaves them at ``x - mean = 0``) and are reported.
+Dims whose final std is zero (below 1e-6 relative) get 1 (normalising leaves them at ``x - mean``, about 0)
+and are reported.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from mtk.schemas import Layout
 Grouping = Literal["layout", "none"]
 GROUPINGS: tuple[str, ...] = ("layout", "none")
 
-#: std values at or below this fraction of max(|mean|, 1) are float64 rounding noise on a constant column
-ZERO_STD_RTOL = 1e-10
+#: std below this fraction of max(|mean|, 1) counts as zero: a constant column, or one that varies only by
+#: rounding (the 272 root rotation's R02 entry is 0 up to 1e-8); dividing by it would amplify that noise
+ZERO_STD_RTOL = 1e-6
 #: two std values in one group are "the same" within this relative tolerance (float32 files round them)
 SAME_VALUE_RTOL = 1e-5
 
@@ -165,8 +167,8 @@ def apply_feat_bias(std: np.ndarray, layout: Layout, feat_bias: float) -> np.nda
 
 
 def zero_std_dims(std: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Indices whose std is zero (up to float64 rounding on a constant column)."""
-    return np.flatnonzero(std <= ZERO_STD_RTOL * np.maximum(np.abs(mean), 1.0))
+    """Indices whose std is zero, or below :data:`ZERO_STD_RTOL` relative to max(|mean|, 1)."""
+    return np.flatnonzero(std < ZERO_STD_RTOL * np.maximum(np.abs(mean), 1.0))
 
 
 @dataclass
