@@ -159,3 +159,21 @@ def test_real_motion_in_chunks_equals_numpy(data_dir, relpath, layout, groups):
         # the raw 272 sample has constant dims: the heading entries, root local x/z, and its foot rotations
         zeros = normalization(Moments.of(features), layout, "none").zero_dims
         assert {3, 5, 6, 7, 8, 10, 74, 76} <= set(zeros)
+
+
+def test_identify_grouping_from_files_alone():
+    from mtk.toolkit.stats_check import identify_convention
+
+    arrays = chunks_of(SMPL272, seed=9, count=8, dtype=np.float64)
+    moments, _ = accumulate(arrays, SMPL272.dim)
+    grouped = normalization(moments, SMPL272, "layout")
+    per_dim = normalization(moments, SMPL272, "none")
+    assert identify_convention(grouped.mean, grouped.std, SMPL272).grouping == "layout"
+    assert identify_convention(per_dim.mean, per_dim.std, SMPL272).grouping == "none"
+    mixed = grouped.std.copy()
+    mixed[8:74] = per_dim.std[8:74]
+    found = identify_convention(grouped.mean, mixed, SMPL272)
+    assert found.grouping == "mixed" and found.convention == "mixed"
+    assert [g.grouping for g in found.groups] == ["grouped", "grouped", "per-dim", "grouped", "grouped"]
+    with pytest.raises(ValueError, match="NaN"):
+        identify_convention(grouped.mean, np.full(272, np.nan), SMPL272)
