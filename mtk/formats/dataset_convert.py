@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
+from mtk.formats.lock import exclusive
 from mtk.formats.model import DatasetReader, Motion
 
 #: motions per read task
@@ -95,7 +96,7 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
     info = reader.info if fps is None else replace(reader.info, fps=float(fps))
     names = info.names
     result = ConvertResult(dst=str(dst))
-    with create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
+    with exclusive(dst), create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
         start = writer.resume_index(names) if resume else 0
         result.resumed_from = start
         if on_progress and start:

@@ -1,0 +1,79 @@
+"""Two conversions into one destination: the second is refused (one line, exit 2), the first completes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from factories import make_npy_dataset
+from reliability import checksums
+
+from mtk.errors import MtkError
+from mtk.formats.dataset_convert import convert_dataset
+from mtk.formats.datasets import open_dataset
+from mtk.formats.lock import exclusive, lock_path
+
+#: a conversion slowed down to hold its lock for a few seconds
+SLOW = """
+import sys, time
+from mtk.formats.dataset_convert import convert_dataset
+convert_dataset(sys.argv[1], sys.argv[2], "zarr", workers=1, on_progress=lambda n: time.sleep(0.5))
+"""
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    return make_npy_dataset(tmp_path_factory.mktemp("src") / "data", "hml263", count=200, max_frames=60)
+
+
+def test_second_conversion_is_refused_while_the_first_runs(source, tmp_path, mtk_cli):
+    dst = tmp_path / "out.zarr"
+    first = subprocess.Popen([sys.executable, "-c", SLOW, str(source), str(dst)], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / ".out.zarr.mtk-partial").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first conversion ended before the second started"
+    second = mtk_cli("convert", source, dst, "--overwrite")
+    assert second.code == 2
+    assert second.stderr == (f"mtk: error: {dst}: is being written by another mtk process (pid {first.pid}) "
+                             f"(wait for it to finish; remove {lock_path(dst)} only if that process is gone)\n")
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    assert len(open_dataset(dst)) == 200
+    assert not lock_path(dst).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.zarr"]
+
+
+def test_a_live_lock_refuses_and_touches_nothing(source, tmp_path):
+    dst = tmp_path / "out.zarr"
+    with exclusive(dst):
+        before = checksums(tmp_path)
+        with pytest.raises(MtkError, match="being written by another mtk process"):
+            convert_dataset(str(source), str(dst), "zarr", overwrite=True)
+        assert checksums(tmp_path) == before
+    assert not lock_path(dst).exists()
+
+
+def test_a_stale_lock_from_a_dead_process_is_taken_over(source, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dst = tmp_path / "out.zarr"
+    lock_path(dst).write_text(dead.stdout)
+    result = convert_dataset(str(source), str(dst), "zarr")
+    assert result.motions == 200 and len(open_dataset(dst)) == 200
+    assert not lock_path(dst).exists()
+
+
+def test_an_empty_lock_being_created_counts_as_held_until_it_is_old(tmp_path):
+    import os
+
+    dst = tmp_path / "out.zarr"
+    lock_path(dst).touch()
+    with pytest.raises(MtkError, match="another mtk process"), exclusive(dst):
+        pass
+    old = time.time() - 60
+    os.utime(lock_path(dst), (old, old))
+    with exclusive(dst):
+        assert lock_path(dst).read_text().strip() == str(os.getpid())
+    assert not lock_path(dst).exists()
