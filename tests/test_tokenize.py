@@ -202,8 +202,7 @@ def test_tokenize_detokenize_mpjpe_equals_tokenizer_eval(sample, tiny_ckpt, tmp_
 
 
 def test_detokenize_cli_writes_any_store(sample, tiny_ckpt, tmp_path, mtk_cli):
-    assert mtk_cli("tokenize", sample, "--ckpt", tiny_ckpt, "--out", tmp_path / "t.zarr", "--format", "zarr",
-                   "--split", "val").code == 0
+    tokenize_dataset(str(sample), str(tiny_ckpt), str(tmp_path / "t.zarr"), format="zarr", split="val")
     done = mtk_cli("detokenize", tmp_path / "t.zarr", "--ckpt", tiny_ckpt, "--out", tmp_path / "d.h5")
     assert done.code == 0, done.stderr
     decoded = open_dataset(tmp_path / "d.h5")

@@ -127,10 +127,11 @@ def test_codebook_statistics():
 def test_inspect_reports_usage_perplexity_and_top_codes(tmp_path, mtk_cli):
     write_tokens(tmp_path / "codes", _tokens(), "motionmillion")
     write_tokens(tmp_path / "t.zarr", _tokens(), "zarr")
-    for path in (tmp_path / "codes", tmp_path / "all_data.pkl", tmp_path / "t.zarr"):
-        done = mtk_cli("inspect", path, "--json")
-        assert done.code == 0, done.stderr
-        report = json.loads(done.stdout)
+    done = mtk_cli("inspect", tmp_path / "codes", "--json")
+    assert done.code == 0, done.stderr
+    reports = [json.loads(done.stdout)] + [registry.inspect(p).to_dict() for p in (tmp_path / "all_data.pkl",
+                                                                                  tmp_path / "t.zarr")]
+    for report in reports:
         assert report["kind"] == "tokens"
         details = report["details"]
         assert details["motions"] == 4 and details["tokens"] == 22
@@ -138,21 +139,19 @@ def test_inspect_reports_usage_perplexity_and_top_codes(tmp_path, mtk_cli):
         assert details["most_frequent"][0] == {"code": 5, "count": 2}
         assert details["codes_used"] == len(np.unique(np.concatenate(_tokens().codes)))
         assert details["perplexity"] == pytest.approx(perplexity(code_counts(_tokens().codes, K)))
-    done = mtk_cli("inspect", tmp_path / "codes")
-    assert done.code == 0 and "perplexity" in done.stdout
+    done = mtk_cli("inspect", tmp_path / "t.zarr")
+    assert done.code == 0 and "perplexity" in done.stdout and "codebook_usage" in done.stdout
 
 
-def test_inspect_flags_a_stale_prob_file(tmp_path, mtk_cli):
+def test_inspect_flags_a_stale_prob_file(tmp_path):
     import torch
 
     write_tokens(tmp_path / "codes", _tokens(), "motionmillion")
     np.save(tmp_path / "codes" / "000001.npy", np.array([[1, 2]], dtype=np.int32))
-    done = mtk_cli("inspect", tmp_path / "codes", "--json")
-    assert done.code == 1
-    assert "prob_mismatch" in [f["code"] for f in json.loads(done.stdout)["findings"]]
+    report = registry.inspect(tmp_path / "codes")
+    assert report.has_errors and "prob_mismatch" in [f.code for f in report.findings]
     torch.save(torch.zeros(10), tmp_path / "codes_prob.npy")  # a codebook of 8: codes are out of range
-    done = mtk_cli("inspect", tmp_path / "codes", "--json")
-    assert "code_out_of_range" in [f["code"] for f in json.loads(done.stdout)["findings"]]
+    assert "code_out_of_range" in [f.code for f in registry.inspect(tmp_path / "codes").findings]
 
 
 def test_inspect_refuses_a_malicious_pickle_and_runs_nothing(tmp_path, mtk_cli):
