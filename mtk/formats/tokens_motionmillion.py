@@ -190,5 +190,5 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
                        "frequencies (re-run mtk tokenize)")
     untexted = sum(1 for t in tokens.texts if not any(line.strip() for line in t))
     if untexted:
-        report.add("warning", "no_text", f"{untexted} motions have no text; MotionMillion's T2M loader skips them")
+        report.add("warning", "no_text", f"{untexted} motion(s) have no text; MotionMillion's T2M loader skips them")
     return report

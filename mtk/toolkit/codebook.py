@@ -61,11 +61,13 @@ def describe_tokens(path: str, lengths: np.ndarray, counts: np.ndarray, codebook
     details["codes_used"] = int((counts > 0).sum())
     details["codebook_usage"] = usage(counts) if codebook_size else None
     details["perplexity"] = perplexity(counts)
-    details["most_frequent"] = [{"code": c, "count": n} for c, n in most_frequent(counts, top)]
+    frequent = most_frequent(counts, top)
+    details["most_frequent"] = [{"code": c, "count": n} for c, n in frequent]
+    details["top_codes"] = ", ".join(f"{c} ({n})" for c, n in frequent[:5])
     if lengths.size == 0:
         report.add("warning", "empty", "holds no motions")
     elif (lengths == 0).any():
-        report.add("warning", "empty_motion", f"{int((lengths == 0).sum())} motions have no tokens")
+        report.add("warning", "empty_motion", f"{int((lengths == 0).sum())} motion(s) have no tokens")
     if codebook_size and counts.size > codebook_size and counts[codebook_size:].any():
         report.add("error", "code_out_of_range",
                    f"{int(counts[codebook_size:].sum())} tokens are >= the codebook size {codebook_size}")
