@@ -176,3 +176,25 @@ def test_corrupt_code_file_is_a_one_line_error(tmp_path, mtk_cli):
     np.save(tmp_path / "codes" / "b.npy", np.zeros((1, 3), dtype=np.float32))
     done = mtk_cli("inspect", tmp_path / "codes")
     assert done.code == 2 and "b.npy" in done.stderr and "float32" in done.stderr
+
+
+@pytest.mark.parametrize("damage", ["offsets", "texts", "codebook_size", "codes_dtype"])
+def test_damaged_tokens_store_is_a_one_line_error(tmp_path, damage):
+    import zarr
+
+    store = tmp_path / "t.zarr"
+    write_tokens(store, _tokens(), "zarr")
+    group = zarr.open_group(str(store), mode="r+")
+    if damage == "offsets":
+        group["offsets"][1] = 100
+    elif damage == "texts":
+        del group["texts"]
+        group.create_array("texts", shape=(1,), dtype=str)
+    elif damage == "codebook_size":
+        group.attrs["codebook_size"] = "64000"
+    else:
+        del group["codes"]
+        group.create_array("codes", data=np.zeros(22, dtype=np.float32))
+    with pytest.raises(BadInputError) as err:
+        read_tokens(store)
+    assert str(store) in err.value.one_line() and "\n" not in err.value.one_line()

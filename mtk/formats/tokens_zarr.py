@@ -104,6 +104,12 @@ def read(path: str | Path) -> TokenSet:
         raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
     if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
         raise BadInputError(path, "has offsets that do not cut codes into one run per name")
+    if len(texts) != len(names):
+        raise BadInputError(path, f"has {len(texts)} texts for {len(names)} names")
+    for key in ("codebook_size", "unit_length"):
+        value = attrs.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise BadInputError(path, f"has attribute {key}={value!r}; expected a positive integer")
     codes = as_codes(codes, path)
     return TokenSet(names, [codes[a:b] for a, b in zip(offsets[:-1], offsets[1:])], texts,
                     codebook_size=attrs.get("codebook_size"), unit_length=attrs.get("unit_length"),
