@@ -185,3 +185,19 @@ def test_docs_layout_tables_match_the_schemas():
     start = text.index("<!-- layout tables: python docs/layout_tables.py -->\n")
     between = text[start:text.index("<!-- end layout tables -->")].split("\n", 1)[1]
     assert between.strip() == module.layout_tables().strip()
+
+
+def test_hdf5_direct_chunk_reads_match_h5py_slicing(tmp_path):
+    import h5py
+
+    src = make_npy_dataset(tmp_path / "src", "smpl272", count=20, min_frames=40, max_frames=300)
+    copy_dataset(open_dataset(src), tmp_path / "a.h5", "hdf5", chunk_frames=32, shard_frames=128)
+    store = open_dataset(tmp_path / "a.h5")
+    assert store.handle.chunk_file is not None
+    with h5py.File(tmp_path / "a.h5", "r") as h5:
+        features = h5["features"][:]
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        a = int(rng.integers(0, len(features) - 1))
+        b = int(rng.integers(a + 1, min(len(features), a + 400) + 1))
+        np.testing.assert_array_equal(store.handle.window(a, b), features[a:b])

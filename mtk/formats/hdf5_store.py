@@ -7,12 +7,13 @@ killed conversion can resume.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import MtkError
-from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: h5py's chunk cache per open file (the default 1 MiB holds under four chunks of 272 float32 frames)
@@ -96,6 +97,43 @@ class Hdf5Writer(RaggedWriter):
             self.file = None
 
 
+class ChunkFile:
+    """Direct reads of rows from the uncompressed chunks of a local HDF5 ``features`` dataset: each
+    chunk's byte offset is asked of HDF5 once, then rows are one ``pread`` per chunk they touch."""
+
+    def __init__(self, dataset, path: str):
+        self.dataset = dataset
+        self.path = path
+        self.chunk = int(dataset.chunks[0])
+        self.dim = int(dataset.shape[1])
+        self.dtype = np.dtype(dataset.dtype)
+        self.chunk_bytes = self.chunk * self.dim * self.dtype.itemsize
+        self.fd = os.open(path, os.O_RDONLY)
+        self.offsets: dict[int, int | None] = {}
+
+    @staticmethod
+    def supported(dataset) -> bool:
+        return (dataset.chunks is not None and dataset.ndim == 2 and dataset.chunks[1] == dataset.shape[1]
+                and dataset.compression is None and not dataset.shuffle and not dataset.fletcher32
+                and dataset.scaleoffset is None and dataset.dtype.byteorder in "<=" and dataset.dtype.kind == "f")
+
+    def _locate(self, j: int) -> tuple[int, int, str] | None:
+        if j not in self.offsets:
+            info = self.dataset.id.get_chunk_info_by_coord((j * self.chunk, 0))
+            if info.byte_offset is not None and info.size != self.chunk_bytes:
+                raise BadInputError(self.path, f"chunk {j} of features has {info.size} bytes, "
+                                    f"expected {self.chunk_bytes}", "the file may be corrupted")
+            self.offsets[j] = info.byte_offset
+        offset = self.offsets[j]
+        return None if offset is None else (self.fd, int(offset), self.path)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        return read_rows_direct(start, stop, self.dim, self.dtype, self.chunk, self._locate)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 class Hdf5Handle:
     """The open datasets of an HDF5 file, as :class:`~mtk.formats.ragged_store.RaggedReader` expects them."""
 
@@ -108,9 +146,13 @@ class Hdf5Handle:
         self.offsets = self.file["offsets"]
         self.names = self.file["names"].asstr()
         self.texts = self.file["texts"].asstr()
-        self.read_block = 0  # h5py's chunk cache serves motion and window reads directly
+        self.read_block = 0  # direct reads (or h5py's chunk cache) serve motions and windows
+        self.chunk_file = ChunkFile(self.features, path) if ChunkFile.supported(self.features) else None
 
     def window(self, start: int, stop: int) -> np.ndarray:
+        stop = min(stop, self.features.shape[0])
+        if self.chunk_file is not None:
+            return self.chunk_file.rows(start, stop)
         return self.features[start:stop]
 
     def _group_arrays(self, name: str) -> dict:
@@ -133,6 +175,8 @@ class Hdf5Handle:
         return mean[:], std[:], {k: _python(v) for k, v in mean.attrs.items()}
 
     def close(self) -> None:
+        if self.chunk_file is not None:
+            self.chunk_file.close()
         self.file.close()
 
 

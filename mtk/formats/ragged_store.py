@@ -15,8 +15,9 @@ conversion resumes from the last shard. Backends implement a handful of small me
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -254,10 +255,36 @@ class RaggedWriter:
     def _close(self) -> None: raise NotImplementedError
 
 
+def read_rows_direct(start: int, stop: int, dim: int, dtype: np.dtype, chunk: int,
+                     locate: Callable[[int], tuple[int, int, str] | None]) -> np.ndarray:
+    """Rows ``[start, stop)`` of a 2-D array stored as uncompressed chunks of ``chunk`` whole rows.
+
+    ``locate(j)`` gives chunk j's (file descriptor, byte offset, file name), or None for a chunk never
+    written (it holds the fill value 0). One ``pread`` per chunk the rows touch; nothing is cached.
+    """
+    out = np.empty((max(stop - start, 0), dim), dtype=dtype)
+    view = memoryview(out).cast("B")
+    row_bytes = dim * dtype.itemsize
+    row = start
+    while row < stop:
+        j, within = divmod(row, chunk)
+        take = min(stop - row, chunk - within)
+        where = locate(j)
+        if where is None:
+            out[row - start:row - start + take] = 0
+        else:
+            fd, offset, name = where
+            begin = (row - start) * row_bytes
+            if os.preadv(fd, [view[begin:begin + take * row_bytes]], offset + within * row_bytes) != take * row_bytes:
+                raise BadInputError(name, "ends early", "the file may be truncated")
+        row += take
+    return out
+
+
 class BlockCache:
     """A small LRU of decoded blocks (aligned runs of rows) of one array; bounded by ``max_blocks``."""
 
-    def __init__(self, read: callable, block: int, max_blocks: int = 4):
+    def __init__(self, read: Callable[[int, int], np.ndarray], block: int, max_blocks: int = 4):
         self.read = read
         self.block = block
         self.max_blocks = max_blocks

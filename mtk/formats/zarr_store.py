@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError
-from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter
+from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
 INDEX_ENTRY_BYTES, INDEX_CHECKSUM_BYTES = 16, 4
@@ -163,24 +163,15 @@ class ShardFiles:
         for k in range(-(-int(self.array.shape[0]) // self.shard)):
             self._fd(k)
 
+    def _locate(self, j: int) -> tuple[int, int, str] | None:
+        k, local = divmod(j, self.per_shard)
+        fd = self._fd(k)
+        if fd is None or self.indexes[k][local, 0] == EMPTY_CHUNK:
+            return None
+        return fd, int(self.indexes[k][local, 0]), self._path(k)
+
     def rows(self, start: int, stop: int) -> np.ndarray:
-        out = np.empty((max(stop - start, 0), self.dim), dtype=self.dtype)
-        view = memoryview(out).cast("B")
-        row = start
-        while row < stop:
-            k, local = divmod(row, self.shard)
-            j, within = divmod(local, self.chunk)
-            take = min(stop - row, self.chunk - within)
-            fd = self._fd(k)
-            begin = (row - start) * self.row_bytes
-            if fd is not None and self.indexes[k][j, 0] != EMPTY_CHUNK:
-                offset = int(self.indexes[k][j, 0]) + within * self.row_bytes
-                if os.preadv(fd, [view[begin:begin + take * self.row_bytes]], offset) != take * self.row_bytes:
-                    raise BadInputError(self._path(k), "ends early", "the store may be truncated")
-            else:  # a chunk never written holds the fill value
-                out[row - start:row - start + take] = 0
-            row += take
-        return out
+        return read_rows_direct(start, stop, self.dim, self.dtype, self.chunk, self._locate)
 
     def write(self, k: int, rows: np.ndarray) -> None:
         """Write shard ``k`` whole: its chunks in order (the last one zero-padded), chunks past the data
