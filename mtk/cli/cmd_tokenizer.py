@@ -93,6 +93,8 @@ def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None
 
     with progress_bar(f"training {out}", stop - start) as advance:
         result = train(cfg, on_progress=advance, on_event=on_event)
+    if not result["main_process"]:
+        return
     if as_json:
         emit_json(result)
     else:

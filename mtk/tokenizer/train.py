@@ -204,7 +204,8 @@ def _build(cfg: TrainConfig, input_dim: int, state: RunState) -> TokenizerModel:
 def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
           on_progress: Callable[[int], None] | None = None,
           on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Train (or resume) a tokenizer; returns the final iteration, best MPJPE and the last evaluation.
+    """Train (or resume) a tokenizer; returns the final iteration, best MPJPE, the last evaluation and
+    whether this is the main process (the one that writes and reports).
 
     ``datasets`` = (train windows, eval motions) overrides opening ``cfg.dataset``; each must carry
     ``layout``, ``mean`` and ``std``. ``on_progress(n)`` is called after every optimizer step, on the main
@@ -322,4 +323,4 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     finally:
         log.close()
     return {"iter": step, "best_mpjpe_mm": state.best_mpjpe, "eval": last_eval, "out": str(out),
-            "processes": accelerator.num_processes, "settings": cfg.settings()}
+            "processes": accelerator.num_processes, "main_process": main, "settings": cfg.settings()}
