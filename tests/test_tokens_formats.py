@@ -58,6 +58,15 @@ def test_motionmillion_layout_is_what_its_loader_reads(tmp_path):
     np.testing.assert_array_equal(row[0], tokens.codes[0])
 
 
+def test_all_data_pickle_names_numpy_the_way_numpy_1_can_import(tmp_path):
+    """MotionMillion pins numpy 1.22, which has no ``numpy._core`` (numpy 2's default pickle path)."""
+    write_tokens(tmp_path / "codes", _tokens(), "motionmillion")
+    data = (tmp_path / "all_data.pkl").read_bytes()
+    assert b"numpy._core" not in data and b"numpy.core.multiarray" in data
+    loaded = pickle.loads(data)  # written a line above
+    np.testing.assert_array_equal(loaded["code_data"]["b"], [[5, 5, K - 1]])
+
+
 @pytest.mark.parametrize("which", ["folder", "prob", "pickle"])
 def test_motionmillion_reads_back_from_any_of_its_files(tmp_path, which):
     tokens = _tokens()

@@ -37,6 +37,23 @@ def pickle_path(folder: str | Path) -> Path:
     return Path(folder).parent / PICKLE_NAME
 
 
+class _Numpy1Pickler(pickle._Pickler):
+    """A pickler that names numpy's array reconstructor by its numpy 1.x path, ``numpy.core.multiarray``.
+
+    numpy 2 writes ``numpy._core.multiarray``, which numpy 1.x (MotionMillion pins 1.22) cannot import; the
+    1.x path still loads under numpy 2.
+    """
+
+    def save_global(self, obj, name=None):
+        if obj is np._core.multiarray._reconstruct:
+            self.save("numpy.core.multiarray")
+            self.save("_reconstruct")
+            self.write(pickle.STACK_GLOBAL)
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
 def detect(path: str) -> bool:
     """A code folder with its ``_prob.npy`` sibling, that prob file, or a ``.pkl`` file."""
     p = Path(path)
@@ -78,7 +95,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
         document = {"text_data": {n: [f"{line}\n" for line in t] for n, t in zip(tokens.names, tokens.texts)},
                     "code_data": dict(zip(tokens.names, code_arrays)), "file_names": list(tokens.names)}
         with open(pickle_dest.partial, "wb") as handle:
-            pickle.dump(document, handle, protocol=4)
+            _Numpy1Pickler(handle, protocol=4).dump(document)
     except BaseException:
         for dest in destinations:
             dest.discard()
