@@ -93,6 +93,9 @@ def test_verdict_names_the_winner_honestly():
     def figures(used: int) -> dict:
         return codebook_figures(np.array([5] * used + [0] * (100 - used)))
 
-    assert "FSQ spreads the tokens over more" in fsq_vs_vq_verdict({"fsq": figures(60), "vq": figures(40)})
-    assert "Here VQ uses more codes than FSQ" in fsq_vs_vq_verdict({"fsq": figures(40), "vq": figures(60)})
-    assert "(60.0 %" in fsq_vs_vq_verdict({"fsq": figures(60), "vq": figures(40)})
+    evals = {"fsq": {"mpjpe_mm": 20.0}, "vq": {"mpjpe_mm": 30.0}}
+    fsq_wins = fsq_vs_vq_verdict({"fsq": figures(60), "vq": figures(40)}, evals)
+    assert "FSQ spreads the tokens over more" in fsq_wins and "(60.0 %" in fsq_wins
+    assert "20.0 mm (FSQ) vs 30.0 mm (VQ)" in fsq_wins
+    assert "Here VQ uses more of its codebook than FSQ" in fsq_vs_vq_verdict({"fsq": figures(40), "vq": figures(60)},
+                                                                            evals)
