@@ -117,18 +117,18 @@ class ChunkFile:
                 and dataset.compression is None and not dataset.shuffle and not dataset.fletcher32
                 and dataset.scaleoffset is None and dataset.dtype.byteorder in "<=" and dataset.dtype.kind == "f")
 
-    def _locate(self, j: int) -> tuple[int, int, str] | None:
+    def _locate(self, j: int) -> tuple[int, int] | None:
         if j not in self.offsets:
             info = self.dataset.id.get_chunk_info_by_coord((j * self.chunk, 0))
             if info.byte_offset is not None and info.size != self.chunk_bytes:
                 raise BadInputError(self.path, f"chunk {j} of features has {info.size} bytes, "
                                     f"expected {self.chunk_bytes}", "the file may be corrupted")
-            self.offsets[j] = info.byte_offset
+            self.offsets[j] = None if info.byte_offset is None else int(info.byte_offset)
         offset = self.offsets[j]
-        return None if offset is None else (self.fd, int(offset), self.path)
+        return None if offset is None else (self.fd, offset)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        return read_rows_direct(start, stop, self.dim, self.dtype, self.chunk, self._locate)
+        return read_rows_direct(start, stop, self.dim, self.dtype, self.chunk, self._locate, self.path)
 
     def close(self) -> None:
         os.close(self.fd)

@@ -256,11 +256,12 @@ class RaggedWriter:
 
 
 def read_rows_direct(start: int, stop: int, dim: int, dtype: np.dtype, chunk: int,
-                     locate: Callable[[int], tuple[int, int, str] | None]) -> np.ndarray:
+                     locate: Callable[[int], tuple[int, int] | None], source: str) -> np.ndarray:
     """Rows ``[start, stop)`` of a 2-D array stored as uncompressed chunks of ``chunk`` whole rows.
 
-    ``locate(j)`` gives chunk j's (file descriptor, byte offset, file name), or None for a chunk never
-    written (it holds the fill value 0). One ``pread`` per chunk the rows touch; nothing is cached.
+    ``locate(j)`` gives chunk j's (file descriptor, byte offset), or None for a chunk never written (it
+    holds the fill value 0). One ``pread`` per chunk the rows touch; nothing is cached. ``source`` names
+    the array in errors.
     """
     out = np.empty((max(stop - start, 0), dim), dtype=dtype)
     view = memoryview(out).cast("B")
@@ -273,10 +274,11 @@ def read_rows_direct(start: int, stop: int, dim: int, dtype: np.dtype, chunk: in
         if where is None:
             out[row - start:row - start + take] = 0
         else:
-            fd, offset, name = where
+            fd, offset = where
             begin = (row - start) * row_bytes
-            if os.preadv(fd, [view[begin:begin + take * row_bytes]], offset + within * row_bytes) != take * row_bytes:
-                raise BadInputError(name, "ends early", "the file may be truncated")
+            size = take * row_bytes
+            if os.preadv(fd, [view[begin:begin + size]], offset + within * row_bytes) != size:
+                raise BadInputError(source, f"chunk {j} ends early", "the file may be truncated")
         row += take
     return out
 
@@ -395,8 +397,10 @@ class RaggedReader:
             raise MtkError(self.path, f"no motion named {name!r} in this store") from None
 
     def span(self, name: str) -> tuple[int, int]:
-        offsets = self.meta[0]
-        i = self.index(name)
+        offsets, _, index = self.meta
+        i = index.get(name)
+        if i is None:
+            self.index(name)  # raises the one-line error
         return int(offsets[i]), int(offsets[i + 1])
 
     def length(self, name: str) -> int:

@@ -108,7 +108,7 @@ class ShardFiles:
         self.dtype = np.dtype(array.dtype).newbyteorder("<")
         self.row_bytes = self.dim * self.dtype.itemsize
         self.per_shard = self.shard // self.chunk
-        self.indexes: dict[int, np.ndarray] = {}
+        self.chunk_offsets: dict[int, list[int | None]] = {}
         self.fds: dict[int, int] = {}
 
     @classmethod
@@ -133,10 +133,11 @@ class ShardFiles:
             except FileNotFoundError:
                 return None
             try:
-                self.indexes[k] = self._index(fd, k)
+                index = self._index(fd, k)
             except BadInputError:
                 os.close(fd)
                 raise
+            self.chunk_offsets[k] = [None if o == EMPTY_CHUNK else o for o in index[:, 0].tolist()]
             self.fds[k] = fd
         return self.fds[k]
 
@@ -163,15 +164,18 @@ class ShardFiles:
         for k in range(-(-int(self.array.shape[0]) // self.shard)):
             self._fd(k)
 
-    def _locate(self, j: int) -> tuple[int, int, str] | None:
+    def _locate(self, j: int) -> tuple[int, int] | None:
         k, local = divmod(j, self.per_shard)
-        fd = self._fd(k)
-        if fd is None or self.indexes[k][local, 0] == EMPTY_CHUNK:
-            return None
-        return fd, int(self.indexes[k][local, 0]), self._path(k)
+        fd = self.fds.get(k)
+        if fd is None:
+            fd = self._fd(k)
+            if fd is None:
+                return None
+        offset = self.chunk_offsets[k][local]
+        return None if offset is None else (fd, offset)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        return read_rows_direct(start, stop, self.dim, self.dtype, self.chunk, self._locate)
+        return read_rows_direct(start, stop, self.dim, self.dtype, self.chunk, self._locate, self.folder)
 
     def write(self, k: int, rows: np.ndarray) -> None:
         """Write shard ``k`` whole: its chunks in order (the last one zero-padded), chunks past the data
@@ -199,7 +203,7 @@ class ShardFiles:
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
-        self.indexes.clear()
+        self.chunk_offsets.clear()
 
 
 class ZarrHandle:
