@@ -93,6 +93,13 @@ def test_zarr_store_round_trip_and_plain_zarr_view(tmp_path):
     assert group["counts"][K] == 4 and group["counts"][:].sum() == 22 + 4
 
 
+def test_zarr_store_through_an_fsspec_url():
+    url = "memory://mtk-tests/tokens.zarr"
+    write_tokens(url, _tokens(), "zarr", overwrite=True)
+    assert registry.detect(url).name == "tokens-zarr"
+    _same(read_tokens(url), _tokens())
+
+
 def test_code_dtype_widens_past_uint16():
     assert code_dtype(65_534) == np.uint16
     assert code_dtype(65_535) == np.int32

@@ -34,15 +34,22 @@ def code_dtype(codebook_size: int) -> np.dtype:
 
 
 def detect(path: str) -> bool:
-    """A local Zarr group whose attributes say ``kind: tokens``."""
-    meta = Path(path) / "zarr.json"
-    if not meta.is_file():
-        return False
+    """A Zarr group (local path or fsspec URL) whose attributes say ``kind: tokens``."""
+    text = str(path).rstrip("/")
     try:
-        attributes = json.loads(meta.read_text(encoding="utf-8")).get("attributes", {})
-    except (OSError, ValueError):
+        if "://" in text:
+            import fsspec
+
+            with fsspec.open(f"{text}/zarr.json", "rb") as handle:
+                meta = json.loads(handle.read())
+        else:
+            file = Path(text) / "zarr.json"
+            if not file.is_file():
+                return False
+            meta = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, ImportError):  # ImportError: no fsspec backend for the URL's protocol
         return False
-    return attributes.get("kind") == KIND
+    return isinstance(meta, dict) and isinstance(meta.get("attributes"), dict) and meta["attributes"].get("kind") == KIND
 
 
 def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
