@@ -116,16 +116,16 @@ def test_shards_merge_to_the_single_process_result(sample, tiny_ckpt, tmp_path):
         return list(encode_motions(reader, subset, model, stats.mean, stats.std, batch_size=4))
 
     whole = in_order(encode(names), names)
-    out = tmp_path / "tokens"
+    shards = tmp_path / ".tokens.mtk-shards"
     # processes 2 and 1 finish first (their barrier is a no-op here), then the main process merges
     for index in (2, 1):
-        assert _encode_sharded(reader, names, model.unit_length, out, _Processes(index, 3), encode) is None
-    merged = _encode_sharded(reader, names, model.unit_length, out, _Processes(0, 3), encode)
+        assert _encode_sharded(reader, names, model.unit_length, shards, _Processes(index, 3), encode) is None
+    merged = _encode_sharded(reader, names, model.unit_length, shards, _Processes(0, 3), encode)
     assert [e.name for e in merged] == names
     for a, b in zip(merged, whole, strict=True):
         np.testing.assert_array_equal(a.codes, b.codes)
         assert a.texts == b.texts
-    assert not any(p.name.startswith(".tokens") for p in tmp_path.iterdir())  # shard folder removed
+    assert not shards.exists()
 
 
 def test_shard_files_round_trip_and_balance(tmp_path):
@@ -209,6 +209,12 @@ def test_detokenize_cli_writes_any_store(sample, tiny_ckpt, tmp_path, mtk_cli):
     assert decoded.names == tokens.names and decoded.info.layout.name == "smpl272"
     assert [decoded.length(n) for n in decoded.names] == [2 * len(c) for c in tokens.codes]
     assert decoded.read(tokens.names[0]).texts == tokens.texts[0]
+
+
+def test_tokenize_to_an_fsspec_url(sample, tiny_ckpt):
+    url = "memory://mtk-tests/tokenize/t.zarr"
+    tokenize_dataset(str(sample), str(tiny_ckpt), url, format="zarr", split="test", overwrite=True)
+    assert read_tokens(url).names == open_dataset(sample).info.split_names("test")
 
 
 def test_existing_output_is_refused_and_left_alone(sample, tiny_ckpt, tmp_path, mtk_cli):

@@ -107,8 +107,11 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     from mtk.formats.tokens import write_tokens
     from mtk.tokenizer.checkpoint import load_checkpoint
 
-    out_path = Path(out).absolute()
-    if not overwrite:
+    url = "://" in str(out)
+    if url and format != "zarr":
+        raise MtkError(out, "the MotionMillion layout is written to a local folder", "use --format zarr for URLs")
+    out_path = str(out) if url else Path(out).absolute()
+    if not overwrite and not url:
         _check_free(out_path, format)
     procs = _Processes.current()
     model, ckpt_info = load_checkpoint(ckpt, map_location=procs.device)
@@ -131,7 +134,9 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     if procs.count == 1:
         encoded = in_order(encode(names), names)
     else:
-        encoded = _encode_sharded(reader, names, model.unit_length, out_path, procs, encode)
+        shard_dir = Path.cwd() if url else out_path.parent
+        shard_dir = shard_dir / f".{str(out).rstrip('/').rsplit('/', 1)[-1]}.mtk-shards"
+        encoded = _encode_sharded(reader, names, model.unit_length, shard_dir, procs, encode)
         if encoded is None:
             return f"process {procs.index} of {procs.count}: shard encoded"
     layout = info.layout.name if info.layout is not None else ckpt_info.get("layout")
@@ -143,12 +148,11 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     return f"{summary}; normalised with {source}"
 
 
-def _encode_sharded(reader, names: list[str], unit: int, out: Path, procs: _Processes,
+def _encode_sharded(reader, names: list[str], unit: int, shard_dir: Path, procs: _Processes,
                     encode: Callable[[list[str]], list[Encoded]]) -> list[Encoded] | None:
-    """Encode this process's shard, save it beside ``out``; the main process merges (others get None)."""
+    """Encode this process's shard and save it in ``shard_dir``; the main process merges (others get None)."""
     from mtk.tokenizer.encode import cropped_frames
 
-    shard_dir = out.with_name(f".{out.name}.mtk-shards")
     shard_dir.mkdir(parents=True, exist_ok=True)
     lengths = [cropped_frames(reader.length(n), unit) for n in names]
     save_shard(shard_dir / f"{procs.index}.npz", encode(shard_names(names, lengths, procs.index, procs.count)))
