@@ -1,4 +1,5 @@
-"""What quantizers share: code counting with ``bincount`` (never a dense one-hot), usage and perplexity."""
+"""What quantizers share: code counting with ``bincount`` on the model's device (never a dense one-hot),
+usage and perplexity (the arithmetic is :mod:`mtk.toolkit.codebook`'s)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+from mtk.toolkit.codebook import perplexity
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,8 @@ def code_counts(indices: Tensor, codebook_size: int) -> Tensor:
 
 def usage_from_counts(counts: Tensor) -> CodebookUsage:
     """Usage and perplexity from a count vector; PPL = exp(-sum p log p), 1 for one code, K for uniform."""
-    counts = counts.double()
-    total = counts.sum()
-    if total == 0:
-        return CodebookUsage(used=0, size=counts.numel(), perplexity=0.0)
-    p = counts[counts > 0] / total
-    return CodebookUsage(used=int((counts > 0).sum()), size=counts.numel(),
-                         perplexity=float(torch.exp(-(p * p.log()).sum())))
+    array = counts.detach().cpu().numpy()
+    return CodebookUsage(used=int((array > 0).sum()), size=int(array.size), perplexity=perplexity(array))
 
 
 class Quantizer(nn.Module):
