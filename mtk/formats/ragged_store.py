@@ -407,9 +407,6 @@ class RaggedReader:
         start, stop = self.span(name)
         return stop - start
 
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.meta[0])
-
     def read(self, name: str) -> Motion:
         i = self.index(name)
         start, stop = self.span(name)
