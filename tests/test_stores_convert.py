@@ -146,3 +146,15 @@ def test_inspect_describes_every_container_alike(tmp_path, mtk_cli):
         assert sum(details["length_histogram"].values()) == 20
         assert details["splits"] == {"version1/test": 3, "version1/train": 14, "version1/val": 3}
     assert {r["details"]["format"] for r in reports} == {"npyfolder", "zarr", "hdf5"}
+
+
+def test_resume_starts_over_when_the_partial_output_is_unreadable(tmp_path):
+    src = make_npy_dataset(tmp_path / "src", "hml263", count=30)
+    dst = tmp_path / "out.h5"
+    partial = tmp_path / ".out.h5.mtk-partial"
+    partial.write_bytes(b"not an hdf5 file")
+    Path(f"{partial}.journal").write_text('{"dim": 263, "dtype": "<f4"}\n{"m": "000000", "n": 50, "t": ""}\n'
+                                          '{"flushed": 50}\n')
+    result = convert_dataset(str(src), str(dst), resume=True, chunk_frames=32, shard_frames=64)
+    assert result.resumed_from == 0 and result.motions == 30
+    assert tree_identical(src, Path(convert_dataset(str(dst), str(tmp_path / "back"), "npy").dst))

@@ -81,6 +81,13 @@ class RaggedWriter:
         self.shard_frames = shard_frames
         self.dest: Destination = prepare(path, overwrite=overwrite, resume=resume)
         self.journal = Journal(self.dest.journal)
+        self.splits: dict[str, list[str]] = {}
+        self.stats: Stats | None = None
+        self._start_empty()
+        if self.dest.resuming:
+            self._resume()
+
+    def _start_empty(self) -> None:
         self.names: list[str] = []
         self.lengths: list[int] = []
         self.bad: list[tuple[str, str]] = []
@@ -91,10 +98,12 @@ class RaggedWriter:
         self.written = 0  # frames safely on disk
         self.dim: int | None = None
         self.dtype: np.dtype | None = None
-        self.splits: dict[str, list[str]] = {}
-        self.stats: Stats | None = None
-        if self.dest.resuming:
-            self._resume()
+
+    def _start_over(self) -> None:
+        """Forget an interrupted run whose output cannot be continued."""
+        self.dest.discard()
+        self.dest.resuming = False
+        self._start_empty()
 
     @property
     def path(self) -> str:
@@ -106,8 +115,7 @@ class RaggedWriter:
         header = next((r for r in records if "dim" in r), None)
         flushed = max((r["flushed"] for r in records if "flushed" in r), default=0)
         if header is None:
-            self.dest.discard()
-            self.dest.resuming = False
+            self._start_over()
             return
         self.dim, self.dtype = header["dim"], np.dtype(header["dtype"])
         end = 0
@@ -130,9 +138,8 @@ class RaggedWriter:
         self.journal.rewrite(kept + [{"flushed": end}])
         try:
             self._reopen()
-        except (OSError, ValueError, KeyError):  # the killed run left the container unreadable: start over
-            self.__init__(self.dest.final, self.info, overwrite=True, resume=False,
-                          chunk_frames=self.chunk_frames, shard_frames=self.shard_frames)
+        except (OSError, ValueError, KeyError):  # the killed run left the container unreadable
+            self._start_over()
 
     def resume_index(self, names: Sequence[str]) -> int:
         """How many of the source ``names`` (in order) are already in the store or recorded as skipped."""
