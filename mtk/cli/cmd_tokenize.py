@@ -29,8 +29,9 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
                      mean: str | None, std: str | None, overwrite: bool) -> int:
     """Encode every motion of DATASET into tokens with a tokenizer checkpoint.
 
-    Motions are normalised with the dataset's mean/std (or --mean/--std, else the checkpoint's) and cropped
-    from their start to a multiple of the model's unit length.
+    Motions are normalised with --mean/--std, else the checkpoint's stats (as `mtk tokenizer eval`), else the
+    dataset's (MotionMillion checkpoints carry none), and cropped from their start to a multiple of the
+    model's unit length. --split all (the default) takes every motion of DATASET.
 
     \b
     --format motionmillion writes what MotionMillion's get-codes script writes:
@@ -43,7 +44,8 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
     Examples:
       mtk tokenize data/MotionMillion --ckpt fsq_net_6000000.pth --out data/MotionMillion/VQVAE_codebook_65536_FSQ_all
       mtk tokenize sample.zarr --ckpt run/best.pt --out tokens.zarr --format zarr
-      accelerate launch -m mtk tokenize big.zarr --ckpt run/best.pt --out tokens.zarr --format zarr
+      accelerate launch --multi_gpu --num_processes 4 -m mtk tokenize big.zarr --ckpt run/best.pt \\
+          --out tokens.zarr --format zarr       # one shard per process, merged by the main one
     """
     from mtk.tokenizer.tokenize import tokenize_dataset
 
