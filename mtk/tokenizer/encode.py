@@ -23,7 +23,7 @@ from mtk.formats.model import DatasetReader
 #: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
 MAX_BATCH_FRAMES = 32_768
 #: batches are padded to a multiple of this many frames, so few distinct shapes reach the convolution
-#: kernels (oneDNN builds a kernel per input shape; on CPU that set-up costs as much as the compute)
+#: kernels (oneDNN sets up a kernel for every new input shape)
 PAD_MULTIPLE = 32
 #: a motion joins a batch only when padding it to the batch's longest adds at most this share of frames
 MAX_PADDING = 0.25
