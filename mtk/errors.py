@@ -38,7 +38,7 @@ class DestinationExistsError(MtkError):
 
 
 #: what third-party decoders (numpy, zarr and its codecs, h5py, json) raise on damaged or malformed files
-DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError)
+DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError, TypeError)
 
 
 @contextmanager

@@ -183,3 +183,78 @@ def test_cli_errors_are_one_line_exit_2_and_write_nothing(formats, tmp_path, mtk
     assert "Traceback" not in result.stderr
     assert checksums(tmp_path) == before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --- wrong shapes and dtypes inside containers -------------------------------------------------------
+
+STORE_ARRAYS = ["features", "offsets", "names", "texts", "splits/train", "stats/mean"]
+
+
+def _replace_in_store(path: Path, key: str, array: np.ndarray) -> None:
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "a") as handle:
+            if key in handle:
+                del handle[key]
+            handle.create_dataset(key, data=array.astype("S") if array.dtype.kind == "U" else array)
+    else:
+        import zarr
+
+        group = zarr.open_group(str(path), mode="a")
+        if key in group:
+            del group[key]
+        group.create_array(key, data=array)
+
+
+@FUZZ
+@given(kind=st.sampled_from(["zarr", "hdf5"]), key=st.sampled_from(STORE_ARRAYS),
+       array=arrays().filter(lambda a: a.dtype.kind != "M" and a.ndim > 0))
+def test_stores_with_a_wrong_array_fail_cleanly(formats, kind, key, array):
+    with tempfile.TemporaryDirectory() as tmp:
+        source = formats[kind]
+        path = Path(tmp) / source.name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, path)
+        _replace_in_store(path, key, array)
+        assert_clean(kind, path, Path(tmp))
+
+
+@FUZZ
+@given(key=st.sampled_from(["Xun", "Yun", "Pun"]), array=arrays())
+def test_pfnn_databases_with_a_wrong_array_fail_cleanly(formats, key, array):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "pfnn"
+        shutil.copytree(formats["pfnn"], root)
+        with np.load(root / "database.npz") as archive:
+            arrays_ = {k: archive[k] for k in archive.files}
+        arrays_[key] = array
+        np.savez(root / "database.npz", **arrays_)
+        assert_clean("pfnn", root, Path(tmp))
+
+
+@FUZZ
+@given(array=arrays())
+def test_token_code_files_of_any_shape_and_dtype_fail_cleanly(formats, array):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "mm"
+        shutil.copytree(formats["tokens"].parent, root)
+        np.save(root / "codes" / "m1.npy", array)
+        assert_clean("tokens", root / "codes", Path(tmp))
+
+
+plain = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+                     | st.builds(np.arange, st.integers(0, 4)),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=9), inner,
+                                                                                 max_size=3), max_leaves=8)
+
+
+@FUZZ
+@given(document=st.fixed_dictionaries({}, optional={"text_data": plain, "code_data": plain,
+                                                     "file_names": plain}) | plain)
+def test_pickles_of_the_wrong_structure_fail_cleanly(document):
+    import pickle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "all_data.pkl"
+        path.write_bytes(pickle.dumps(document, protocol=4))
+        assert_clean("pickle", path, Path(tmp))

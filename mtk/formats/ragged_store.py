@@ -64,6 +64,28 @@ def split_members(indices: np.ndarray, missing: Sequence[str], names: Sequence[s
     return [names[i] if i >= 0 else next(lacking) for i in indices.tolist()]
 
 
+def structure_problem(features, offsets: np.ndarray, names, texts) -> str | None:
+    """What breaks the store's invariants (shapes, dtypes, offsets cutting features into one run per name),
+    or None. ``features``/``names``/``texts`` are array-likes with ``shape`` and ``dtype``."""
+    if len(features.shape) != 2 or np.dtype(features.dtype).kind != "f":
+        return f"features has shape {tuple(features.shape)} and dtype {features.dtype}; expected (frames, D) floats"
+    if len(names.shape) != 1 or len(texts.shape) != 1 or texts.shape != names.shape:
+        return f"names {tuple(names.shape)} and texts {tuple(texts.shape)} are not two lists of equal length"
+    if offsets.dtype.kind not in "iu" or offsets.shape != (names.shape[0] + 1,) or offsets[0] != 0 \
+            or offsets[-1] != features.shape[0] or (np.diff(offsets) < 0).any():
+        return f"offsets {tuple(offsets.shape)} do not cut the {features.shape[0]} frames into one run per name"
+    return None
+
+
+def split_problem(key: str, indices: np.ndarray, missing: Sequence[str], count: int) -> str | None:
+    """What is wrong with a stored split (indices into the names, -1 for each missing name), or None."""
+    if indices.ndim != 1 or indices.dtype.kind not in "iu":
+        return f"split {key} has shape {indices.shape} and dtype {indices.dtype}; expected integer indices"
+    if ((indices < -1) | (indices >= count)).any() or int((indices == -1).sum()) != len(missing):
+        return f"split {key} indexes outside the {count} names"
+    return None
+
+
 class RaggedWriter:
     """Buffers motions into whole shards and writes them through the backend's ``_write_rows``.
 
@@ -359,8 +381,12 @@ class RaggedReader:
         if self._meta is None:
             h = self.handle
             with damaged_input(self.path):
-                offsets = np.asarray(h.offsets[:], dtype=np.int64)
+                offsets = np.asarray(h.offsets[:])
+                problem = structure_problem(h.features, offsets, h.names, h.texts)
                 names = [str(n) for n in h.names[:]]
+            if problem:
+                raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
+            offsets = offsets.astype(np.int64)
             self._meta = (offsets, names, {name: i for i, name in enumerate(names)})
         return self._meta
 
@@ -380,12 +406,21 @@ class RaggedReader:
                                 "write it with mtk convert")
         layout_name = self._layout_request or attrs.get("layout")
         layout = get_layout(layout_name) if layout_name else None
-        splits = {key: split_members(np.asarray(indices), missing, names)
-                  for key, (indices, missing) in h.splits().items()}
+        splits = {}
+        for key, (indices, missing) in h.splits().items():
+            indices = np.asarray(indices)
+            problem = split_problem(key, indices, missing, len(names))
+            if problem:
+                raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
+            splits[key] = split_members(indices, missing, names)
         stats = h.stats()
         if stats is not None:
-            mean, std, stat_attrs = stats
-            stats = Stats(mean=np.asarray(mean), std=np.asarray(std), convention=stat_attrs.get("convention"),
+            mean, std, stat_attrs = (np.asarray(stats[0]), np.asarray(stats[1]), stats[2])
+            dim = h.features.shape[1]
+            if mean.shape != (dim,) or std.shape != (dim,) or mean.dtype.kind != "f" or std.dtype.kind != "f":
+                raise BadInputError(self.path, f"is damaged: stats/mean {mean.shape} and stats/std {std.shape} are "
+                                    f"not ({dim},) floats", "rewrite it with mtk convert")
+            stats = Stats(mean=mean, std=std, convention=stat_attrs.get("convention"),
                           split=stat_attrs.get("split"), frames=stat_attrs.get("frames"))
         return DatasetInfo(layout=layout, fps=float(attrs.get("fps", layout.fps if layout else 20.0)),
                            names=list(names), splits=splits, stats=stats, family=attrs.get("family", "mtk"))
