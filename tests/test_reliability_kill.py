@@ -38,10 +38,13 @@ def timed_run(*args: str) -> float:
     return time.perf_counter() - started
 
 
-def run_and_kill(after: float, *args: str) -> bool:
-    """Start ``mtk ARGS`` and SIGKILL it ``after`` seconds in; False when it finished first."""
+def run_and_kill(after: float, *args: str, started: Path | None = None) -> bool:
+    """Start ``mtk ARGS`` and SIGKILL it ``after`` seconds in (counted from when ``started`` appears, if
+    given); False when it finished first."""
     proc = subprocess.Popen([sys.executable, "-m", "mtk", "-q", *map(str, args)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while started is not None and not started.exists() and proc.poll() is None:
+        time.sleep(0.005)
     try:
         proc.wait(timeout=after)
     except subprocess.TimeoutExpired:
@@ -75,15 +78,23 @@ def source(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("to", ["zarr", "hdf5"])
 def test_convert_killed_anywhere_resumes_to_the_same_store(source, tmp_path, to):
     before = checksums(source)
-    wall = timed_run("convert", source, tmp_path / "whole", "--to", to, "--workers", "2")
-    for k, after in enumerate(kill_points(wall, 2)):
+    started = time.perf_counter()
+    assert not run_and_kill(600, "convert", source, tmp_path / "whole", "--to", to, "--workers", "2",
+                            started=tmp_path / ".whole.mtk-partial")
+    work = time.perf_counter() - started  # an upper bound of the time spent writing
+    interrupted = 0
+    for k in range(3):
         dst = tmp_path / f"killed{k}"
-        killed = run_and_kill(after, "convert", source, dst, "--to", to, "--workers", "2")
+        partial = tmp_path / f".{dst.name}.mtk-partial"
+        killed = run_and_kill(RANDOM.uniform(0.0, 0.8) * work, "convert", source, dst, "--to", to,
+                              "--workers", "2", started=partial)
         if killed and not dst.exists():  # (a kill just after the final rename leaves a finished store)
+            interrupted += partial.exists()
             done = run("convert", source, dst, "--to", to, "--resume")
             assert done.returncode == 0, done.stderr
         assert_same_dataset(dst, tmp_path / "whole")
         assert not any(p.name.startswith(f".{dst.name}.") for p in tmp_path.iterdir()), list(tmp_path.iterdir())
+    assert interrupted, "no kill landed while the conversion was writing"
     assert checksums(source) == before
 
 
