@@ -197,7 +197,7 @@ def _replace_in_store(path: Path, key: str, array: np.ndarray) -> None:
         with h5py.File(path, "a") as handle:
             if key in handle:
                 del handle[key]
-            handle.create_dataset(key, data=array.astype("S") if array.dtype.kind == "U" else array)
+            handle.create_dataset(key, data=np.char.encode(array, "utf-8") if array.dtype.kind == "U" else array)
     else:
         import zarr
 

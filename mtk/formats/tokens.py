@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.model import Stats
 
 TOKEN_FORMATS = ("motionmillion", "zarr")
@@ -70,7 +70,8 @@ def check_name(name: str) -> str:
 
 def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
     """A stored code array, (1, L) or (L,), as 1-D int64; non-integer or negative codes are refused."""
-    array = np.asarray(array)
+    with damaged_input(where, "expected integer codes (1, L)"):
+        array = np.asarray(array)
     if array.ndim == 2 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
