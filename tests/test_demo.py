@@ -80,13 +80,21 @@ def test_cli_refuses_existing_out_with_one_line(mtk_cli, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
 
 
-def test_cli_quick_demo_overwrites_and_prints_the_summary(mtk_cli, demo):
-    out, _, _ = demo
-    result = mtk_cli("demo", out, "--quick", "--overwrite")
+def test_cli_quick_demo_writes_to_mtk_demo_by_default_and_prints_the_summary(mtk_cli, tmp_path):
+    result = mtk_cli("demo", "--quick", cwd=tmp_path)
     assert result.code == 0, result.stderr
     for step in STEPS:
-        assert step in result.stdout
-    assert f"report: {out / 'report' / 'report.md'}" in result.stdout.replace("\n", "")
+        assert step in result.stdout and f"done {step}" in result.stderr
+    report = tmp_path / "mtk-demo" / "report" / "report.md"
+    assert f"report: {report}" in result.stdout.replace("\n", "")
+    assert report.is_file()
+
+
+def test_overwrite_reruns_in_place(demo):
+    out, first, _ = demo
+    second = run_demo(out, quick=True, overwrite=True)
+    assert [s.name for s in second.steps] == STEPS
+    assert second.steps[0].figures == first.steps[0].figures  # the same seed, the same sample data
 
 
 def test_verdict_names_the_winner_honestly():
