@@ -105,5 +105,16 @@ def test_verdict_names_the_winner_honestly():
     fsq_wins = fsq_vs_vq_verdict({"fsq": figures(60), "vq": figures(40)}, evals)
     assert "FSQ spreads the tokens over more" in fsq_wins and "(60.0 %" in fsq_wins
     assert "20.0 mm (FSQ) vs 30.0 mm (VQ)" in fsq_wins
-    assert "Here VQ uses more of its codebook than FSQ" in fsq_vs_vq_verdict({"fsq": figures(40), "vq": figures(60)},
-                                                                            evals)
+    vq_wins = fsq_vs_vq_verdict({"fsq": figures(40), "vq": figures(60)}, evals, {"fsq": (2.0, 20.0), "vq": (1.0, 30.0)})
+    assert "Here VQ uses more of its codebook than FSQ" in vq_wins
+    assert "FSQ's usage went from 2.0 % to 20.0 % over training and VQ's from 1.0 % to 30.0 %" in vq_wins
+
+
+def test_usage_trend_comes_from_the_training_log(demo):
+    from mtk.demo import batch_usage_trend, read_log
+
+    out, result, _ = demo
+    records = [r for r in read_log(out / "runs" / "fsq") if r["event"] == "train"]
+    first, last = batch_usage_trend(out / "runs" / "fsq")
+    assert (first, last) == (100 * records[0]["batch_usage"], 100 * records[-1]["batch_usage"])
+    assert f"FSQ's usage went from {first:.1f} % to {last:.1f} %" in result.verdict
