@@ -17,7 +17,7 @@ def demo_command(out: str, quick: bool, overwrite: bool) -> int:
     """Run the whole toolkit on the built-in procedural dataset and write a report to OUT (./mtk-demo).
 
     sample -> validate -> stats -> convert to Zarr -> train tiny FSQ and VQ tokenizers (same codebook
-    size) -> evaluate both -> tokenize -> PFNN export -> render. About 5-8 minutes on 2 CPU cores.
+    size) -> evaluate both -> tokenize -> PFNN export -> render. About 4 minutes on 2 idle CPU cores.
     OUT/report/report.md links the loss curves, the FSQ-vs-VQ codebook usage histograms and a GIF.
 
     \b
