@@ -31,6 +31,13 @@ def test_real_arrays_identified(data_dir, mtk_cli, relative, kind, layout, frame
     assert {"path", "kind", "layout", "frames", "dim", "fps", "dtype", "blocks", "findings"} <= set(report)
 
 
+def test_smpl85_parameters_recognised(data_dir, mtk_cli):
+    result, report = inspect_json(mtk_cli, data_dir / "smpl272/smpl85/000000.npy")
+    assert result.code == 0 and report["layout"] is None and report["dim"] == 85
+    assert "smpl_85" in report["details"]["content"]
+    assert [f["code"] for f in report["findings"]] == ["not_features"]
+
+
 def test_real_feature_blocks_match_spec_statistics(data_dir, mtk_cli):
     _, report = inspect_json(mtk_cli, data_dir / "humanml3d/new_joint_vecs/012314.npy")
     blocks = {b["name"]: b for b in report["blocks"]}

@@ -17,6 +17,11 @@ from mtk.toolkit.recover import recover_joints, root_heading_263
 Level = Literal["error", "warning", "info"]
 #: the training window of MotionMillion's tokenizer config is 96; 64 is the common VQ window
 TRAINING_WINDOW = 64
+#: widths of (T, D) arrays that sit beside feature files but are not features
+OTHER_WIDTHS = {
+    85: "SMPL parameters as the 272 pipeline saves them (smpl_85: 66 axis-angle for 22 joints, "
+        "6 zeros, 3 translation, 10 betas)",
+}
 
 
 @dataclass
@@ -124,8 +129,12 @@ def describe_features(features: np.ndarray, layout: Layout | None, path: str, fp
         report.add("error", "nan_inf", f"{int(nonfinite_rows.sum())} of {frames} rows hold NaN or Inf "
                    f"(first at row {int(np.argmax(nonfinite_rows))})")
     if layout is None:
-        report.add("warning", "unknown_layout", f"{dim} columns match no known layout "
-                   f"({', '.join(f'{name} = {lay.dim}' for name, lay in LAYOUTS.items())})")
+        if dim in OTHER_WIDTHS:
+            report.details["content"] = OTHER_WIDTHS[dim]
+            report.add("info", "not_features", f"{dim} columns: {OTHER_WIDTHS[dim]}, not a feature layout")
+        else:
+            report.add("warning", "unknown_layout", f"{dim} columns match no known layout "
+                       f"({', '.join(f'{name} = {lay.dim}' for name, lay in LAYOUTS.items())})")
         report.blocks.append(block_stats("all", 0, dim, features))
         report.fps = fps
         return report
