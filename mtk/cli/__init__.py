@@ -15,16 +15,16 @@ from mtk.errors import MtkError
 
 #: command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
+    "demo": "mtk.cli.cmd_demo:demo_command",
     "inspect": "mtk.cli.cmd_inspect:inspect_command",
-    "convert": "mtk.cli.cmd_convert:convert_command",
     "validate": "mtk.cli.cmd_validate:validate_command",
+    "stats": "mtk.cli.cmd_stats:stats_command",
+    "convert": "mtk.cli.cmd_convert:convert_command",
     "sample": "mtk.cli.cmd_sample:sample_command",
     "render": "mtk.cli.cmd_render:render_command",
-    "stats": "mtk.cli.cmd_stats:stats_command",
+    "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
     "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
     "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
-    "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
-    "demo": "mtk.cli.cmd_demo:demo_command",
 }
 
 
