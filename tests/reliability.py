@@ -51,6 +51,20 @@ def build_formats(root: Path) -> dict[str, Path]:
     return paths
 
 
+def tiny_checkpoint(folder: Path) -> Path:
+    """An untrained tiny hml263 FSQ tokenizer in ``folder`` (random but fixed weights: enough to compare codes)."""
+    import torch
+
+    from mtk.tokenizer.checkpoint import save_checkpoint
+    from mtk.tokenizer.model import TokenizerModel, model_config
+
+    torch.manual_seed(0)
+    model = TokenizerModel(model_config("tiny", 263, "fsq", None))
+    path = folder / "tiny.pth"
+    save_checkpoint(path, model, mean=np.zeros(263, np.float32), std=np.ones(263, np.float32), layout="hml263")
+    return path
+
+
 def files_of(path: Path) -> list[Path]:
     """The files that make up an input (itself, or every file under a folder)."""
     return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())

@@ -1,9 +1,8 @@
 """SIGKILL at random points of ``mtk convert``, ``mtk stats`` and ``mtk tokenize``, then recover.
 
-``convert`` continues with ``--resume``. ``stats`` and ``tokenize`` have no resume (one streaming pass each;
-their outputs are written only at the end, each file atomically): they recover by running again with
-``--overwrite``. Either way the result equals an uninterrupted run, a killed run never leaves a torn
-output file, and the source is never modified.
+Each continues with ``--resume``: ``convert`` from its journal, ``stats`` from the runs of motions it saved,
+``tokenize`` from the batches it journaled. The result equals an uninterrupted run's byte for byte, nothing is
+left beside the output (no work folder, partial or lock), and the source is never modified.
 """
 
 from __future__ import annotations
@@ -14,14 +13,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from factories import make_npy_dataset
-from reliability import checksums
+from reliability import checksums, tiny_checkpoint
 
 from mtk.formats.datasets import open_dataset
+from mtk.formats.workdir import work_path
 
 RANDOM = random.Random(20261124)
 
@@ -30,20 +31,13 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mtk", "-q", *map(str, args)], capture_output=True, text=True)
 
 
-def timed_run(*args: str) -> float:
-    """Run to completion (the reference); its wall time sets where the kills land."""
-    started = time.perf_counter()
-    done = run(*args)
-    assert done.returncode == 0, done.stderr
-    return time.perf_counter() - started
-
-
-def run_and_kill(after: float, *args: str, started: Path | None = None) -> bool:
-    """Start ``mtk ARGS`` and SIGKILL it ``after`` seconds in (counted from when ``started`` appears, if
-    given); False when it finished first."""
+def run_and_kill(after: float, *args: str, started: Path | Callable[[], bool] | None = None) -> bool:
+    """Start ``mtk ARGS`` and SIGKILL it ``after`` seconds in (counted from when ``started`` appears, or
+    becomes true, if given); False when it finished first."""
     proc = subprocess.Popen([sys.executable, "-m", "mtk", "-q", *map(str, args)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while started is not None and not started.exists() and proc.poll() is None:
+    ready = started if callable(started) or started is None else started.exists
+    while ready is not None and not ready() and proc.poll() is None:
         time.sleep(0.005)
     try:
         proc.wait(timeout=after)
@@ -53,11 +47,6 @@ def run_and_kill(after: float, *args: str, started: Path | None = None) -> bool:
         return True
     assert proc.returncode == 0, proc.stderr.read().decode()
     return False
-
-
-def kill_points(wall: float, count: int) -> list[float]:
-    """Random moments over the run (a run of this size spends its first ~40 % importing)."""
-    return sorted(RANDOM.uniform(0.3, 1.0) * wall for _ in range(count))
 
 
 def assert_same_dataset(a: Path, b: Path) -> None:
@@ -98,66 +87,77 @@ def test_convert_killed_anywhere_resumes_to_the_same_store(source, tmp_path, to)
     assert checksums(source) == before
 
 
-def assert_complete_or_absent(out: Path, reference: dict[str, str]) -> None:
-    """Every output file a killed run left is whole (equal to the reference run's)."""
-    left = {name: digest for name, digest in checksums(out).items() if not Path(name).name.startswith(".")}
-    assert {name: reference[name] for name in left} == left
+def assert_resumed_cleanly(out: Path) -> None:
+    """Nothing of the run is left beside ``out``: no work folder, no lock, no partial."""
+    assert not any(p.name.startswith(f".{out.name}") for p in out.parent.iterdir()), list(out.parent.iterdir())
 
 
-def test_stats_killed_anywhere_reruns_to_the_same_files(source, tmp_path):
-    before = checksums(source)
-    wall = timed_run("stats", source, "--out", tmp_path / "whole", "--workers", "2")
-    reference = checksums(tmp_path / "whole")
-    assert {"mean_std/vector_272/mean.npy", "mean_std/vector_272/std.npy"} <= set(reference)
-    for k, after in enumerate(kill_points(wall, 2)):
-        out = tmp_path / f"killed{k}"
-        run_and_kill(after, "stats", source, "--out", out, "--workers", "2")
-        if out.exists():
-            assert_complete_or_absent(out, reference)
-        done = run("stats", source, "--out", out, "--workers", "2", "--overwrite")
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> Path:
+    """Enough motions for four runs of ``mtk stats`` (a run is 256 motions)."""
+    return make_npy_dataset(tmp_path_factory.mktemp("many") / "data", "smpl272", count=900, min_frames=20,
+                            max_frames=40)
+
+
+def kill_then_resume(out: Path, work: float, *args: str, after_piece: bool = False) -> bool:
+    """Kill ``mtk ARGS`` at a random moment of its work (timed from its work folder's creation, or from its
+    first saved piece), then rerun it with ``--resume`` unless it had finished; True when the kill left
+    finished pieces to resume from."""
+    folder = work_path(out)
+    started = (lambda: any(folder.glob("*.npz"))) if after_piece else folder
+    killed = run_and_kill(RANDOM.uniform(0.0, 0.3 if after_piece else 0.9) * work, *args, started=started)
+    pieces = len(list(folder.glob("*.npz"))) if folder.exists() else 0
+    if killed and folder.exists():  # (a kill after the work folder's removal leaves finished outputs)
+        done = run(*args, "--resume")
         assert done.returncode == 0, done.stderr
-        assert {n: d for n, d in checksums(out).items() if not Path(n).name.startswith(".")} == reference
-    assert checksums(source) == before
+    return pieces > 0
+
+
+def test_stats_killed_anywhere_resumes_to_the_same_files(many, tmp_path):
+    before = checksums(many)
+    whole = tmp_path / "whole"
+    started = time.perf_counter()
+    assert not run_and_kill(600, "stats", many, "--split", "all", "--out", whole, "--workers", "2",
+                            started=work_path(whole))
+    work = time.perf_counter() - started
+    reference = checksums(whole)
+    assert {"mean_std/vector_272/mean.npy", "mean_std/vector_272/std.npy"} <= set(reference)
+    resumed = 0
+    for k in range(4):
+        out = tmp_path / f"killed{k}"
+        # one worker: the runs finish one after another, so kills land between them (the result does not
+        # depend on the worker count)
+        resumed += kill_then_resume(out, work, "stats", many, "--split", "all", "--out", out, "--workers", "1",
+                                    after_piece=k % 2 == 1)
+        assert checksums(out) == reference
+        assert_resumed_cleanly(out)
+    assert resumed, "no kill landed after a run of motions was saved"
+    assert checksums(many) == before
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    """An untrained tiny tokenizer (weights are random but fixed: enough to compare codes)."""
-    import torch
-
-    from mtk.tokenizer.checkpoint import save_checkpoint
-    from mtk.tokenizer.model import TokenizerModel, model_config
-
-    torch.manual_seed(0)
-    model = TokenizerModel(model_config("tiny", 263, "fsq", None))
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pth"
-    save_checkpoint(path, model, mean=np.zeros(263, np.float32), std=np.ones(263, np.float32), layout="hml263")
-    return path
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
 
 
-def test_tokenize_killed_anywhere_reruns_to_the_same_tokens(tmp_path, checkpoint):
+def test_tokenize_killed_anywhere_resumes_to_the_same_tokens(tmp_path, checkpoint):
     from mtk.formats.sample_dataset import write_sample_dataset
-    from mtk.formats.tokens import read_tokens
 
     src = tmp_path / "sample"
     write_sample_dataset(str(src), "hml263", count=80, seed=3)
     before = checksums(src)
     whole = tmp_path / "whole" / "codes"
-    wall = timed_run("tokenize", src, "--ckpt", checkpoint, "--out", whole)
+    started = time.perf_counter()
+    assert not run_and_kill(600, "tokenize", src, "--ckpt", checkpoint, "--out", whole, "--batch-size", "8",
+                            started=work_path(whole))
+    work = time.perf_counter() - started
     reference = checksums(whole.parent)
-    expected = read_tokens(whole)
-    for k, after in enumerate(kill_points(wall, 2)):
+    resumed = 0
+    for k in range(3):
         out = tmp_path / f"killed{k}" / "codes"
-        run_and_kill(after, "tokenize", src, "--ckpt", checkpoint, "--out", out)
-        if out.parent.exists():
-            assert_complete_or_absent(out.parent, reference)
-        done = run("tokenize", src, "--ckpt", checkpoint, "--out", out, "--overwrite")
-        assert done.returncode == 0, done.stderr
-        tokens = read_tokens(out)
-        assert tokens.names == expected.names
-        for a, b in zip(tokens.codes, expected.codes, strict=True):
-            np.testing.assert_array_equal(a, b)
-        visible = {n: d for n, d in checksums(out.parent).items() if not Path(n).name.startswith(".")}
-        assert visible.keys() == reference.keys()
-        assert all(visible[n] == reference[n] for n in visible if not n.endswith("_prob.npy"))
+        resumed += kill_then_resume(out, work, "tokenize", src, "--ckpt", checkpoint, "--out", out,
+                                    "--batch-size", "8", after_piece=k == 1)
+        assert checksums(out.parent) == reference
+        assert_resumed_cleanly(out)
+    assert resumed, "no kill landed after a batch was journaled"
     assert checksums(src) == before

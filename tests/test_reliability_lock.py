@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from factories import make_npy_dataset
-from reliability import checksums
+from reliability import checksums, tiny_checkpoint
 
 from mtk.errors import MtkError
 from mtk.formats.dataset_convert import convert_dataset
@@ -77,3 +78,30 @@ def test_an_empty_lock_being_created_counts_as_held_until_it_is_old(tmp_path):
     with exclusive(dst):
         assert lock_path(dst).read_text().strip() == str(os.getpid())
     assert not lock_path(dst).exists()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
+
+
+@pytest.mark.parametrize("command", ["tokenize", "stats", "pfnn", "sample"])
+def test_every_writer_is_refused_while_another_process_holds_its_destination(source, checkpoint, tmp_path,
+                                                                             mtk_cli, command):
+    dst = tmp_path / "out"
+    args = {"tokenize": ["tokenize", source, "--ckpt", checkpoint, "--out", dst, "--resume"],
+            "stats": ["stats", source, "--out", dst, "--resume"],
+            "pfnn": ["convert", source, dst, "--to", "pfnn"],
+            "sample": ["sample", dst]}[command]
+    with exclusive(dst):  # held by this (pytest) process; mtk runs in another
+        before = checksums(tmp_path)
+        refused = mtk_cli(*args)
+        assert refused.code == 2, refused.stderr
+        assert refused.stderr == (f"mtk: error: {dst}: is being written by another mtk process (pid {os.getpid()}) "
+                                  f"(wait for it to finish; remove {lock_path(dst)} only if that process is gone)\n")
+        assert checksums(tmp_path) == before and not dst.exists()
+    done = mtk_cli(*args)
+    assert done.code == 0, done.stderr
+    assert dst.exists() and not lock_path(dst).exists()
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == ({"out", "out_prob.npy", "all_data.pkl"} if command == "tokenize" else {"out"})

@@ -25,11 +25,13 @@ from mtk.cli.common import emit_json, json_option, layout_option
               help="Worker processes (default: the CPU count, at most 8).")
 @click.option("--strict", is_flag=True, help="Fail on a motion with NaN/Inf instead of skipping it.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files under --out.")
+@click.option("--resume", is_flag=True,
+              help="Continue a killed run with --out: reuse the runs of motions it finished (same options).")
 @layout_option
 @json_option
 def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias: float, out_dir: str | None,
                   check: tuple[str, str] | None, workers: int | None, strict: bool, overwrite: bool,
-                  layout: str | None, as_json: bool) -> int:
+                  resume: bool, layout: str | None, as_json: bool) -> int:
     """Compute a dataset's mean/std in one streaming pass, or identify the convention of stats files.
 
     DATASET is an npy folder (HumanML3D/KIT or MotionMillion layout), a Zarr store or an HDF5 file.
@@ -41,6 +43,7 @@ def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias
       mtk stats data.zarr --groups none --split all --json
       mtk stats --check Mean.npy Std.npy               # which convention? (from the files alone)
       mtk stats HumanML3D --check Mean.npy Std.npy     # ... and from which split?
+      mtk stats big.zarr --out stats/ --resume         # continue a killed run (same options)
     """
     from mtk.cli.common import progress_bar
     from mtk.errors import MtkError
@@ -48,16 +51,22 @@ def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias
 
     if check is None and dataset is None:
         raise MtkError(None, "missing DATASET", "give a dataset, or --check MEAN STD")
+    if resume and not out_dir:
+        raise MtkError(None, "--resume needs --out", "it continues a killed run that writes to --out DIR")
+    written: list = []
     with progress_bar("stats", None) as advance:
         if check is not None:
             result = ds.check_stats(check[0], check[1], dataset, split, layout, workers, on_progress=advance)
+        elif out_dir:
+            result, written = ds.stats_to_dir(dataset, out_dir, split, groups, feat_bias, layout, workers, strict,
+                                              overwrite, resume, on_progress=advance)
         else:
             result = ds.dataset_stats(dataset, split, groups, feat_bias, layout, workers, strict,
                                       on_progress=advance)
     if check is not None:
         emit_json(asdict(result)) if as_json else _print_check(result)
         return 0
-    written = [str(p) for p in ds.write_stats(result, out_dir, overwrite)] if out_dir else []
+    written = [str(p) for p in written]
     if as_json:
         emit_json(result.sidecar() | {"written": written, "mean": result.stats.mean, "std": result.stats.std})
     else:

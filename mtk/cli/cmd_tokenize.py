@@ -25,8 +25,10 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace exist
 @mean_option
 @std_option
 @overwrite_option
+@click.option("--resume", is_flag=True,
+              help="Continue a killed run: reuse the batches it journaled (same dataset, checkpoint and options).")
 def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str, batch_size: int,
-                     mean: str | None, std: str | None, overwrite: bool) -> int:
+                     mean: str | None, std: str | None, overwrite: bool, resume: bool) -> int:
     """Encode every motion of DATASET into tokens with a tokenizer checkpoint.
 
     Motions are normalised with --mean/--std, else the checkpoint's stats (as `mtk tokenizer eval`), else the
@@ -44,6 +46,7 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
     Examples:
       mtk tokenize data/MotionMillion --ckpt fsq_net_6000000.pth --out data/MotionMillion/VQVAE_codebook_65536_FSQ_all
       mtk tokenize sample.zarr --ckpt run/best.pt --out tokens.zarr --format zarr
+      mtk tokenize sample.zarr --ckpt run/best.pt --out tokens.zarr --format zarr --resume   # after a kill
       accelerate launch --multi_gpu --num_processes 4 -m mtk tokenize big.zarr --ckpt run/best.pt \\
           --out tokens.zarr --format zarr       # one shard per process, merged by the main one
     """
@@ -51,7 +54,7 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
 
     with progress_bar("encoding", None) as advance:
         summary = tokenize_dataset(dataset, ckpt, out, format=format, split=split, batch_size=batch_size,
-                                   mean=mean, std=std, overwrite=overwrite, on_progress=advance)
+                                   mean=mean, std=std, overwrite=overwrite, resume=resume, on_progress=advance)
     console(stderr=True).print(summary)
     return 0
 

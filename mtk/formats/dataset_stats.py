@@ -27,7 +27,9 @@ from mtk.formats.arrays import load_npy, resolve_layout, save_npy
 from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo, DatasetReader
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
+from mtk.formats.lock import exclusive
 from mtk.formats.ragged_store import created_by
+from mtk.formats.workdir import WorkFolder, options_key
 from mtk.schemas import Layout
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
@@ -155,39 +157,77 @@ def _pool_context():
 
 def moments_pass(reader: DatasetReader, names: Sequence[str], layout: Layout, workers: int | None = None,
                  strict: bool = False, buckets: dict[str, Sequence[str]] | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> MomentsPass:
-    """Moments of ``names`` (and of each bucket's members among them) in one pass."""
+                 on_progress: Callable[[int], None] | None = None, work: WorkFolder | None = None) -> MomentsPass:
+    """Moments of ``names`` (and of each bucket's members among them) in one pass.
+
+    With ``work`` (no buckets) each finished run is saved there and runs already saved are not scanned again.
+    """
     member_of: dict[str, list[str]] = {}
     for key, members in (buckets or {}).items():
         for name in members:
             member_of.setdefault(name, []).append(key)
     runs = [list(names[i:i + RUN_MOTIONS]) for i in range(0, len(names), RUN_MOTIONS)]
+    results: list[RunResult] = [None] * len(runs)  # type: ignore[list-item]
+    for index, run in enumerate(runs):
+        if work is not None and work.has(_run_piece(index, run)):
+            results[index] = _collect(_load_run(work, index, run, layout.dim), strict, reader.path, on_progress)
     tasks = [(reader.path, layout.name, i, run, layout.dim,
               [tuple(member_of.get(n, ())) for n in run] if buckets else None, strict)
-             for i, run in enumerate(runs)]
-    workers = min(workers or default_workers(), len(runs))
-    results: list[RunResult] = [None] * len(runs)  # type: ignore[list-item]
+             for i, run in enumerate(runs) if results[i] is None]
+
+    def finish(result: RunResult) -> None:
+        _check(result, strict, reader.path)
+        if work is not None:
+            _save_run(work, result, runs[result.index])
+        results[result.index] = _collect(result, strict, reader.path, on_progress)
+
+    workers = min(workers or default_workers(), len(tasks))
     if workers <= 1:
         for task in tasks:
-            results[task[2]] = _collect(_scan(reader, *task[2:]), strict, reader.path, on_progress)
+            finish(_scan(reader, *task[2:]))
     else:
         reader.close()
         with _pool_context().Pool(workers) as pool:
             for result in pool.imap_unordered(_scan_in_worker, tasks):
-                results[result.index] = _collect(result, strict, reader.path, on_progress)
+                finish(result)
     return _merge(results, layout.dim)
 
 
+def _run_piece(index: int, names: Sequence[str]) -> str:
+    """A run's piece name: its index and a hash of its names (another dataset's run is never reused)."""
+    return f"run-{index:06d}-{options_key({'names': list(names)})[:16]}"
+
+
+def _save_run(work: WorkFolder, result: RunResult, names: Sequence[str]) -> None:
+    """A finished run's moments (float64), used names and skipped motions, as one ``.npz``."""
+    work.save(_run_piece(result.index, names), count=np.int64(result.total.count), mean=result.total.mean,
+              m2=result.total.m2, used=np.array(result.used, dtype=str),
+              skipped=np.array([s.name for s in result.skipped], dtype=str),
+              reasons=np.array([s.reason for s in result.skipped], dtype=str))
+
+
+def _load_run(work: WorkFolder, index: int, names: Sequence[str], dim: int) -> RunResult:
+    data = work.load(_run_piece(index, names))
+    total = Moments(dim, int(data["count"]), data["mean"], data["m2"])
+    skipped = [Skipped(str(n), str(r)) for n, r in zip(data["skipped"], data["reasons"], strict=True)]
+    return RunResult(index, total, {}, [str(n) for n in data["used"]], skipped)
+
+
 def _collect(result: RunResult, strict: bool, path: str, on_progress: Callable[[int], None] | None) -> RunResult:
+    _check(result, strict, path)
+    if on_progress is not None:
+        on_progress(len(result.used) + len(result.skipped))
+    return result
+
+
+def _check(result: RunResult, strict: bool, path: str) -> None:
+    """Raise the error a run met, or (``strict``) the first motion it skipped."""
     if result.error is not None:
         raise MtkError(*result.error)
     if strict and result.skipped:
         first = result.skipped[0]
         raise BadInputError(path, f"motion {first.name} {first.reason}",
                             "drop --strict to skip such motions and list them")
-    if on_progress is not None:
-        on_progress(len(result.used) + len(result.skipped))
-    return result
 
 
 def _merge(results: list[RunResult], dim: int) -> MomentsPass:
@@ -240,7 +280,7 @@ def _has_split(info: DatasetInfo, split: str) -> bool:
 
 def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layout", feat_bias: float = 1.0,
                   layout: str | None = None, workers: int | None = None, strict: bool = False,
-                  on_progress: Callable[[int], None] | None = None) -> DatasetStats:
+                  on_progress: Callable[[int], None] | None = None, work: WorkFolder | None = None) -> DatasetStats:
     """Mean/std of a dataset's ``split`` (default: train when the dataset has one, else all) in a convention."""
     if feat_bias <= 0:
         raise MtkError(None, f"--feat-bias must be positive, got {feat_bias:g}")
@@ -248,7 +288,7 @@ def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layou
     split, names, missing = _split_members(info, split, path)
     if not names:
         raise MtkError(path, f"split {split} has no motions in this dataset", "pick another --split")
-    scan = moments_pass(reader, names, found, workers, strict, on_progress=on_progress)
+    scan = moments_pass(reader, names, found, workers, strict, on_progress=on_progress, work=work)
     if scan.total.count == 0:
         raise BadInputError(path, f"no usable motion in split {split}: all {len(scan.skipped)} were skipped",
                             scan.skipped[0].reason)
@@ -282,6 +322,30 @@ def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = Fal
     finally:
         tmp.unlink(missing_ok=True)
     return list(paths)
+
+
+def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, groups: Grouping = "layout",
+                 feat_bias: float = 1.0, layout: str | None = None, workers: int | None = None,
+                 strict: bool = False, overwrite: bool = False, resume: bool = False,
+                 on_progress: Callable[[int], None] | None = None) -> tuple[DatasetStats, list[Path]]:
+    """:func:`dataset_stats` written under ``out_dir`` (:func:`write_stats`), holding ``out_dir``'s lock.
+
+    Each finished run's moments are kept in a work folder beside ``out_dir``; ``resume`` reuses those of a
+    killed run made with the same options (merged in the same order: the result is bit-identical) and may
+    replace the output files that run left.
+    """
+    options = {"dataset": str(Path(path).absolute()) if "://" not in str(path) else str(path), "split": split,
+               "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS}
+    with exclusive(out_dir):
+        work = WorkFolder(out_dir, options, resume)
+        try:
+            result = dataset_stats(path, split, groups, feat_bias, layout, workers, strict, on_progress, work)
+            written = write_stats(result, out_dir, overwrite or work.resumed)
+        except BaseException as err:
+            work.close(type(err))
+            raise
+        work.close(None)
+    return result, written
 
 
 # ---------------------------------------------------------------------------------------------------

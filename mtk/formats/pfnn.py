@@ -334,6 +334,17 @@ def convert_to_pfnn(src: str, dst: str, skeleton: str | None = None, rotations: 
                     overwrite: bool = False, on_progress: Callable[[int], None] | None = None,
                     **_: object) -> str:
     """Export ``src`` as a PFNN database folder ``dst``; returns a one-line summary."""
+    from mtk.formats.lock import exclusive
+
+    with exclusive(dst):
+        return _export_database(src, dst, skeleton, rotations, terrain, phase_from, gait_from, workers, layout,
+                                fps, overwrite, on_progress)
+
+
+def _export_database(src: str, dst: str, skeleton: str | None, rotations: str, terrain: str,
+                     phase_from: str | None, gait_from: str | None, workers: int, layout: str | None,
+                     fps: float | None, overwrite: bool, on_progress: Callable[[int], None] | None) -> str:
+    """:func:`convert_to_pfnn`'s work, under the destination's lock."""
     from mtk.formats.destination import prepare
 
     if rotations not in ("logquat", "6d"):

@@ -13,6 +13,7 @@ import numpy as np
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import create_writer
+from mtk.formats.lock import exclusive
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import get_layout
 from mtk.toolkit.sample import motion_features, procedural_motion, split_names
@@ -37,7 +38,7 @@ def write_sample_dataset(path: str, layout: str = "hml263", count: int = 200, se
     train = set(splits["train"])
     train_features = []
     frames = 0
-    with create_writer(path, "npy", info, overwrite=overwrite) as writer:
+    with exclusive(path), create_writer(path, "npy", info, overwrite=overwrite) as writer:
         for index, name in enumerate(names):
             motion = procedural_motion(seed, index, spec.fps)
             features = motion_features(motion, spec).astype(dtype)

@@ -146,14 +146,19 @@ def shard_names(names: Sequence[str], lengths: Sequence[int], index: int, count:
     return [names[i] for i in order[index::count]]
 
 
-def save_shard(path: str | Path, encoded: Sequence[Encoded]) -> None:
-    """Write one process's results as a plain ``.npz`` (names, texts, codes cut by offsets; no pickles)."""
+def shard_arrays(encoded: Sequence[Encoded]) -> dict[str, np.ndarray]:
+    """Encoded motions as plain arrays (names, texts, codes cut by offsets; no pickles)."""
     lengths = [len(e.codes) for e in encoded]
     codes = np.concatenate([e.codes for e in encoded]) if encoded else np.zeros(0, np.int32)
-    np.savez(path, names=np.array([e.name for e in encoded], dtype=str),
-             texts=np.array(["\n".join(e.texts) for e in encoded], dtype=str),
-             text_counts=np.array([len(e.texts) for e in encoded], dtype=np.int64),
-             codes=codes.astype(np.int32), offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+    return {"names": np.array([e.name for e in encoded], dtype=str),
+            "texts": np.array(["\n".join(e.texts) for e in encoded], dtype=str),
+            "text_counts": np.array([len(e.texts) for e in encoded], dtype=np.int64),
+            "codes": codes.astype(np.int32), "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)}
+
+
+def save_shard(path: str | Path, encoded: Sequence[Encoded]) -> None:
+    """Write one process's results as a plain ``.npz`` (see :func:`shard_arrays`)."""
+    np.savez(path, **shard_arrays(encoded))
 
 
 def load_shard(path: str | Path) -> list[Encoded]:

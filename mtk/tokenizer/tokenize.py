@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,9 @@ import numpy as np
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
-from mtk.tokenizer.encode import Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard, shard_names
+from mtk.formats.workdir import WorkFolder
+from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
+                                   shard_arrays, shard_names)
 
 Progress = Callable[[int], None] | None
 #: motions decoded per window: sorted by length inside it, written in the tokens' order
@@ -97,12 +99,50 @@ def _check_free(out: Path, format: str) -> None:
 
 def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmillion", split: str | None = None,
                      batch_size: int = 64, mean: str | None = None, std: str | None = None,
-                     overwrite: bool = False, on_progress: Progress = None) -> str:
+                     overwrite: bool = False, resume: bool = False, on_progress: Progress = None) -> str:
     """Encode every motion of ``dataset`` (or of ``split``) with the checkpoint and write tokens to ``out``.
 
     Under ``accelerate launch`` each process encodes a shard and the main process writes the merged result.
-    Returns a one-line summary.
+    In one process, each finished batch is journaled in a work folder beside ``out``; ``resume`` continues a
+    killed run from there (codes are deterministic: the outputs equal an uninterrupted run's). Holds ``out``'s
+    lock. Returns a one-line summary.
     """
+    from mtk.formats.lock import exclusive
+
+    procs = _Processes.current()
+    if procs.count > 1:
+        if resume:
+            raise MtkError(out, "--resume works in a single process", "run without accelerate launch")
+        return _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, None, procs,
+                         on_progress)
+    if "://" in str(out):
+        return _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, None, procs,
+                         on_progress)
+    with exclusive(out):
+        options = {"dataset": str(Path(dataset).absolute()), "ckpt": _file_identity(ckpt), "split": split,
+                   "mean": mean and _file_identity(mean), "std": std and _file_identity(std)}
+        work = WorkFolder(out, options, resume)
+        try:
+            summary = _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, work, procs,
+                                on_progress)
+        except BaseException as err:
+            work.close(type(err))
+            raise
+        work.close(None)
+        return summary
+
+
+def _file_identity(path: str) -> list:
+    """A file's absolute path, size and modification time (what a resumed run must find unchanged)."""
+    found = Path(path).absolute()
+    stat = found.stat()
+    return [str(found), stat.st_size, stat.st_mtime_ns]
+
+
+def _tokenize(dataset: str, ckpt: str, out: str, format: str, split: str | None, batch_size: int,
+              mean: str | None, std: str | None, overwrite: bool, work: WorkFolder | None, procs: _Processes,
+              on_progress: Progress) -> str:
+    """:func:`tokenize_dataset`'s work, journaling finished batches in ``work`` when given."""
     from mtk.formats.datasets import open_dataset
     from mtk.formats.tokens import write_tokens
     from mtk.tokenizer.checkpoint import load_checkpoint
@@ -111,9 +151,9 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     if url and format != "zarr":
         raise MtkError(out, "the MotionMillion layout is written to a local folder", "use --format zarr for URLs")
     out_path = str(out) if url else Path(out).absolute()
+    overwrite = overwrite or (work is not None and work.resumed)  # a killed run's half-written outputs
     if not overwrite and not url:
         _check_free(out_path, format)
-    procs = _Processes.current()
     model, ckpt_info = load_checkpoint(ckpt, map_location=procs.device)
     reader = open_dataset(dataset)
     info = reader.info
@@ -127,11 +167,13 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     except KeyError as err:
         raise MtkError(dataset, str(err.args[0]), "pick one of the listed splits or 'all'") from None
 
-    def encode(subset: list[str]) -> list[Encoded]:
-        return list(encode_motions(reader, subset, model, np.asarray(stats.mean), np.asarray(stats.std),
-                                   batch_size, on_progress=on_progress))
+    def encode(subset: list[str], after_batch: Progress = on_progress) -> Iterator[Encoded]:
+        return (encode_motions(reader, subset, model, np.asarray(stats.mean), np.asarray(stats.std),
+                                   batch_size, on_progress=after_batch))
 
-    if procs.count == 1:
+    if work is not None:
+        encoded = in_order(_encode_journaled(names, work, encode, on_progress), names)
+    elif procs.count == 1:
         encoded = in_order(encode(names), names)
     else:
         shard_dir = Path.cwd() if url else out_path.parent
@@ -149,13 +191,13 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
 
 
 def _encode_sharded(reader, names: list[str], unit: int, shard_dir: Path, procs: _Processes,
-                    encode: Callable[[list[str]], list[Encoded]]) -> list[Encoded] | None:
+                    encode: Callable[[list[str]], Iterator[Encoded]]) -> list[Encoded] | None:
     """Encode this process's shard and save it in ``shard_dir``; the main process merges (others get None)."""
     from mtk.tokenizer.encode import cropped_frames
 
     shard_dir.mkdir(parents=True, exist_ok=True)
     lengths = [cropped_frames(reader.length(n), unit) for n in names]
-    save_shard(shard_dir / f"{procs.index}.npz", encode(shard_names(names, lengths, procs.index, procs.count)))
+    save_shard(shard_dir / f"{procs.index}.npz", list(encode(shard_names(names, lengths, procs.index, procs.count))))
     procs.wait()
     if procs.index != 0:
         procs.wait()
@@ -163,6 +205,29 @@ def _encode_sharded(reader, names: list[str], unit: int, shard_dir: Path, procs:
     merged = [e for k in range(procs.count) for e in load_shard(shard_dir / f"{k}.npz")]
     shutil.rmtree(shard_dir)
     return in_order(merged, names)
+
+
+def _encode_journaled(names: list[str], work: WorkFolder, encode: Callable[..., Iterator[Encoded]],
+                      on_progress: Progress) -> list[Encoded]:
+    """The motions journaled in ``work`` plus the others, encoded and journaled one batch per shard."""
+    done = [e for piece in work.pieces() for e in load_shard(work.file(piece))]
+    if on_progress is not None and done:
+        on_progress(len(done))
+    finished = {e.name for e in done}
+    batch: list[Encoded] = []
+    shards = [len(work.pieces())]
+
+    def journal(count: int) -> None:
+        work.save(f"batch-{shards[0]:06d}", **shard_arrays(batch))
+        shards[0] += 1
+        done.extend(batch)
+        batch.clear()
+        if on_progress is not None:
+            on_progress(count)
+
+    for item in encode([n for n in names if n not in finished], journal):
+        batch.append(item)
+    return done
 
 
 def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
@@ -201,6 +266,7 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
     """Decode tokens (a MotionMillion code folder or pickle, or a tokens store) to a dataset at ``out``
     (npy folder, Zarr or HDF5; from ``format`` or ``out``'s suffix). Returns a one-line summary."""
     from mtk.formats.datasets import create_writer, format_for_path
+    from mtk.formats.lock import exclusive
     from mtk.formats.tokens import read_tokens
     from mtk.schemas import get_layout, layout_for_dim
     from mtk.tokenizer.checkpoint import load_checkpoint
@@ -223,7 +289,7 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
                        names=list(tokens.names), stats=stats,
                        family=layout.dataset_family if layout else "mtk")
     frames = 0
-    with create_writer(out, fmt, info, overwrite=overwrite) as writer:
+    with exclusive(out), create_writer(out, fmt, info, overwrite=overwrite) as writer:
         for start in range(0, len(tokens), DECODE_WINDOW):
             window = range(start, min(start + DECODE_WINDOW, len(tokens)))
             decoded = decode_codes(model, [tokens.codes[i] for i in window])

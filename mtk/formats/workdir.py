@@ -1,0 +1,99 @@
+"""The work folder of a resumable run (``mtk stats --resume``, ``mtk tokenize --resume``).
+
+Finished pieces of work are saved, each atomically, as ``.npz`` files in ``.NAME.mtk-work`` beside the
+destination ``NAME``, together with a key: the hash of everything the result depends on. A resumed run
+reuses the pieces when the key matches and refuses otherwise; a run without ``resume`` starts afresh. The
+folder is removed once the outputs are written, or after an error (an interruption keeps it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from mtk.errors import MtkError
+
+WORK_SUFFIX = ".mtk-work"
+KEY_FILE = "key"
+
+
+def work_path(destination: str | Path) -> Path:
+    """``dir/name`` -> ``dir/.name.mtk-work``."""
+    final = Path(str(destination).rstrip("/")).absolute()
+    return final.with_name(f".{final.name}{WORK_SUFFIX}")
+
+
+def options_key(options: dict) -> str:
+    """SHA-256 of ``options`` as canonical JSON."""
+    return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class WorkFolder:
+    """Finished pieces of a run, by name; see the module docstring."""
+
+    def __init__(self, destination: str | Path, options: dict, resume: bool):
+        self.destination = str(destination)
+        self.path = work_path(destination)
+        key = options_key(options)
+        found = self._read_key()
+        if resume and found is not None and found != key:
+            raise MtkError(destination, "has an unfinished run made with other inputs or options",
+                           "rerun with the same ones, or without --resume to start afresh")
+        #: True when a killed run's work is reused: the outputs it may have half written can be replaced
+        self.resumed = resume and found == key
+        if not self.resumed:
+            self.remove()
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.resumed:
+            self._write(KEY_FILE, lambda tmp: tmp.write_text(key, encoding="ascii"))
+
+    def _read_key(self) -> str | None:
+        try:
+            return (self.path / KEY_FILE).read_text(encoding="ascii")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def _write(self, name: str, write: Callable[[Path], object]) -> None:
+        """Write ``name`` through a temporary file (ending like ``name``) renamed into place."""
+        final = self.path / name
+        tmp = self.path / f".tmp-{os.getpid()}-{name}"
+        try:
+            write(tmp)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def pieces(self) -> list[str]:
+        """Names of the finished pieces, sorted."""
+        return sorted(p.name[:-4] for p in self.path.glob("*.npz") if not p.name.startswith("."))
+
+    def has(self, name: str) -> bool:
+        return (self.path / f"{name}.npz").is_file()
+
+    def save(self, name: str, **arrays: np.ndarray) -> None:
+        """Save a finished piece (plain arrays, no pickles) atomically."""
+        self._write(f"{name}.npz", lambda tmp: np.savez(tmp, **arrays))
+
+    def file(self, name: str) -> Path:
+        return self.path / f"{name}.npz"
+
+    def load(self, name: str) -> dict[str, np.ndarray]:
+        with np.load(self.file(name), allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+
+    def remove(self) -> None:
+        if self.path.is_dir():
+            shutil.rmtree(self.path)
+        elif self.path.exists():
+            self.path.unlink()
+
+    def close(self, exc_type: type[BaseException] | None) -> None:
+        """Remove the folder after success or an error; keep it after an interruption (for ``resume``)."""
+        if exc_type is None or issubclass(exc_type, Exception):
+            self.remove()
