@@ -110,16 +110,14 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     from mtk.formats.lock import exclusive
 
     procs = _Processes.current()
-    if procs.count > 1:
+    if procs.count > 1 or "://" in str(out):
         if resume:
-            raise MtkError(out, "--resume works in a single process", "run without accelerate launch")
-        return _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, None, procs,
-                         on_progress)
-    if "://" in str(out):
+            raise MtkError(out, "--resume needs one process and a local output",
+                           "run without accelerate launch, into a local folder")
         return _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, None, procs,
                          on_progress)
     with exclusive(out):
-        options = {"dataset": str(Path(dataset).absolute()), "ckpt": _file_identity(ckpt), "split": split,
+        options = {"dataset": _file_identity(dataset), "ckpt": _file_identity(ckpt), "split": split,
                    "mean": mean and _file_identity(mean), "std": std and _file_identity(std)}
         work = WorkFolder(out, options, resume)
         try:
@@ -133,8 +131,13 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
 
 
 def _file_identity(path: str) -> list:
-    """A file's absolute path, size and modification time (what a resumed run must find unchanged)."""
+    """A file's absolute path, size and modification time (what a resumed run must find unchanged); a URL
+    or a folder by its name alone (a missing file is reported by whoever opens it)."""
+    if "://" in str(path):
+        return [str(path)]
     found = Path(path).absolute()
+    if not found.is_file():
+        return [str(found)]
     stat = found.stat()
     return [str(found), stat.st_size, stat.st_mtime_ns]
 
