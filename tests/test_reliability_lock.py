@@ -85,11 +85,23 @@ def checkpoint(tmp_path_factory) -> Path:
     return tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
 
 
-@pytest.mark.parametrize("command", ["tokenize", "stats", "pfnn", "sample"])
-def test_every_writer_is_refused_while_another_process_holds_its_destination(source, checkpoint, tmp_path,
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory, checkpoint) -> Path:
+    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.tokenizer.tokenize import tokenize_dataset
+
+    root = tmp_path_factory.mktemp("tokens")
+    write_sample_dataset(str(root / "sample"), "hml263", count=4, seed=2)
+    tokenize_dataset(str(root / "sample"), str(checkpoint), str(root / "tokens.zarr"), format="zarr")
+    return root / "tokens.zarr"
+
+
+@pytest.mark.parametrize("command", ["tokenize", "detokenize", "stats", "pfnn", "sample"])
+def test_every_writer_is_refused_while_another_process_holds_its_destination(source, checkpoint, tokens, tmp_path,
                                                                              mtk_cli, command):
     dst = tmp_path / "out"
     args = {"tokenize": ["tokenize", source, "--ckpt", checkpoint, "--out", dst, "--resume"],
+            "detokenize": ["detokenize", tokens, "--ckpt", checkpoint, "--out", dst],
             "stats": ["stats", source, "--out", dst, "--resume"],
             "pfnn": ["convert", source, dst, "--to", "pfnn"],
             "sample": ["sample", dst]}[command]
