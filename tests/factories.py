@@ -5,6 +5,7 @@ The features are random (not physically meaningful); use ``mtk sample`` data whe
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -60,3 +61,9 @@ def make_npy_dataset(root: Path, layout_name: str = "hml263", count: int = 12, s
         np.save(root / "Mean.npy", mean)
         np.save(root / "Std.npy", std)
     return root
+
+
+def checksums(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (relative path -> hex digest); folders are implied."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -1,20 +1,13 @@
-"""Helpers for the reliability tests: a tree of every format mtk reads, checksums, and byte corruption."""
+"""Helpers for the reliability tests: a tree of every format mtk reads, and byte corruption."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from factories import make_npy_dataset
-
-
-def checksums(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` (relative path -> hex digest); folders are implied."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def build_formats(root: Path) -> dict[str, Path]:

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
-from reliability import build_formats, checksums, corrupt, files_of
+from factories import checksums
+from reliability import build_formats, corrupt, files_of
 
 from mtk.errors import MtkError
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import make_npy_dataset
-from reliability import checksums, tiny_checkpoint
+from factories import checksums, make_npy_dataset
+from reliability import tiny_checkpoint
 
 from mtk.formats.datasets import open_dataset
 from mtk.formats.workdir import work_path

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from factories import make_npy_dataset
-from reliability import checksums, tiny_checkpoint
+from factories import checksums, make_npy_dataset
+from reliability import tiny_checkpoint
 
 from mtk.errors import MtkError
 from mtk.formats.dataset_convert import convert_dataset

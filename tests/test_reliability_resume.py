@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import make_npy_dataset
-from reliability import checksums, tiny_checkpoint
+from factories import checksums, make_npy_dataset
+from reliability import tiny_checkpoint
 
 from mtk.errors import MtkError
 from mtk.formats.dataset_stats import RUN_MOTIONS, stats_to_dir

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability import build_formats, checksums
+from factories import checksums
+from reliability import build_formats
 
 
 def mtk(*args) -> tuple[int, str]:

@@ -14,7 +14,6 @@ from mtk.toolkit.stats import (
     accumulate,
     apply_feat_bias,
     dataset_stats_from_arrays,
-    group_average,
     normalization,
 )
 

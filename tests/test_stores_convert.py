@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -12,16 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import make_npy_dataset
+from factories import checksums, make_npy_dataset
 from test_stores import tree_identical
 
 from mtk.formats.dataset_convert import convert_dataset
 from mtk.formats.datasets import open_dataset
-
-
-def checksums(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_cli_round_trip_npy_zarr_hdf5_npy(tmp_path, mtk_cli):
