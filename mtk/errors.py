@@ -37,6 +37,12 @@ class DestinationExistsError(MtkError):
     """The output already exists and neither --overwrite nor --resume was given."""
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message, or its type name when the message is empty."""
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0]
+
+
 #: what third-party decoders (numpy, zarr and its codecs, h5py, json) raise on damaged or malformed files
 DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError, TypeError)
 

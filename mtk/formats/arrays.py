@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, MtkError, first_line
 from mtk.schemas import Layout, get_layout, layout_for_dim
 
 ArrayKind = Literal["features", "joints", "stats"]
@@ -34,10 +34,10 @@ def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
         if "allow_pickle" in str(err) or "pickle" in str(err).lower():
             raise BadInputError(path, "holds pickled data (e.g. an object array), which mtk never unpickles",
                                 "save it as a plain numeric array") from None
-        raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
+        raise BadInputError(path, f"is not a readable .npy file: {first_line(err)}",
                             "the file may be truncated or corrupted") from None
     except (OSError, EOFError, zipfile.BadZipFile, SyntaxError, tokenize.TokenError) as err:  # header parsing
-        raise BadInputError(path, f"is not a readable .npy file: {_first_line(err)}",
+        raise BadInputError(path, f"is not a readable .npy file: {first_line(err)}",
                             "the file may be truncated or corrupted") from None
     if isinstance(array, np.lib.npyio.NpzFile):
         array.close()
@@ -45,11 +45,6 @@ def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise BadInputError(path, f"has dtype {array.dtype}, expected a numeric array")
     return array
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
 
 
 def array_kind(array: np.ndarray, path: str | Path) -> ArrayKind:

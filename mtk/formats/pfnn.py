@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, MtkError, first_line
 from mtk.schemas.pfnn import (
     GAIT_FILE_COLUMNS,
     GAIT_MERGE,
@@ -477,7 +477,7 @@ def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
         with np.load(p, allow_pickle=False) as archive:
             X, Y, P = (archive[k] for k in KEYS)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise BadInputError(p, f"is not a readable PFNN database: {_first_line(err)}") from None
+        raise BadInputError(p, f"is not a readable PFNN database: {first_line(err)}") from None
     if X.ndim != 2 or Y.ndim != 2 or P.ndim != 1 or not len(X) == len(Y) == len(P):
         raise BadInputError(p, f"has Xun {X.shape}, Yun {Y.shape}, Pun {P.shape}",
                             "expected (N, X), (N, Y) and (N,)")
@@ -486,11 +486,6 @@ def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     layout_path = p.with_name("layout.json")
     document = _read_layout(layout_path, X.shape[1], Y.shape[1]) if layout_path.is_file() else None
     return X, Y, P, document
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
 
 
 def _read_layout(path: Path, x_dim: int, y_dim: int) -> dict:
@@ -502,7 +497,7 @@ def _read_layout(path: Path, x_dim: int, y_dim: int) -> dict:
             if not all(isinstance(g["name"], str) and 0 <= int(g["start"]) < int(g["stop"]) <= dim for g in groups):
                 raise ValueError(f"{key} do not fit {dim} columns")
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise BadInputError(path, f"is not a valid PFNN layout: {_first_line(err)}",
+        raise BadInputError(path, f"is not a valid PFNN layout: {first_line(err)}",
                             "re-export the database or remove layout.json") from None
     return document
 
