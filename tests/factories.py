@@ -6,6 +6,8 @@ The features are random (not physically meaningful); use ``mtk sample`` data whe
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +69,20 @@ def checksums(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root`` (relative path -> hex digest); folders are implied."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class _RunsACommand:
+    """Unpickling this runs ``command`` through ``os.system`` (what a hostile ``all_data.pkl`` would do)."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+def write_malicious_pickle(path: Path, marker: Path, name: str = "m") -> Path:
+    """An ``all_data.pkl`` whose one code entry, once unpickled, creates ``marker``; returns ``path``."""
+    payload = {"text_data": {}, "code_data": {name: _RunsACommand(f"touch {marker}")}, "file_names": [name]}
+    path.write_bytes(pickle.dumps(payload))
+    return path

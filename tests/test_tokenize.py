@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from factories import write_malicious_pickle
 
 from mtk.formats.datasets import open_dataset
 from mtk.formats.tokens import read_tokens
@@ -241,13 +241,7 @@ def test_bad_normalisation_files_are_one_line_errors(sample, tiny_ckpt, tmp_path
 
 def test_detokenize_refuses_a_malicious_pickle(tiny_ckpt, tmp_path, mtk_cli):
     marker = tmp_path / "pwned"
-
-    class Payload:
-        def __reduce__(self):
-            return (os.system, (f"touch {marker}",))
-
-    pkl = tmp_path / "all_data.pkl"
-    pkl.write_bytes(pickle.dumps({"text_data": {}, "code_data": {"m": Payload()}, "file_names": ["m"]}))
+    pkl = write_malicious_pickle(tmp_path / "all_data.pkl", marker)
     done = mtk_cli("detokenize", pkl, "--ckpt", tiny_ckpt, "--out", tmp_path / "out")
     assert done.code == 2 and done.stderr.count("\n") == 1 and "refuses" in done.stderr
     assert not marker.exists() and not (tmp_path / "out").exists()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 
 import numpy as np
 import pytest
+from factories import write_malicious_pickle
 
 from mtk.errors import BadInputError, DestinationExistsError
 from mtk.formats import registry
@@ -172,13 +172,7 @@ def test_inspect_flags_a_stale_prob_file(tmp_path):
 
 def test_inspect_refuses_a_malicious_pickle_and_runs_nothing(tmp_path, mtk_cli):
     marker = tmp_path / "pwned"
-
-    class Payload:
-        def __reduce__(self):
-            return (os.system, (f"touch {marker}",))
-
-    path = tmp_path / "all_data.pkl"
-    path.write_bytes(pickle.dumps({"text_data": {}, "code_data": {"x": Payload()}, "file_names": ["x"]}))
+    path = write_malicious_pickle(tmp_path / "all_data.pkl", marker, "x")
     before = sorted(p.name for p in tmp_path.iterdir())
     done = mtk_cli("inspect", path)
     assert done.code == 2
