@@ -27,18 +27,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 #: PFNN's generator on LocomotionFlat04_000 (pfnn_format.md §6): seconds, rows written, distinct rows
 PFNN_PROCESSING_S, PFNN_TOTAL_S, PFNN_ROWS, PFNN_DISTINCT = 0.6, 2.4, 8850, 885
-
-
-def best(function, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -62,18 +54,18 @@ def main() -> None:
     source = source_from_bvh(take, ExportOptions())
     preset = get_preset("pfnn31")
     rows = len(export_rows(source.motion, preset))
-    processing = best(lambda: export_rows(source.motion, preset), args.repeat)
-    library = best(lambda: convert_to_pfnn(str(take), str(work / "lib"), overwrite=True), args.repeat)
+    processing = best_of(lambda: export_rows(source.motion, preset), args.repeat)
+    library = best_of(lambda: convert_to_pfnn(str(take), str(work / "lib"), overwrite=True), args.repeat)
     command = [sys.executable, "-m", "mtk", "-q", "convert", str(take), str(work / "cli"), "--to", "pfnn",
                "--overwrite"]
-    cli = best(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
+    cli = best_of(lambda: subprocess.run(command, check=True, capture_output=True), args.repeat)
     if args.pfnn_dir:
         generator = [sys.executable, "generate_database.py"]
         pfnn_total, ours = [], []
         for _ in range(args.repeat):  # alternate, so both see the same machine load
-            pfnn_total.append(best(lambda: subprocess.run(generator, cwd=args.pfnn_dir, check=True,
-                                                          capture_output=True), 1))
-            ours.append(best(lambda: subprocess.run(command, check=True, capture_output=True), 1))
+            pfnn_total.append(best_of(lambda: subprocess.run(generator, cwd=args.pfnn_dir, check=True,
+                                                             capture_output=True), 1))
+            ours.append(best_of(lambda: subprocess.run(command, check=True, capture_output=True), 1))
         args.pfnn_total, cli = min(pfnn_total), min(ours)
 
     print(f"take: {take.name}, {rows} rows (PFNN: {PFNN_ROWS} written, {PFNN_DISTINCT} distinct)")

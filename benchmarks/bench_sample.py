@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best_of
 
 from mtk.formats.sample_dataset import write_sample_dataset
 from mtk.schemas import get_layout
 from mtk.toolkit.sample import motion_features, procedural_motion
 
 TARGET_S = 10.0
-
-
-def best_of(repeat: int, work) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -46,9 +38,9 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             counter = iter(range(args.repeat))
-            generated = best_of(args.repeat, generate)
-            written = best_of(args.repeat, lambda: write_sample_dataset(
-                str(Path(tmp) / f"run{next(counter)}"), name, args.count, 0))
+            generated = best_of(generate, args.repeat)
+            written = best_of(lambda: write_sample_dataset(
+                str(Path(tmp) / f"run{next(counter)}"), name, args.count, 0), args.repeat)
         print(f"{name:8} {generated:11.2f} {written:8.2f} {written / TARGET_S:15.2f}")
 
 
