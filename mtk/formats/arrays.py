@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import tokenize
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -100,17 +102,25 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
     return FeatureFile(Path(path), array, found)
 
 
+@contextmanager
+def atomic_file(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary sibling of ``path`` to write (ending in ``suffix``, for writers that go by the extension);
+    it replaces ``path`` when the block succeeds and is removed in any case."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` atomically (temporary sibling, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
 
 
 def detect(path: str) -> bool:

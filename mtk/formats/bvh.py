@@ -9,7 +9,6 @@ joint with position channels uses them in place of its OFFSET. ``scale`` multipl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.formats.arrays import atomic_file
 from mtk.schemas import PFNN31, SMPL22, Skeleton
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
@@ -306,13 +306,8 @@ def write_bvh(path: str | Path, joint_names: Sequence[str], parents: Sequence[in
     values = np.concatenate([root_positions, euler], axis=1)
     lines += ["MOTION", f"Frames: {frames}", f"Frame Time: {1.0 / fps:.8f}"]
     body = "\n".join(" ".join(f"{v:.6f}" for v in row) for row in values)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_file(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n" + body + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def detect(path: str) -> bool:

@@ -6,14 +6,13 @@ Joints ``.npy`` files carry no rate: they are taken to be at ``fps`` (default 20
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import array_kind, load_npy, resolve_layout
+from mtk.formats.arrays import array_kind, atomic_file, load_npy, resolve_layout
 from mtk.schemas import KIT21, PFNN31, SMPL22
 from mtk.toolkit.render import Scene, animation, key_frames
 from mtk.toolkit.resample import sample_times
@@ -74,8 +73,7 @@ def render_file(path: str, out: str, fps: float | None = None, layout: str | Non
     if fps is not None and fps <= 0:
         raise MtkError(None, f"--fps must be positive, got {fps:g}")
     scene, source_fps = load_scene(path, layout)
-    tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{suffix}")
-    try:
+    with atomic_file(target, suffix) as tmp:
         if suffix == ".png":
             key_frames(scene, frames).savefig(tmp)
             summary = f"wrote {out}: {min(frames, len(scene.joints))} key frames of {len(scene.joints)}"
@@ -86,7 +84,4 @@ def render_file(path: str, out: str, fps: float | None = None, layout: str | Non
             writer = _writer(target, out_fps)
             animation(scene, picks.tolist(), out_fps).save(tmp, writer=writer)
             summary = f"wrote {out}: {len(picks)} frames at {out_fps:g} fps ({len(picks) / out_fps:.1f} s)"
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return summary
