@@ -51,6 +51,10 @@ class StepResult:
     figures: dict[str, Any]
     summary: str = ""
 
+    def figures_text(self) -> str:
+        """The key figures as one line: ``label: value, ...``."""
+        return ", ".join(f"{k}: {v}" for k, v in self.figures.items())
+
 
 @dataclass
 class DemoResult:
@@ -149,7 +153,7 @@ class Demo:
     def validate(self) -> tuple[dict[str, Any], str]:
         from mtk.formats.datasets import validate_dataset
 
-        with self.progress("validate", None) as advance:
+        with self.progress("validate", self.size.motions) as advance:
             report = validate_dataset(self.sample, on_progress=advance)
         counts = {level: sum(f.level == level for f in report.findings) for level in ("error", "warning", "info")}
         codes = sorted({f.code for f in report.findings})
@@ -342,17 +346,13 @@ def plot_usage(usage: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def _figures_text(figures: dict[str, Any]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in figures.items())
-
-
 def write_report(demo: Demo, result: DemoResult) -> Path:
     """Plots and ``report/report.md`` (summary table, FSQ vs VQ, links to every output)."""
     folder = demo.report_dir
     folder.mkdir(parents=True, exist_ok=True)
     plot_training(demo, folder / "training_curves.png")
     plot_usage(demo.usage, folder / "codebook_usage.png")
-    rows = "\n".join(f"| {s.name} | {s.seconds:.1f} | {_figures_text(s.figures)} |" for s in result.steps)
+    rows = "\n".join(f"| {s.name} | {s.seconds:.1f} | {s.figures_text()} |" for s in result.steps)
     fsq, vq = demo.evals["fsq"], demo.evals["vq"]
     text = f"""# mtk demo report
 

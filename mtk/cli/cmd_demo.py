@@ -5,10 +5,6 @@ from __future__ import annotations
 import click
 
 
-def _figures(figures: dict) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in figures.items())
-
-
 @click.command("demo")
 @click.argument("out", default="mtk-demo", required=False)
 @click.option("--quick", is_flag=True, help="Tiny sizes (a few seconds; for tests): the numbers mean nothing.")
@@ -33,14 +29,14 @@ def demo_command(out: str, quick: bool, overwrite: bool) -> int:
     err = console(stderr=True)
 
     def on_step(step) -> None:
-        err.print(f"[green]done[/] {step.name:<12} {step.seconds:6.1f} s  {_figures(step.figures)}")
+        err.print(f"[green]done[/] {step.name:<12} {step.seconds:6.1f} s  {step.figures_text()}")
 
     result = run_demo(out, quick=quick, overwrite=overwrite, progress=progress_bar, on_step=on_step)
     table = Table(title=f"mtk demo: {result.out}", show_edge=False, pad_edge=False)
     for column, justify in (("step", "left"), ("seconds", "right"), ("key figures", "left")):
         table.add_column(column, justify=justify)
     for step in result.steps:
-        table.add_row(step.name, f"{step.seconds:.1f}", _figures(step.figures))
+        table.add_row(step.name, f"{step.seconds:.1f}", step.figures_text())
     table.add_row("total", f"{result.seconds:.1f}", "")
     out_console = console()
     out_console.print(table)
