@@ -259,14 +259,6 @@ def bvh_joint_name(name: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _children(parents: Sequence[int]) -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {j: [] for j in range(len(parents))}
-    for j, p in enumerate(parents):
-        if p >= 0:
-            children[p].append(j)
-    return children
-
-
 def write_bvh(path: str | Path, joint_names: Sequence[str], parents: Sequence[int], offsets: np.ndarray,
               local_rotations: np.ndarray, root_positions: np.ndarray, fps: float) -> None:
     """Write a BVH file atomically: ZYX Euler channels (degrees), root position channels, root OFFSET 0.
@@ -275,9 +267,10 @@ def write_bvh(path: str | Path, joint_names: Sequence[str], parents: Sequence[in
     The root's position channels hold its absolute position, so importers that add the root OFFSET and
     importers that ignore it agree.
     """
+    from mtk.toolkit.kinematics import children as joint_children
     from mtk.toolkit.rotations import matrix_to_euler
 
-    children = _children(parents)
+    children = joint_children(parents)
     order: list[int] = []
     lines = ["HIERARCHY"]
 

@@ -7,6 +7,15 @@ from collections.abc import Sequence
 from mtk.toolkit.rotations import Array, _stack
 
 
+def children(parents: Sequence[int]) -> dict[int, list[int]]:
+    """Each joint's children, in joint order (end joints map to an empty list)."""
+    out: dict[int, list[int]] = {j: [] for j in range(len(parents))}
+    for j, p in enumerate(parents):
+        if p >= 0:
+            out[p].append(j)
+    return out
+
+
 def forward_kinematics(local_rotations: Array, root_positions: Array, offsets: Array,
                        parents: Sequence[int]) -> tuple[Array, Array]:
     """Global joint positions (..., J, 3) and global rotations (..., J, 3, 3).

@@ -17,7 +17,8 @@ import numpy as np
 
 from mtk.schemas import Layout
 from mtk.toolkit import rotations as rot
-from mtk.toolkit.kinematics import forward_kinematics
+from mtk.toolkit.extract import bone_lengths
+from mtk.toolkit.kinematics import children, forward_kinematics
 from mtk.toolkit.recover import recover_joints, recover_local_rotations, root_heading_263
 
 
@@ -102,13 +103,13 @@ def pose_from_263(features: np.ndarray, layout: Layout) -> Pose:
     parents = skeleton.parents
     joints = recover_joints(features, layout)
     directions = np.asarray(skeleton.raw_offsets, dtype=np.float64)
-    lengths = np.linalg.norm(joints - joints[:, [max(p, 0) for p in parents]], axis=-1).mean(0)
+    lengths = bone_lengths(joints, skeleton).mean(0)
     offsets = directions * lengths[:, None]
     swings = _swing_globals(features, layout)
-    children: dict[int, list[int]] = {j: [c for c, p in enumerate(parents) if p == j] for j in range(len(parents))}
+    kids_of = children(parents)
     global_rotations = np.empty_like(swings)
     for j in range(len(parents)):
-        kids = children[j]
+        kids = kids_of[j]
         if len(kids) == 1:
             global_rotations[:, j] = swings[:, kids[0]]
         elif kids:
