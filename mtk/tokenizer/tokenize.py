@@ -240,6 +240,7 @@ def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
     unit = model.unit_length
     out: list[np.ndarray] = [np.zeros((0, model.input_dim), np.float32) for _ in codes]
     lengths = [len(c) for c in codes]
+    device = next(model.parameters()).device
     for batch in plan_batches(lengths, 64):
         live = [i for i in batch if lengths[i] > 0]
         if not live:
@@ -249,9 +250,7 @@ def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
         for row, i in enumerate(live):
             indices[row, :lengths[i]] = codes[i]
         with torch.inference_mode():
-            token_lengths = None if len(live) == 1 else torch.tensor([lengths[i] for i in live])
-            device = next(model.parameters()).device
-            token_lengths = None if token_lengths is None else token_lengths.to(device)
+            token_lengths = None if len(live) == 1 else torch.tensor([lengths[i] for i in live], device=device)
             features = model.decode(torch.from_numpy(indices).to(device), token_lengths).cpu().numpy()
         for row, i in enumerate(live):
             out[i] = features[row, :lengths[i] * unit]
