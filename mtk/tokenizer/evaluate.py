@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from mtk.schemas import Layout
-from mtk.tokenizer.codebook import usage_from_counts
+from mtk.tokenizer.codebook import code_counts, usage_from_counts
 from mtk.tokenizer.model import TokenizerModel
 from mtk.toolkit.recover import recover_joints
 
@@ -89,7 +89,7 @@ def evaluate_batch(model: TokenizerModel, raw: Tensor, lengths: Tensor, mean: Te
     totals.root += root.sum()
     totals.motions += len(lengths)
     totals.frames += lengths.sum()
-    totals.counts += torch.bincount(out.indices[tokens].long(), minlength=model.codebook_size)
+    totals.counts += code_counts(out.indices[tokens], model.codebook_size)
 
 
 def evaluate(model: TokenizerModel, dataset, layout: Layout, mean: Tensor, std: Tensor, *,
