@@ -32,6 +32,7 @@ from mtk.schemas.skeletons import Skeleton
 from mtk.toolkit import rotations as rot
 from mtk.toolkit.extract import foot_contacts, gaussian_smooth
 from mtk.toolkit.phase import phase_increment
+from mtk.toolkit.resample import resample_linear
 
 _UP = np.array([0.0, 1.0, 0.0])
 
@@ -145,11 +146,7 @@ def rotations_from_positions(positions: np.ndarray, skeleton: Skeleton, forward:
 
 def _sample(values: np.ndarray, times: np.ndarray) -> np.ndarray:
     """``values`` (T, ...) linearly interpolated at fractional frames ``times`` (clamped to the clip)."""
-    times = np.clip(times, 0, len(values) - 1)
-    lo = np.floor(times).astype(np.int64)
-    hi = np.minimum(lo + 1, len(values) - 1)
-    alpha = (times - lo).reshape(times.shape + (1,) * (values.ndim - 1))
-    return values[lo] * (1 - alpha) + values[hi] * alpha
+    return resample_linear(values, np.clip(times, 0, len(values) - 1))
 
 
 def _trajectory(root: np.ndarray, forward: np.ndarray, gait: np.ndarray | None, centre: np.ndarray,

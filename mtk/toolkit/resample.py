@@ -27,9 +27,9 @@ def _brackets(times: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 def resample_linear(x: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """x (T, ...) at fractional frame positions ``times`` by linear interpolation."""
+    """x (T, ...) at fractional frame positions ``times`` (any shape) by linear interpolation."""
     lower, upper, w = _brackets(times, x.shape[0])
-    w = w.reshape(-1, *([1] * (x.ndim - 1)))
+    w = w.reshape(times.shape + (1,) * (x.ndim - 1))
     return x[lower] * (1 - w) + x[upper] * w
 
 
