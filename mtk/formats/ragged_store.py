@@ -439,10 +439,10 @@ class RaggedReader:
             raise MtkError(self.path, f"no motion named {name!r} in this store") from None
 
     def span(self, name: str) -> tuple[int, int]:
-        offsets, _, index = self.meta
-        i = index.get(name)
-        if i is None:
-            self.index(name)  # raises the one-line error
+        return self._span_at(self.index(name))
+
+    def _span_at(self, i: int) -> tuple[int, int]:
+        offsets = self.meta[0]
         return int(offsets[i]), int(offsets[i + 1])
 
     def length(self, name: str) -> int:
@@ -451,7 +451,7 @@ class RaggedReader:
 
     def read(self, name: str) -> Motion:
         i = self.index(name)
-        start, stop = self.span(name)
+        start, stop = self._span_at(i)
         with damaged_input(self.path):
             return Motion(name, self.handle.window(start, stop), split_texts(str(self.handle.texts[i])))
 
@@ -465,7 +465,7 @@ class RaggedReader:
         self.handle
         for name in names:
             i = self.index(name)
-            start, stop = self.span(name)
+            start, stop = self._span_at(i)
             with damaged_input(self.path):
                 if self._features is None:
                     features = self.handle.window(start, stop)
