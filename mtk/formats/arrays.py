@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError, first_line
+from mtk.errors import BadInputError, DestinationExistsError, MtkError, first_line
 from mtk.schemas import Layout, get_layout, layout_for_dim
 
 ArrayKind = Literal["features", "joints", "stats"]
@@ -100,6 +100,12 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
         raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",
                             "known: 263 (hml263), 251 (kit251), 272 (smpl272)")
     return FeatureFile(Path(path), array, found)
+
+
+def refuse_existing(path: str | Path, overwrite: bool) -> None:
+    """Refuse to replace an existing single-file output unless ``overwrite``."""
+    if Path(path).exists() and not overwrite:
+        raise DestinationExistsError(path, "already exists", "pass --overwrite to replace it")
 
 
 @contextmanager

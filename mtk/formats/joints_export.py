@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from mtk.errors import DestinationExistsError
-from mtk.formats.arrays import load_features, save_npy
+from mtk.formats.arrays import load_features, refuse_existing, save_npy
 from mtk.toolkit.recover import recover_joints
 
 
@@ -15,8 +12,7 @@ def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float 
                       overwrite: bool = False, **_: object) -> str:
     """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``, or a BVH file's joint
     positions (resampled by time to ``fps`` when given)."""
-    if Path(dst).exists() and not overwrite:
-        raise DestinationExistsError(dst, "already exists", "pass --overwrite to replace it")
+    refuse_existing(dst, overwrite)
     if str(src).lower().endswith(".bvh"):
         from mtk.formats.motion_convert import bvh_joints
 

@@ -8,20 +8,13 @@ never by an integer stride. Feature outputs default to their layout's rate (30, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import array_kind, load_features, load_npy, save_npy
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.arrays import array_kind, load_features, load_npy, refuse_existing, save_npy
 from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
 from mtk.schemas import Layout, get_layout
 from mtk.toolkit.resample import resample_motion
-
-
-def _check_destination(dst: str, overwrite: bool) -> None:
-    if Path(dst).exists() and not overwrite:
-        raise DestinationExistsError(dst, "already exists", "pass --overwrite to replace it")
 
 
 def _is_bvh(path: str) -> bool:
@@ -57,7 +50,7 @@ def _extract_263_file(src: str, dst: str, layout_name: str, fps: float | None, o
                       fix_quirks: bool) -> str:
     from mtk.toolkit.extract import extract_263
 
-    _check_destination(dst, overwrite)
+    refuse_existing(dst, overwrite)
     layout = get_layout(layout_name)
     out_fps = fps or layout.fps
     joints, origin = _source_joints(src, layout, out_fps)
@@ -85,7 +78,7 @@ def convert_to_smpl272(src: str, dst: str, fps: float | None = None, overwrite: 
     """SMPL-22 BVH -> 272 features (T rows, float64), facing +z, floor and frame-0 root at the origin."""
     from mtk.toolkit.extract import extract_272
 
-    _check_destination(dst, overwrite)
+    refuse_existing(dst, overwrite)
     if not _is_bvh(src):
         raise MtkError(src, "smpl272 features are made from SMPL rotations, which only BVH input carries here",
                        "give an SMPL-22 .bvh file")
@@ -105,7 +98,7 @@ def convert_to_bvh(src: str, dst: str, layout: str | None = None, fps: float | N
     (an approximation: joint positions are reproduced, limb twist is not)."""
     from mtk.toolkit.pose import pose_from_263, pose_from_272
 
-    _check_destination(dst, overwrite)
+    refuse_existing(dst, overwrite)
     feature_file = load_features(src, layout)
     spec = feature_file.layout
     features = feature_file.features.astype(np.float64)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import array_kind, atomic_file, load_npy, resolve_layout
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.arrays import array_kind, atomic_file, load_npy, refuse_existing, resolve_layout
 from mtk.schemas import KIT21, PFNN31, SMPL22
 from mtk.toolkit.render import Scene, animation, key_frames
 from mtk.toolkit.resample import sample_times
@@ -68,8 +68,7 @@ def render_file(path: str, out: str, fps: float | None = None, layout: str | Non
     suffix = target.suffix.lower()
     if suffix not in OUTPUTS:
         raise MtkError(out, f"cannot render to {suffix or 'a file without extension'}", "use .gif, .mp4 or .png")
-    if target.exists() and not overwrite:
-        raise DestinationExistsError(out, "already exists", "pass --overwrite to replace it")
+    refuse_existing(out, overwrite)
     if fps is not None and fps <= 0:
         raise MtkError(None, f"--fps must be positive, got {fps:g}")
     scene, source_fps = load_scene(path, layout)
