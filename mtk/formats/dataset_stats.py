@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import load_npy, resolve_layout, save_npy
+from mtk.formats.arrays import atomic_file, load_npy, resolve_layout, save_npy
 from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo, DatasetReader
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
@@ -315,12 +315,8 @@ def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = Fal
     save_npy(mean_path, result.stats.mean.astype(dtype))
     save_npy(std_path, result.stats.std.astype(dtype))
     document = result.sidecar() | {"files": {"mean": mean_path.name, "std": std_path.name}}
-    tmp = sidecar_path.with_name(f".{sidecar_path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_file(sidecar_path) as tmp:
         tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, sidecar_path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return list(paths)
 
 
