@@ -87,18 +87,12 @@ def sixd_deviations(features: np.ndarray, layout: Layout) -> np.ndarray:
                      np.abs((a * b).sum(-1))])
 
 
-def sixd_error(features: np.ndarray, layout: Layout) -> float:
-    """Largest deviation of the stored 6D pairs from orthonormality."""
-    deviations = sixd_deviations(features, layout)
-    return float(np.nanmax(deviations)) if deviations.size else 0.0
-
-
-def looks_normalized(features: np.ndarray, layout: Layout) -> bool:
-    """True when the features look z-normalised: most 6D pairs are not unit vectors and values centre on 0."""
-    finite = features[np.isfinite(features).all(axis=1)].astype(np.float64)
-    if len(finite) == 0:
+def looks_normalized(features: np.ndarray, deviations: np.ndarray) -> bool:
+    """True when finite ``features`` look z-normalised: most 6D pairs (``deviations`` from
+    :func:`sixd_deviations`) are not unit vectors and values centre on 0."""
+    if len(features) == 0:
         return False
-    return float(np.median(sixd_deviations(finite, layout))) > 0.2 and abs(float(finite.mean())) < 0.5
+    return float(np.median(deviations)) > 0.2 and abs(float(features.mean(dtype=np.float64))) < 0.5
 
 
 def velocity_error(features: np.ndarray, layout: Layout) -> float:
@@ -142,7 +136,8 @@ def describe_features(features: np.ndarray, layout: Layout | None, path: str, fp
     report.duration_s = frames / report.fps
     report.blocks = [block_stats(b.name, b.start, b.stop, features[:, b.slice]) for b in layout.blocks]
     clean = features[~nonfinite_rows]
-    normalized = looks_normalized(clean, layout)
+    deviations = sixd_deviations(clean, layout)
+    normalized = looks_normalized(clean, deviations)
     report.details["normalized"] = normalized
     report.details["layout_confidence"] = "low" if normalized else "high"
     report.details["sixd_convention"] = layout.sixd
@@ -152,14 +147,14 @@ def describe_features(features: np.ndarray, layout: Layout | None, path: str, fp
                    f"values look z-normalised (6D pairs are not unit vectors, mean near 0); layout {layout.name} "
                    f"is {how}; content checks skipped (denormalise with the dataset's mean/std first)")
     else:
-        _content_findings(report, clean, layout)
+        _content_findings(report, clean, layout, float(deviations.max()) if deviations.size else 0.0)
     if frames < TRAINING_WINDOW:
         report.add("warning", "too_short",
                    f"{frames} frames is shorter than a {TRAINING_WINDOW}-frame training window")
     return report
 
 
-def _content_findings(report: Report, features: np.ndarray, layout: Layout) -> None:
+def _content_findings(report: Report, features: np.ndarray, layout: Layout, error: float) -> None:
     if len(features) == 0:
         return
     if layout.has_contacts:
@@ -168,7 +163,6 @@ def _content_findings(report: Report, features: np.ndarray, layout: Layout) -> N
         if bad.any():
             report.add("error", "contacts_not_binary",
                        f"{int(bad.sum())} contact values are not 0 or 1 (e.g. {float(contacts[bad][0]):.4g})")
-    error = sixd_error(features, layout)
     report.details["sixd_max_error"] = error
     if error > 1e-2:
         report.add("error" if error > 0.1 else "warning", "sixd_not_orthonormal",
