@@ -25,6 +25,7 @@ import numpy as np
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.arrays import atomic_file, load_npy, resolve_layout, save_npy
 from mtk.formats.datasets import open_dataset
+from mtk.formats.destination import is_url
 from mtk.formats.model import DatasetInfo, DatasetReader
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
 from mtk.formats.lock import exclusive
@@ -330,7 +331,7 @@ def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, group
     killed run made with the same options (merged in the same order: the result is bit-identical) and may
     replace the output files that run left.
     """
-    options = {"dataset": str(Path(path).absolute()) if "://" not in str(path) else str(path), "split": split,
+    options = {"dataset": str(Path(path).absolute()) if not is_url(path) else str(path), "split": split,
                "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS}
     with exclusive(out_dir):
         work = WorkFolder(out_dir, options, resume)

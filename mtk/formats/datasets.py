@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.formats.destination import is_url
 from mtk.formats.model import DatasetInfo, DatasetReader, Motion
 
 #: writer format -> (module, class); the module is imported only when used
@@ -43,7 +44,7 @@ def dataset_format(path: str | Path) -> str:
     from mtk.formats import hdf5_store, npy_folder, zarr_store
 
     text = str(path)
-    if "://" not in text and not Path(text).exists():
+    if not is_url(text) and not Path(text).exists():
         raise MtkError(text, "no such file or folder", "check the path")
     for name, module in (("zarr", zarr_store), ("hdf5", hdf5_store), ("npy", npy_folder)):
         if module.detect(text):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.formats.destination import is_url
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -23,7 +24,7 @@ CHUNK_CACHE_BYTES = 64 * 1024 * 1024
 def detect(path: str) -> bool:
     """A local file starting with the HDF5 signature."""
     text = str(path)
-    if "://" in text or not Path(text).is_file():
+    if is_url(text) or not Path(text).is_file():
         return False
     with open(text, "rb") as handle:
         return handle.read(8) == HDF5_MAGIC
@@ -37,7 +38,7 @@ class Hdf5Writer(RaggedWriter):
     """Writes an HDF5 dataset file; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
 
     def __init__(self, path: str, info, **options):
-        if "://" in str(path):
+        if is_url(path):
             raise MtkError(path, "HDF5 files are written to local paths only", "write a .zarr store to a URL")
         self.file = None
         super().__init__(path, info, **options)

@@ -25,7 +25,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.arrays import load_npy, resolve_layout, save_npy
-from mtk.formats.destination import Journal, prepare
+from mtk.formats.destination import Journal, is_url, prepare
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import Layout
 
@@ -51,7 +51,7 @@ def family_for_layout(layout: Layout | None) -> str:
 
 
 def detect(path: str) -> bool:
-    return "://" not in str(path) and family_of(path) is not None
+    return not is_url(path) and family_of(path) is not None
 
 
 def read_lines(path: Path) -> list[str]:
@@ -224,7 +224,7 @@ class NpyFolderWriter:
 
     def __init__(self, path: str | Path, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
                  family: str | None = None):
-        if "://" in str(path):
+        if is_url(path):
             raise MtkError(path, "npy folders are written to local paths only", "write a .zarr store to a URL")
         self.info = info
         self.family = family or family_for_layout(info.layout)

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mtk.errors import MtkError
+from mtk.formats.destination import is_url
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def registered(name: str) -> FormatEntry:
 def detect(path: str | Path) -> FormatEntry:
     """The format of ``path``; a one-line error when none fits."""
     text = str(path)
-    if "://" not in text and not Path(text).exists():
+    if not is_url(text) and not Path(text).exists():
         raise MtkError(text, "no such file or folder", "check the path")
     for entry in FORMATS:
         if entry.load().detect(text):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
+from mtk.formats.destination import is_url
 from mtk.formats.model import Stats
 from mtk.formats.tokens import TokenSet, as_codes
 
@@ -37,7 +38,7 @@ def detect(path: str) -> bool:
     """A Zarr group (local path or fsspec URL) whose attributes say ``kind: tokens``."""
     text = str(path).rstrip("/")
     try:
-        if "://" in text:
+        if is_url(text):
             import fsspec
 
             with fsspec.open(f"{text}/zarr.json", "rb") as handle:

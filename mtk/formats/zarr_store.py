@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError
+from mtk.formats.destination import is_url
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
@@ -23,7 +24,7 @@ EMPTY_CHUNK = np.iinfo(np.uint64).max
 def detect(path: str) -> bool:
     """A ``.zarr`` path or URL, or a folder holding a Zarr v3 group (``zarr.json``)."""
     text = str(path).rstrip("/")
-    if "://" in text:
+    if is_url(text):
         return text.endswith(".zarr")
     return Path(text, "zarr.json").is_file()
 
@@ -116,7 +117,7 @@ class ShardFiles:
         from zarr.codecs import BytesCodec, ShardingCodec
 
         codecs = array.metadata.codecs
-        if "://" in path or len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
+        if is_url(path) or len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
             return False
         inner = codecs[0].codecs
         return (len(inner) == 1 and isinstance(inner[0], BytesCodec) and str(inner[0].endian.value) == "little"
