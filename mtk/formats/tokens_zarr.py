@@ -22,6 +22,7 @@ import numpy as np
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
 from mtk.formats.destination import is_url
 from mtk.formats.model import Stats
+from mtk.formats.ragged_store import created_by, join_texts, split_texts
 from mtk.formats.tokens import TokenSet, as_codes
 
 KIND = "tokens"
@@ -57,8 +58,6 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     """Write ``tokens`` as a tokens store at ``path`` (atomically: a temporary sibling, then a rename)."""
     import zarr
 
-    from importlib.metadata import version
-
     from mtk.formats.destination import prepare
 
     if tokens.codebook_size is None:
@@ -74,7 +73,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
         group.create_array("codes", data=codes, chunks=(CODE_CHUNK,))
         group.create_array("offsets", data=offsets, chunks=(max(len(offsets), 1),))
         group.create_array("counts", data=counts, chunks=(len(counts),))
-        for key, values in (("names", tokens.names), ("texts", ["\n".join(t) for t in tokens.texts])):
+        for key, values in (("names", tokens.names), ("texts", [join_texts(t) for t in tokens.texts])):
             array = group.create_array(key, shape=(len(values),), dtype=str, chunks=(NAME_CHUNK,))
             if values:
                 array[:] = np.array(values, dtype=object)
@@ -85,7 +84,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             "mtk_format": 1, "kind": KIND, "codebook_size": tokens.codebook_size,
             "unit_length": tokens.unit_length, "layout": tokens.layout, "fps": tokens.fps,
             "count": len(tokens), "total_tokens": int(lengths.sum()), "end_token": tokens.codebook_size,
-            "pad_token": tokens.codebook_size + 1, "created_by": f"mtk {version('mtk')}",
+            "pad_token": tokens.codebook_size + 1, "created_by": created_by(),
         })
     except BaseException:
         dest.discard()
@@ -104,7 +103,7 @@ def read(path: str | Path) -> TokenSet:
         codes = group["codes"][:]
         offsets = group["offsets"][:].astype(np.int64)
         names = [str(n) for n in group["names"][:]]
-        texts = [str(t).split("\n") if str(t) else [] for t in group["texts"][:]]
+        texts = [split_texts(str(t)) for t in group["texts"][:]]
         stats = None
         if "stats" in group:
             stats = Stats(np.asarray(group["stats/mean"][:]), np.asarray(group["stats/std"][:]))
