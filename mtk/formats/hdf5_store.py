@@ -14,7 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError
 from mtk.formats.destination import is_url
-from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct
+from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: h5py's chunk cache per open file (the default 1 MiB holds under four chunks of 272 float32 frames)
@@ -78,15 +78,7 @@ class Hdf5Writer(RaggedWriter):
             del self.file[key]
         chunks = (min(TEXT_CHUNK, count),) if count else None
         dataset = self.file.create_dataset(key, shape=(count,), dtype=h5py.string_dtype(), chunks=chunks)
-        block: list[str] = []
-        start = 0
-        for value in values:
-            block.append(value)
-            if len(block) == TEXT_CHUNK:
-                dataset[start:start + len(block)] = block
-                start += len(block)
-                block = []
-        if block:
+        for start, block in string_blocks(values):
             dataset[start:start + len(block)] = block
 
     def _set_attrs(self, attrs: dict) -> None:

@@ -51,6 +51,20 @@ def split_texts(text: str) -> list[str]:
     return text.split("\n") if text else []
 
 
+def string_blocks(values: Iterator[str], size: int = TEXT_CHUNK) -> Iterator[tuple[int, list[str]]]:
+    """``values`` in lists of ``size`` (the last may be shorter), each with its start index."""
+    block: list[str] = []
+    start = 0
+    for value in values:
+        block.append(value)
+        if len(block) == size:
+            yield start, block
+            start += len(block)
+            block = []
+    if block:
+        yield start, block
+
+
 def split_indices(members: Sequence[str], index: dict[str, int]) -> tuple[np.ndarray, list[str]]:
     """Indices of ``members`` into the names (-1 for names the store lacks) and the lacking names."""
     indices = np.array([index.get(name, -1) for name in members], dtype=np.int64)

@@ -14,7 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError
 from mtk.formats.destination import is_url
-from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct
+from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
 INDEX_ENTRY_BYTES, INDEX_CHECKSUM_BYTES = 16, 4
@@ -73,15 +73,7 @@ class ZarrWriter(RaggedWriter):
 
     def _write_strings(self, key: str, values, count: int) -> None:
         array = self.root.create_array(key, shape=(count,), dtype=str, chunks=(TEXT_CHUNK,), overwrite=True)
-        block: list[str] = []
-        start = 0
-        for value in values:
-            block.append(value)
-            if len(block) == TEXT_CHUNK:
-                array[start:start + len(block)] = np.array(block, dtype=object)
-                start += len(block)
-                block = []
-        if block:
+        for start, block in string_blocks(values):
             array[start:start + len(block)] = np.array(block, dtype=object)
 
     def _set_attrs(self, attrs: dict) -> None:
