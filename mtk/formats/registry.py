@@ -1,7 +1,6 @@
-"""Which format a path is in. Each format is one module with ``detect(path) -> bool`` and some of
-``inspect(path, layout=None, fps=None) -> Report``, ``open_reader(path) -> DatasetReader`` and
-``open_writer(path, info, **options) -> DatasetWriter``. Modules import their heavy dependencies lazily, so
-detection stays cheap.
+"""Which format a path is in. Each format is one module with ``detect(path) -> bool`` and, where mtk can
+describe it, ``inspect(path, layout=None, fps=None) -> Report`` (dataset readers and writers are opened
+through :mod:`mtk.formats.datasets`). Modules import their heavy dependencies lazily, so detection stays cheap.
 """
 
 from __future__ import annotations
@@ -38,13 +37,6 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("bvh", "mtk.formats.bvh", "a BVH motion capture file (any skeleton)"),
     FormatEntry("npy", "mtk.formats.arrays", "a single .npy array: features (T, D), joints (T, J, 3) or stats (D,)"),
 )
-
-
-def registered(name: str) -> FormatEntry:
-    for entry in FORMATS:
-        if entry.name == name:
-            return entry
-    raise MtkError(None, f"unknown format {name!r}", f"known: {', '.join(e.name for e in FORMATS)}")
 
 
 def detect(path: str | Path) -> FormatEntry:
