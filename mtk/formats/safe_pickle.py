@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, MtkError, first_line
 
 #: (module, name) a pickle may refer to -> the object it gets; numpy 1.x spells ``numpy.core``, 2.x ``numpy._core``
 _ALLOWED: dict[tuple[str, str], Any] = {
@@ -71,7 +71,7 @@ def safe_loads(data: bytes, path: str | Path = "<bytes>") -> Any:
                             "mtk reads only dicts, lists, str, numbers and numpy arrays from pickles") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
             KeyError, UnicodeDecodeError, MemoryError) as err:
-        problem = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        problem = first_line(err)
         raise BadInputError(path, f"is not a readable pickle: {problem}",
                             "the file may be truncated or corrupted") from None
     _check_plain(value, path)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, DestinationExistsError, MtkError
+from mtk.errors import BadInputError, DestinationExistsError, MtkError, first_line
 from mtk.formats.tokens import TokenSet, as_codes, check_name
 
 PICKLE_NAME = "all_data.pkl"
@@ -116,7 +116,7 @@ def read_prob(path: str | Path) -> np.ndarray:
     try:
         value = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad or unsafe file
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = first_line(err)
         raise BadInputError(path, f"is not a readable frequency file: {first}",
                             "expected torch.save of a float tensor (K+2,)") from None
     if not isinstance(value, torch.Tensor) or value.ndim != 1 or not value.is_floating_point() or len(value) < 3:
