@@ -44,7 +44,8 @@ def main() -> None:
     parser.add_argument("--motions", type=int, default=200, help="clips in the 22-joint dataset run")
     args = parser.parse_args()
 
-    from mtk.formats.pfnn import ExportOptions, convert_to_pfnn, source_from_bvh
+    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.jobs.pfnn_sources import ExportOptions, source_from_bvh
     from mtk.schemas.pfnn import get_preset
     from mtk.toolkit.pfnn import export_rows
 

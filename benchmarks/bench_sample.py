@@ -16,7 +16,7 @@ from pathlib import Path
 
 from timing import best_of
 
-from mtk.formats.sample_dataset import write_sample_dataset
+from mtk.jobs.sample import write_sample_dataset
 from mtk.schemas import get_layout
 from mtk.toolkit.sample import motion_features, procedural_motion
 

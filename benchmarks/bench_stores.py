@@ -50,7 +50,7 @@ def generate(root: Path, motions: int, seed: int = 0) -> tuple[Path, int]:
 
 def timed_convert(src: Path, dst: Path, workers: int) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of ``mtk convert`` in a fresh process."""
-    script = ("import resource, sys, time; from mtk.formats.dataset_convert import convert_dataset;"
+    script = ("import resource, sys, time; from mtk.jobs.convert_dataset import convert_dataset;"
               "t = time.perf_counter(); convert_dataset(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]));"
               "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = subprocess.run([sys.executable, "-c", script, str(src), str(dst), str(workers)], check=True,
@@ -117,7 +117,7 @@ def preload_first_batch(root: Path, names: list[str], window: int, batch: int) -
 def store_first_batch(path: Path, window: int, batch: int) -> None:
     import torch
 
-    from mtk.formats.torch_data import WindowDataset
+    from mtk.jobs.torch_data import WindowDataset
 
     loader = torch.utils.data.DataLoader(WindowDataset(str(path), window=window), batch_size=batch, shuffle=True)
     next(iter(loader))
@@ -134,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mtk.formats.datasets import open_dataset
-    from mtk.formats.torch_data import WindowDataset
+    from mtk.jobs.torch_data import WindowDataset
 
     work = args.dir or Path(tempfile.mkdtemp(prefix="mtk-bench-"))
     src, nbytes = generate(work / "src", args.motions)

@@ -6,19 +6,19 @@ import importlib
 
 #: public name -> module that defines it; imported on first attribute access (``import mtk`` stays light)
 _LAZY: dict[str, str] = {
-    "WindowDataset": "mtk.formats.torch_data",
-    "MotionDataset": "mtk.formats.torch_data",
+    "WindowDataset": "mtk.jobs.torch_data",
+    "MotionDataset": "mtk.jobs.torch_data",
     "open_dataset": "mtk.formats.datasets",
     "create_writer": "mtk.formats.datasets",
-    "dataset_stats": "mtk.formats.dataset_stats",
-    "check_stats": "mtk.formats.dataset_stats",
+    "dataset_stats": "mtk.jobs.stats",
+    "check_stats": "mtk.jobs.stats",
     "Moments": "mtk.toolkit.stats",
     "read_bvh": "mtk.formats.bvh",
     "write_bvh": "mtk.formats.bvh",
     "extract_263": "mtk.toolkit.extract",
     "extract_272": "mtk.toolkit.extract",
     "procedural_motion": "mtk.toolkit.sample",
-    "convert_to_pfnn": "mtk.formats.pfnn",
+    "convert_to_pfnn": "mtk.jobs.pfnn_export",
     "read_pfnn_database": "mtk.formats.pfnn",
 }
 

@@ -139,7 +139,7 @@ class Demo:
 
     def make_sample(self) -> tuple[dict[str, Any], str]:
         from mtk.formats.datasets import open_dataset
-        from mtk.formats.sample_dataset import write_sample_dataset
+        from mtk.jobs.sample import write_sample_dataset
 
         with self.progress("sample", self.size.motions) as advance:
             summary = write_sample_dataset(str(self.sample), "hml263", self.size.motions, seed=0,
@@ -162,7 +162,7 @@ class Demo:
                 "; ".join(f"{f.level}: {f.code}: {f.message}" for f in report.findings) or "no findings")
 
     def stats(self) -> tuple[dict[str, Any], str]:
-        from mtk.formats.dataset_stats import dataset_stats, write_stats
+        from mtk.jobs.stats import dataset_stats, write_stats
 
         with self.progress("stats", None) as advance:
             result = dataset_stats(str(self.sample), workers=1, on_progress=advance)
@@ -171,7 +171,7 @@ class Demo:
                 "wrote " + ", ".join(p.name for p in written))
 
     def convert(self) -> tuple[dict[str, Any], str]:
-        from mtk.formats.dataset_convert import convert_dataset
+        from mtk.jobs.convert_dataset import convert_dataset
 
         with self.progress("convert to zarr", self.size.motions) as advance:
             result = convert_dataset(str(self.sample), str(self.store), "zarr", overwrite=self.overwrite,
@@ -220,7 +220,8 @@ class Demo:
                  "perplexity": round(figures["perplexity"], 1)}, summary)
 
     def pfnn(self) -> tuple[dict[str, Any], str]:
-        from mtk.formats.pfnn import convert_to_pfnn, read_pfnn_database
+        from mtk.formats.pfnn import read_pfnn_database
+        from mtk.jobs.pfnn_export import convert_to_pfnn
 
         with self.progress("pfnn export", self.size.motions) as advance:
             summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), overwrite=self.overwrite,
@@ -230,7 +231,7 @@ class Demo:
 
     def render(self) -> tuple[dict[str, Any], str]:
         from mtk.formats.datasets import open_dataset
-        from mtk.formats.render_output import render_file
+        from mtk.jobs.render import render_file
 
         reader = open_dataset(self.sample)
         test = reader.info.splits.get("test") or reader.info.names

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtk.formats.pfnn import read_footstep_cycles, read_footstep_phase, read_phase
+from mtk.jobs.pfnn_sources import read_footstep_cycles, read_footstep_phase, read_phase
 from mtk.schemas import SMPL22
 from mtk.schemas.pfnn import get_preset, pfnn_columns
 from mtk.toolkit.kinematics import forward_kinematics

@@ -130,7 +130,7 @@ def test_feature_files_of_any_shape_and_dtype_fail_cleanly(array):
 @FUZZ
 @given(array=arrays(), which=st.sampled_from(["motion", "Mean.npy", "Std.npy"]))
 def test_datasets_with_a_bad_array_fail_cleanly_and_do_not_convert(formats, array, which):
-    from mtk.formats.dataset_convert import convert_dataset
+    from mtk.jobs.convert_dataset import convert_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "src"

@@ -22,7 +22,7 @@ from factories import checksums, make_npy_dataset
 from reliability import tiny_checkpoint
 
 from mtk.formats.datasets import open_dataset
-from mtk.formats.workdir import work_path
+from mtk.io.workdir import work_path
 
 RANDOM = random.Random(20261124)
 
@@ -141,7 +141,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 
 def test_tokenize_killed_anywhere_resumes_to_the_same_tokens(tmp_path, checkpoint):
-    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.jobs.sample import write_sample_dataset
 
     src = tmp_path / "sample"
     write_sample_dataset(str(src), "hml263", count=80, seed=3)

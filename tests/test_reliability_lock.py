@@ -13,14 +13,14 @@ from factories import checksums, make_npy_dataset
 from reliability import tiny_checkpoint
 
 from mtk.errors import MtkError
-from mtk.formats.dataset_convert import convert_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 from mtk.formats.datasets import open_dataset
-from mtk.formats.lock import exclusive, lock_path
+from mtk.io.lock import exclusive, lock_path
 
 #: a conversion slowed down to hold its lock for a few seconds
 SLOW = """
 import sys, time
-from mtk.formats.dataset_convert import convert_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 convert_dataset(sys.argv[1], sys.argv[2], "zarr", workers=1, on_progress=lambda n: time.sleep(0.5))
 """
 
@@ -87,7 +87,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tokens(tmp_path_factory, checkpoint) -> Path:
-    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.jobs.sample import write_sample_dataset
     from mtk.tokenizer.tokenize import tokenize_dataset
 
     root = tmp_path_factory.mktemp("tokens")

@@ -11,9 +11,9 @@ from factories import checksums, make_npy_dataset
 from reliability import tiny_checkpoint
 
 from mtk.errors import MtkError
-from mtk.formats.dataset_stats import RUN_MOTIONS, stats_to_dir
-from mtk.formats.lock import lock_path
-from mtk.formats.workdir import work_path
+from mtk.jobs.stats import RUN_MOTIONS, stats_to_dir
+from mtk.io.lock import lock_path
+from mtk.io.workdir import work_path
 
 
 class Stop(KeyboardInterrupt):
@@ -91,7 +91,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Path:
-    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.jobs.sample import write_sample_dataset
 
     path = tmp_path_factory.mktemp("sample") / "sample"
     write_sample_dataset(str(path), "hml263", count=40, seed=5)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mtk.errors import BadInputError
-from mtk.formats.safe_pickle import safe_load, safe_loads
+from mtk.io.safe_pickle import safe_load, safe_loads
 
 
 class _WritesFile:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from factories import make_npy_dataset
-import mtk.formats.dataset_stats as dataset_stats_module
+import mtk.jobs.stats as dataset_stats_module
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.dataset_stats import check_stats, dataset_stats, write_stats
+from mtk.jobs.stats import check_stats, dataset_stats, write_stats
 from mtk.schemas import get_layout
 from test_stats import assert_rel, reference
 

@@ -14,7 +14,7 @@ import pytest
 from factories import checksums, make_npy_dataset
 from test_stores import tree_identical
 
-from mtk.formats.dataset_convert import convert_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 from mtk.formats.datasets import open_dataset
 
 
@@ -62,7 +62,7 @@ def test_skip_bad_lists_the_skipped_motion(tmp_path, mtk_cli, to):
 
 KILLABLE = """
 import sys, time
-from mtk.formats.dataset_convert import convert_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 store = {} if sys.argv[3] == "npy" else {"chunk_frames": 32, "shard_frames": 128}
 convert_dataset(sys.argv[1], sys.argv[2], sys.argv[3], workers=2, resume=len(sys.argv) > 4,
                 on_progress=lambda n: time.sleep(0.3), **store)

@@ -12,7 +12,7 @@ from factories import make_npy_dataset
 from torch.utils.data import DataLoader
 
 import mtk
-from mtk.formats.dataset_convert import convert_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 from mtk.formats.datasets import open_dataset
 
 

@@ -11,15 +11,15 @@ from mtk.cli.pfnn_options import pfnn_options
 
 #: --to value -> "module:function"; each takes (src, dst, **options) and returns a short summary string
 TARGETS: dict[str, str] = {
-    "joints": "mtk.formats.joints_export:convert_to_joints",
+    "joints": "mtk.jobs.convert_joints:convert_to_joints",
     "pfnn": "mtk.formats.pfnn:convert_to_pfnn",
-    "zarr": "mtk.formats.dataset_convert:convert_to_zarr",
-    "hdf5": "mtk.formats.dataset_convert:convert_to_hdf5",
-    "npy": "mtk.formats.dataset_convert:convert_to_npy",
-    "smpl272": "mtk.formats.motion_convert:convert_to_smpl272",
-    "hml263": "mtk.formats.motion_convert:convert_to_hml263",
-    "kit251": "mtk.formats.motion_convert:convert_to_kit251",
-    "bvh": "mtk.formats.motion_convert:convert_to_bvh",
+    "zarr": "mtk.jobs.convert_dataset:convert_to_zarr",
+    "hdf5": "mtk.jobs.convert_dataset:convert_to_hdf5",
+    "npy": "mtk.jobs.convert_dataset:convert_to_npy",
+    "smpl272": "mtk.jobs.convert_motion:convert_to_smpl272",
+    "hml263": "mtk.jobs.convert_motion:convert_to_hml263",
+    "kit251": "mtk.jobs.convert_motion:convert_to_kit251",
+    "bvh": "mtk.jobs.convert_motion:convert_to_bvh",
 }
 
 

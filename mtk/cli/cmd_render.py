@@ -27,7 +27,7 @@ def render_command(path: str, out: str, fps: float | None, layout: str | None, f
       mtk render sample/new_joint_vecs/000003.npy --out peek.png
     """
     from mtk.cli.common import console
-    from mtk.formats.render_output import render_file
+    from mtk.jobs.render import render_file
 
     console(stderr=True).print(render_file(path, out, fps=fps, layout=layout, overwrite=overwrite, frames=frames))
     return 0

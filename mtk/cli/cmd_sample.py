@@ -22,7 +22,7 @@ def sample_command(out: str, layout: str, count: int, seed: int, overwrite: bool
       mtk sample data/sample272 --layout smpl272 --count 500 --seed 1
     """
     from mtk.cli.common import console, progress_bar
-    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.jobs.sample import write_sample_dataset
 
     with progress_bar("generating", count) as advance:
         summary = write_sample_dataset(out, layout, count, seed, overwrite=overwrite, on_progress=advance)

@@ -47,7 +47,7 @@ def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias
     """
     from mtk.cli.common import progress_bar
     from mtk.errors import MtkError
-    from mtk.formats import dataset_stats as ds
+    from mtk.jobs import stats as ds
 
     if check is None and dataset is None:
         raise MtkError(None, "missing DATASET", "give a dataset, or --check MEAN STD")

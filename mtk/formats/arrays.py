@@ -6,18 +6,16 @@ Loading never unpickles (``allow_pickle=False``) and turns every failure into a 
 
 from __future__ import annotations
 
-import os
 import tokenize
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from mtk.errors import BadInputError, DestinationExistsError, MtkError, first_line
+from mtk.errors import BadInputError, MtkError, first_line
+from mtk.io.atomic import atomic_file
 from mtk.schemas import Layout, get_layout, layout_for_dim
 
 ArrayKind = Literal["features", "joints", "stats"]
@@ -100,25 +98,6 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
         raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",
                             "known: 263 (hml263), 251 (kit251), 272 (smpl272)")
     return FeatureFile(Path(path), array, found)
-
-
-def refuse_existing(path: str | Path, overwrite: bool) -> None:
-    """Refuse to replace an existing single-file output unless ``overwrite``."""
-    if Path(path).exists() and not overwrite:
-        raise DestinationExistsError(path, "already exists", "pass --overwrite to replace it")
-
-
-@contextmanager
-def atomic_file(path: str | Path, suffix: str = "") -> Iterator[Path]:
-    """A temporary sibling of ``path`` to write (ending in ``suffix``, for writers that go by the extension);
-    it replaces ``path`` when the block succeeds and is removed in any case."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:

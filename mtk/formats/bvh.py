@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.formats.arrays import atomic_file
+from mtk.io.atomic import atomic_file
 from mtk.schemas import PFNN31, SMPL22, Skeleton
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}

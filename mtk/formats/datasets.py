@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 from mtk.formats.model import DatasetInfo, DatasetReader, Motion
 
 #: writer format -> (module, class); the module is imported only when used

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"

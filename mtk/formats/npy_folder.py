@@ -25,7 +25,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.arrays import load_npy, resolve_layout, save_npy
-from mtk.formats.destination import Journal, is_url, prepare
+from mtk.io.destination import Journal, is_url, prepare
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import Layout
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
-from mtk.formats.destination import Destination, Journal, prepare
+from mtk.io.destination import Destination, Journal, prepare
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import get_layout
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mtk.errors import MtkError
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,8 @@ class FormatEntry:
 
 #: Detection order matters: the first format whose ``detect`` says yes wins.
 FORMATS: tuple[FormatEntry, ...] = (
-    FormatEntry("tokens-zarr", "mtk.formats.tokens_zarr", "a Zarr tokens store (codes, offsets, names, texts, counts)"),
-    FormatEntry("tokens-motionmillion", "mtk.formats.tokens_motionmillion",
+    FormatEntry("tokens-zarr", "mtk.formats.tokens.zarr", "a Zarr tokens store (codes, offsets, names, texts, counts)"),
+    FormatEntry("tokens-motionmillion", "mtk.formats.tokens.motionmillion",
                 "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, that file, or all_data.pkl"),
     FormatEntry("pfnn", "mtk.formats.pfnn", "a PFNN database: database.npz {Xun, Yun, Pun} or its export folder"),
     FormatEntry("zarr", "mtk.formats.zarr_store", "a Zarr v3 dataset store (.zarr folder or fsspec URL)"),

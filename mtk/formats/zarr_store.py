@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum

@@ -131,7 +131,7 @@ def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = "
     from accelerate import Accelerator
 
     from mtk.errors import MtkError
-    from mtk.formats.torch_data import MotionDataset
+    from mtk.jobs.torch_data import MotionDataset
     from mtk.tokenizer.checkpoint import load_checkpoint
 
     accelerator = Accelerator()

@@ -19,7 +19,7 @@ import numpy as np
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
-from mtk.formats.workdir import WorkFolder
+from mtk.io.workdir import WorkFolder
 from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
                                    shard_arrays, shard_names)
 
@@ -89,7 +89,7 @@ class _Processes:
 
 
 def _check_free(out: Path, format: str) -> None:
-    from mtk.formats.tokens_motionmillion import pickle_path, prob_path
+    from mtk.formats.tokens.motionmillion import pickle_path, prob_path
 
     targets = [out] if format == "zarr" else [out, prob_path(out), pickle_path(out)]
     for target in targets:
@@ -107,7 +107,7 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     killed run from there (codes are deterministic: the outputs equal an uninterrupted run's). Holds ``out``'s
     lock. Returns a one-line summary.
     """
-    from mtk.formats.lock import exclusive
+    from mtk.io.lock import exclusive
 
     procs = _Processes.current()
     if procs.count > 1 or "://" in str(out):
@@ -268,7 +268,7 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
     """Decode tokens (a MotionMillion code folder or pickle, or a tokens store) to a dataset at ``out``
     (npy folder, Zarr or HDF5; from ``format`` or ``out``'s suffix). Returns a one-line summary."""
     from mtk.formats.datasets import create_writer, format_for_path
-    from mtk.formats.lock import exclusive
+    from mtk.io.lock import exclusive
     from mtk.formats.tokens import read_tokens
     from mtk.schemas import get_layout, layout_for_dim
     from mtk.tokenizer.checkpoint import load_checkpoint

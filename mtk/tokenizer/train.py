@@ -172,8 +172,8 @@ def _clear_folder(cfg: TrainConfig) -> None:
 
 
 def open_datasets(cfg: TrainConfig):
-    """The training windows and the evaluation motions (``mtk.formats.torch_data``)."""
-    from mtk.formats.torch_data import MotionDataset, WindowDataset
+    """The training windows and the evaluation motions (``mtk.jobs.torch_data``)."""
+    from mtk.jobs.torch_data import MotionDataset, WindowDataset
 
     train_set = WindowDataset(cfg.dataset, window=cfg.window, split="train", seed=cfg.seed)
     eval_set = None

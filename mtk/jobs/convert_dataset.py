@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
-from mtk.formats.lock import exclusive
+from mtk.io.lock import exclusive
 from mtk.formats.model import DatasetReader, Motion
 
 #: motions per read task

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 from mtk.formats.model import Stats
 from mtk.formats.ragged_store import created_by, join_texts, split_texts
 from mtk.formats.tokens import TokenSet, as_codes
@@ -58,7 +58,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     """Write ``tokens`` as a tokens store at ``path`` (atomically: a temporary sibling, then a rename)."""
     import zarr
 
-    from mtk.formats.destination import prepare
+    from mtk.io.destination import prepare
 
     if tokens.codebook_size is None:
         raise MtkError(path, "cannot write tokens without a codebook size")

@@ -1,8 +1,8 @@
 """Motion tokens in memory, and reading/writing them in either tokens format.
 
 Two formats hold the same :class:`TokenSet`: MotionMillion's layout (a folder of per-motion code files, a
-``<folder>_prob.npy`` frequency vector and ``all_data.pkl``; :mod:`mtk.formats.tokens_motionmillion`) and a
-Zarr tokens store (:mod:`mtk.formats.tokens_zarr`).
+``<folder>_prob.npy`` frequency vector and ``all_data.pkl``; :mod:`mtk.formats.tokens.motionmillion`) and a
+Zarr tokens store (:mod:`mtk.formats.tokens.zarr`).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
 
 def detect_tokens(path: str | Path) -> str | None:
     """``motionmillion`` or ``zarr`` when ``path`` holds tokens, else None."""
-    from mtk.formats import tokens_motionmillion, tokens_zarr
+    from mtk.formats.tokens import motionmillion as tokens_motionmillion, zarr as tokens_zarr
 
     if tokens_zarr.detect(str(path)):
         return "zarr"
@@ -95,7 +95,7 @@ def detect_tokens(path: str | Path) -> str | None:
 
 def read_tokens(path: str | Path) -> TokenSet:
     """Read tokens from a MotionMillion code folder, its ``all_data.pkl`` or prob file, or a Zarr tokens store."""
-    from mtk.formats import tokens_motionmillion, tokens_zarr
+    from mtk.formats.tokens import motionmillion as tokens_motionmillion, zarr as tokens_zarr
 
     kind = detect_tokens(path)
     if kind == "zarr":
@@ -110,7 +110,7 @@ def read_tokens(path: str | Path) -> TokenSet:
 
 def write_tokens(path: str | Path, tokens: TokenSet, format: str = "motionmillion", overwrite: bool = False) -> str:
     """Write ``tokens`` as ``format`` (``motionmillion`` or ``zarr``); returns a one-line summary."""
-    from mtk.formats import tokens_motionmillion, tokens_zarr
+    from mtk.formats.tokens import motionmillion as tokens_motionmillion, zarr as tokens_zarr
 
     if format not in TOKEN_FORMATS:
         raise MtkError(None, f"unknown tokens format {format!r}", f"use {' or '.join(TOKEN_FORMATS)}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtk.formats.arrays import load_features, refuse_existing, save_npy
+from mtk.formats.arrays import load_features, save_npy
+from mtk.io.atomic import refuse_existing
 from mtk.toolkit.recover import recover_joints
 
 
@@ -14,7 +15,7 @@ def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float 
     positions (resampled by time to ``fps`` when given)."""
     refuse_existing(dst, overwrite)
     if str(src).lower().endswith(".bvh"):
-        from mtk.formats.motion_convert import bvh_joints
+        from mtk.jobs.convert_motion import bvh_joints
 
         positions, rate = bvh_joints(src, fps)
         save_npy(dst, positions.astype(np.float32))

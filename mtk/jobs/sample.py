@@ -13,7 +13,7 @@ import numpy as np
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import create_writer
-from mtk.formats.lock import exclusive
+from mtk.io.lock import exclusive
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import get_layout
 from mtk.toolkit.sample import motion_features, procedural_motion, split_names

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.formats.arrays import array_kind, atomic_file, load_npy, refuse_existing, resolve_layout
+from mtk.formats.arrays import array_kind, load_npy, resolve_layout
+from mtk.io.atomic import atomic_file, refuse_existing
 from mtk.schemas import KIT21, PFNN31, SMPL22
 from mtk.toolkit.render import Scene, animation, key_frames
 from mtk.toolkit.resample import sample_times

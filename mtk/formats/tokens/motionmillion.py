@@ -8,7 +8,7 @@
     ROOT/all_data.pkl       {"text_data": {name: [lines with "\\n"]}, "code_data": {name: int32 (1, L)},
                              "file_names": [names]}
 
-``all_data.pkl`` is read back only through :mod:`mtk.formats.safe_pickle`, the prob file only with
+``all_data.pkl`` is read back only through :mod:`mtk.io.safe_pickle`, the prob file only with
 ``torch.load(weights_only=True)``.
 """
 
@@ -71,7 +71,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     """Write the code folder ``path``, its prob file and ``all_data.pkl`` beside it, each atomically."""
     import torch
 
-    from mtk.formats.destination import prepare
+    from mtk.io.destination import prepare
 
     folder = Path(path).absolute()
     targets = (folder, prob_path(folder), pickle_path(folder))
@@ -132,7 +132,7 @@ def _text_lines(lines: object, where: Path) -> list[str]:
 
 def read_pickle(path: str | Path) -> tuple[list[str], dict[str, np.ndarray], dict[str, list[str]]]:
     """(file_names, code_data, text_data with line endings removed) of an ``all_data.pkl``."""
-    from mtk.formats.safe_pickle import safe_load
+    from mtk.io.safe_pickle import safe_load
 
     path = Path(path)
     data = safe_load(path)

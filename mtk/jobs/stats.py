@@ -23,14 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import atomic_file, load_npy, resolve_layout, save_npy
+from mtk.formats.arrays import load_npy, resolve_layout, save_npy
+from mtk.io.atomic import atomic_file
 from mtk.formats.datasets import open_dataset
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 from mtk.formats.model import DatasetInfo, DatasetReader
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
-from mtk.formats.lock import exclusive
+from mtk.io.lock import exclusive
 from mtk.formats.ragged_store import created_by
-from mtk.formats.workdir import WorkFolder, options_key
+from mtk.io.workdir import WorkFolder, options_key
 from mtk.schemas import Layout
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention

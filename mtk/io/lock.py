@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mtk.errors import MtkError
-from mtk.formats.destination import is_url
+from mtk.io.destination import is_url
 
 LOCK_SUFFIX = ".mtk-lock"
 #: a lock file still without a pid is being created; older than this, its creator died before writing it
