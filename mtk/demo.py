@@ -151,7 +151,7 @@ class Demo:
         return {"motions": self.size.motions, "frames": frames, "hours": round(frames / fps / 3600, 3)}, summary
 
     def validate(self) -> tuple[dict[str, Any], str]:
-        from mtk.formats.datasets import validate_dataset
+        from mtk.jobs.validate import validate_dataset
 
         with self.progress("validate", self.size.motions) as advance:
             report = validate_dataset(self.sample, on_progress=advance)

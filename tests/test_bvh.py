@@ -88,7 +88,7 @@ def test_272_bvh_272_round_trip(data_dir, tmp_path, mtk_cli):
     assert np.abs(np.load(back) - np.load(src)).max() < 1e-4
     # the BVH carries the exact SMPL rotations: FK with the fitted offsets gives the features' joints
     from mtk.schemas import SMPL272
-    from mtk.toolkit.recover import recover_joints
+    from mtk.toolkit.families import recover_joints
 
     assert np.abs(motion.positions() - recover_joints(np.load(src), SMPL272)[:, [
         SMPL272.skeleton.joint_names.index(n.lower()) for n in motion.joint_names]]).max() < 1e-4

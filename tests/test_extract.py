@@ -7,7 +7,7 @@ import pytest
 
 from mtk.schemas import HML263, KIT251, SMPL272
 from mtk.toolkit.extract import canonical_positions, extract_263, extract_272, gaussian_smooth
-from mtk.toolkit.recover import recover_joints
+from mtk.toolkit.families import recover_joints
 from mtk.toolkit.rotations import axis_angle_to_matrix
 
 

@@ -44,7 +44,8 @@ def read_everything(kind: str, path: Path) -> None:
 
         load_features(path)
     elif kind in ("npy-folder", "zarr", "hdf5"):
-        from mtk.formats.datasets import open_dataset, validate_dataset
+        from mtk.formats.datasets import open_dataset
+        from mtk.jobs.validate import validate_dataset
 
         reader = open_dataset(path)
         for motion in reader.iter():

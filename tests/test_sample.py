@@ -8,7 +8,7 @@ import pytest
 from mtk.formats.datasets import open_dataset
 from mtk.schemas import HML263, SMPL22, SMPL272
 from mtk.toolkit.extract import canonical_positions, extract_263
-from mtk.toolkit.recover import recover_joints, recover_local_rotations
+from mtk.toolkit.families import recover_joints, recover_local_rotations
 from mtk.toolkit.rotations import geodesic_angle
 from mtk.toolkit.sample import ACTIONS, motion_features, procedural_motion
 

@@ -12,7 +12,7 @@ from factories import make_npy_dataset
 
 from mtk.errors import DestinationExistsError
 from mtk.formats.datasets import create_writer, open_dataset
-from mtk.formats.model import DatasetReader
+from mtk.formats.base import DatasetReader
 
 
 def tree_identical(a: Path, b: Path) -> bool:

@@ -1,47 +1,55 @@
-"""``mtk convert``: one command, many targets; each target is a function in a format module."""
+"""``mtk convert``: one command, many targets; the targets (and their help) come from :mod:`mtk.jobs.convert`."""
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
-from mtk.cli.common import fps_option, layout_option
+from mtk.cli.common import RegistryChoice, fps_option, layout_option
 from mtk.cli.pfnn_options import pfnn_options
 
-#: --to value -> "module:function"; each takes (src, dst, **options) and returns a short summary string
-TARGETS: dict[str, str] = {
-    "joints": "mtk.jobs.convert_joints:convert_to_joints",
-    "pfnn": "mtk.formats.pfnn:convert_to_pfnn",
-    "zarr": "mtk.jobs.convert_dataset:convert_to_zarr",
-    "hdf5": "mtk.jobs.convert_dataset:convert_to_hdf5",
-    "npy": "mtk.jobs.convert_dataset:convert_to_npy",
-    "smpl272": "mtk.jobs.convert_motion:convert_to_smpl272",
-    "hml263": "mtk.jobs.convert_motion:convert_to_hml263",
-    "kit251": "mtk.jobs.convert_motion:convert_to_kit251",
-    "bvh": "mtk.jobs.convert_motion:convert_to_bvh",
-}
+
+def _targets_module():
+    from mtk.jobs import convert
+
+    return convert
 
 
-@click.command("convert")
+def _targets():
+    return _targets_module().targets()
+
+
+def _taken(target) -> str:
+    flags = sorted(f"--{name.replace('_', '-')}" for name in target.options)
+    return f" [{', '.join(flags)}]" if flags else ""
+
+
+class ConvertCommand(click.Command):
+    """``mtk convert``, whose help ends with the registered targets."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Targets (--to)"):
+            formatter.write_dl([(t.name, t.help + _taken(t)) for t in _targets().values()])
+
+
+@click.command("convert", cls=ConvertCommand)
 @click.argument("src")
 @click.argument("dst")
-@click.option("--to", "target", type=click.Choice(sorted(TARGETS)), default=None,
-              help="Output format (default: guessed from DST's extension).")
+@click.option("--to", "target", type=RegistryChoice(lambda: list(_targets())), default=None,
+              help="Output format (default: guessed from DST's extension; see the list of targets below).")
 @layout_option
 @fps_option
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Worker processes.")
-@click.option("--resume", is_flag=True, default=None, help="Finish an interrupted conversion to DST (zarr/hdf5/npy).")
+@click.option("--resume", is_flag=True, default=None, help="Finish an interrupted conversion to DST (dataset targets).")
 @click.option("--skip-bad", is_flag=True, default=None,
-              help="Skip unreadable source motions and list them at the end (zarr/hdf5/npy).")
+              help="Skip unreadable source motions and list them at the end (dataset targets).")
 @click.option("--fix-quirks", is_flag=True, default=None,
-              help="hml263/kit251: fix the released data's IK quirks (hip sign, frame-0 heading, arcsin branch); "
-                   "the default reproduces them, as trained models expect.")
+              help="HumanML3D-generator layouts: fix the released data's IK quirks (hip sign, frame-0 heading, "
+                   "arcsin branch); the default reproduces them, as trained models expect.")
 @pfnn_options
 def convert_command(src: str, dst: str, target: str | None, layout: str | None, fps: float | None,
                     overwrite: bool, **target_options) -> int:
-    """Convert SRC into DST.
+    """Convert SRC into DST. Each target below lists the options it takes; others are refused.
 
     \b
     Examples:
@@ -53,19 +61,10 @@ def convert_command(src: str, dst: str, target: str | None, layout: str | None, 
       mtk convert motion272.npy motion.bvh                 # features -> SMPL-22 BVH
     """
     from mtk.cli.common import console, progress_bar
-    from mtk.errors import MtkError
 
-    if target is None:
-        from mtk.formats.datasets import format_for_path
-
-        target = format_for_path(dst) or ("bvh" if dst.lower().endswith(".bvh") else None)
-    if target is None:
-        raise MtkError(dst, "cannot guess the output format", f"pass --to ({', '.join(sorted(TARGETS))})")
-    module, function = TARGETS[target].split(":")
-    options = {key: value for key, value in target_options.items() if value is not None}
-    with progress_bar(f"converting to {target}", None) as advance:
-        summary = getattr(importlib.import_module(module), function)(src, dst, layout=layout, fps=fps,
-                                                                      overwrite=overwrite, on_progress=advance,
-                                                                      **options)
+    chosen = _targets_module().target_for(dst, target)
+    options = {key: value for key, value in dict(target_options, layout=layout, fps=fps).items() if value is not None}
+    with progress_bar(f"converting to {chosen.name}", None) as advance:
+        summary = chosen.run(src, dst, overwrite=overwrite, on_progress=advance, **options)
     console(stderr=True).print(summary)
     return 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from mtk.toolkit.sample import SAMPLE_LAYOUTS
+
 
 @click.command("sample")
 @click.argument("out")
-@click.option("--layout", type=click.Choice(["hml263", "smpl272"]), default="hml263", show_default=True,
+@click.option("--layout", type=click.Choice(SAMPLE_LAYOUTS), default=SAMPLE_LAYOUTS[0], show_default=True,
               help="Feature layout; also picks the folder layout (HumanML3D or MotionMillion).")
 @click.option("--count", type=int, default=200, show_default=True, help="Number of motions.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same data).")

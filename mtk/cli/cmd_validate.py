@@ -26,7 +26,7 @@ def validate_command(dataset: str, layout: str | None, window: int | None, as_js
       mtk validate motionmillion.zarr --window 96 --json | jq .findings
     """
     from mtk.cli.common import progress_bar
-    from mtk.formats.datasets import validate_dataset
+    from mtk.jobs.validate import validate_dataset
 
     with progress_bar("validating", None) as advance:
         report = validate_dataset(dataset, layout=layout, window=window, on_progress=advance)

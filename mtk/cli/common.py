@@ -12,11 +12,12 @@ from typing import Any
 import click
 import numpy as np
 
+from mtk.schemas import layout_names
 from mtk.toolkit.inspection import Report
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 layout_option = click.option("--layout", "layout", metavar="L", default=None,
-                             help="Feature layout: hml263, kit251 or smpl272 (default: detected from the width).")
+                             help=f"Feature layout: {layout_names()} (default: detected from the width).")
 fps_option = click.option("--fps", type=float, default=None, metavar="F",
                           help="Frame rate (default: the layout's: 20, 12.5 or 30).")
 
@@ -104,3 +105,23 @@ def print_report(report: Report) -> None:
             out.print(f"[{colours[f.level]}]{f.level}[/]: {f.code}: {f.message}")
     else:
         out.print("[green]no findings[/green]")
+
+
+class RegistryChoice(click.Choice):
+    """A :class:`click.Choice` whose choices are read from a registry when first needed (not at import, so
+    ``mtk --help`` does not load every format)."""
+
+    def __init__(self, choices: Callable[[], list[str]]):
+        super().__init__([])
+        self._load = choices
+        self._loaded: list[str] | None = None
+
+    @property
+    def choices(self) -> list[str]:
+        if self._loaded is None:
+            self._loaded = list(self._load())
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value) -> None:
+        """click sets the (empty) list at construction; the registry's list replaces it on first read."""

@@ -15,8 +15,9 @@ from typing import Literal
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, first_line
+from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
-from mtk.schemas import Layout, get_layout, layout_for_dim
+from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
 
 ArrayKind = Literal["features", "joints", "stats"]
 
@@ -71,7 +72,7 @@ def resolve_layout(dim: int, requested: str | None, path: str | Path) -> Layout 
         try:
             layout = get_layout(requested)
         except KeyError as err:
-            raise MtkError(None, str(err.args[0]), "use --layout hml263, kit251 or smpl272") from None
+            raise MtkError(None, str(err.args[0]), f"use --layout {layout_names()}") from None
         if layout.dim != dim:
             raise BadInputError(path, f"has {dim} columns but layout {layout.name} has {layout.dim}",
                                 "check --layout")
@@ -96,7 +97,7 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
     found = resolve_layout(array.shape[1], layout, path)
     if found is None:
         raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",
-                            "known: 263 (hml263), 251 (kit251), 272 (smpl272)")
+                            "known: " + ", ".join(f"{spec.dim} ({spec.name})" for spec in LAYOUTS.values()))
     return FeatureFile(Path(path), array, found)
 
 
@@ -125,6 +126,11 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     if kind == "stats":
         if found is None:
             raise BadInputError(path, f"is a 1-D array of {array.shape[0]} values, which is no layout's "
-                                "mean/std size", "expected 263, 251 or 272 values")
+                                "mean/std size", f"expected {layout_dims()} values")
         return describe_stats(array, found, str(path))
     return describe_features(array, found, str(path), fps, layout_requested=layout is not None)
+
+
+register_format("array", "array", "a single .npy array: features (T, D), joints (T, J, 3) or stats (D,)",
+                "a .npy array", detect, suffixes=(".npy",), reader=load_npy, writer=save_npy, inspect=inspect,
+                order=80)

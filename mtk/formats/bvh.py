@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
 from mtk.schemas import PFNN31, SMPL22, Skeleton
 
@@ -324,3 +325,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
         report.add("info", "unknown_skeleton", f"{motion.num_joints} joints match no mtk skeleton by name; "
                    "--to joints works, --to smpl272/hml263 need the SMPL-22 joints")
     return report
+
+
+register_format("bvh", "motion", "a BVH motion capture file (any skeleton)", "a .bvh file", detect,
+                suffixes=(".bvh",), reader=read_bvh, writer=write_bvh, inspect=inspect, order=70)

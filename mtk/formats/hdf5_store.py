@@ -14,6 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError
 from mtk.io.destination import is_url
+from mtk.formats.registry import register_format
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -180,7 +181,5 @@ class Hdf5Reader(RaggedReader):
         return Hdf5Handle(self.path)
 
 
-def inspect(path: str, layout: str | None = None, fps: float | None = None):
-    from mtk.formats.datasets import inspect_dataset
-
-    return inspect_dataset(Hdf5Reader(path, layout=layout), fps=fps)
+register_format("hdf5", "dataset", "an HDF5 dataset file (.h5/.hdf5)", "an .h5 file", detect,
+                suffixes=(".h5", ".hdf5"), reader=Hdf5Reader, writer=Hdf5Writer, order=50)

@@ -1,10 +1,8 @@
-"""The common dataset model every format reads into and writes from (DESIGN.md §2)."""
+"""The common dataset model every format reads into and writes from (see docs/architecture.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -64,44 +62,3 @@ class DatasetInfo:
             why = "is ambiguous" if matches else "is unknown"
             raise KeyError(f"split {split!r} {why}; splits: {known}")
         return matches[0]
-
-
-@runtime_checkable
-class DatasetReader(Protocol):
-    """Read access to a dataset of motions, whatever the container."""
-
-    path: str
-    info: DatasetInfo
-
-    def __len__(self) -> int: ...
-
-    @property
-    def names(self) -> list[str]: ...
-
-    def length(self, name: str) -> int:
-        """Frames of motion ``name`` without reading it."""
-
-    def read(self, name: str) -> Motion: ...
-
-    def iter(self, split: str | None = None) -> Iterator[Motion]: ...
-
-    def iter_names(self, names: Sequence[str]) -> Iterator[Motion]:
-        """Motions ``names`` in the given order, read efficiently (whole chunks/shards where possible)."""
-
-    def read_window(self, name: str, start: int, length: int) -> np.ndarray: ...
-
-    def close(self) -> None: ...
-
-
-class DatasetWriter(Protocol):
-    """A context manager that adds motions and commits atomically on a clean exit."""
-
-    def __enter__(self) -> DatasetWriter: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-    def add(self, motion: Motion) -> None: ...
-
-    def set_splits(self, splits: dict[str, list[str]]) -> None: ...
-
-    def set_stats(self, stats: Stats) -> None: ...

@@ -26,7 +26,9 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.arrays import load_npy, resolve_layout, save_npy
 from mtk.io.destination import Journal, is_url, prepare
+from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.formats.registry import register_format
 from mtk.schemas import Layout
 
 FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}
@@ -112,7 +114,7 @@ def npy_frames(path: Path) -> int:
     return int(shape[0])
 
 
-class NpyFolderReader:
+class NpyFolderReader(DatasetReader):
     """Reads a HumanML3D/KIT or MotionMillion dataset folder (see the module doc)."""
 
     def __init__(self, path: str | Path, layout: str | None = None):
@@ -216,7 +218,7 @@ class NpyFolderReader:
         """Nothing stays open between calls."""
 
 
-class NpyFolderWriter:
+class NpyFolderWriter(DatasetWriter):
     """Writes a dataset folder in the family's layout; atomic (temporary sibling, renamed on success).
 
     ``family`` defaults to the layout's (MotionMillion for 272, HumanML3D otherwise).
@@ -298,7 +300,7 @@ class NpyFolderWriter:
         save_npy(self.root / std_rel, np.asarray(stats.std))
 
 
-def inspect(path: str, layout: str | None = None, fps: float | None = None):
-    from mtk.formats.datasets import inspect_dataset
-
-    return inspect_dataset(NpyFolderReader(path, layout=layout), fps=fps)
+register_format("npy", "dataset", "a dataset folder: HumanML3D/KIT (new_joint_vecs/) or MotionMillion "
+                "(motion_data/vector_272/)",
+                "a HumanML3D/KIT or MotionMillion folder", detect, reader=NpyFolderReader, writer=NpyFolderWriter,
+                order=60)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, first_line
+from mtk.formats.registry import register_format
 from mtk.schemas.pfnn import get_preset, pfnn_columns
 
 DATABASE = "database.npz"
@@ -134,3 +135,8 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     if missing:
         report.add("info", "no_stats", f"no {', '.join(m + '.bin' for m in missing)} beside the database")
     return report
+
+
+register_format("pfnn", "pfnn", "a PFNN database: database.npz {Xun, Yun, Pun} or its export folder",
+                "a PFNN database.npz", detect, suffixes=(".npz",), reader=read_pfnn_database, writer=write_database,
+                inspect=inspect, order=30)

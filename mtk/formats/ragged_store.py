@@ -1,6 +1,6 @@
 """The logic shared by the Zarr and HDF5 stores: one concatenated ``features`` array plus ``offsets``.
 
-Logical layout (DESIGN.md §4)::
+Logical layout (docs/formats.md; the package map is docs/architecture.md)::
 
     features (total_frames, D)   the source dtype (float32; float64 kept when the source is float64)
     offsets  (count + 1,) int64  motion i = features[offsets[i]:offsets[i + 1]]
@@ -16,6 +16,7 @@ conversion resumes from the last shard. Backends implement a handful of small me
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.io.destination import Destination, Journal, prepare
+from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.schemas import get_layout
 
@@ -100,12 +102,11 @@ def split_problem(key: str, indices: np.ndarray, missing: Sequence[str], count: 
     return None
 
 
-class RaggedWriter:
+class RaggedWriter(DatasetWriter):
     """Buffers motions into whole shards and writes them through the backend's ``_write_rows``.
 
-    Backends implement ``_create(dim, dtype)``, ``_reopen()``, ``_write_rows(start, rows)``,
-    ``_write_vector(key, values, dtype, attrs)``, ``_write_strings(key, values_iter, count)``,
-    ``_set_attrs(attrs)`` and ``_close()``.
+    Backends implement the abstract hooks below (``_create``, ``_reopen``, ``_write_rows``, ``_resize_rows``,
+    ``_write_vector``, ``_write_strings``, ``_set_attrs``, ``_close``).
     """
 
     def __init__(self, path: str, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
@@ -287,15 +288,37 @@ class RaggedWriter:
                 yield record["t"]
 
     # -- backend hooks ------------------------------------------------------------------------------
-    def _create(self, dim: int, dtype: np.dtype) -> None: raise NotImplementedError
-    def _reopen(self) -> None: raise NotImplementedError
-    def _write_rows(self, start: int, rows: np.ndarray) -> None: raise NotImplementedError
-    def _resize_rows(self, total: int) -> None: raise NotImplementedError
+    @abstractmethod
+    def _create(self, dim: int, dtype: np.dtype) -> None:
+        """Create the empty container with a (0, dim) ``features`` array of ``dtype``."""
+
+    @abstractmethod
+    def _reopen(self) -> None:
+        """Open the interrupted run's container to continue writing it."""
+
+    @abstractmethod
+    def _write_rows(self, start: int, rows: np.ndarray) -> None:
+        """Write ``rows`` into ``features`` from row ``start`` (whole shards, except the last)."""
+
+    @abstractmethod
+    def _resize_rows(self, total: int) -> None:
+        """Set ``features``' length to ``total`` rows."""
+
+    @abstractmethod
     def _write_vector(self, key: str, values: np.ndarray, attrs: dict | None = None) -> None:
-        raise NotImplementedError
-    def _write_strings(self, key: str, values: Iterator[str], count: int) -> None: raise NotImplementedError
-    def _set_attrs(self, attrs: dict) -> None: raise NotImplementedError
-    def _close(self) -> None: raise NotImplementedError
+        """Write a 1-D array at ``key`` (``offsets``, ``splits/<split>``, ``stats/mean``), with ``attrs``."""
+
+    @abstractmethod
+    def _write_strings(self, key: str, values: Iterator[str], count: int) -> None:
+        """Write ``count`` strings from ``values`` at ``key`` (``names``, ``texts``, ``missing/<split>``)."""
+
+    @abstractmethod
+    def _set_attrs(self, attrs: dict) -> None:
+        """Set the root attributes (format version, layout, fps, family, created_by)."""
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Close the container's handles."""
 
 
 def read_rows_direct(start: int, stop: int, dim: int, dtype: np.dtype, chunk: int,
@@ -353,7 +376,7 @@ class BlockCache:
         return joined[start - base:stop - base]
 
 
-class RaggedReader:
+class RaggedReader(DatasetReader):
     """Reader logic over a backend that opens lazily (picklable; handles are dropped when pickled).
 
     Backends implement ``_open()`` returning an object with ``features``, ``offsets``, ``names``, ``texts``
@@ -377,7 +400,9 @@ class RaggedReader:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["path"], state["_layout_request"])
 
-    def _open(self): raise NotImplementedError
+    @abstractmethod
+    def _open(self):
+        """The backend handle (see the class docstring)."""
 
     @property
     def handle(self):
@@ -494,6 +519,6 @@ class RaggedReader:
             return self.handle.window(first + start, min(first + start + length, stop))
 
     def close(self) -> None:
-        if self._handle is not None and hasattr(self._handle, "close"):
+        if self._handle is not None:
             self._handle.close()
         self._handle = self._meta = self._features = self._texts = None

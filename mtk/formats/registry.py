@@ -1,61 +1,132 @@
-"""Which format a path is in. Each format is one module with ``detect(path) -> bool`` and, where mtk can
-describe it, ``inspect(path, layout=None, fps=None) -> Report`` (dataset readers and writers are opened
-through :mod:`mtk.formats.datasets`). Modules import their heavy dependencies lazily, so detection stays cheap.
+"""The one table of formats. Each format module ends with one :func:`register_format` call; detection, suffix
+guessing, the CLI's choices and help texts, and the format lists in error messages all read this table.
+
+Formats are found by importing every module under :mod:`mtk.formats` on first use (format modules import
+their heavy dependencies -- zarr, h5py, torch -- inside functions, so this stays cheap). A module elsewhere,
+a plugin or a test, registers by calling :func:`register_format` when it is imported. See
+docs/architecture.md, "Add a format".
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from typing import Any, Literal
 
-from mtk.errors import MtkError
+from mtk.errors import BadInputError, MtkError
 from mtk.io.destination import is_url
+from mtk.schemas import one_of
+
+#: what a format holds: a dataset of motions, one motion file, one array, tokens, a PFNN database
+Kind = Literal["dataset", "motion", "array", "tokens", "pfnn"]
 
 
 @dataclass(frozen=True)
-class FormatEntry:
+class Format:
+    """One registered format. ``reader``/``writer`` are what the kind calls for: a
+    :class:`~mtk.formats.base.DatasetReader` / :class:`~mtk.formats.base.DatasetWriter` class for a dataset, a
+    :class:`~mtk.formats.base.TokenReader` / :class:`~mtk.formats.base.TokenWriter` for tokens, a reading /
+    writing function for the others."""
+
     name: str
-    module: str
+    kind: Kind
+    #: one line for --help (``a Zarr v3 dataset store (.zarr folder or fsspec URL)``)
     description: str
+    #: a few words for the lists in error messages (``a .zarr store``)
+    label: str
+    detect: Callable[[str], bool]
+    suffixes: tuple[str, ...] = ()
+    reader: Any = None
+    writer: Any = None
+    #: ``inspect(path, layout=None, fps=None) -> Report``; datasets without one are described from their reader
+    inspect: Callable[..., Any] | None = None
+    #: detection order: lower is tried first (more specific formats before general ones)
+    order: int = 50
 
-    def load(self) -> ModuleType:
-        return importlib.import_module(self.module)
-
-
-#: Detection order matters: the first format whose ``detect`` says yes wins.
-FORMATS: tuple[FormatEntry, ...] = (
-    FormatEntry("tokens-zarr", "mtk.formats.tokens.zarr", "a Zarr tokens store (codes, offsets, names, texts, counts)"),
-    FormatEntry("tokens-motionmillion", "mtk.formats.tokens.motionmillion",
-                "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, that file, or all_data.pkl"),
-    FormatEntry("pfnn", "mtk.formats.pfnn", "a PFNN database: database.npz {Xun, Yun, Pun} or its export folder"),
-    FormatEntry("zarr", "mtk.formats.zarr_store", "a Zarr v3 dataset store (.zarr folder or fsspec URL)"),
-    FormatEntry("hdf5", "mtk.formats.hdf5_store", "an HDF5 dataset file (.h5/.hdf5)"),
-    FormatEntry("npy-folder", "mtk.formats.npy_folder",
-                "a dataset folder: HumanML3D/KIT (new_joint_vecs/) or MotionMillion (motion_data/vector_272/)"),
-    FormatEntry("bvh", "mtk.formats.bvh", "a BVH motion capture file (any skeleton)"),
-    FormatEntry("npy", "mtk.formats.arrays", "a single .npy array: features (T, D), joints (T, J, 3) or stats (D,)"),
-)
+    def __str__(self) -> str:
+        return self.name
 
 
-def detect(path: str | Path) -> FormatEntry:
-    """The format of ``path``; a one-line error when none fits."""
+#: the problem :func:`detect` reports, by kind asked for
+_NOT_FOUND = {None: "is not in a format mtk knows", "dataset": "is not a dataset", "tokens": "holds no tokens"}
+_FORMATS: dict[tuple[str, str], Format] = {}
+_discovered = False
+
+
+def register_format(name: str, kind: Kind, description: str, label: str, detect: Callable[[str], bool],
+                    suffixes: tuple[str, ...] = (), reader: Any = None, writer: Any = None,
+                    inspect: Callable[..., Any] | None = None, order: int = 50) -> Format:
+    """Add a format to the table (names are unique within a kind); returns its entry."""
+    entry = Format(name, kind, description, label, detect, tuple(s.lower() for s in suffixes), reader, writer, inspect,
+                   order)
+    _FORMATS[(kind, name)] = entry
+    return entry
+
+
+def _discover() -> None:
+    """Import every format module under mtk.formats once (each registers itself)."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    package = importlib.import_module("mtk.formats")
+    for module in pkgutil.walk_packages(package.__path__, "mtk.formats."):
+        importlib.import_module(module.name)
+
+
+def formats(kind: Kind | None = None, writable: bool = False) -> list[Format]:
+    """Registered formats (of ``kind``; only those with a writer when ``writable``), in detection order."""
+    _discover()
+    found = [f for f in _FORMATS.values() if (kind is None or f.kind == kind) and (f.writer or not writable)]
+    return sorted(found, key=lambda f: f.order)
+
+
+def names(kind: Kind, writable: bool = False) -> list[str]:
+    """The names of ``kind``'s formats: the CLI's choices."""
+    return [f.name for f in formats(kind, writable)]
+
+
+def get(kind: Kind, name: str) -> Format:
+    """The format ``name`` of ``kind``; a one-line error listing the known ones otherwise."""
+    _discover()
+    try:
+        return _FORMATS[(kind, name)]
+    except KeyError:
+        raise MtkError(None, f"unknown {kind} format {name!r}", f"known: {', '.join(names(kind))}") from None
+
+
+def known_formats(kind: Kind | None = None) -> str:
+    """``a, b or c``: the formats of ``kind`` described for an error message."""
+    return one_of([f.label for f in formats(kind)])
+
+
+def for_suffix(path: str | Path, kind: Kind) -> Format | None:
+    """The ``kind`` format a path's suffix names (``out.zarr`` -> zarr), or None."""
+    suffix = Path(str(path).rstrip("/")).suffix.lower()
+    return next((f for f in formats(kind) if suffix and suffix in f.suffixes), None)
+
+
+def detect(path: str | Path, kind: Kind | None = None) -> Format:
+    """The format (of ``kind``) of ``path``; a one-line error when none fits."""
     text = str(path)
     if not is_url(text) and not Path(text).exists():
         raise MtkError(text, "no such file or folder", "check the path")
-    for entry in FORMATS:
-        if entry.load().detect(text):
+    for entry in formats(kind):
+        if entry.detect(text):
             return entry
-    raise MtkError(text, "is not in a format mtk knows",
-                   "expected a .npy array, a dataset folder, a .zarr store, an .h5 file, a .bvh file, "
-                   "a PFNN database.npz or tokens")
+    raise BadInputError(text, _NOT_FOUND.get(kind, f"is not a {kind} format mtk knows"), f"expected {known_formats(kind)}")
 
 
 def inspect(path: str | Path, layout: str | None = None, fps: float | None = None):
     """Detect ``path``'s format and describe it."""
     entry = detect(path)
-    module = entry.load()
-    if not hasattr(module, "inspect"):
-        raise MtkError(path, f"mtk cannot describe {entry.name} inputs yet")
-    return module.inspect(str(path), layout=layout, fps=fps)
+    if entry.inspect is not None:
+        return entry.inspect(str(path), layout=layout, fps=fps)
+    if entry.kind == "dataset":
+        from mtk.formats.datasets import inspect_dataset
+
+        return inspect_dataset(entry.reader(str(path), layout=layout), fps=fps)
+    raise MtkError(path, f"mtk cannot describe {entry.name} inputs yet")

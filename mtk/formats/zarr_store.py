@@ -14,6 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError
 from mtk.io.destination import is_url
+from mtk.formats.registry import register_format
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
@@ -263,7 +264,5 @@ class ZarrReader(RaggedReader):
         self.handle.check()
 
 
-def inspect(path: str, layout: str | None = None, fps: float | None = None):
-    from mtk.formats.datasets import inspect_dataset
-
-    return inspect_dataset(ZarrReader(path, layout=layout), fps=fps)
+register_format("zarr", "dataset", "a Zarr v3 dataset store (.zarr folder or fsspec URL)", "a .zarr store", detect,
+                suffixes=(".zarr",), reader=ZarrReader, writer=ZarrWriter, order=40)

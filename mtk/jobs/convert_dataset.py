@@ -18,9 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from mtk.errors import MtkError
+from mtk.formats import registry
 from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
 from mtk.io.lock import exclusive
-from mtk.formats.model import DatasetReader, Motion
+from mtk.formats.base import DatasetReader
+from mtk.formats.model import Motion
 
 #: motions per read task
 BLOCK = 64
@@ -90,7 +92,9 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
     overrides the frame rate recorded in a store."""
     to = to or format_for_path(dst)
     if to is None:
-        raise MtkError(dst, "cannot guess the output format", "name it .zarr, .h5 or pass --to zarr|hdf5|npy")
+        suffixes = ", ".join(s for f in registry.formats("dataset", writable=True) for s in f.suffixes)
+        raise MtkError(dst, "cannot guess the output format",
+                       f"name it {suffixes} or pass --to {'|'.join(registry.names('dataset', writable=True))}")
     started = time.perf_counter()
     reader = open_dataset(src, layout=layout)
     info = reader.info if fps is None else replace(reader.info, fps=float(fps))
@@ -123,21 +127,9 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
     return result
 
 
-def convert_to_zarr(src: str, dst: str, **options) -> str:
-    return _convert(src, dst, "zarr", **options)
-
-
-def convert_to_hdf5(src: str, dst: str, **options) -> str:
-    return _convert(src, dst, "hdf5", **options)
-
-
-def convert_to_npy(src: str, dst: str, **options) -> str:
-    return _convert(src, dst, "npy", **options)
-
-
-def _convert(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,
-             workers: int | None = None, overwrite: bool = False, resume: bool = False, skip_bad: bool = False,
-             on_progress: Callable[[int], None] | None = None, **_: object) -> str:
-    """The ``mtk convert`` targets: one summary line (plus the skipped motions)."""
+def convert_to_dataset(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,
+                       workers: int | None = None, overwrite: bool = False, resume: bool = False,
+                       skip_bad: bool = False, on_progress: Callable[[int], None] | None = None) -> str:
+    """The ``mtk convert --to <dataset format>`` target: one summary line (plus the skipped motions)."""
     return convert_dataset(src, dst, to, layout=layout, fps=fps, workers=workers, overwrite=overwrite,
                            resume=resume, skip_bad=skip_bad, on_progress=on_progress).summary()

@@ -6,11 +6,11 @@ import numpy as np
 
 from mtk.formats.arrays import load_features, save_npy
 from mtk.io.atomic import refuse_existing
-from mtk.toolkit.recover import recover_joints
+from mtk.toolkit.families import recover_joints
 
 
 def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float | None = None,
-                      overwrite: bool = False, **_: object) -> str:
+                      overwrite: bool = False) -> str:
     """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``, or a BVH file's joint
     positions (resampled by time to ``fps`` when given)."""
     refuse_existing(dst, overwrite)

@@ -216,16 +216,16 @@ def source_from_bvh(path: str | Path, options: ExportOptions) -> Source:
 
 def _motion_from_features(features: np.ndarray, layout, fps: float) -> tuple[PfnnMotion, str]:
     """Joints (and SMPL rotations for 272, the stored contacts for 263) recovered from features."""
-    from mtk.toolkit.recover import recover_joints
+    from mtk.toolkit.families import family_of
 
     f = np.asarray(features, dtype=np.float64)
-    joints = recover_joints(f, layout)
+    family = family_of(layout)
+    joints = family.recover_joints(f, layout)
     rotations = contacts = None
-    if layout.sixd == "rows":
+    if family.local_rotations is not None:
         from mtk.toolkit.kinematics import forward_kinematics
-        from mtk.toolkit.recover import recover_local_rotations
 
-        local = recover_local_rotations(f, layout)
+        local = family.local_rotations(f, layout)
         offsets = np.zeros((layout.num_joints, 3))
         rotations = forward_kinematics(local.rotations, local.translation, offsets, layout.skeleton.parents)[1]
     preset = "kit21" if layout.skeleton.name == "kit21" else "smpl22"

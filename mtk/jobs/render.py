@@ -34,7 +34,7 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
     array = load_npy(path)
     kind = array_kind(array, path)
     if kind == "features":
-        from mtk.toolkit.recover import recover_joints
+        from mtk.toolkit.families import recover_joints
 
         found = resolve_layout(array.shape[1], layout, path)
         if found is None:

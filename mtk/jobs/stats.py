@@ -27,12 +27,13 @@ from mtk.formats.arrays import load_npy, resolve_layout, save_npy
 from mtk.io.atomic import atomic_file
 from mtk.formats.datasets import open_dataset
 from mtk.io.destination import is_url
-from mtk.formats.model import DatasetInfo, DatasetReader
+from mtk.formats.base import DatasetReader
+from mtk.formats.model import DatasetInfo
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
 from mtk.io.lock import exclusive
 from mtk.formats.ragged_store import created_by
 from mtk.io.workdir import WorkFolder, options_key
-from mtk.schemas import Layout
+from mtk.schemas import Layout, layout_dims
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
 
@@ -374,7 +375,7 @@ def load_stats_pair(mean_path: str, std_path: str, layout: str | None = None) ->
     found = resolve_layout(mean.shape[0], layout, mean_path)
     if found is None:
         raise BadInputError(mean_path, f"has {mean.shape[0]} values, which is no layout's mean/std size",
-                            "expected 263, 251 or 272")
+                            f"expected {layout_dims()}")
     return mean, std, found
 
 

@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import open_dataset
-from mtk.formats.model import DatasetReader
+from mtk.formats.base import DatasetReader
 
 
 class _StoreDataset(Dataset):

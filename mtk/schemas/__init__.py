@@ -9,11 +9,16 @@ from mtk.schemas.layouts import (
     Block,
     Layout,
     get_layout,
+    layout_dims,
     layout_for_dim,
+    layout_names,
+    layouts_on,
+    one_of,
 )
 from mtk.schemas.skeletons import KIT21, PFNN31, SKELETONS, SMPL22, Skeleton, get_skeleton
 
 __all__ = [
     "HEADING_CONSTANTS", "HML263", "KIT251", "LAYOUTS", "SMPL272", "Block", "Layout", "get_layout",
-    "layout_for_dim", "KIT21", "PFNN31", "SKELETONS", "SMPL22", "Skeleton", "get_skeleton",
+    "layout_dims", "layout_for_dim", "layout_names", "layouts_on", "one_of",
+    "KIT21", "PFNN31", "SKELETONS", "SMPL22", "Skeleton", "get_skeleton",
 ]

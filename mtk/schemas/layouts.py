@@ -64,6 +64,9 @@ class Layout:
     contact_threshold: float
     dataset_family: str
     dtype_on_disk: str
+    #: the feature family: how features are made, recovered and checked (the table in
+    #: :mod:`mtk.toolkit.families`): ``hml`` (HumanML3D's generator: 263, 251), ``smpl272`` (the 272 generator)
+    family: str
 
     def block(self, name: str) -> Block:
         for block in self.blocks:
@@ -116,7 +119,7 @@ def _ric_layout(name: str, title: str, fps: float, skeleton: Skeleton, threshold
         name=name, title=title, dim=vel + 4, fps=fps, skeleton=skeleton, blocks=blocks, sixd="columns",
         rows_offset=-1, std_groups=groups,
         feat_bias_groups=("root_rot_velocity", "root_linear_velocity", "root_height", "foot_contacts"),
-        contact_threshold=threshold, dataset_family=family, dtype_on_disk="float32",
+        contact_threshold=threshold, dataset_family=family, dtype_on_disk="float32", family="hml",
     )
 
 
@@ -150,6 +153,7 @@ SMPL272 = Layout(
     contact_threshold=0.0015,
     dataset_family="motionmillion",
     dtype_on_disk="float64",
+    family="smpl272",
 )
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (HML263, KIT251, SMPL272)}
@@ -171,3 +175,23 @@ def get_layout(name: str) -> Layout:
 def layout_for_dim(dim: int) -> Layout | None:
     """The layout whose feature width is ``dim``, or None."""
     return LAYOUTS_BY_DIM.get(dim)
+
+
+def one_of(items: list[str]) -> str:
+    """``a, b or c``."""
+    return ", ".join(items[:-1]) + (" or " if len(items) > 1 else "") + items[-1]
+
+
+def layout_names(layouts: list[Layout] | None = None) -> str:
+    """``hml263, kit251 or smpl272``: the layouts' names for messages and help texts."""
+    return one_of([layout.name for layout in (layouts or list(LAYOUTS.values()))])
+
+
+def layout_dims() -> str:
+    """``263, 251 or 272``: the layouts' widths for messages."""
+    return one_of([str(layout.dim) for layout in LAYOUTS.values()])
+
+
+def layouts_on(skeleton: Skeleton) -> list[Layout]:
+    """The layouts whose features are made on ``skeleton``."""
+    return [layout for layout in LAYOUTS.values() if layout.skeleton is skeleton]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.formats.model import DatasetReader
+from mtk.formats.base import DatasetReader
 
 #: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
 MAX_BATCH_FRAMES = 32_768

@@ -21,7 +21,7 @@ from torch import Tensor
 from mtk.schemas import Layout
 from mtk.tokenizer.codebook import code_counts, usage_from_counts
 from mtk.tokenizer.model import TokenizerModel
-from mtk.toolkit.recover import recover_joints
+from mtk.toolkit.families import recover_joints
 
 #: layout units -> millimetres (KIT positions are on a millimetre-like scale, the others in metres)
 MM_PER_UNIT: dict[str, float] = {"kit": 1.0}

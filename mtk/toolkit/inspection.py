@@ -11,8 +11,7 @@ from typing import Literal
 import numpy as np
 
 from mtk.schemas import HEADING_CONSTANTS, LAYOUTS, Layout
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.recover import recover_joints, root_heading_263
+from mtk.toolkit.families import family_of
 
 Level = Literal["error", "warning", "info"]
 #: the training window of MotionMillion's tokenizer config is 96; 64 is the common VQ window
@@ -95,23 +94,6 @@ def looks_normalized(features: np.ndarray, deviations: np.ndarray) -> bool:
     return float(np.median(deviations)) > 0.2 and abs(float(features.mean(dtype=np.float64))) < 0.5
 
 
-def velocity_error(features: np.ndarray, layout: Layout) -> float:
-    """Median |stored velocity - velocity implied by the positions| over frames and joints."""
-    f = features.astype(np.float64)
-    stored = f[:, layout.block("local_velocities").slice].reshape(len(f), -1, 3)
-    if layout.sixd == "rows":
-        local = f[:, layout.block("local_positions").slice].reshape(len(f), -1, 3)
-        if len(f) < 2:
-            return 0.0
-        return float(np.median(np.abs(stored[1:] - (local[1:] - local[:-1]))))
-    if len(f) < 3:
-        return 0.0
-    joints = recover_joints(f, layout)
-    q, _ = root_heading_263(f)
-    implied = rot.quat_rotate(q[:-1, None, :], joints[1:] - joints[:-1])
-    return float(np.median(np.abs(stored[:-1] - implied)))
-
-
 def describe_features(features: np.ndarray, layout: Layout | None, path: str, fps: float | None = None,
                       layout_requested: bool = False) -> Report:
     """Report on a (T, D) feature array."""
@@ -175,7 +157,7 @@ def _content_findings(report: Report, features: np.ndarray, layout: Layout, erro
         if worst > 1e-3:
             report.add("error", "heading_not_yaw",
                        f"heading 6D entries 3, 5, 6, 7 must be 0, 0, 1, 0; off by up to {worst:.3g}")
-    verror = velocity_error(features, layout)
+    verror = family_of(layout).velocity_error(features, layout)
     report.details["velocity_median_error"] = verror
     if verror > 1e-3:
         report.add("warning", "velocity_mismatch",

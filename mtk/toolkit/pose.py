@@ -19,7 +19,7 @@ from mtk.schemas import Layout
 from mtk.toolkit import rotations as rot
 from mtk.toolkit.extract import bone_lengths
 from mtk.toolkit.kinematics import children, forward_kinematics
-from mtk.toolkit.recover import recover_joints, recover_local_rotations, root_heading_263
+from mtk.toolkit.recover import recover_joints_263, recover_joints_272, recover_local_rotations_272, root_heading_263
 
 
 @dataclass
@@ -72,8 +72,8 @@ def rigid_fit(rest: np.ndarray, bones: np.ndarray, rounds: int = 4) -> tuple[np.
 
 def pose_from_272(features: np.ndarray, layout: Layout) -> Pose:
     """Exact SMPL rotations and the pelvis trajectory of 272 features, with fitted rest offsets."""
-    local = recover_local_rotations(features, layout)
-    joints = recover_joints(features, layout)
+    local = recover_local_rotations_272(features, layout)
+    joints = recover_joints_272(features, layout)
     parents = layout.skeleton.parents
     _, global_rotations = forward_kinematics(local.rotations, local.translation, np.zeros((layout.num_joints, 3)),
                                              parents)
@@ -101,7 +101,7 @@ def pose_from_263(features: np.ndarray, layout: Layout) -> Pose:
     """A BVH pose through the 263/251 swing rotations (an approximation; see the module notes)."""
     skeleton = layout.skeleton
     parents = skeleton.parents
-    joints = recover_joints(features, layout)
+    joints = recover_joints_263(features, layout)
     directions = np.asarray(skeleton.raw_offsets, dtype=np.float64)
     lengths = bone_lengths(joints, skeleton).mean(0)
     offsets = directions * lengths[:, None]

@@ -1,4 +1,5 @@
-"""Features -> 3D joints (and 272 -> SMPL-style local rotations), numpy or torch.
+"""Features -> 3D joints (and 272 -> SMPL-style local rotations), numpy or torch, one function per feature
+family; :mod:`mtk.toolkit.families` picks the one for a layout.
 
 Semantics follow ``shared/specs/feature_layouts.md`` §5: HumanML3D's ``recover_from_ric`` for 263/251 and
 the 272 repo's ``recover_from_local_position`` / ``recover_from_local_rotation`` for 272.
@@ -81,15 +82,6 @@ def recover_joints_272(features: Array, layout: Layout) -> Array:
     return world + root[..., None, :]
 
 
-def recover_joints(features: Array, layout: Layout) -> Array:
-    """Joint positions (..., T, J, 3) from features (..., T, D) of any layout, in the layout's units."""
-    if features.shape[-1] != layout.dim:
-        raise ValueError(f"features have {features.shape[-1]} columns, layout {layout.name} has {layout.dim}")
-    if layout.sixd == "rows":
-        return recover_joints_272(features, layout)
-    return recover_joints_263(features, layout)
-
-
 @dataclass
 class LocalRotations:
     """SMPL-style motion: parent-relative rotations (T, J, 3, 3) and pelvis positions (T, 3)."""
@@ -101,14 +93,11 @@ class LocalRotations:
         return rot.matrix_to_axis_angle(self.rotations)
 
 
-def recover_local_rotations(features: Array, layout: Layout) -> LocalRotations:
+def recover_local_rotations_272(features: Array, layout: Layout) -> LocalRotations:
     """272 -> per-joint local rotation matrices plus the pelvis trajectory (``recover_from_local_rotation``).
 
     The root rotation gets its heading back (R0 <- H^T R0); translation is (root x, pelvis height, root z).
     """
-    if layout.sixd != "rows":
-        raise ValueError(f"layout {layout.name} stores IK swing rotations, not SMPL local rotations; "
-                         "only smpl272 has a direct rotation recovery")
     heading = heading_272(features)
     sixd = features[..., layout.block("rotations_6d").slice]
     sixd = sixd.reshape(*sixd.shape[:-1], layout.num_joints, 6)

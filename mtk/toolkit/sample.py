@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtk.schemas import SMPL22, Layout
-from mtk.toolkit.extract import extract_263, extract_272, gaussian_smooth
+from mtk.schemas import SMPL22, Layout, layouts_on
+from mtk.toolkit.extract import gaussian_smooth
+from mtk.toolkit.families import family_of
 from mtk.toolkit.kinematics import forward_kinematics
 from mtk.toolkit.rotations import euler_to_matrix
 
+#: the layouts the procedural motions (SMPL-22) can make
+SAMPLE_LAYOUTS = tuple(spec.name for spec in layouts_on(SMPL22))
 ACTIONS = ("walk", "run", "turn", "sidestep", "jump", "idle")
 _LEG = 0.82  # hip to floor, metres, for stride geometry
 _JUMP_SECONDS = 1.0  # shortest jump segment; the jump itself takes its first second
@@ -239,12 +242,10 @@ def procedural_motion(seed: int, index: int, fps: float) -> ProceduralMotion:
 
 
 def motion_features(motion: ProceduralMotion, layout: Layout) -> np.ndarray:
-    """Features of a procedural motion: 272 from its rotations, 263/251 from its joints."""
-    if layout.sixd == "rows":
-        return extract_272(motion.rotations, motion.joints, layout)
+    """Features of a procedural motion in ``layout`` (from its rotations or its joints, as the family makes them)."""
     if layout.num_joints != SMPL22.num_joints:
         raise ValueError(f"procedural motions use the SMPL-22 skeleton; layout {layout.name} does not")
-    return extract_263(motion.joints, layout)
+    return family_of(layout).extract(motion.joints, motion.rotations, layout)
 
 
 def split_names(names: list[str], seed: int) -> dict[str, list[str]]:

@@ -1,8 +1,8 @@
-"""Motion tokens in memory, and reading/writing them in either tokens format.
+"""Motion tokens in memory, and reading/writing them in any registered tokens format.
 
-Two formats hold the same :class:`TokenSet`: MotionMillion's layout (a folder of per-motion code files, a
-``<folder>_prob.npy`` frequency vector and ``all_data.pkl``; :mod:`mtk.formats.tokens.motionmillion`) and a
-Zarr tokens store (:mod:`mtk.formats.tokens.zarr`).
+Each tokens format is one module of this package holding the same :class:`TokenSet`: MotionMillion's layout
+(a folder of per-motion code files, a ``<folder>_prob.npy`` frequency vector and ``all_data.pkl``;
+:mod:`mtk.formats.tokens.motionmillion`) and a Zarr tokens store (:mod:`mtk.formats.tokens.zarr`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.model import Stats
-
-TOKEN_FORMATS = ("motionmillion", "zarr")
-
 
 @dataclass
 class TokenSet:
@@ -83,36 +80,22 @@ def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
 
 
 def detect_tokens(path: str | Path) -> str | None:
-    """``motionmillion`` or ``zarr`` when ``path`` holds tokens, else None."""
-    from mtk.formats.tokens import motionmillion as tokens_motionmillion, zarr as tokens_zarr
+    """The tokens format of ``path`` (``motionmillion``, ``zarr``, ...), or None when it holds no tokens."""
+    from mtk.formats import registry
 
-    if tokens_zarr.detect(str(path)):
-        return "zarr"
-    if tokens_motionmillion.detect(str(path)):
-        return "motionmillion"
-    return None
+    return next((f.name for f in registry.formats("tokens") if f.detect(str(path))), None)
 
 
 def read_tokens(path: str | Path) -> TokenSet:
-    """Read tokens from a MotionMillion code folder, its ``all_data.pkl`` or prob file, or a Zarr tokens store."""
-    from mtk.formats.tokens import motionmillion as tokens_motionmillion, zarr as tokens_zarr
+    """Read tokens in any registered tokens format (a MotionMillion code folder, its ``all_data.pkl`` or prob
+    file, a Zarr tokens store)."""
+    from mtk.formats import registry
 
-    kind = detect_tokens(path)
-    if kind == "zarr":
-        return tokens_zarr.read(path)
-    if kind == "motionmillion":
-        return tokens_motionmillion.read(path)
-    if not Path(path).exists():
-        raise MtkError(path, "no such file or folder", "check the path")
-    raise BadInputError(path, "holds no tokens",
-                        "expected a code folder with a <folder>_prob.npy beside it, an all_data.pkl or a tokens .zarr")
+    return registry.detect(path, "tokens").reader.read(path)
 
 
 def write_tokens(path: str | Path, tokens: TokenSet, format: str = "motionmillion", overwrite: bool = False) -> str:
-    """Write ``tokens`` as ``format`` (``motionmillion`` or ``zarr``); returns a one-line summary."""
-    from mtk.formats.tokens import motionmillion as tokens_motionmillion, zarr as tokens_zarr
+    """Write ``tokens`` in the registered tokens format ``format``; returns a one-line summary."""
+    from mtk.formats import registry
 
-    if format not in TOKEN_FORMATS:
-        raise MtkError(None, f"unknown tokens format {format!r}", f"use {' or '.join(TOKEN_FORMATS)}")
-    writer = tokens_zarr.write if format == "zarr" else tokens_motionmillion.write
-    return writer(path, tokens, overwrite=overwrite)
+    return registry.get("tokens", format).writer.write(path, tokens, overwrite=overwrite)

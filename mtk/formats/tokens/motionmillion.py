@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, DestinationExistsError, MtkError, first_line
+from mtk.formats.base import TokenReader, TokenWriter
+from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes, check_name
 
 PICKLE_NAME = "all_data.pkl"
@@ -209,3 +211,16 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     if untexted:
         report.add("warning", "no_text", f"{untexted} motion(s) have no text; MotionMillion's T2M loader skips them")
     return report
+
+
+class MotionMillionTokens(TokenReader, TokenWriter):
+    """MotionMillion's layout behind the :class:`TokenReader` / :class:`TokenWriter` contracts."""
+
+    read = staticmethod(read)
+    write = staticmethod(write)
+
+
+register_format("motionmillion", "tokens", "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, "
+                "that file, or all_data.pkl", "a code folder with a <folder>_prob.npy beside it or an all_data.pkl",
+                detect, suffixes=(".pkl",), reader=MotionMillionTokens(), writer=MotionMillionTokens(),
+                inspect=inspect, order=20)

@@ -21,8 +21,10 @@ import numpy as np
 
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
 from mtk.io.destination import is_url
+from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.model import Stats
 from mtk.formats.ragged_store import created_by, join_texts, split_texts
+from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
 
 KIND = "tokens"
@@ -141,3 +143,14 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
         if not np.array_equal(stored, tokens.frequencies()):
             report.add("error", "counts_mismatch", "the stored counts do not match the codes")
     return report
+
+
+class ZarrTokens(TokenReader, TokenWriter):
+    """The tokens store behind the :class:`TokenReader` / :class:`TokenWriter` contracts."""
+
+    read = staticmethod(read)
+    write = staticmethod(write)
+
+
+register_format("zarr", "tokens", "a Zarr tokens store (codes, offsets, names, texts, counts)", "a tokens .zarr",
+                detect, suffixes=(".zarr",), reader=ZarrTokens(), writer=ZarrTokens(), inspect=inspect, order=10)

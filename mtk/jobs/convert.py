@@ -1,0 +1,107 @@
+"""``mtk convert``'s targets: for each ``--to`` value, the job that makes it and the options it takes.
+
+Targets come from the format registry (every writable dataset format, the PFNN database, every motion-file
+format) and from the layouts (``--to <layout>`` makes features; ``--to joints`` joint positions), so a new
+format or layout is a new target without an edit here. A target refuses command-line options it does not
+take (``--resume --to bvh`` is an error, not silently ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from mtk.errors import MtkError
+from mtk.formats import registry
+from mtk.schemas import LAYOUTS
+
+#: options every target takes
+_ALWAYS = frozenset({"overwrite"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """One ``--to`` value: its job ``(src, dst, **options) -> summary line``, the command-line options it
+    takes, and whether it reports progress (``on_progress(n)``)."""
+
+    name: str
+    help: str
+    job: Callable[..., str]
+    options: frozenset[str] = field(default_factory=frozenset)
+    suffixes: tuple[str, ...] = ()
+    reports_progress: bool = False
+
+    def run(self, src: str, dst: str, on_progress: Callable[[int], None] | None = None, **options) -> str:
+        """Run the job with ``options``; a one-line error naming any option this target does not take."""
+        refused = sorted(set(options) - self.options - _ALWAYS)
+        if refused:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in refused)
+            takers = sorted(t.name for t in targets().values() if set(refused) <= t.options)
+            hint = f"it applies to --to {', '.join(takers)}" if takers else "drop it"
+            raise MtkError(None, f"{flags} {'does' if len(refused) == 1 else 'do'} not apply to --to {self.name}",
+                           hint)
+        if self.reports_progress:
+            options["on_progress"] = on_progress
+        return self.job(src, dst, **options)
+
+
+def _dataset_target(entry: registry.Format) -> Target:
+    from mtk.jobs.convert_dataset import convert_to_dataset
+
+    return Target(entry.name, entry.description, partial(convert_to_dataset, to=entry.name),
+                  frozenset({"layout", "fps", "workers", "resume", "skip_bad"}), entry.suffixes, reports_progress=True)
+
+
+def _pfnn_target(entry: registry.Format) -> Target:
+    from mtk.jobs.pfnn_export import convert_to_pfnn
+
+    return Target(entry.name, entry.description, convert_to_pfnn,
+                  frozenset({"layout", "fps", "workers", "skeleton", "rotations", "terrain", "phase_from",
+                             "gait_from"}), reports_progress=True)
+
+
+def _motion_target(entry: registry.Format) -> Target:
+    from mtk.jobs.convert_motion import convert_to_bvh
+
+    return Target(entry.name, entry.description, convert_to_bvh, frozenset({"layout", "fps"}), entry.suffixes)
+
+
+#: format kind -> the target its writable formats get
+_KIND_TARGETS: dict[str, Callable[[registry.Format], Target]] = {
+    "dataset": _dataset_target, "pfnn": _pfnn_target, "motion": _motion_target,
+}
+
+
+def _feature_targets() -> list[Target]:
+    from mtk.jobs.convert_joints import convert_to_joints
+    from mtk.jobs.convert_motion import convert_to_features
+    from mtk.toolkit.families import family_of
+
+    found = [Target("joints", "joint positions (T, J, 3) .npy from features or a BVH file", convert_to_joints,
+                    frozenset({"layout", "fps"}))]
+    for spec in LAYOUTS.values():
+        options = {"fps", "fix_quirks"} if family_of(spec).has_quirks else {"fps"}
+        found.append(Target(spec.name, f"{spec.title} features .npy", partial(convert_to_features, layout=spec.name),
+                            frozenset(options)))
+    return found
+
+
+def targets() -> dict[str, Target]:
+    """Every ``--to`` value, by name."""
+    found = [_KIND_TARGETS[f.kind](f) for f in registry.formats(writable=True) if f.kind in _KIND_TARGETS]
+    return {t.name: t for t in sorted(found + _feature_targets(), key=lambda t: t.name)}
+
+
+def target_for(dst: str, to: str | None) -> Target:
+    """The target ``to``, else the one DST's suffix names; a one-line error when neither says."""
+    found = targets()
+    if to is None:
+        suffix = Path(dst.rstrip("/")).suffix.lower()
+        to = next((t.name for t in found.values() if suffix and suffix in t.suffixes), None)
+    if to is None:
+        raise MtkError(dst, "cannot guess the output format", f"pass --to ({', '.join(found)})")
+    if to not in found:
+        raise MtkError(None, f"unknown output format {to!r}", f"pass --to ({', '.join(found)})")
+    return found[to]

@@ -1,0 +1,39 @@
+"""``mtk validate``: read every motion of a dataset and report structural and content findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mtk.errors import MtkError
+from mtk.formats.datasets import dataset_report, open_dataset, read_block
+
+
+def validate_dataset(path: str | Path, layout: str | None = None, window: int | None = None,
+                     block: int = 256, on_progress: Callable[[int], None] | None = None):
+    """Read every motion and report structural and content findings (``mtk validate``)."""
+    from mtk.toolkit.inspection import TRAINING_WINDOW
+    from mtk.toolkit.validation import check_motions, summarize_motion
+
+    reader = open_dataset(path, layout=layout)
+    info = reader.info
+    unreadable: list[str] = []
+
+    def summaries():
+        for start in range(0, len(info.names), block):
+            for name, motion in read_block(reader, info.names[start:start + block]):
+                if isinstance(motion, MtkError):
+                    unreadable.append(motion.one_line())
+                else:
+                    yield summarize_motion(name, motion.features, motion.texts)
+            if on_progress:
+                on_progress(len(info.names[start:start + block]))
+
+    dim = info.layout.dim if info.layout else None
+    content, lengths = check_motions(summaries(), dim)
+    report = dataset_report(reader, lengths, window=window or TRAINING_WINDOW)
+    report.findings = content + report.findings
+    for message in unreadable:
+        report.add("error", "unreadable", message)
+    reader.close()
+    return report
