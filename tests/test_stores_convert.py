@@ -139,7 +139,7 @@ def test_inspect_describes_every_container_alike(tmp_path, mtk_cli):
         assert details["hours"] == round(frames / 30 / 3600, 4)
         assert sum(details["length_histogram"].values()) == 20
         assert details["splits"] == {"version1/test": 3, "version1/train": 14, "version1/val": 3}
-    assert {r["details"]["format"] for r in reports} == {"npyfolder", "zarr", "hdf5"}
+    assert {r["details"]["format"] for r in reports} == {"npy", "zarr", "hdf5"}
 
 
 def test_resume_starts_over_when_the_partial_output_is_unreadable(tmp_path):

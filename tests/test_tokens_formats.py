@@ -73,7 +73,7 @@ def test_motionmillion_reads_back_from_any_of_its_files(tmp_path, which):
     folder = tmp_path / "codes"
     write_tokens(folder, tokens, "motionmillion")
     path = {"folder": folder, "prob": tmp_path / "codes_prob.npy", "pickle": tmp_path / "all_data.pkl"}[which]
-    assert registry.detect(path).name == "tokens-motionmillion"
+    assert (registry.detect(path).kind, registry.detect(path).name) == ("tokens", "motionmillion")
     _same(read_tokens(path), tokens)
 
 
@@ -83,7 +83,7 @@ def test_zarr_store_round_trip_and_plain_zarr_view(tmp_path):
     tokens = _tokens()
     store = tmp_path / "tokens.zarr"
     write_tokens(store, tokens, "zarr")
-    assert registry.detect(store).name == "tokens-zarr"
+    assert (registry.detect(store).kind, registry.detect(store).name) == ("tokens", "zarr")
     _same(read_tokens(store), tokens)
     group = zarr.open_group(str(store), mode="r")
     assert group["codes"].dtype == np.uint16
@@ -96,7 +96,7 @@ def test_zarr_store_round_trip_and_plain_zarr_view(tmp_path):
 def test_zarr_store_through_an_fsspec_url():
     url = "memory://mtk-tests/tokens.zarr"
     write_tokens(url, _tokens(), "zarr", overwrite=True)
-    assert registry.detect(url).name == "tokens-zarr"
+    assert (registry.detect(url).kind, registry.detect(url).name) == ("tokens", "zarr")
     _same(read_tokens(url), _tokens())
 
 

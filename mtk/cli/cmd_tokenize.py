@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
-from mtk.cli.common import console, progress_bar
+from mtk.cli.common import RegistryChoice, console, progress_bar
+
+
+def format_names(kind: str, writable: bool = False) -> list[str]:
+    """The registered formats of ``kind``: the ``--format`` choices."""
+    from mtk.formats import registry
+
+    return registry.names(kind, writable)  # type: ignore[arg-type]
 
 ckpt_option = click.option("--ckpt", required=True, metavar="CKPT",
                            help="Tokenizer checkpoint: mtk's, or MotionMillion's {'net': ...} as it is.")
@@ -18,7 +27,7 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace exist
 @ckpt_option
 @click.option("--out", required=True, metavar="DIR", help="Code folder (motionmillion) or tokens store (zarr).")
 @click.option("--split", default="all", show_default=True, help="Which motions: all, train, val, test ...")
-@click.option("--format", "format", type=click.Choice(["motionmillion", "zarr"]), default="motionmillion",
+@click.option("--format", "format", type=RegistryChoice(partial(format_names, "tokens")), default="motionmillion",
               show_default=True, help="Tokens format.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Motions encoded together (similar lengths are batched; codes equal one-at-a-time).")
@@ -63,7 +72,7 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
 @click.argument("tokens")
 @ckpt_option
 @click.option("--out", required=True, metavar="DST", help="Dataset to write: a folder, a .zarr store or an .h5 file.")
-@click.option("--format", "format", type=click.Choice(["npy", "zarr", "hdf5"]), default=None,
+@click.option("--format", "format", type=RegistryChoice(partial(format_names, "dataset", writable=True)), default=None,
               help="Dataset format (default: from DST's suffix, else an npy folder).")
 @mean_option
 @std_option

@@ -85,8 +85,8 @@ def formats(kind: Kind | None = None, writable: bool = False) -> list[Format]:
 
 
 def names(kind: Kind, writable: bool = False) -> list[str]:
-    """The names of ``kind``'s formats: the CLI's choices."""
-    return [f.name for f in formats(kind, writable)]
+    """The names of ``kind``'s formats, sorted: the CLI's choices."""
+    return sorted(f.name for f in formats(kind, writable))
 
 
 def get(kind: Kind, name: str) -> Format:

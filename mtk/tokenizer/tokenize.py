@@ -19,6 +19,7 @@ import numpy as np
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
+from mtk.io.destination import is_url
 from mtk.io.workdir import WorkFolder
 from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
                                    shard_arrays, shard_names)
@@ -97,6 +98,21 @@ def _check_free(out: Path, format: str) -> None:
             raise DestinationExistsError(target, "already exists", "pass --overwrite to replace it")
 
 
+@dataclass(frozen=True)
+class TokenizeJob:
+    """What ``mtk tokenize`` was asked for."""
+
+    dataset: str
+    ckpt: str
+    out: str
+    format: str = "motionmillion"
+    split: str | None = None
+    batch_size: int = 64
+    mean: str | None = None
+    std: str | None = None
+    overwrite: bool = False
+
+
 def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmillion", split: str | None = None,
                      batch_size: int = 64, mean: str | None = None, std: str | None = None,
                      overwrite: bool = False, resume: bool = False, on_progress: Progress = None) -> str:
@@ -109,20 +125,19 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     """
     from mtk.io.lock import exclusive
 
+    job = TokenizeJob(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite)
     procs = _Processes.current()
-    if procs.count > 1 or "://" in str(out):
+    if procs.count > 1 or is_url(out):
         if resume:
             raise MtkError(out, "--resume needs one process and a local output",
                            "run without accelerate launch, into a local folder")
-        return _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, None, procs,
-                         on_progress)
+        return _tokenize(job, None, procs, on_progress)
     with exclusive(out):
         options = {"dataset": _file_identity(dataset), "ckpt": _file_identity(ckpt), "split": split,
                    "mean": mean and _file_identity(mean), "std": std and _file_identity(std)}
         work = WorkFolder(out, options, resume)
         try:
-            summary = _tokenize(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, work, procs,
-                                on_progress)
+            summary = _tokenize(job, work, procs, on_progress)
         except BaseException as err:
             work.close(type(err))
             raise
@@ -133,7 +148,7 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
 def _file_identity(path: str) -> list:
     """A file's absolute path, size and modification time (what a resumed run must find unchanged); a URL
     or a folder by its name alone (a missing file is reported by whoever opens it)."""
-    if "://" in str(path):
+    if is_url(path):
         return [str(path)]
     found = Path(path).absolute()
     if not found.is_file():
@@ -142,37 +157,35 @@ def _file_identity(path: str) -> list:
     return [str(found), stat.st_size, stat.st_mtime_ns]
 
 
-def _tokenize(dataset: str, ckpt: str, out: str, format: str, split: str | None, batch_size: int,
-              mean: str | None, std: str | None, overwrite: bool, work: WorkFolder | None, procs: _Processes,
-              on_progress: Progress) -> str:
+def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_progress: Progress) -> str:
     """:func:`tokenize_dataset`'s work, journaling finished batches in ``work`` when given."""
     from mtk.formats.datasets import open_dataset
     from mtk.formats.tokens import write_tokens
     from mtk.tokenizer.checkpoint import load_checkpoint
 
-    url = "://" in str(out)
-    if url and format != "zarr":
-        raise MtkError(out, "the MotionMillion layout is written to a local folder", "use --format zarr for URLs")
-    out_path = str(out) if url else Path(out).absolute()
-    overwrite = overwrite or (work is not None and work.resumed)  # a killed run's half-written outputs
+    url = is_url(job.out)
+    if url and job.format != "zarr":
+        raise MtkError(job.out, "the MotionMillion layout is written to a local folder", "use --format zarr for URLs")
+    out_path = str(job.out) if url else Path(job.out).absolute()
+    overwrite = job.overwrite or (work is not None and work.resumed)  # a killed run's half-written outputs
     if not overwrite and not url:
-        _check_free(out_path, format)
-    model, ckpt_info = load_checkpoint(ckpt, map_location=procs.device)
-    reader = open_dataset(dataset)
+        _check_free(out_path, job.format)
+    model, ckpt_info = load_checkpoint(job.ckpt, map_location=procs.device)
+    reader = open_dataset(job.dataset)
     info = reader.info
     if info.layout is not None and info.layout.dim != model.input_dim:
-        raise BadInputError(dataset, f"has {info.layout.dim}-dim features but the checkpoint encodes "
+        raise BadInputError(job.dataset, f"has {info.layout.dim}-dim features but the checkpoint encodes "
                             f"{model.input_dim}-dim ones", "use a checkpoint trained on this layout")
-    stats, source = load_stats(mean, std, [(f"{ckpt} stats", _checkpoint_stats(ckpt_info)),
-                                           (f"{dataset} stats", info.stats)], model.input_dim)
+    stats, source = load_stats(job.mean, job.std, [(f"{job.ckpt} stats", _checkpoint_stats(ckpt_info)),
+                                                   (f"{job.dataset} stats", info.stats)], model.input_dim)
     try:
-        names = info.split_names(split)
+        names = info.split_names(job.split)
     except KeyError as err:
-        raise MtkError(dataset, str(err.args[0]), "pick one of the listed splits or 'all'") from None
+        raise MtkError(job.dataset, str(err.args[0]), "pick one of the listed splits or 'all'") from None
 
     def encode(subset: list[str], after_batch: Progress = on_progress) -> Iterator[Encoded]:
         return (encode_motions(reader, subset, model, np.asarray(stats.mean), np.asarray(stats.std),
-                                   batch_size, on_progress=after_batch))
+                               job.batch_size, on_progress=after_batch))
 
     if work is not None:
         encoded = in_order(_encode_journaled(names, work, encode, on_progress), names)
@@ -180,7 +193,7 @@ def _tokenize(dataset: str, ckpt: str, out: str, format: str, split: str | None,
         encoded = in_order(encode(names), names)
     else:
         shard_dir = Path.cwd() if url else out_path.parent
-        shard_dir = shard_dir / f".{str(out).rstrip('/').rsplit('/', 1)[-1]}.mtk-shards"
+        shard_dir = shard_dir / f".{str(job.out).rstrip('/').rsplit('/', 1)[-1]}.mtk-shards"
         encoded = _encode_sharded(reader, names, model.unit_length, shard_dir, procs, encode)
         if encoded is None:
             return f"process {procs.index} of {procs.count}: shard encoded"
@@ -188,7 +201,7 @@ def _tokenize(dataset: str, ckpt: str, out: str, format: str, split: str | None,
     tokens = TokenSet([e.name for e in encoded], [e.codes for e in encoded], [e.texts for e in encoded],
                       codebook_size=model.codebook_size, unit_length=model.unit_length, layout=layout,
                       fps=info.fps, stats=Stats(np.asarray(stats.mean), np.asarray(stats.std)))
-    summary = write_tokens(out_path, tokens, format, overwrite=overwrite)
+    summary = write_tokens(out_path, tokens, job.format, overwrite=overwrite)
     procs.wait()
     return f"{summary}; normalised with {source}"
 
