@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError
+from mtk.errors import BadInputError, MtkError
 from mtk.schemas.pfnn import GAIT_FILE_COLUMNS, GAIT_MERGE, STRIKE_SPEED_M_S, PfnnPreset, get_preset
 from mtk.toolkit.pfnn import PfnnMotion
 
