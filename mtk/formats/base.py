@@ -11,14 +11,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mtk.formats.model import DatasetInfo, Motion, Stats
-
-if TYPE_CHECKING:
-    from mtk.formats.tokens import TokenSet
+from mtk.formats.model import DatasetInfo, Motion, Stats, TokenSet
 
 
 class DatasetReader(ABC):
@@ -121,7 +117,7 @@ class DatasetWriter(ABC):
 
 
 class TokenReader(ABC):
-    """Reads a whole tokens container into a :class:`~mtk.formats.tokens.TokenSet`."""
+    """Reads a whole tokens container into a :class:`~mtk.formats.model.TokenSet`."""
 
     @abstractmethod
     def read(self, path: str | Path) -> TokenSet:
@@ -129,7 +125,7 @@ class TokenReader(ABC):
 
 
 class TokenWriter(ABC):
-    """Writes a :class:`~mtk.formats.tokens.TokenSet` atomically."""
+    """Writes a :class:`~mtk.formats.model.TokenSet` atomically."""
 
     @abstractmethod
     def write(self, path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:

@@ -10,7 +10,7 @@ writers, and describe a dataset from its reader (``mtk inspect``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +103,11 @@ def inspect_dataset(reader: DatasetReader, fps: float | None = None):
     """An inspect report (kind ``dataset``) from names, lengths, splits and stats alone."""
     reader.check()
     return dataset_report(reader, {name: reader.length(name) for name in reader.info.names}, fps)
+
+
+def inspector(reader: type[DatasetReader]) -> Callable[..., object]:
+    """The registry's ``inspect(path, layout=None, fps=None)`` for a dataset format read by ``reader``."""
+    def inspect(path: str, layout: str | None = None, fps: float | None = None):
+        return inspect_dataset(reader(path, layout=layout), fps=fps)
+
+    return inspect

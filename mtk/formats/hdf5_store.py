@@ -14,6 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError
 from mtk.io.destination import is_url
+from mtk.formats.datasets import inspector
 from mtk.formats.registry import register_format
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
@@ -182,4 +183,5 @@ class Hdf5Reader(RaggedReader):
 
 
 register_format("hdf5", "dataset", "an HDF5 dataset file (.h5/.hdf5)", "an .h5 file", detect,
-                suffixes=(".h5", ".hdf5"), reader=Hdf5Reader, writer=Hdf5Writer, order=50)
+                suffixes=(".h5", ".hdf5"), reader=Hdf5Reader, writer=Hdf5Writer,
+                inspect=inspector(Hdf5Reader), order=50)

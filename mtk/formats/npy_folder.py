@@ -28,6 +28,7 @@ from mtk.formats.arrays import load_npy, resolve_layout, save_npy
 from mtk.io.destination import Journal, is_url, prepare
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.formats.datasets import inspector
 from mtk.formats.registry import register_format
 from mtk.schemas import Layout
 
@@ -303,4 +304,4 @@ class NpyFolderWriter(DatasetWriter):
 register_format("npy", "dataset", "a dataset folder: HumanML3D/KIT (new_joint_vecs/) or MotionMillion "
                 "(motion_data/vector_272/)",
                 "a HumanML3D/KIT or MotionMillion folder", detect, reader=NpyFolderReader, writer=NpyFolderWriter,
-                order=60)
+                inspect=inspector(NpyFolderReader), order=60)

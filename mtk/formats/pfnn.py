@@ -138,5 +138,5 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
 
 
 register_format("pfnn", "pfnn", "a PFNN database: database.npz {Xun, Yun, Pun} or its export folder",
-                "a PFNN database.npz", detect, suffixes=(".npz",), reader=read_pfnn_database, writer=write_database,
+                "a PFNN database.npz", detect, reader=read_pfnn_database, writer=write_database,
                 inspect=inspect, order=30)

@@ -38,10 +38,12 @@ class Format:
     #: a few words for the lists in error messages (``a .zarr store``)
     label: str
     detect: Callable[[str], bool]
+    #: name endings that choose this format for an output path (``out.zarr``); lower case
     suffixes: tuple[str, ...] = ()
     reader: Any = None
     writer: Any = None
-    #: ``inspect(path, layout=None, fps=None) -> Report``; datasets without one are described from their reader
+    #: ``inspect(path, layout=None, fps=None) -> Report`` (``mtk inspect``); datasets use
+    #: :func:`mtk.formats.datasets.inspector`
     inspect: Callable[..., Any] | None = None
     #: detection order: lower is tried first (more specific formats before general ones)
     order: int = 50
@@ -123,10 +125,6 @@ def detect(path: str | Path, kind: Kind | None = None) -> Format:
 def inspect(path: str | Path, layout: str | None = None, fps: float | None = None):
     """Detect ``path``'s format and describe it."""
     entry = detect(path)
-    if entry.inspect is not None:
-        return entry.inspect(str(path), layout=layout, fps=fps)
-    if entry.kind == "dataset":
-        from mtk.formats.datasets import inspect_dataset
-
-        return inspect_dataset(entry.reader(str(path), layout=layout), fps=fps)
-    raise MtkError(path, f"mtk cannot describe {entry.name} inputs yet")
+    if entry.inspect is None:
+        raise MtkError(path, f"mtk cannot describe {entry.name} inputs yet")
+    return entry.inspect(str(path), layout=layout, fps=fps)

@@ -1,4 +1,4 @@
-"""Zarr v3 dataset stores (DESIGN.md §4; layout in :mod:`mtk.formats.ragged_store`); local paths or fsspec URLs.
+"""Zarr v3 dataset stores, local paths or fsspec URLs (layout in :mod:`mtk.formats.ragged_store`).
 
 Features are sharded (shards are the unit of writing, chunks the unit of reading) and stored without a
 compressor: motion features barely compress (1.01-1.14x with Blosc/Zstd on the real 263/272 samples), and
@@ -14,6 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError
 from mtk.io.destination import is_url
+from mtk.formats.datasets import inspector
 from mtk.formats.registry import register_format
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 
@@ -265,4 +266,5 @@ class ZarrReader(RaggedReader):
 
 
 register_format("zarr", "dataset", "a Zarr v3 dataset store (.zarr folder or fsspec URL)", "a .zarr store", detect,
-                suffixes=(".zarr",), reader=ZarrReader, writer=ZarrWriter, order=40)
+                suffixes=(".zarr",), reader=ZarrReader, writer=ZarrWriter,
+                inspect=inspector(ZarrReader), order=40)

@@ -43,7 +43,7 @@ class BlockStats:
 
 @dataclass
 class Report:
-    """What ``mtk inspect`` says about one input (DESIGN.md §5 JSON keys plus extras)."""
+    """What ``mtk inspect`` says about one input: the ``--json`` document (see docs/architecture.md)."""
 
     path: str
     kind: str

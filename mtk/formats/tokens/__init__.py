@@ -7,54 +7,14 @@ Each tokens format is one module of this package holding the same :class:`TokenS
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
-from mtk.formats.model import Stats
+from mtk.formats.model import TokenSet
 
-@dataclass
-class TokenSet:
-    """Token sequences of many motions, in order, with what is needed to decode them.
-
-    ``codes[i]`` is a 1-D int array without end token; the end token is ``codebook_size`` and the pad token
-    ``codebook_size + 1`` (MotionMillion's convention). ``stats`` is the normalisation used when encoding.
-    """
-
-    names: list[str]
-    codes: list[np.ndarray]
-    texts: list[list[str]] = field(default_factory=list)
-    codebook_size: int | None = None
-    unit_length: int | None = None
-    layout: str | None = None
-    fps: float | None = None
-    stats: Stats | None = None
-
-    def __post_init__(self) -> None:
-        if not self.texts:
-            self.texts = [[] for _ in self.names]
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.array([len(c) for c in self.codes], dtype=np.int64)
-
-    def frequencies(self) -> np.ndarray:
-        """Counts of size K+2: every code, plus the end token K once per motion (pad K+1 stays 0)."""
-        from mtk.toolkit.codebook import code_counts
-
-        if self.codebook_size is None:
-            raise MtkError(None, "the codebook size is unknown", "pass the checkpoint the tokens came from")
-        counts = code_counts(self.codes, self.codebook_size + 2)
-        if counts.size > self.codebook_size + 2:
-            raise BadInputError(None, f"codes reach {counts.size - 1}, beyond the codebook of {self.codebook_size}")
-        counts[self.codebook_size] += len(self.codes)
-        return counts
-
+__all__ = ["TokenSet", "as_codes", "check_name", "detect_tokens", "read_tokens", "write_tokens"]
 
 def check_name(name: str) -> str:
     """A motion name usable as a relative file path (``/`` allowed, no ``..``, not absolute)."""

@@ -222,5 +222,5 @@ class MotionMillionTokens(TokenReader, TokenWriter):
 
 register_format("motionmillion", "tokens", "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, "
                 "that file, or all_data.pkl", "a code folder with a <folder>_prob.npy beside it or an all_data.pkl",
-                detect, suffixes=(".pkl",), reader=MotionMillionTokens(), writer=MotionMillionTokens(),
+                detect, reader=MotionMillionTokens(), writer=MotionMillionTokens(),
                 inspect=inspect, order=20)
