@@ -12,12 +12,12 @@ from factories import make_npy_dataset
 
 def build_formats(root: Path) -> dict[str, Path]:
     """One small valid input of each format under ``root``: name -> path."""
-    from mtk.jobs.convert_dataset import convert_dataset
     from mtk.formats.model import Stats
+    from mtk.formats.tokens import TokenSet, write_tokens
+    from mtk.jobs.convert_dataset import convert_dataset
     from mtk.jobs.convert_motion import convert_to_bvh
     from mtk.jobs.pfnn_export import convert_to_pfnn
     from mtk.jobs.sample import write_sample_dataset
-    from mtk.formats.tokens import TokenSet, write_tokens
 
     paths = {"npy-folder": make_npy_dataset(root / "folder", "hml263", count=5, min_frames=30, max_frames=50)}
     write_sample_dataset(str(root / "sample"), "hml263", count=3, seed=1)

@@ -17,8 +17,8 @@ from mtk.jobs.pfnn_export import convert_to_pfnn
 from mtk.jobs.pfnn_sources import ExportOptions, read_phase, source_from_bvh
 from mtk.schemas import get_layout
 from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset, pfnn_columns
-from mtk.toolkit.pfnn import facing_directions, world_joints_from_rows
 from mtk.toolkit.families import recover_joints
+from mtk.toolkit.pfnn import facing_directions, world_joints_from_rows
 
 TAKE = "pfnn/animations/LocomotionFlat04_000"
 

@@ -123,8 +123,8 @@ def test_phase_without_strikes_runs_at_one_hertz():
 
 def test_swing_rotations_point_rest_bones_along_the_data(data_dir: Path):
     from mtk.schemas import get_layout
-    from mtk.toolkit.pfnn import facing_directions, rotations_from_positions
     from mtk.toolkit.families import recover_joints
+    from mtk.toolkit.pfnn import facing_directions, rotations_from_positions
 
     joints = recover_joints(np.load(data_dir / "humanml3d/new_joint_vecs/012314.npy").astype(np.float64),
                             get_layout("hml263"))

@@ -13,9 +13,9 @@ from factories import checksums, make_npy_dataset
 from reliability import tiny_checkpoint
 
 from mtk.errors import MtkError
-from mtk.jobs.convert_dataset import convert_dataset
 from mtk.formats.datasets import open_dataset
 from mtk.io.lock import exclusive, lock_path
+from mtk.jobs.convert_dataset import convert_dataset
 
 #: a conversion slowed down to hold its lock for a few seconds
 SLOW = """

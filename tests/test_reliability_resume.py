@@ -11,9 +11,9 @@ from factories import checksums, make_npy_dataset
 from reliability import tiny_checkpoint
 
 from mtk.errors import MtkError
-from mtk.jobs.stats import RUN_MOTIONS, stats_to_dir
 from mtk.io.lock import lock_path
 from mtk.io.workdir import work_path
+from mtk.jobs.stats import RUN_MOTIONS, stats_to_dir
 
 
 class Stop(KeyboardInterrupt):

@@ -11,8 +11,8 @@ import pytest
 from factories import make_npy_dataset
 
 from mtk.errors import DestinationExistsError
-from mtk.formats.datasets import create_writer, open_dataset
 from mtk.formats.base import DatasetReader
+from mtk.formats.datasets import create_writer, open_dataset
 
 
 def tree_identical(a: Path, b: Path) -> bool:

@@ -14,8 +14,8 @@ import pytest
 from factories import checksums, make_npy_dataset
 from test_stores import tree_identical
 
-from mtk.jobs.convert_dataset import convert_dataset
 from mtk.formats.datasets import open_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 
 
 def test_cli_round_trip_npy_zarr_hdf5_npy(tmp_path, mtk_cli):

@@ -12,8 +12,8 @@ from factories import make_npy_dataset
 from torch.utils.data import DataLoader
 
 import mtk
-from mtk.jobs.convert_dataset import convert_dataset
 from mtk.formats.datasets import open_dataset
+from mtk.jobs.convert_dataset import convert_dataset
 
 
 @pytest.fixture(scope="module")

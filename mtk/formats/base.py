@@ -127,6 +127,13 @@ class TokenReader(ABC):
 class TokenWriter(ABC):
     """Writes a :class:`~mtk.formats.model.TokenSet` atomically."""
 
+    #: whether :meth:`write` takes fsspec URLs as well as local paths
+    writes_urls: bool = False
+
+    def outputs(self, path: str | Path) -> list[Path]:
+        """Every file or folder :meth:`write` makes for ``path`` (what must not exist without ``overwrite``)."""
+        return [Path(path)]
+
     @abstractmethod
     def write(self, path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
         """Write ``tokens`` to ``path`` (refused when it exists, unless ``overwrite``); a one-line summary."""

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.io.destination import is_url
 from mtk.formats.datasets import inspector
-from mtk.formats.registry import register_format
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
+from mtk.formats.registry import register_format
+from mtk.io.destination import is_url
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: h5py's chunk cache per open file (the default 1 MiB holds under four chunks of 272 float32 frames)

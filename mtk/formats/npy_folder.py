@@ -25,11 +25,11 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.arrays import load_npy, resolve_layout, save_npy
-from mtk.io.destination import Journal, is_url, prepare
 from mtk.formats.base import DatasetReader, DatasetWriter
-from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.datasets import inspector
+from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.registry import register_format
+from mtk.io.destination import Journal, is_url, prepare
 from mtk.schemas import Layout
 
 FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
-from mtk.io.destination import Destination, Journal, prepare
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.io.destination import Destination, Journal, prepare
 from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1

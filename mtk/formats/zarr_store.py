@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError
-from mtk.io.destination import is_url
 from mtk.formats.datasets import inspector
-from mtk.formats.registry import register_format
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
+from mtk.formats.registry import register_format
+from mtk.io.destination import is_url
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
 INDEX_ENTRY_BYTES, INDEX_CHECKSUM_BYTES = 16, 4

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 
 from mtk.errors import MtkError
 from mtk.formats import registry
-from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
-from mtk.io.lock import exclusive
 from mtk.formats.base import DatasetReader
+from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
 from mtk.formats.model import Motion
+from mtk.io.lock import exclusive
 
 #: motions per read task
 BLOCK = 64

@@ -12,8 +12,8 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError
 from mtk.formats.arrays import array_kind, load_features, load_npy, save_npy
-from mtk.io.atomic import refuse_existing
 from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
+from mtk.io.atomic import refuse_existing
 from mtk.schemas import Layout, get_layout
 from mtk.toolkit.families import family_of
 from mtk.toolkit.resample import resample_motion

@@ -13,8 +13,8 @@ import numpy as np
 
 from mtk.errors import MtkError
 from mtk.formats.datasets import create_writer
-from mtk.io.lock import exclusive
 from mtk.formats.model import DatasetInfo, Motion, Stats
+from mtk.io.lock import exclusive
 from mtk.schemas import get_layout
 from mtk.toolkit.sample import SAMPLE_LAYOUTS, motion_features, procedural_motion, split_names
 from mtk.toolkit.stats import convention_name, dataset_stats_from_arrays

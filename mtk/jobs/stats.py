@@ -24,14 +24,14 @@ import numpy as np
 
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.arrays import load_npy, resolve_layout, save_npy
-from mtk.io.atomic import atomic_file
-from mtk.formats.datasets import open_dataset
-from mtk.io.destination import is_url
 from mtk.formats.base import DatasetReader
+from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
-from mtk.io.lock import exclusive
 from mtk.formats.ragged_store import created_by
+from mtk.io.atomic import atomic_file
+from mtk.io.destination import is_url
+from mtk.io.lock import exclusive
 from mtk.io.workdir import WorkFolder, options_key
 from mtk.schemas import Layout, layout_dims
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization

@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import Dataset
 
 from mtk.errors import MtkError
-from mtk.formats.datasets import open_dataset
 from mtk.formats.base import DatasetReader
+from mtk.formats.datasets import open_dataset
 
 
 class _StoreDataset(Dataset):

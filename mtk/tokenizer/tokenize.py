@@ -90,10 +90,9 @@ class _Processes:
 
 
 def _check_free(out: Path, format: str) -> None:
-    from mtk.formats.tokens.motionmillion import pickle_path, prob_path
+    from mtk.formats import registry
 
-    targets = [out] if format == "zarr" else [out, prob_path(out), pickle_path(out)]
-    for target in targets:
+    for target in registry.get("tokens", format).writer.outputs(out):
         if target.exists():
             raise DestinationExistsError(target, "already exists", "pass --overwrite to replace it")
 
@@ -159,13 +158,16 @@ def _file_identity(path: str) -> list:
 
 def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_progress: Progress) -> str:
     """:func:`tokenize_dataset`'s work, journaling finished batches in ``work`` when given."""
+    from mtk.formats import registry
     from mtk.formats.datasets import open_dataset
     from mtk.formats.tokens import write_tokens
     from mtk.tokenizer.checkpoint import load_checkpoint
 
     url = is_url(job.out)
-    if url and job.format != "zarr":
-        raise MtkError(job.out, "the MotionMillion layout is written to a local folder", "use --format zarr for URLs")
+    if url and not registry.get("tokens", job.format).writer.writes_urls:
+        remote = [f.name for f in registry.formats("tokens", writable=True) if f.writer.writes_urls]
+        raise MtkError(job.out, f"{job.format} tokens are written to a local folder",
+                       f"use --format {' or '.join(remote)} for URLs")
     out_path = str(job.out) if url else Path(job.out).absolute()
     overwrite = job.overwrite or (work is not None and work.resumed)  # a killed run's half-written outputs
     if not overwrite and not url:
@@ -281,8 +283,8 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
     """Decode tokens (a MotionMillion code folder or pickle, or a tokens store) to a dataset at ``out``
     (npy folder, Zarr or HDF5; from ``format`` or ``out``'s suffix). Returns a one-line summary."""
     from mtk.formats.datasets import create_writer, format_for_path
-    from mtk.io.lock import exclusive
     from mtk.formats.tokens import read_tokens
+    from mtk.io.lock import exclusive
     from mtk.schemas import get_layout, layout_for_dim
     from mtk.tokenizer.checkpoint import load_checkpoint
 

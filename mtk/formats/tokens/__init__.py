@@ -1,4 +1,4 @@
-"""Motion tokens in memory, and reading/writing them in any registered tokens format.
+"""Reading and writing motion tokens (:class:`~mtk.formats.model.TokenSet`) in any registered tokens format.
 
 Each tokens format is one module of this package holding the same :class:`TokenSet`: MotionMillion's layout
 (a folder of per-motion code files, a ``<folder>_prob.npy`` frequency vector and ``all_data.pkl``;
@@ -11,10 +11,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError, damaged_input
+from mtk.errors import BadInputError, damaged_input
 from mtk.formats.model import TokenSet
 
 __all__ = ["TokenSet", "as_codes", "check_name", "detect_tokens", "read_tokens", "write_tokens"]
+
 
 def check_name(name: str) -> str:
     """A motion name usable as a relative file path (``/`` allowed, no ``..``, not absolute)."""

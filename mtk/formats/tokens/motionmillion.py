@@ -219,6 +219,10 @@ class MotionMillionTokens(TokenReader, TokenWriter):
     read = staticmethod(read)
     write = staticmethod(write)
 
+    def outputs(self, path: str | Path) -> list[Path]:
+        """The code folder, its ``_prob.npy`` and the ``all_data.pkl`` beside it."""
+        return [Path(path), prob_path(path), pickle_path(path)]
+
 
 register_format("motionmillion", "tokens", "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, "
                 "that file, or all_data.pkl", "a code folder with a <folder>_prob.npy beside it or an all_data.pkl",

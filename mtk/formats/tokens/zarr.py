@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
-from mtk.io.destination import is_url
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.model import Stats
 from mtk.formats.ragged_store import created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
+from mtk.io.destination import is_url
 
 KIND = "tokens"
 CODE_CHUNK = 1 << 20
@@ -150,6 +150,7 @@ class ZarrTokens(TokenReader, TokenWriter):
 
     read = staticmethod(read)
     write = staticmethod(write)
+    writes_urls = True
 
 
 register_format("zarr", "tokens", "a Zarr tokens store (codes, offsets, names, texts, counts)", "a tokens .zarr",
