@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import click
 
-from mtk.toolkit.sample import SAMPLE_LAYOUTS
+from mtk.schemas import SMPL22, layouts_on
+
+#: the layouts of the procedural skeleton (as :data:`mtk.toolkit.sample.SAMPLE_LAYOUTS`, without loading it)
+LAYOUTS = [spec.name for spec in layouts_on(SMPL22)]
 
 
 @click.command("sample")
 @click.argument("out")
-@click.option("--layout", type=click.Choice(SAMPLE_LAYOUTS), default=SAMPLE_LAYOUTS[0], show_default=True,
+@click.option("--layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
               help="Feature layout; also picks the folder layout (HumanML3D or MotionMillion).")
 @click.option("--count", type=int, default=200, show_default=True, help="Number of motions.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same data).")

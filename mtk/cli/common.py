@@ -7,19 +7,21 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
-from mtk.schemas import layout_names
-from mtk.toolkit.inspection import Report
+from mtk.schemas import LAYOUTS, layout_names, one_of
+
+if TYPE_CHECKING:
+    from mtk.toolkit.inspection import Report
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 layout_option = click.option("--layout", "layout", metavar="L", default=None,
                              help=f"Feature layout: {layout_names()} (default: detected from the width).")
 fps_option = click.option("--fps", type=float, default=None, metavar="F",
-                          help="Frame rate (default: the layout's: 20, 12.5 or 30).")
+                          help=f"Frame rate (default: the layout's: {one_of([f'{spec.fps:g}' for spec in LAYOUTS.values()])}).")
 
 
 def _jsonable(value: Any) -> Any:
