@@ -38,8 +38,9 @@ def imported(path: Path, top_level_only: bool) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            if node.level:  # relative: climb level - 1 packages from this one
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
             # ``from pkg import mod`` imports pkg.mod when that is a module
             found.update(f"{base}.{alias.name}" for alias in node.names)
             found.add(base)

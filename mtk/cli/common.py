@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 layout_option = click.option("--layout", "layout", metavar="L", default=None,
                              help=f"Feature layout: {layout_names()} (default: detected from the width).")
+_LAYOUT_RATES = one_of([f"{spec.fps:g}" for spec in LAYOUTS.values()])
 fps_option = click.option("--fps", type=float, default=None, metavar="F",
-                          help=f"Frame rate (default: the layout's: {one_of([f'{spec.fps:g}' for spec in LAYOUTS.values()])}).")
+                          help=f"Frame rate (default: the layout's: {_LAYOUT_RATES}).")
 
 
 def _jsonable(value: Any) -> Any:

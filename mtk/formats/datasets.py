@@ -20,6 +20,7 @@ from mtk.formats import registry
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
 
+
 def dataset_format(path: str | Path) -> str:
     """The registered dataset format of ``path`` (``npy``, ``zarr``, ``hdf5``, ...); a one-line error otherwise."""
     return registry.detect(path, "dataset").name
@@ -39,12 +40,13 @@ def format_for_path(path: str | Path) -> str | None:
 def create_writer(path: str | Path, format: str, info: DatasetInfo, **options) -> DatasetWriter:
     """A writer for dataset format ``format`` (a context manager; atomic commit on clean exit).
 
-    ``options``: ``overwrite``, ``resume`` and the format's ``writer_options`` (``chunk_frames``,
-    ``shard_frames`` for Zarr/HDF5, ``family`` for npy folders).
+    ``options``: ``overwrite``, ``resume`` and the writer's own (``chunk_frames``, ``shard_frames`` for
+    Zarr/HDF5, ``family`` for npy folders).
     """
     entry = registry.get("dataset", format)
     if entry.writer is None:
-        raise MtkError(None, f"mtk cannot write {format} datasets", f"write one of: {', '.join(registry.names('dataset', writable=True))}")
+        writable = ", ".join(registry.names("dataset", writable=True))
+        raise MtkError(None, f"mtk cannot write {format} datasets", f"write one of: {writable}")
     return entry.writer(str(path), info, **options)
 
 

@@ -62,8 +62,8 @@ def register_format(name: str, kind: Kind, description: str, label: str, detect:
                     suffixes: tuple[str, ...] = (), reader: Any = None, writer: Any = None,
                     inspect: Callable[..., Any] | None = None, order: int = 50) -> Format:
     """Add a format to the table (names are unique within a kind); returns its entry."""
-    entry = Format(name, kind, description, label, detect, tuple(s.lower() for s in suffixes), reader, writer, inspect,
-                   order)
+    entry = Format(name, kind, description, label, detect, tuple(s.lower() for s in suffixes), reader, writer,
+                   inspect, order)
     _FORMATS[(kind, name)] = entry
     return entry
 
@@ -119,7 +119,8 @@ def detect(path: str | Path, kind: Kind | None = None) -> Format:
     for entry in formats(kind):
         if entry.detect(text):
             return entry
-    raise BadInputError(text, _NOT_FOUND.get(kind, f"is not a {kind} format mtk knows"), f"expected {known_formats(kind)}")
+    problem = _NOT_FOUND.get(kind, f"is not a {kind} format mtk knows")
+    raise BadInputError(text, problem, f"expected {known_formats(kind)}")
 
 
 def inspect(path: str | Path, layout: str | None = None, fps: float | None = None):
