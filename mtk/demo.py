@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mtk.errors import DestinationExistsError, MtkError
+from mtk.schemas import HML263
 
 Advance = Callable[[int], None]
 #: progress(description, total) -> a context manager yielding advance(n); the CLI passes its progress bar
@@ -142,7 +143,7 @@ class Demo:
         from mtk.jobs.sample import write_sample_dataset
 
         with self.progress("sample", self.size.motions) as advance:
-            summary = write_sample_dataset(str(self.sample), "hml263", self.size.motions, seed=0,
+            summary = write_sample_dataset(str(self.sample), HML263.name, self.size.motions, seed=0,
                                            overwrite=self.overwrite, on_progress=advance)
         reader = open_dataset(self.sample)
         frames = sum(reader.length(n) for n in reader.info.names)

@@ -18,7 +18,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
-from mtk.schemas import PFNN31, SMPL22, Skeleton
+from mtk.schemas import PFNN31, SMPL22, Skeleton, layouts_on
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 _POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
@@ -323,7 +323,8 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report.findings = [f for f in report.findings if f.code != "unknown_skeleton"]
     if skeleton is None:
         report.add("info", "unknown_skeleton", f"{motion.num_joints} joints match no mtk skeleton by name; "
-                   "--to joints works, --to smpl272/hml263 need the SMPL-22 joints")
+                   f"--to joints works, --to {'/'.join(spec.name for spec in layouts_on(SMPL22))} need the SMPL-22 "
+                   "joints")
     return report
 
 
