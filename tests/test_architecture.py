@@ -129,3 +129,29 @@ def test_heavy_libraries_load_only_inside_functions():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{module_name(path)}: {n}" for n in names if n.split(".")[0] in heavy]
     assert offenders == []
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+
+
+def test_layouts_are_data_outside_schemas_and_the_family_table():
+    """No layout name in code (docstrings aside) and no test on a layout's 6D convention: behaviour goes
+    through mtk.toolkit.families, names through mtk.schemas."""
+    from mtk.schemas import LAYOUTS
+
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "schemas" in path.parts or path.name == "families.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                named = [name for name in LAYOUTS if name in node.value]
+                offenders += [f"{module_name(path)}:{node.lineno} names {name}" for name in named]
+            if isinstance(node, ast.Compare) and "sixd" in ast.unparse(node):
+                offenders.append(f"{module_name(path)}:{node.lineno} tests {ast.unparse(node)}")
+    assert offenders == []

@@ -21,11 +21,6 @@ from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
 
 
-def dataset_format(path: str | Path) -> str:
-    """The registered dataset format of ``path`` (``npy``, ``zarr``, ``hdf5``, ...); a one-line error otherwise."""
-    return registry.detect(path, "dataset").name
-
-
 def open_dataset(path: str | Path, layout: str | None = None) -> DatasetReader:
     """A reader for the dataset at ``path`` (folder, store or URL). Files are opened lazily."""
     return registry.detect(path, "dataset").reader(str(path), layout=layout)

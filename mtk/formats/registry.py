@@ -48,9 +48,6 @@ class Format:
     #: detection order: lower is tried first (more specific formats before general ones)
     order: int = 50
 
-    def __str__(self) -> str:
-        return self.name
-
 
 #: the problem :func:`detect` reports, by kind asked for
 _NOT_FOUND = {None: "is not in a format mtk knows", "dataset": "is not a dataset", "tokens": "holds no tokens"}

@@ -14,7 +14,7 @@ import numpy as np
 from mtk.errors import BadInputError, damaged_input
 from mtk.formats.model import TokenSet
 
-__all__ = ["TokenSet", "as_codes", "check_name", "detect_tokens", "read_tokens", "write_tokens"]
+__all__ = ["TokenSet", "as_codes", "check_name", "read_tokens", "write_tokens"]
 
 
 def check_name(name: str) -> str:
@@ -38,13 +38,6 @@ def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
     if codes.size and codes.min() < 0:
         raise BadInputError(where, f"holds a negative code ({int(codes.min())})")
     return codes
-
-
-def detect_tokens(path: str | Path) -> str | None:
-    """The tokens format of ``path`` (``motionmillion``, ``zarr``, ...), or None when it holds no tokens."""
-    from mtk.formats import registry
-
-    return next((f.name for f in registry.formats("tokens") if f.detect(str(path))), None)
 
 
 def read_tokens(path: str | Path) -> TokenSet:
