@@ -103,7 +103,7 @@ def test_detokenize_hostile_pickle(tmp_path, tokens, kind, target):
     before = tree_state(tmp_path)
     out = tmp_path / "decoded"
     run = mtk("detokenize", folder / "all_data.pkl" if target == "pickle" else folder / "codes", "--ckpt", ckpt,
-              "--out", out, timeout=30)
+              "--out", out, timeout=15)
     assert run.seconds < 10, f"took {run.seconds:.1f} s"
     if target == "code-folder" and run.code == 0:
         # decoding the code folder may ignore the unusable pickle (texts only), but must say so

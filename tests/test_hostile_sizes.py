@@ -78,7 +78,7 @@ def test_zarr_metadata_declaring_huge_rows(tmp_path, dataset):
     doc["shape"][0] = HUGE
     meta.write_text(json.dumps(doc))
     for command in ("inspect", "validate"):
-        assert_reported(mtk(command, path), "features")
+        assert_reported(mtk(command, path), "data.zarr")
     before = tree_state(tmp_path)
     assert_one_line_error(mtk("convert", path, tmp_path / "out", "--to", "npy"), "data.zarr")
     assert tree_state(tmp_path) == before
@@ -107,7 +107,8 @@ def test_zarr_missing_or_short_shard_is_never_zeros(tmp_path, dataset, damage, c
         before = tree_state(tmp_path)
         run = mtk("tokenize", path, "--ckpt", ckpt, "--out", out / "codes", timeout=60)
     assert_one_line_error(run, "data.zarr", "c/0/0")
-    assert tree_state(tmp_path) == before
+    assert tree_state(tmp_path, skip=(out,)) == before
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
     assert not strays(tmp_path)
 
 
@@ -119,7 +120,6 @@ def test_hdf5_dataset_resized_to_huge_rows(tmp_path, dataset):
     path = store(dataset, tmp_path / "data.h5")
     with h5py.File(path, "r+") as f:
         f["features"].resize((HUGE, f["features"].shape[1]))
-    assert path.stat().st_size < 1 << 20
     for command in ("inspect", "validate"):
         assert_reported(mtk(command, path), "data.h5")
     before = tree_state(tmp_path)
@@ -213,7 +213,7 @@ def test_checkpoint_config_with_a_huge_size(tmp_path, dataset, ckpt, key, value)
     bad = tmp_path / "bad.pth"
     torch.save(state, bad)
     before = tree_state(tmp_path)
-    run = mtk("tokenize", dataset, "--ckpt", bad, "--out", tmp_path / "tok" / "codes", timeout=60)
+    run = mtk("tokenize", dataset, "--ckpt", bad, "--out", tmp_path / "tok" / "codes", timeout=20)
     assert run.seconds < 10
     assert_one_line_error(run, "bad.pth", key)
     assert tree_state(tmp_path) == before
