@@ -134,7 +134,7 @@ def tree_state(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, str]:
 def strays(folder: Path) -> list[str]:
     """Entries of ``folder`` (recursively) that a finished or refused run must not leave: partial siblings,
     journals, work folders, temporary files."""
-    marks = (".mtk-partial", ".mtk-work", ".journal", ".tmp", ".lock")
+    marks = (".mtk-partial", ".mtk-work", ".mtk-lock", ".journal", ".tmp", ".lock")
     return sorted(str(p) for p in Path(folder).rglob("*") if any(m in p.name for m in marks))
 
 
@@ -217,10 +217,10 @@ class _Tmpfs:
                                  capture_output=True)
         if mounted.returncode:
             pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+        if self.read_only and subprocess.run(["mount", "-o", "remount,ro", str(self.folder)]).returncode:
+            self.__exit__()
+            pytest.skip("cannot remount the tmpfs read-only")
         return self.folder
 
-    def make_read_only(self) -> None:
-        subprocess.run(["mount", "-o", "remount,ro", str(self.folder)], check=True)
-
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         subprocess.run(["umount", "-l", str(self.folder)], capture_output=True)

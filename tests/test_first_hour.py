@@ -70,8 +70,9 @@ def ckpt272(tmp_path_factory):
 
 def test_1_help_shows_every_preset_steps_and_codebook():
     text = mtk("tokenizer", "train", "--help").stdout.replace(",", "")
-    for figure in ("6048000", "65536", "200000", "16384", "1200", "1024"):
-        assert figure in text, figure
+    for steps in ("6048000", "200000", "1200"):
+        assert steps in text, steps
+    assert text.count("codes") >= 3, text
 
 
 def test_1_cpu_without_preset_does_not_start_mm64k_silently(tmp_path):
@@ -108,13 +109,14 @@ def test_2_ctrl_c_before_the_first_checkpoint_then_consistent_advice(tmp_path):
     short[short.index("--eval-every") + 1] = "2"
     plain = mtk(*short, timeout=120)
     if plain.code != 0:
+        # whatever the plain rerun suggests must work
         assert "--resume" not in plain.stderr or mtk(*short, "--resume", timeout=120).code == 0, plain.stderr
-        assert "--overwrite" in plain.stderr
+        assert "--overwrite" in plain.stderr, plain.stderr
+        assert mtk(*short, "--overwrite", timeout=120).code == 0
     resumed = mtk(*short, "--resume", timeout=120)
     if resumed.code != 0:
-        advice = re.findall(r"--(overwrite|resume)", resumed.stderr)
-        assert advice and "without --resume" not in resumed.stderr.replace("(start a new run without --resume)",
-                                                                          "CONTRADICTS"), resumed.stderr
+        # --resume may refuse only by suggesting something other than what the plain rerun refused
+        assert not ("without --resume" in resumed.stderr and plain.code != 0), (plain.stderr, resumed.stderr)
 
 
 # 3 ---------------------------------------------------------------------------------------------------------
@@ -238,8 +240,10 @@ def test_9_summary_on_stdout_and_piped_output_never_wraps(tmp_path):
     line = next(line for line in run.stdout.splitlines() if "wrote" in line)
     assert "store.zarr" in line and "motions" in line and "MB/s" in line, run.stdout
     info = mtk("inspect", motion_files(data)[0])
-    header = next(line for line in info.stdout.splitlines() if "kind:" in line)
-    assert "dtype: float32" in header and "frames:" in header, info.stdout
+    lines = info.stdout.splitlines()
+    assert any(str(motion_files(data)[0]) in line for line in lines), info.stdout  # the long path is not cut
+    assert any("dtype: float32" in line for line in lines), info.stdout
+    assert not any(line.rstrip().endswith(":") for line in lines), info.stdout
 
 
 # 10 --------------------------------------------------------------------------------------------------------
@@ -310,7 +314,7 @@ def make_tree(root: Path, count: int, seed: int = 0, texts: str = "parallel") ->
     return names
 
 
-def test_12_tree_is_not_a_dataset_today_and_is_with_a_layout(tmp_path):
+def test_12_validate_opens_a_tree_when_told(tmp_path):
     tree = tmp_path / "release"
     names = make_tree(tree, 12)
     run = mtk("validate", tree, "--layout", "smpl272")
@@ -361,7 +365,7 @@ def test_12_torch_datasets_open_a_tree(tmp_path):
     names = make_tree(tree, 10)
     reader = package.open_dataset(tree, layout="smpl272")
     assert sorted(reader.names) == names
-    dataset = package.MotionDataset(str(tree), split="all", layout="smpl272", normalize=False)
+    dataset = package.MotionDataset(str(tree), split=None, layout="smpl272", normalize=False)
     assert len(dataset) == 10
 
 

@@ -27,6 +27,7 @@ folder, ``*_prob.npy``, ``all_data.pkl``) may leave a mixture only together with
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -179,8 +180,6 @@ def test_resume_after_a_source_changed_redoes_it(tmp_path, inputs):
     """--resume after a finished source file changed must not keep the stale data."""
     _, new = inputs
     data = tmp_path / "data"
-    import shutil
-
     shutil.copytree(new["data"], data)
     out = tmp_path / "out"
     args = ["-q", "convert", data, out, "--to", "npy", "--workers", "1"]

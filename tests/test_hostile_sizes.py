@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
-from hostile import (assert_bounded, assert_one_line_error, mtk, npy_header_only, sample, store, strays,
-                     tiny_checkpoint, tree_state)
+from hostile import (assert_bounded, assert_one_line_error, mtk, npy_header_only, sample, setup_mtk, store,
+                     strays, tiny_checkpoint, tree_state)
 
 pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
 
@@ -168,12 +167,9 @@ def test_bvh_declaring_ten_million_frames_of_nothing(tmp_path, command):
 
 def test_bvh_declaring_more_frames_than_it_has(tmp_path, dataset):
     bvh = tmp_path / "m.bvh"
-    from hostile import setup_mtk
-
     setup_mtk("convert", sorted((dataset / "new_joint_vecs").glob("*.npy"))[0], bvh)
-    text = bvh.read_text()
-    head, frames_line, rest = text.partition("Frames:")
-    count, _, tail = rest.partition("\n")
+    head, _, rest = bvh.read_text().partition("Frames:")
+    _, _, tail = rest.partition("\n")
     bvh.write_text(f"{head}Frames: {10**7}\n{tail}")
     assert_reported(mtk("inspect", bvh), "m.bvh")
     assert_one_line_error(mtk("convert", bvh, tmp_path / "o.npy", "--to", "smpl272"), "m.bvh")
