@@ -12,9 +12,12 @@ down (measured: ``mtk tokenize`` with torch peaks at ~250 MB RSS and runs under 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import os
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -184,9 +187,20 @@ def store_names(path: Path) -> list[str]:
 
 
 def tiny_checkpoint(folder: Path, layout: str = "hml263") -> Path:
-    """A tiny tokenizer trained for 2 steps by ``mtk tokenizer train`` (random-ish but valid weights)."""
-    data = sample(folder / "train-data", count=40, layout=layout)
-    run = folder / "run"
+    """A tiny tokenizer trained for 2 steps by ``mtk tokenizer train`` (random-ish but valid weights), copied
+    into ``folder``; trained once per test session and layout."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"tiny-{layout}.pth"
+    shutil.copyfile(_trained_checkpoint(layout), target)
+    return target
+
+
+@functools.cache
+def _trained_checkpoint(layout: str) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="mtk-hostile-ckpt-"))
+    atexit.register(shutil.rmtree, root, True)
+    data = sample(root / "train-data", count=40, layout=layout)
+    run = root / "run"
     setup_mtk("tokenizer", "train", data, "--out", run, "--preset", "tiny", "--iters", 2, "--eval-every", 2,
               "--save-every", 2, "--workers", 0, "--batch-size", 4)
     return run / "net_latest.pth"

@@ -96,14 +96,14 @@ def test_inspect_hostile_pickle(tmp_path, tokens, kind, target):
 
 
 @pytest.mark.parametrize("kind", sorted(PICKLES))
-@pytest.mark.parametrize("target", ["pickle", "code-folder"])
+@pytest.mark.parametrize("target", ["pickle"])
 def test_detokenize_hostile_pickle(tmp_path, tokens, kind, target):
     folder, ckpt = tokens
     (folder / "all_data.pkl").write_bytes(PICKLES[kind]())
     before = tree_state(tmp_path)
     out = tmp_path / "decoded"
     run = mtk("detokenize", folder / "all_data.pkl" if target == "pickle" else folder / "codes", "--ckpt", ckpt,
-              "--out", out, timeout=15)
+              "--out", out, timeout=12)
     assert run.seconds < 10, f"took {run.seconds:.1f} s"
     if target == "code-folder" and run.code == 0:
         # decoding the code folder may ignore the unusable pickle (texts only), but must say so
