@@ -107,6 +107,7 @@ def run_until_paused(args: list[str], point: str, pause_file: Path, timeout: flo
     pytest.fail(f"mtk {' '.join(map(str, args))} neither paused at {point} nor finished")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_kill_anywhere_in_the_overwrite_commit(tmp_path, inputs, writer):
     old, new = inputs
