@@ -87,6 +87,39 @@ def test_1_cpu_without_preset_does_not_start_mm64k_silently(tmp_path):
     assert "mm64k" in run.stderr and "--preset mm64k" in run.stderr, run.stderr
 
 
+def on_terminal(*args, timeout: float = 120) -> str:
+    """stdout+stderr of ``mtk ARGS`` run on a pseudo-terminal (progress bars show only on a terminal)."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mtk", *map(str, args)], stdout=slave, stderr=slave,
+                            stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "160", "TERM": "xterm"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=timeout)
+    os.close(master)
+    assert proc.returncode == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_1_training_and_tokenizing_show_progress_with_eta(tmp_path, ckpt263):
+    """A bar with a known total (done/total or a percentage) and a remaining time on a terminal."""
+    data = sample(tmp_path / "data", count=40)
+    trained = on_terminal("tokenizer", "train", data, "--out", tmp_path / "run", "--preset", "tiny", "--iters", 40,
+                          "--eval-every", 40, "--save-every", 40, "--workers", 0, "--batch-size", 4)
+    encoded = on_terminal("tokenize", data, "--ckpt", ckpt263, "--out", tmp_path / "tok" / "codes")
+    for output in (trained, encoded):
+        assert re.search(r"\d+%|\d+/\d+", output) and re.search(r"\d+:\d\d:\d\d", output), output
+
+
 # 2 ---------------------------------------------------------------------------------------------------------
 
 def test_2_ctrl_c_before_the_first_checkpoint_then_consistent_advice(tmp_path):
