@@ -137,7 +137,7 @@ def tree_state(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, str]:
 def strays(folder: Path) -> list[str]:
     """Entries of ``folder`` (recursively) that a finished or refused run must not leave: partial siblings,
     journals, work folders, temporary files."""
-    marks = (".mtk-partial", ".mtk-work", ".mtk-lock", ".journal", ".tmp", ".lock")
+    marks = (".mtk-partial", ".mtk-work", ".mtk-lock", ".mtk-commit", ".mtk-old", ".journal", ".tmp", ".lock")
     return sorted(str(p) for p in Path(folder).rglob("*") if any(m in p.name for m in marks))
 
 
