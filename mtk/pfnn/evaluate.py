@@ -22,7 +22,7 @@ GROUP_FIGURES = (
     ("root_velocity_rmse", "root_velocity", "root velocity RMSE (per 1/60 s)"),
     ("angular_velocity_rmse", "root_angular_velocity", "angular velocity RMSE (rad per 1/60 s)"),
     ("dphase_rmse", "dphase", "dphase RMSE (cycles per 1/60 s)"),
-    ("future_position_rmse", "future_pos_x", "future trajectory x RMSE"),
+    ("future_position_rmse", "future_pos_x", "future trajectory position RMSE"),
 )
 
 

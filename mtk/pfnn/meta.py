@@ -10,8 +10,8 @@ import numpy as np
 from mtk.errors import BadInputError
 from mtk.schemas.pfnn import GAIT_CLASSES, PfnnColumns, get_preset, pfnn_columns
 
-#: gaits the controller drives, with PFNN demo speeds (cm per 1/60 s frame) used when no data says better
-DEMO_SPEEDS_CM = {"stand": 0.0, "walk": 2.5, "jog": 5.0}
+#: gaits the controller drives
+CONTROLLER_GAITS = ("stand", "walk", "jog")
 
 
 def _groups(groups) -> list[dict[str, Any]]:
@@ -35,8 +35,7 @@ def meta_from_widths(x_dim: int, y_dim: int, source: str) -> dict[str, Any]:
                 columns = pfnn_columns(preset.skeleton.joint_names, rotations, terrain, preset.unit)  # type: ignore
                 if (columns.x_dim, columns.y_dim) == (x_dim, y_dim):
                     fps = preset.target_fps or 30.0
-                    speeds = {g: v * 0.01 / preset.metres_per_unit for g, v in DEMO_SPEEDS_CM.items()}
-                    return {**columns_meta(columns, skeleton, fps), "gait_speeds": speeds, "source": source}
+                    return {**columns_meta(columns, skeleton, fps), "source": source}
     raise BadInputError(source, f"X {x_dim} / Y {y_dim} columns match no PFNN export (pfnn31, smpl22, kit21)",
                         "export a database with `mtk convert --to pfnn` and train on it")
 
@@ -61,7 +60,7 @@ def gait_speeds(X: np.ndarray, Y: np.ndarray, columns: PfnnColumns) -> dict[str,
     speed = np.linalg.norm(Y[:, columns.y_group("root_velocity").slice], axis=-1)
     dominant = gaits.argmax(-1)
     out = {}
-    for name in DEMO_SPEEDS_CM:
+    for name in CONTROLLER_GAITS:
         picked = speed[dominant == GAIT_CLASSES.index(name)]
         out[name] = float(np.median(picked)) if len(picked) else float("nan")
     return out

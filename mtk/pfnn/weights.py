@@ -41,6 +41,7 @@ class PfnnWeights:
     controls: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
     meta: dict[str, Any] = field(default_factory=dict)
+    _cache: list | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def x_dim(self) -> int:
@@ -80,14 +81,24 @@ class PfnnWeights:
         blended per row."""
         w = control_weights(np.asarray(phase, dtype=np.float64))  # (N, 4)
         h = np.asarray(x, dtype=np.float64)
-        for layer, (wname, bname) in enumerate(zip(WEIGHT_NAMES, BIAS_NAMES, strict=True)):
-            matrices = self.controls[wname].astype(np.float64)  # (4, out, in)
-            outs = (h @ matrices.reshape(-1, matrices.shape[2]).T).reshape(len(h), CONTROLS, -1)
-            outs += self.controls[bname].astype(np.float64)[None]
+        for layer, (matrix, bias) in enumerate(self._stacked()):
+            # one row (the controller): einsum's single-threaded loop; BLAS wakes its threads for a
+            # matrix-vector product, which costs ~10x more on a busy machine
+            flat = np.einsum("oi,i->o", matrix, h[0])[None] if len(h) == 1 else h @ matrix.T
+            outs = flat.reshape(len(h), CONTROLS, -1) + bias
             h = np.einsum("nk,nko->no", w, outs)
             if layer < 2:
                 h = elu(h)
         return h
+
+    def _stacked(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per layer: the four control matrices as one float64 (4 * out, in) matrix and the biases (4, out);
+        built once (the controls are not meant to change after construction)."""
+        if self._cache is None:
+            self._cache = [(self.controls[w].astype(np.float64).reshape(-1, self.controls[w].shape[2]),
+                            self.controls[b].astype(np.float64))
+                           for w, b in zip(WEIGHT_NAMES, BIAS_NAMES, strict=True)]
+        return self._cache
 
     def predict(self, X: np.ndarray, phase: np.ndarray, batch: int = 4096) -> np.ndarray:
         """Y (N, Y) in data units for X (N, X) in data units (dropout off), in batches."""

@@ -1,0 +1,247 @@
+"""``mtk pfnn train``: PFNN's training (Adam, lr 1e-4, batch 32, MSE on normalised Y + PFNN's L1 regulariser)
+on an ``mtk convert --to pfnn`` folder, on a CPU, one GPU or many under accelerate.
+
+The schedule is a pure function of (seed, step): epoch e visits the training rows in the permutation
+``default_rng([seed, e])``; a step is one optimizer update. ``net_latest.pth`` (with the optimizer and the
+dropout RNG) is saved at every evaluation, so ``--resume`` continues the very same run. Validation holds
+out whole clips (:func:`mtk.pfnn.data.clip_split`); ``net_best.pth`` has the lowest validation normalised
+RMSE. ``log.jsonl`` has one record per log / eval event, ``training_curve.png`` plots it at the end.
+PFNN's 20 macro-epochs of 10 chunks are 20 passes over the data: the default ``--epochs 20``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mtk.errors import MtkError
+from mtk.pfnn.data import Database, clip_split, read_database
+from mtk.pfnn.evaluate import scores
+from mtk.pfnn.meta import meta_from_database
+from mtk.pfnn.netfile import BEST, LATEST, read_document, save_network, weights_from_document
+from mtk.pfnn.network import PhaseFunctionedNetwork
+from mtk.pfnn.weights import PfnnWeights
+
+LOG = "log.jsonl"
+CURVE = "training_curve.png"
+RUN_FILES = (LATEST, BEST, LOG, CURVE, "config.json")
+
+
+@dataclass
+class TrainConfig:
+    """A run's settings; on ``resume`` the run's own settings are used."""
+
+    database: str
+    out: str
+    epochs: float = 20.0
+    batch_size: int = 32
+    lr: float = 1e-4
+    hidden: int = 512
+    val_fraction: float = 0.1
+    evals: int = 20
+    log_every: int = 100
+    seed: int = 0
+    threads: int | None = None
+    mixed_precision: str = "no"
+    resume: bool = False
+    overwrite: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in ("out", "resume", "overwrite")}
+
+
+@dataclass
+class Plan:
+    """Rows and step counts of a run."""
+
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    val_clips: list[str]
+    steps_per_epoch: int
+    total_steps: int
+    eval_every: int
+
+
+def plan_run(cfg: TrainConfig, db: Database, world: int = 1) -> Plan:
+    train_rows, val_rows, val_clips = clip_split(db.clips(), cfg.val_fraction, cfg.seed)
+    per_epoch = len(train_rows) // (cfg.batch_size * world)
+    if per_epoch == 0:
+        raise MtkError(cfg.database, f"{len(train_rows)} training rows, fewer than one batch of {cfg.batch_size}"
+                       f" per process", "lower --batch-size or add clips")
+    total = max(1, int(round(cfg.epochs * per_epoch)))
+    return Plan(train_rows, val_rows, val_clips, per_epoch, total, max(1, total // max(1, cfg.evals)))
+
+
+def resolve(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """The settings to run with and, on ``resume``, the run's latest checkpoint."""
+    out = Path(cfg.out)
+    if not cfg.resume:
+        if not cfg.overwrite and any((out / name).exists() for name in RUN_FILES):
+            raise MtkError(out, "run folder already holds a training run",
+                           "pass --resume to continue it or --overwrite to start over")
+        return cfg, None
+    if not (out / LATEST).is_file():
+        raise MtkError(out, f"nothing to resume: no {LATEST}", "start a new run without --resume")
+    document = read_document(out / LATEST)
+    stored = document.get("train") or {}
+    names = {f.name for f in fields(TrainConfig)}
+    resumed = TrainConfig(**{**{k: v for k, v in stored.items() if k in names}, "out": cfg.out, "resume": True,
+                             "database": cfg.database or stored.get("database", "")})
+    return resumed, document
+
+
+def planned_steps(cfg: TrainConfig) -> tuple[int, int]:
+    """(first step, last step) of the run ``cfg`` describes, for a progress bar."""
+    cfg, document = resolve(cfg)
+    db = read_database(cfg.database)
+    return (int(document["step"]) if document else 0), plan_run(cfg, db).total_steps
+
+
+def _batches(plan: Plan, cfg: TrainConfig, epoch: int, rank: int, world: int) -> np.ndarray:
+    """(steps_per_epoch, batch) row indices this process trains on in ``epoch``."""
+    order = plan.train_rows[np.random.default_rng([cfg.seed, epoch]).permutation(len(plan.train_rows))]
+    used = plan.steps_per_epoch * world * cfg.batch_size
+    return order[:used].reshape(plan.steps_per_epoch, world, cfg.batch_size)[:, rank]
+
+
+def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
+          on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
+    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is."""
+    from accelerate import Accelerator
+
+    from mtk.tokenizer.train import RunLog
+
+    cfg, document = resolve(cfg)
+    try:
+        accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+    except (ValueError, RuntimeError) as err:
+        raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
+                       "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
+    main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+    out = Path(cfg.out)
+    accelerator.wait_for_everyone()
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if not cfg.resume:
+            for name in RUN_FILES:
+                (out / name).unlink(missing_ok=True)
+    if accelerator.device.type == "cpu" and cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    db = read_database(cfg.database)
+    plan = plan_run(cfg, db, world)
+    meta = {**meta_from_database(db.layout, db.Y, db.X, cfg.database), "val_clips": plan.val_clips,
+            "train_rows": int(len(plan.train_rows))}
+    torch.manual_seed(cfg.seed + rank)
+    net = PhaseFunctionedNetwork(db.X.shape[1], db.Y.shape[1], cfg.hidden,
+                                 torch.Generator().manual_seed(cfg.seed))
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
+    step, best = 0, float("inf")
+    if document is not None:
+        net.load_state_dict({k: v for k, v in document["controls"].items()})
+        optimizer.load_state_dict(document["optimizer"])
+        step, best = int(document["step"]), float(document["metrics"].get("best_val_normalized_rmse", best))
+        if document.get("rng") is not None and world == 1:
+            torch.set_rng_state(document["rng"])
+    net, optimizer = accelerator.prepare(net, optimizer)
+    device = accelerator.device
+    xm, xs, ym, ys = (torch.as_tensor(db.norm[n], dtype=torch.float32) for n in ("Xmean", "Xstd", "Ymean", "Ystd"))
+    Xn = ((torch.as_tensor(db.X) - xm) / xs).to(device)
+    Yn = ((torch.as_tensor(db.Y) - ym) / ys).to(device)
+    P = torch.as_tensor(db.P, dtype=torch.float32).to(device)
+    log = RunLog(out, main, on_event)
+    if main:
+        (out / "config.json").write_text(json.dumps({"train": cfg.settings(), "processes": world,
+                                                    "val_clips": plan.val_clips, "steps": plan.total_steps,
+                                                    "steps_per_epoch": plan.steps_per_epoch}, indent=2))
+
+    def current_weights() -> PfnnWeights:
+        model = accelerator.unwrap_model(net)
+        return PfnnWeights(model.control_arrays(), dict(db.norm), meta)
+
+    def save(name: str, metrics: dict[str, Any], full: bool) -> None:
+        extra: dict[str, Any] = {"step": step, "train": cfg.settings(), "metrics": metrics}
+        if full:
+            extra.update(optimizer=optimizer.state_dict(), rng=torch.get_rng_state())
+        save_network(out / name, current_weights(), **extra)
+
+    def evaluate() -> dict[str, Any] | None:
+        if not len(plan.val_rows):
+            return None
+        model = accelerator.unwrap_model(net)
+        model.eval()
+        rows = torch.as_tensor(plan.val_rows, device=device)
+        with torch.no_grad():
+            pred = torch.cat([model(Xn[r], P[r]) for r in rows.split(8192)]).cpu().double().numpy()
+        model.train()
+        prediction = pred * db.norm["Ystd"] + db.norm["Ymean"]
+        rows_np = plan.val_rows
+        return scores(current_weights(), db.X[rows_np], db.Y[rows_np], db.P[rows_np], prediction)
+
+    started, first_step = time.perf_counter(), step
+    last_eval: dict[str, Any] | None = None
+    running = np.zeros(3)
+    since = 0
+    net.train()
+    try:
+        while step < plan.total_steps:
+            epoch, offset = divmod(step, plan.steps_per_epoch)
+            batches = _batches(plan, cfg, epoch, rank, world)
+            for rows in batches[offset:]:
+                index = torch.as_tensor(rows, device=device)
+                model = accelerator.unwrap_model(net)
+                total, mse, reg = model.loss(Xn[index], P[index], Yn[index]) if world == 1 else _ddp_loss(
+                    net, model, Xn[index], P[index], Yn[index])
+                optimizer.zero_grad(set_to_none=True)
+                accelerator.backward(total)
+                optimizer.step()
+                step += 1
+                running += [float(total.detach()), float(mse.detach()), float(reg.detach())]
+                since += 1
+                if on_progress and main:
+                    on_progress(1)
+                if step % cfg.log_every == 0 or step == plan.total_steps:
+                    log.write({"event": "train", "iter": step, "epoch": step / plan.steps_per_epoch,
+                               **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(), strict=True))})
+                    running[:] = 0
+                    since = 0
+                if step % plan.eval_every == 0 or step == plan.total_steps:
+                    result = last_eval = evaluate() if main else None
+                    if result is not None:
+                        log.write({"event": "eval", "iter": step, **{k: v for k, v in result.items()
+                                                                      if not isinstance(v, dict)}})
+                        if result["normalized_rmse"] < best:
+                            best = result["normalized_rmse"]
+                            if main:
+                                save(BEST, {"val": result, "best_val_normalized_rmse": best}, full=False)
+                    accelerator.wait_for_everyone()
+                    if main:
+                        save(LATEST, {"best_val_normalized_rmse": best}, full=True)
+                if step >= plan.total_steps:
+                    break
+    finally:
+        log.close()
+    seconds = time.perf_counter() - started
+    if main:
+        from mtk.pfnn.curve import plot_curve
+
+        plot_curve(out / LOG, out / CURVE)
+    return {"out": str(out), "steps": step, "total_steps": plan.total_steps, "processes": world,
+            "main_process": main, "seconds": seconds,
+            "rows_per_second": (step - first_step) * cfg.batch_size * world / seconds if seconds > 0 else None,
+            "val_clips": len(plan.val_clips), "val_rows": int(len(plan.val_rows)),
+            "train_rows": int(len(plan.train_rows)), "best_val_normalized_rmse": best, "final_val": last_eval,
+            "settings": cfg.settings()}
+
+
+def _ddp_loss(wrapped, model: PhaseFunctionedNetwork, x, phase, y):
+    """The loss through the DDP wrapper (so gradients are synchronised), regulariser from the module."""
+    mse = torch.mean((wrapped(x, phase) - y) ** 2)
+    reg = model.regularizer()
+    return mse + reg, mse, reg
