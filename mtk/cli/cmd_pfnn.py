@@ -40,7 +40,8 @@ def pfnn_command() -> None:
 @click.option("--evals", type=int, default=20, show_default=True, help="Validations (and saves) over the run.")
 @click.option("--log-every", type=int, default=100, show_default=True, metavar="N", help="Log losses every N steps.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=None, help="CPU threads (default: torch's).")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="CPU threads when training on a CPU (more threads help only on an idle machine).")
 @click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default="no", show_default=True)
 @click.option("--resume", is_flag=True, help="Continue RUN from net_latest.pth with its own settings.")
 @click.option("--overwrite", is_flag=True, help="Start over in a RUN folder that holds a run.")
