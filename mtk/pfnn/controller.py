@@ -162,8 +162,9 @@ class Controller:
     def _bend_future(self) -> None:
         h = self.half
         j = np.arange(1, h)
-        scale_pos = 1.0 - (1.0 - j / h) ** BIAS_POS
-        scale_dir = 1.0 - (1.0 - j / h) ** BIAS_DIR
+        # PFNN's per-frame blend; at other rates applied as often per second as at 60 fps
+        scale_pos = per_step(1.0 - (1.0 - j / h) ** BIAS_POS, self.rate)
+        scale_dir = per_step(1.0 - (1.0 - j / h) ** BIAS_DIR, self.rate)
         steps = np.diff(self.positions[h:], axis=0)  # (h - 1, 2)
         wanted = self.target_velocity * self.rate
         blended = steps + scale_pos[:, None] * (wanted - steps)

@@ -57,3 +57,37 @@ def pose_error(frames: list[Frame], joints: np.ndarray, root: np.ndarray, facing
                          np.stack([f.direction for f in frames]))
     theirs = root_relative(joints, root, facing)
     return float(np.linalg.norm(ours - theirs, axis=-1).mean())
+
+
+def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float = 10.0,
+                   turn_deg: float = 90.0) -> dict:
+    """The controller check: ``walk_s`` seconds straight at the walking speed, then a ``turn_deg`` left turn
+    and one more second of walking. Returns finiteness, root height range (after the first second, and in
+    it), mean speed after 1 s against
+    the target, the phase rate while walking, and foot sliding next to the same figure on ``training_Y``."""
+    from mtk.pfnn.path import Segment, path_commands
+    from mtk.pfnn.play import gait_speeds, run
+
+    fps = float(weights.meta.get("fps") or REFERENCE_FPS)
+    speeds = gait_speeds(weights)
+    segments = [Segment("walk", walk_s), Segment("turn-left", turn_deg), Segment("walk", 1.0)]
+    frames = run(weights, path_commands(segments, fps, speeds))
+    walking = frames[int(fps):int(walk_s * fps)]
+    joints = np.stack([f.joints for f in frames])
+    settled = joints[int(fps):, 0, 1]  # after the first second: from PFNN's reset pose (Ymean) into the walk
+    roots = np.stack([f.root for f in frames])
+    turned = np.degrees(np.arctan2(frames[-1].direction[0], frames[-1].direction[1]))
+    per_second = REFERENCE_FPS * float(weights.meta.get("metres_per_unit", 1.0))
+    return {
+        "fps": fps, "frames": len(frames), "finite": bool(np.isfinite(joints).all() and np.isfinite(roots).all()),
+        "root_height": [float(settled.min()), float(settled.max())],
+        "first_second_root_height": [float(joints[:int(fps), 0, 1].min()), float(joints[:int(fps), 0, 1].max())],
+        "training_root_height": weights.meta.get("root_height"),
+        "target_speed_m_s": speeds["walk"] * per_second,
+        "speed_m_s": float(root_speeds(walking, fps).mean()) * float(weights.meta.get("metres_per_unit", 1.0)),
+        "phase_cycles_per_s": phase_rate(walking, fps),
+        "heading_after_turn_deg": float(turned),
+        "foot_slide": foot_slide(walking, weights.meta, fps),
+        "training_foot_slide": data_foot_slide(training_Y, weights.meta) if training_Y is not None else None,
+        "unit": weights.meta.get("unit"),
+    }

@@ -67,7 +67,8 @@ class Plan:
     val_clips: list[str]
     steps_per_epoch: int
     total_steps: int
-    eval_every: int
+    #: steps after which the run validates and saves (``evals`` of them, evenly spread, the last one included)
+    eval_steps: frozenset[int]
 
 
 def plan_run(cfg: TrainConfig, db: Database, world: int = 1) -> Plan:
@@ -77,7 +78,9 @@ def plan_run(cfg: TrainConfig, db: Database, world: int = 1) -> Plan:
         raise MtkError(cfg.database, f"{len(train_rows)} training rows, fewer than one batch of {cfg.batch_size}"
                        f" per process", "lower --batch-size or add clips")
     total = max(1, int(round(cfg.epochs * per_epoch)))
-    return Plan(train_rows, val_rows, val_clips, per_epoch, total, max(1, total // max(1, cfg.evals)))
+    evals = max(1, min(cfg.evals, total))
+    return Plan(train_rows, val_rows, val_clips, per_epoch, total,
+                frozenset(-(-k * total // evals) for k in range(1, evals + 1)))
 
 
 def resolve(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
@@ -212,7 +215,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
                                **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(), strict=True))})
                     running[:] = 0
                     since = 0
-                if step % plan.eval_every == 0 or step == plan.total_steps:
+                if step in plan.eval_steps:
                     result = last_eval = evaluate() if main else None
                     if result is not None:
                         log.write({"event": "eval", "iter": step, **{k: v for k, v in result.items()
