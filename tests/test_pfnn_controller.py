@@ -34,7 +34,9 @@ def pfnn_setup(data_dir: Path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def smpl_setup(tmp_path_factory):
-    """A small network trained by mtk on 40 procedural 272 motions (smpl22, 30 fps): seconds on a CPU."""
+    """A small network (hidden 256) trained by mtk on 40 procedural 272 motions (smpl22, 30 fps) for 4 epochs:
+    about 30 s on a CPU. Small, briefly trained networks differ a lot in how well they hold a commanded
+    speed in the closed loop (0.65 to 0.96 of the target over the settings we tried): this one holds 0.82."""
     from mtk.formats.pfnn import convert_to_pfnn
     from mtk.formats.sample_dataset import write_sample_dataset
     from mtk.pfnn.data import read_database
@@ -44,7 +46,7 @@ def smpl_setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("pfnn_smpl")
     write_sample_dataset(str(root / "sample"), "smpl272", 40, seed=0)
     convert_to_pfnn(str(root / "sample"), str(root / "db"))
-    train(TrainConfig(str(root / "db"), str(root / "run"), epochs=4, hidden=128, evals=1, lr=1e-3))
+    train(TrainConfig(str(root / "db"), str(root / "run"), epochs=4, hidden=256, evals=1, lr=5e-4))
     return load_network(root / "run"), read_database(root / "db"), root
 
 

@@ -173,10 +173,12 @@ def import_command(folder: str, out: str, overwrite: bool) -> None:
               help="Follow the root path of a clip: joints .npy (T, J, 3) in the network's units and rate, or a BVH.")
 @click.option("--seconds", type=float, default=None, help="Length (default: the script's or the clip's).")
 @click.option("--out", required=True, metavar="FILE", help="walk.npy (world joints), walk.gif / .mp4, or walk.bvh.")
+@click.option("--responsive", is_flag=True,
+              help="PFNN's responsive mode: the trajectory bends towards the target faster (bias 2 / 5, not 0.5 / 2).")
 @click.option("--overwrite", is_flag=True, help="Replace FILE.")
 @json_option
 def play_command(network: str, path_spec: str | None, follow: str | None, seconds: float | None, out: str,
-                 overwrite: bool, as_json: bool) -> None:
+                 responsive: bool, overwrite: bool, as_json: bool) -> None:
     """Drive PFNN's controller with NETWORK on flat ground and write the motion.
 
     \b
@@ -189,7 +191,7 @@ def play_command(network: str, path_spec: str | None, follow: str | None, second
     from mtk.pfnn.play import play, summary_figures, write_frames
 
     weights = load_network(network)
-    frames, clip, fps = play(weights, path_spec, follow, seconds)
+    frames, clip, fps = play(weights, path_spec, follow, seconds, responsive)
     write_frames(frames, weights, out, fps, overwrite)
     figures = summary_figures(frames, weights, fps)
     if clip is not None:

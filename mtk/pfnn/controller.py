@@ -5,8 +5,8 @@ Each :meth:`Controller.step` is one frame at the network's data rate ``fps``:
 1. the target velocity, facing and gait move towards the command with PFNN's smoothing (0.9, 0.9, 0.1 per
    1/60 s frame; at other rates the per-step factor is ``1 - (1 - a) ** (60 / fps)``);
 2. the future trajectory is bent towards the target with PFNN's ``bias_pos`` = 0.5 and ``bias_dir`` = 2
-   (its non-responsive, non-strafing constants): sample j of the future half gets
-   ``scale = 1 - (1 - j / H) ** bias``;
+   (its default, non-strafing constants; ``responsive=True``: PFNN's responsive mode, 2 and 5): sample j
+   of the future half gets ``scale = 1 - (1 - j / H) ** bias`` per 1/60 s;
 3. X is assembled (12 trajectory samples at k/6 s, gait, the previous joints in the previous root frame,
    zero terrain) and the network runs once at the current phase;
 4. joints = mix(previous + velocity, predicted, ``extra_joint_smooth`` = 0.5);
@@ -36,8 +36,8 @@ VELOCITY_SMOOTH = 0.9
 DIRECTION_SMOOTH = 0.9
 GAIT_SMOOTH = 0.1
 JOINT_SMOOTH = 0.5
-BIAS_POS = 0.5
-BIAS_DIR = 2.0
+#: PFNN's future-trajectory bias exponents (position, direction): default and ``responsive`` mode
+BIAS = {False: (0.5, 2.0), True: (2.0, 5.0)}
 #: below this target speed (units per 1/60 s, PFNN: 0.1 cm) the character stands
 STAND_SPEED_CM = 0.1
 
@@ -101,8 +101,9 @@ class Frame:
 class Controller:
     """PFNN's character controller for a network (any skeleton the export supports)."""
 
-    def __init__(self, weights: PfnnWeights, fps: float | None = None):
+    def __init__(self, weights: PfnnWeights, fps: float | None = None, responsive: bool = False):
         self.weights = weights
+        self.bias_pos, self.bias_dir = BIAS[responsive]
         meta = weights.meta
         self.fps = float(fps or meta.get("fps") or REFERENCE_FPS)
         self.rate = REFERENCE_FPS / self.fps  # reference frames per step
@@ -163,8 +164,8 @@ class Controller:
         h = self.half
         j = np.arange(1, h)
         # PFNN's per-frame blend; at other rates applied as often per second as at 60 fps
-        scale_pos = per_step(1.0 - (1.0 - j / h) ** BIAS_POS, self.rate)
-        scale_dir = per_step(1.0 - (1.0 - j / h) ** BIAS_DIR, self.rate)
+        scale_pos = per_step(1.0 - (1.0 - j / h) ** self.bias_pos, self.rate)
+        scale_dir = per_step(1.0 - (1.0 - j / h) ** self.bias_dir, self.rate)
         steps = np.diff(self.positions[h:], axis=0)  # (h - 1, 2)
         wanted = self.target_velocity * self.rate
         blended = steps + scale_pos[:, None] * (wanted - steps)

@@ -37,6 +37,16 @@ def root_speeds(frames: list[Frame], fps: float) -> np.ndarray:
     return np.linalg.norm(np.diff(roots, axis=0), axis=-1) * fps
 
 
+def sideways_angle(frames: list[Frame]) -> float:
+    """Mean absolute angle (degrees) between the root's motion and its facing: 0 walking straight ahead,
+    90 side-stepping."""
+    roots = np.stack([f.root for f in frames])
+    facing = np.stack([f.direction for f in frames])[:-1]
+    motion = np.diff(roots, axis=0)
+    angle = np.arctan2(facing[:, 0] * motion[:, 1] - facing[:, 1] * motion[:, 0], (facing * motion).sum(-1))
+    return float(np.degrees(np.abs(angle)).mean())
+
+
 def phase_rate(frames: list[Frame], fps: float) -> float:
     """Cycles per second, from the unwrapped phase."""
     phase = np.unwrap(np.array([f.phase for f in frames]) * 2 * np.pi) / (2 * np.pi)
@@ -60,7 +70,7 @@ def pose_error(frames: list[Frame], joints: np.ndarray, root: np.ndarray, facing
 
 
 def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float = 10.0,
-                   turn_deg: float = 90.0) -> dict:
+                   turn_deg: float = 90.0, responsive: bool = False) -> dict:
     """The controller check: ``walk_s`` seconds straight at the walking speed, then a ``turn_deg`` left turn
     and one more second of walking. Returns finiteness, root height range (after the first second, and in
     it), mean speed after 1 s against
@@ -71,7 +81,7 @@ def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float 
     fps = float(weights.meta.get("fps") or REFERENCE_FPS)
     speeds = gait_speeds(weights)
     segments = [Segment("walk", walk_s), Segment("turn-left", turn_deg), Segment("walk", 1.0)]
-    frames = run(weights, path_commands(segments, fps, speeds))
+    frames = run(weights, path_commands(segments, fps, speeds), responsive=responsive)
     walking = frames[int(fps):int(walk_s * fps)]
     joints = np.stack([f.joints for f in frames])
     settled = joints[int(fps):, 0, 1]  # after the first second: from PFNN's reset pose (Ymean) into the walk
@@ -79,13 +89,14 @@ def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float 
     turned = np.degrees(np.arctan2(frames[-1].direction[0], frames[-1].direction[1]))
     per_second = REFERENCE_FPS * float(weights.meta.get("metres_per_unit", 1.0))
     return {
-        "fps": fps, "frames": len(frames), "finite": bool(np.isfinite(joints).all() and np.isfinite(roots).all()),
+        "fps": fps, "frames": len(frames), "responsive": responsive, "finite": bool(np.isfinite(joints).all() and np.isfinite(roots).all()),
         "root_height": [float(settled.min()), float(settled.max())],
         "first_second_root_height": [float(joints[:int(fps), 0, 1].min()), float(joints[:int(fps), 0, 1].max())],
         "training_root_height": weights.meta.get("root_height"),
         "target_speed_m_s": speeds["walk"] * per_second,
         "speed_m_s": float(root_speeds(walking, fps).mean()) * float(weights.meta.get("metres_per_unit", 1.0)),
         "phase_cycles_per_s": phase_rate(walking, fps),
+        "sideways_deg": sideways_angle(walking),
         "heading_after_turn_deg": float(turned),
         "foot_slide": foot_slide(walking, weights.meta, fps),
         "training_foot_slide": data_foot_slide(training_Y, weights.meta) if training_Y is not None else None,

@@ -70,16 +70,17 @@ def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
     return Clip(joints, joints[:, 0, [0, 2]], forward[:, [0, 2]])
 
 
-def run(weights: PfnnWeights, commands: list[Command], start: Clip | None = None) -> list[Frame]:
+def run(weights: PfnnWeights, commands: list[Command], start: Clip | None = None,
+        responsive: bool = False) -> list[Frame]:
     """Step a fresh controller through ``commands`` (starting at a clip's first root and facing)."""
-    controller = Controller(weights)
+    controller = Controller(weights, responsive=responsive)
     if start is not None:
         controller.reset(tuple(start.root[0]), tuple(start.facing[0]))
     return [controller.step(c.velocity, c.direction, c.gait) for c in commands]
 
 
 def play(weights: PfnnWeights, path: str | None = None, follow: str | None = None,
-         seconds: float | None = None) -> tuple[list[Frame], Clip | None, float]:
+         seconds: float | None = None, responsive: bool = False) -> tuple[list[Frame], Clip | None, float]:
     """Frames of a scripted walk or of following a clip; returns (frames, clip or None, fps)."""
     controller_fps = float(weights.meta.get("fps") or 60.0)
     speeds = gait_speeds(weights)
@@ -92,11 +93,11 @@ def play(weights: PfnnWeights, path: str | None = None, follow: str | None = Non
         commands = follow_commands(clip.root, clip.facing, controller_fps, speeds)
         if seconds is not None:
             commands = commands[: int(round(seconds * controller_fps))]
-        return run(weights, commands, clip), clip, controller_fps
+        return run(weights, commands, clip, responsive), clip, controller_fps
     commands = path_commands(parse_path(path), controller_fps, speeds, seconds)
     if not commands:
         raise MtkError(None, "--path gives no frames", "use durations above 0")
-    return run(weights, commands), None, controller_fps
+    return run(weights, commands, responsive=responsive), None, controller_fps
 
 
 def summary_figures(frames: list[Frame], weights: PfnnWeights, fps: float) -> dict[str, Any]:
