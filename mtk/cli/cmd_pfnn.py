@@ -8,9 +8,6 @@ import click
 
 from mtk.cli.common import console, emit_json, is_quiet, json_option, progress_bar
 
-NETWORK_HELP = "NETWORK is a run folder, an mtk network file (.pth) or a folder of PFNN demo .bin files."
-
-
 @click.group("pfnn")
 def pfnn_command() -> None:
     """Train, evaluate, exchange and drive phase-functioned networks (Holden et al. 2017).
@@ -104,6 +101,8 @@ def eval_command(network: str, database: str, as_json: bool) -> None:
     \b
     normalized_rmse = sqrt(mean (((prediction - Y) / Ystd)^2)) over all rows and Y columns (the network's Ystd);
     joint_position_rmse = sqrt(mean ((prediction - Y)^2)) over the joint-position columns, in the data's unit.
+
+    NETWORK is a run folder, an mtk network file (.pth) or a folder of PFNN demo .bin files.
     """
     from mtk.pfnn.evaluate import evaluate_database
     from mtk.pfnn.netfile import load_network
@@ -113,9 +112,6 @@ def eval_command(network: str, database: str, as_json: bool) -> None:
         emit_json(result)
     else:
         _print_scores(result, f"[bold]{network}[/bold] on {database}: {result['rows']} rows")
-
-
-eval_command.help = f"{eval_command.help}\n\n{NETWORK_HELP}"
 
 
 @pfnn_command.command("export")
@@ -148,8 +144,10 @@ def export_command(network: str, out: str, overwrite: bool) -> None:
 @pfnn_command.command("import")
 @click.argument("folder")
 @click.option("--out", required=True, metavar="NET", help="mtk network file to write (.pth).")
+@click.option("--fps", type=float, default=None, metavar="F",
+              help="Frame rate of the network's data (default: 60 for PFNN's 342 / 311 columns, else 30).")
 @click.option("--overwrite", is_flag=True, help="Replace NET.")
-def import_command(folder: str, out: str, overwrite: bool) -> None:
+def import_command(folder: str, out: str, fps: float | None, overwrite: bool) -> None:
     """Turn PFNN's demo folder (W0_NNN.bin ... with any four or more phase samples) into an mtk network:
     the four control sets are solved by least squares; samples that are not one Catmull-Rom blend of four
     controls (relative residual above 1e-5) or whose sizes disagree are refused."""
@@ -158,7 +156,11 @@ def import_command(folder: str, out: str, overwrite: bool) -> None:
     from mtk.pfnn.netfile import save_network
 
     refuse_existing(out, overwrite)
+    if fps is not None and not fps > 0:
+        raise click.BadParameter("must be positive", param_hint="--fps")
     weights = import_demo(folder)
+    if fps is not None:
+        weights.meta["fps"] = fps
     save_network(out, weights)
     samples = ", ".join(f"{i:03d}" for i in weights.meta["imported_samples"])
     console().print(f"wrote {out}: {weights.meta['skeleton']} network (X {weights.x_dim}, hidden {weights.hidden}, "

@@ -35,8 +35,9 @@ def pfnn_demo(database: Path, run: Path, gif: Path, epochs: float, overwrite: bo
     val = result["final_val"] or {}
     rows = "\n".join(f"| {label} | {val[key] * scale:.3g}{' ' + unit if unit else ''} |"
                      for label, key, scale, unit in REPORT_ROWS if key in val)
-    section = (f"## PFNN\n\n`mtk pfnn train` for {result['steps']} steps ({epochs:g} epochs, {result['seconds']:.0f} s) "
-               f"on the PFNN export, {result['val_clips']} whole clips held out ({result['val_rows']} rows):\n\n"
+    section = (f"## PFNN\n\n`mtk pfnn train` for {result['steps']} steps ({epochs:g} epochs, "
+               f"{result['seconds']:.0f} s) on the PFNN export, {result['val_clips']} whole clips held out "
+               f"({result['val_rows']} rows):\n\n"
                f"| validation | value |\n|---|---:|\n{rows}\n\n"
                f"`mtk pfnn play {run} --path 'walk:3,turn-left:90,walk:2'`: {walk['frames']} frames at "
                f"{fps:g} fps, {walk['distance_m']:.2f} m at {walk['mean_speed_m_s']:.2f} m/s.\n\n"

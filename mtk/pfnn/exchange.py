@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError
 from mtk.pfnn.meta import meta_from_widths
 from mtk.pfnn.phase_function import CONTROLS, DEMO_SAMPLES, control_weights, sample_phases
 from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights, param_shapes
@@ -82,7 +82,8 @@ def _samples(folder: Path) -> dict[int, dict[str, Path]]:
     for index, files in sorted(found.items()):
         missing = [n for n in PARAM_NAMES if n not in files]
         if missing:
-            raise BadInputError(folder, f"sample {index:03d} lacks {', '.join(f'{m}_{index:03d}.bin' for m in missing)}")
+            lacking = ", ".join(f"{m}_{index:03d}.bin" for m in missing)
+            raise BadInputError(folder, f"sample {index:03d} lacks {lacking}")
     if len(found) < CONTROLS:
         raise BadInputError(folder, f"holds {len(found)} complete phase sample(s); four or more are needed",
                             "export all 50 with `mtk pfnn export` or PFNN's train_pfnn.py")
@@ -106,7 +107,8 @@ def import_demo(folder: str | Path) -> PfnnWeights:
     """The network PFNN's demo folder holds (widths from Xmean.bin, Ymean.bin and b0; all sizes checked)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise BadInputError(folder, "is not a folder", "give PFNN's demo/network/pfnn folder or `mtk pfnn export` output")
+        raise BadInputError(folder, "is not a folder",
+                            "give PFNN's demo/network/pfnn folder or `mtk pfnn export` output")
     x_dim, y_dim = _width(folder / "Xmean.bin"), _width(folder / "Ymean.bin")
     found = _samples(folder)
     hidden = _width(next(iter(found.values()))["b0"])
@@ -134,8 +136,3 @@ def import_demo(folder: str | Path) -> PfnnWeights:
     weights.meta["imported_samples"] = indices
     return weights
 
-
-def check_export_target(out: str | Path) -> None:
-    p = Path(out)
-    if p.exists() and (not p.is_dir() or any(p.iterdir())):
-        raise MtkError(p, "exists and is not an empty folder", "pick a new --out or pass --overwrite")

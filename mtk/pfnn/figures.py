@@ -89,7 +89,8 @@ def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float 
     turned = np.degrees(np.arctan2(frames[-1].direction[0], frames[-1].direction[1]))
     per_second = REFERENCE_FPS * float(weights.meta.get("metres_per_unit", 1.0))
     return {
-        "fps": fps, "frames": len(frames), "responsive": responsive, "finite": bool(np.isfinite(joints).all() and np.isfinite(roots).all()),
+        "fps": fps, "frames": len(frames), "responsive": responsive,
+        "finite": bool(np.isfinite(joints).all() and np.isfinite(roots).all()),
         "root_height": [float(settled.min()), float(settled.max())],
         "first_second_root_height": [float(joints[:int(fps), 0, 1].min()), float(joints[:int(fps), 0, 1].max())],
         "training_root_height": weights.meta.get("root_height"),

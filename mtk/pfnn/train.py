@@ -25,7 +25,7 @@ from mtk.errors import MtkError
 from mtk.pfnn.data import Database, clip_split, read_database
 from mtk.pfnn.evaluate import scores
 from mtk.pfnn.meta import meta_from_database
-from mtk.pfnn.netfile import BEST, LATEST, read_document, save_network, weights_from_document
+from mtk.pfnn.netfile import BEST, LATEST, read_document, save_network
 from mtk.pfnn.network import PhaseFunctionedNetwork
 from mtk.pfnn.weights import PfnnWeights
 
