@@ -77,7 +77,7 @@ def test_mtk_trained_smpl22_network_walks_and_turns(smpl_setup):
 
 
 def test_following_a_clip_reports_pose_error(smpl_setup):
-    from mtk.pfnn.figures import pose_error
+    from mtk.pfnn.figures import mean_pose_error, pose_error
     from mtk.pfnn.play import play
     from mtk.toolkit.recover import recover_joints
 
@@ -96,9 +96,8 @@ def test_following_a_clip_reports_pose_error(smpl_setup):
     frames, clip, fps = play(weights, follow=str(clip_file))
     assert len(frames) == len(joints) and fps == 30.0
     error = pose_error(frames, clip.joints, clip.root, clip.facing)
-    still = pose_error(frames, np.repeat(clip.joints[:1], len(joints), 0), np.repeat(clip.root[:1], len(joints), 0),
-                       np.repeat(clip.facing[:1], len(joints), 0))
-    print(f"root-relative joint error following {name}: {error:.3f} m (against a frozen first pose: {still:.3f} m)")
+    baseline = mean_pose_error(clip.joints, clip.root, clip.facing)
+    print(f"root-relative joint error following {name}: {error:.3f} m (the clip's own mean pose: {baseline:.3f} m)")
     assert 0 < error < 0.25
     path = np.linalg.norm(np.stack([f.root for f in frames])[-1] - clip.root[-1])
     assert np.isfinite(path)
@@ -136,3 +135,53 @@ def test_play_outputs(smpl_setup, tmp_path: Path, mtk_cli):
     assert bvh.positions().shape == (30, 22, 3) and bvh.fps == pytest.approx(30.0)
     done = mtk_cli("pfnn", "play", run, "--path", "walk:1", "--out", tmp_path / "w.txt")
     assert done.code == 2 and "use .npy, .gif, .mp4 or .bvh" in done.stderr
+
+
+def test_pfnn_network_follows_its_own_take(pfnn_setup, data_dir: Path):
+    from mtk.pfnn.figures import mean_pose_error, pose_error
+    from mtk.pfnn.play import play
+
+    weights, _ = pfnn_setup
+    take = data_dir / "pfnn" / "animations" / "LocomotionFlat04_000.bvh"
+    frames, clip, fps = play(weights, follow=str(take), seconds=8.0)
+    assert fps == 60.0 and len(frames) == 480 and len(clip.joints) == 1214  # the 120 fps take at 60 fps
+    n = len(frames)
+    error = pose_error(frames, clip.joints[:n], clip.root[:n], clip.facing[:n])
+    baseline = mean_pose_error(clip.joints[:n], clip.root[:n], clip.facing[:n])
+    ours = np.stack([f.root for f in frames])
+    drift = np.linalg.norm(ours - clip.root[:n], axis=-1)
+    print(f"PFNN following LocomotionFlat04_000 for 8 s: root-relative joint error {error:.1f} cm "
+          f"(the take's own mean pose {baseline:.1f} cm), root path deviation mean {drift.mean():.0f} cm, max {drift.max():.0f} cm")
+    assert error < 25.0 and np.isfinite(baseline)
+
+
+@pytest.mark.parametrize("fps", [60.0, 30.0, 20.0])
+def test_rates_are_per_60th_of_a_second_at_any_frame_rate(fps: float):
+    """A network whose output is constant (zero weights): root 1.5 units per 1/60 s forward, a turn of
+    -0.01 rad per 1/60 s, dphase 1/60 per 1/60 s. Whatever the frame rate, the character covers 90 units
+    and turns 0.6 rad per second, and the phase runs at one cycle per second."""
+    from mtk.pfnn.controller import Controller
+    from mtk.pfnn.meta import columns_meta
+    from mtk.pfnn.weights import PfnnWeights, param_shapes
+    from mtk.schemas.pfnn import get_preset, pfnn_columns
+
+    preset = get_preset("smpl22")
+    columns = pfnn_columns(preset.skeleton.joint_names, unit="m")
+    shapes = param_shapes(columns.x_dim, columns.y_dim, hidden=4)
+    controls = {name: np.zeros((4, *shape)) for name, shape in shapes.items()}
+    ymean = np.zeros(columns.y_dim)
+    ymean[columns.y_group("root_velocity").start + 1] = 1.5
+    ymean[columns.y_group("root_angular_velocity").start] = -0.01
+    ymean[columns.y_group("dphase").start] = 1 / 60
+    norm = {"Xmean": np.zeros(columns.x_dim), "Xstd": np.ones(columns.x_dim), "Ymean": ymean,
+            "Ystd": np.ones(columns.y_dim)}
+    weights = PfnnWeights(controls, norm, columns_meta(columns, "smpl22", fps))
+    controller = Controller(weights)
+    frames = [controller.step(np.array([0.0, 1.5]), None, "walk") for _ in range(int(2 * fps) + 1)]
+    roots = np.stack([f.root for f in frames])
+    distance = np.linalg.norm(np.diff(roots, axis=0), axis=-1).sum()
+    assert distance == pytest.approx(2 * 90.0, rel=1e-9)
+    turned = np.unwrap([np.arctan2(f.direction[0], f.direction[1]) for f in frames])
+    assert turned[-1] - turned[0] == pytest.approx(2 * 0.6, rel=1e-9)  # minus the angular velocity
+    phases = np.unwrap(np.array([f.phase for f in frames]) * 2 * np.pi) / (2 * np.pi)
+    assert phases[-1] - phases[0] == pytest.approx(2.0, rel=1e-9)

@@ -103,3 +103,9 @@ def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float 
         "training_foot_slide": data_foot_slide(training_Y, weights.meta) if training_Y is not None else None,
         "unit": weights.meta.get("unit"),
     }
+
+
+def mean_pose_error(joints: np.ndarray, root: np.ndarray, facing: np.ndarray) -> float:
+    """The baseline for :func:`pose_error`: a clip against its own mean root-relative pose."""
+    local = root_relative(joints, root, facing)
+    return float(np.linalg.norm(local - local.mean(0), axis=-1).mean())

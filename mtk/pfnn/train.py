@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mtk.errors import MtkError
+from mtk.errors import BadInputError, MtkError, first_line
 from mtk.pfnn.data import Database, clip_split, read_database
 from mtk.pfnn.evaluate import scores
 from mtk.pfnn.meta import meta_from_database
@@ -148,9 +148,13 @@ def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
     step, best = 0, float("inf")
     if document is not None:
-        net.load_state_dict({k: v for k, v in document["controls"].items()})
-        optimizer.load_state_dict(document["optimizer"])
-        step, best = int(document["step"]), float(document["metrics"].get("best_val_normalized_rmse", best))
+        try:
+            net.load_state_dict(document["controls"])
+            optimizer.load_state_dict(document["optimizer"])
+            step, best = int(document["step"]), float(document["metrics"].get("best_val_normalized_rmse", best))
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            raise BadInputError(out / LATEST, f"cannot resume: {first_line(err)[:200]}",
+                                "resume with the database the run was trained on") from None
         if document.get("rng") is not None and world == 1:
             torch.set_rng_state(document["rng"])
     net, optimizer = accelerator.prepare(net, optimizer)
