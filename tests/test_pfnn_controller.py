@@ -153,6 +153,7 @@ def test_pfnn_network_follows_its_own_take(pfnn_setup, data_dir: Path):
     print(f"PFNN following LocomotionFlat04_000 for 8 s: root-relative joint error {error:.1f} cm "
           f"(the take's own mean pose {baseline:.1f} cm), root path deviation mean {drift.mean():.0f} cm, max {drift.max():.0f} cm")
     assert error < 25.0 and np.isfinite(baseline)
+    assert drift.mean() < 100.0  # steered back towards the path, not only along its velocity
 
 
 @pytest.mark.parametrize("fps", [60.0, 30.0, 20.0])
@@ -173,6 +174,7 @@ def test_rates_are_per_60th_of_a_second_at_any_frame_rate(fps: float):
     ymean[columns.y_group("root_velocity").start + 1] = 1.5
     ymean[columns.y_group("root_angular_velocity").start] = -0.01
     ymean[columns.y_group("dphase").start] = 1 / 60
+    ymean[columns.y_group("future_dir_z").slice] = 1.0
     norm = {"Xmean": np.zeros(columns.x_dim), "Xstd": np.ones(columns.x_dim), "Ymean": ymean,
             "Ystd": np.ones(columns.y_dim)}
     weights = PfnnWeights(controls, norm, columns_meta(columns, "smpl22", fps))

@@ -158,3 +158,48 @@ def test_network_argument_forms(pfnn_network, tmp_path: Path):
     (tmp_path / "junk.pth").write_bytes(b"not a torch file")
     with pytest.raises(BadInputError, match="is not a weights-only torch file"):
         load_network(tmp_path / "junk.pth")
+
+
+def _small_smpl22_network(fps: float = 20.0):
+    from mtk.pfnn.meta import columns_meta
+    from mtk.pfnn.weights import PfnnWeights, param_shapes
+    from mtk.schemas.pfnn import get_preset, pfnn_columns
+
+    columns = pfnn_columns(get_preset("smpl22").skeleton.joint_names, "6d", "none", "m")
+    rng = np.random.default_rng(0)
+    controls = {n: rng.normal(size=(4, *s)) for n, s in param_shapes(columns.x_dim, columns.y_dim, 8).items()}
+    norm = {"Xmean": rng.normal(size=columns.x_dim), "Xstd": rng.random(columns.x_dim) + 0.5,
+            "Ymean": rng.normal(size=columns.y_dim), "Ystd": rng.random(columns.y_dim) + 0.5}
+    meta = {**columns_meta(columns, "smpl22", fps), "gait_speeds": {"stand": 0.0, "walk": 0.02, "jog": 0.05},
+            "root_height": [0.7, 1.1]}
+    return PfnnWeights(controls, norm, meta)
+
+
+def test_export_import_keeps_what_mtk_knows(tmp_path: Path):
+    weights = _small_smpl22_network()
+    export_demo(weights, tmp_path)
+    again = import_demo(tmp_path)
+    assert (again.x_dim, again.hidden, again.y_dim) == (252, 8, 296)
+    for key in ("skeleton", "fps", "rotations", "terrain", "gait_speeds", "root_height", "y_groups"):
+        assert again.meta[key] == weights.meta[key], key
+    for name in NAMES:
+        np.testing.assert_allclose(again.controls[name], weights.controls[name], rtol=1e-5, atol=1e-5)
+    (tmp_path / "mtk_network.json").unlink()  # without it: the widths say smpl22 / 6d / no terrain, 30 fps
+    assert import_demo(tmp_path).meta["fps"] == 30.0
+
+
+@pytest.mark.parametrize("sidecar, message", [
+    ('{"mtk_pfnn": 1, "meta": {"skeleton": "pfnn31", "rotations": "logquat", "terrain": "zero", "fps": 60}}',
+     "describes X 342 / Y 311"),
+    ('{"mtk_pfnn": 1, "meta": {"skeleton": "smpl22", "rotations": "6d", "terrain": "none", "fps": -5}}',
+     "unusable fps"),
+    ('{"mtk_pfnn": 1, "meta": {"skeleton": "../../etc", "rotations": "6d", "terrain": "none", "fps": 20}}',
+     "names no known export"),
+    ("not json", "is not valid JSON"),
+    ("[1, 2]", "has no 'meta' object"),
+])
+def test_hostile_sidecars_are_refused(tmp_path: Path, sidecar: str, message: str):
+    export_demo(_small_smpl22_network(), tmp_path)
+    (tmp_path / "mtk_network.json").write_text(sidecar)
+    with pytest.raises(BadInputError, match=message):
+        import_demo(tmp_path)

@@ -80,6 +80,12 @@ def world_to_local_3d(direction: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.stack([xz[..., 0], v[..., 1], xz[..., 1]], -1)
 
 
+def normalised(directions: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Unit directions (..., 2); a (near) zero one becomes ``fallback``."""
+    length = np.linalg.norm(directions, axis=-1, keepdims=True)
+    return np.where(length > 1e-9, directions / np.maximum(length, 1e-9), fallback)
+
+
 def per_step(amount: float, rate: float) -> float:
     """A per-1/60 s blend factor for a step of ``rate`` reference frames."""
     return 1.0 - (1.0 - amount) ** rate
@@ -131,6 +137,11 @@ class Controller:
         local = ymean[self.y["joint_pos"]].reshape(-1, 3)
         self.joints = local_to_world_3d(d, local) + np.array([position[0], 0.0, position[1]])
         self.velocities = local_to_world_3d(d, ymean[self.y["joint_vel"]].reshape(-1, 3))
+
+    @property
+    def root(self) -> np.ndarray:
+        """The current root position (x, z)."""
+        return self.positions[self.half].copy()
 
     # --- one frame ----------------------------------------------------------------------------------
 
@@ -187,8 +198,7 @@ class Controller:
         offsets = np.array(INPUT_SAMPLES, dtype=np.float64) * STEP_S * self.fps
         root, facing = self.positions[h], self.directions[h]
         pos = to_local(facing, self._sample(self.positions, offsets) - root)
-        dirs = self._sample(self.directions, offsets)
-        dirs = to_local(facing, dirs / np.linalg.norm(dirs, axis=-1, keepdims=True))
+        dirs = to_local(facing, normalised(self._sample(self.directions, offsets), facing))
         for name, values in (("traj_pos_x", pos[:, 0]), ("traj_pos_z", pos[:, 1]), ("traj_dir_x", dirs[:, 0]),
                              ("traj_dir_z", dirs[:, 1])):
             x[self.x[name]] = values
@@ -246,7 +256,6 @@ class Controller:
             return values[lo] * (1 - t) + values[hi] * t
 
         self.positions[h + 1:] = root + to_world(facing, future("future_pos_x", "future_pos_z"))
-        dirs = to_world(facing, future("future_dir_x", "future_dir_z"))
-        self.directions[h + 1:] = dirs / np.linalg.norm(dirs, axis=-1, keepdims=True)
+        self.directions[h + 1:] = normalised(to_world(facing, future("future_dir_x", "future_dir_z")), facing)
         dphase = float(y[self.y["dphase"]][0])
         self.phase = float((self.phase + (stand * 0.9 + 0.1) * dphase * self.rate) % 1.0)

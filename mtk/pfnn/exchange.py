@@ -8,13 +8,14 @@ controls. Every file is untrusted: sizes are checked against the widths before a
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 
 from mtk.errors import BadInputError
-from mtk.pfnn.meta import meta_from_widths
+from mtk.pfnn.meta import meta_from_sidecar, meta_from_widths
 from mtk.pfnn.phase_function import CONTROLS, DEMO_SAMPLES, control_weights, sample_phases
 from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights, param_shapes
 
@@ -23,6 +24,9 @@ SAMPLE_FILE = re.compile(r"^(W0|W1|W2|b0|b1|b2)_(\d{3})\.bin$")
 MAX_RESIDUAL = 1e-5
 #: widths beyond this are refused before allocating (PFNN's are 342 / 512 / 311)
 MAX_WIDTH = 65536
+#: what mtk knows about the network (skeleton, frame rate, gait speeds), beside the .bin files; PFNN ignores it
+SIDECAR = "mtk_network.json"
+MAX_SIDECAR_BYTES = 1 << 20
 FLOAT = np.dtype("<f4")
 
 
@@ -35,6 +39,11 @@ def export_demo(weights: PfnnWeights, out: str | Path) -> list[Path]:
     """Write the 50 phase samples and the normalisation into the (existing, empty) folder ``out``."""
     out = Path(out)
     written = []
+    keep = ("skeleton", "rotations", "terrain", "fps", "gait_speeds", "root_height")
+    sidecar = out / SIDECAR
+    sidecar.write_text(json.dumps({"mtk_pfnn": 1, "meta": {k: weights.meta[k] for k in keep if k in weights.meta}},
+                                  indent=1))
+    written.append(sidecar)
     for name in NORM_NAMES:
         written.append(_write(out / f"{name}.bin", weights.norm[name]))
     for index, phase in enumerate(sample_phases()):
@@ -103,6 +112,20 @@ def solve_controls(phases: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray,
     return controls.reshape(CONTROLS, *samples.shape[1:]), residual
 
 
+def _meta(folder: Path, x_dim: int, y_dim: int) -> dict:
+    """The sidecar's meta when ``mtk pfnn export`` wrote one, else what the widths imply."""
+    sidecar = folder / SIDECAR
+    if not sidecar.is_file():
+        return meta_from_widths(x_dim, y_dim, str(folder))
+    if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+        raise BadInputError(sidecar, f"is larger than {MAX_SIDECAR_BYTES} bytes")
+    try:
+        document = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BadInputError(sidecar, f"is not valid JSON: {err}") from None
+    return meta_from_sidecar(document, x_dim, y_dim, str(sidecar))
+
+
 def import_demo(folder: str | Path) -> PfnnWeights:
     """The network PFNN's demo folder holds (widths from Xmean.bin, Ymean.bin and b0; all sizes checked)."""
     folder = Path(folder)
@@ -128,7 +151,7 @@ def import_demo(folder: str | Path) -> PfnnWeights:
             raise BadInputError(folder, f"{name}'s samples are not one Catmull-Rom blend of four controls "
                                 f"(relative residual {residual:.2e} > {MAX_RESIDUAL:g})",
                                 "the samples must come from one PFNN network")
-    weights = PfnnWeights(controls, norm, meta_from_widths(x_dim, y_dim, str(folder)))
+    weights = PfnnWeights(controls, norm, _meta(folder, x_dim, y_dim))
     try:
         weights.check()
     except ValueError as err:

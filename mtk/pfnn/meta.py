@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -77,3 +78,37 @@ def group_slice(groups: list[dict[str, Any]], name: str) -> slice:
         if group["name"] == name:
             return slice(int(group["start"]), int(group["stop"]))
     raise KeyError(name)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def meta_from_sidecar(document: Any, x_dim: int, y_dim: int, source: str) -> dict[str, Any]:
+    """Meta from the ``mtk_network.json`` that ``mtk pfnn export`` writes beside the .bin files. The file is
+    untrusted: only the skeleton, rotations, terrain, frame rate, gait speeds and root height range are
+    taken, each checked; the column groups are rebuilt from the preset and must match the widths."""
+    meta = document.get("meta") if isinstance(document, dict) else None
+    if not isinstance(meta, dict):
+        raise BadInputError(source, "has no 'meta' object")
+    try:
+        preset = get_preset(str(meta.get("skeleton")))
+        columns = pfnn_columns(preset.skeleton.joint_names, meta.get("rotations"), meta.get("terrain"), preset.unit)
+    except (KeyError, ValueError) as err:
+        raise BadInputError(source, f"names no known export: {err}") from None
+    if meta.get("rotations") not in ("logquat", "6d") or meta.get("terrain") not in ("zero", "none"):
+        raise BadInputError(source, "has unknown rotations or terrain options")
+    if (columns.x_dim, columns.y_dim) != (x_dim, y_dim):
+        raise BadInputError(source, f"describes X {columns.x_dim} / Y {columns.y_dim}, the network has X {x_dim} / "
+                            f"Y {y_dim}")
+    fps = meta.get("fps")
+    if not _finite(fps) or not 0 < fps <= 1000:
+        raise BadInputError(source, f"has an unusable fps {fps!r}")
+    out = {**columns_meta(columns, preset.name, float(fps)), "source": source}
+    speeds = meta.get("gait_speeds")
+    if isinstance(speeds, dict):
+        out["gait_speeds"] = {g: float(speeds[g]) for g in CONTROLLER_GAITS if _finite(speeds.get(g))}
+    height = meta.get("root_height")
+    if isinstance(height, list) and len(height) == 2 and all(_finite(h) for h in height):
+        out["root_height"] = [float(h) for h in height]
+    return out

@@ -74,18 +74,16 @@ def path_commands(segments: list[Segment], fps: float, speeds: dict[str, float],
     return commands
 
 
-def follow_commands(root: np.ndarray, facing: np.ndarray, fps: float, speeds: dict[str, float]) -> list[Command]:
-    """Commands that follow a clip's root path (T, 2) and facing (T, 2): the velocity over the next second,
-    the facing half a second ahead, gait from the speed."""
+def follow_command(root: np.ndarray, facing: np.ndarray, t: int, position: np.ndarray, fps: float,
+                   speeds: dict[str, float]) -> Command:
+    """The command at frame ``t`` that follows a clip's root path (T, 2) and facing (T, 2) from the
+    character's ``position``: head for where the clip's root is one second later (so drift is corrected),
+    face where the clip faces half a second later; jog above the midpoint of the walk and jog speeds."""
     frames = len(root)
     ahead = max(1, int(round(fps)))
-    rate = 60.0 / fps
+    end = min(frames - 1, t + ahead)
+    steps = max(1, end - t)
+    velocity = (root[end] - position) / steps / (60.0 / fps)
     jog_from = 0.5 * (speeds.get("walk", 0.0) + speeds.get("jog", 0.0))
-    commands = []
-    for t in range(frames):
-        end = min(frames - 1, t + ahead)
-        velocity = (root[end] - root[t]) / max(1, end - t) / rate
-        direction = facing[min(frames - 1, t + ahead // 2)]
-        gait = "jog" if np.linalg.norm(velocity) > jog_from else "walk"
-        commands.append(Command(velocity, direction, gait))
-    return commands
+    gait = "jog" if np.linalg.norm(velocity) > jog_from else "walk"
+    return Command(velocity, facing[min(frames - 1, t + ahead // 2)], gait)

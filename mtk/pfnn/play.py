@@ -12,7 +12,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError
 from mtk.pfnn.controller import Controller, Frame
 from mtk.pfnn.meta import CONTROLLER_GAITS
-from mtk.pfnn.path import Command, follow_commands, parse_path, path_commands
+from mtk.pfnn.path import Command, follow_command, parse_path, path_commands
 from mtk.pfnn.weights import PfnnWeights
 
 OUTPUTS = (".npy", ".gif", ".mp4", ".bvh")
@@ -70,13 +70,23 @@ def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
     return Clip(joints, joints[:, 0, [0, 2]], forward[:, [0, 2]])
 
 
-def run(weights: PfnnWeights, commands: list[Command], start: Clip | None = None,
-        responsive: bool = False) -> list[Frame]:
-    """Step a fresh controller through ``commands`` (starting at a clip's first root and facing)."""
+def run(weights: PfnnWeights, commands: list[Command], responsive: bool = False) -> list[Frame]:
+    """Step a fresh controller through ``commands``."""
     controller = Controller(weights, responsive=responsive)
-    if start is not None:
-        controller.reset(tuple(start.root[0]), tuple(start.facing[0]))
     return [controller.step(c.velocity, c.direction, c.gait) for c in commands]
+
+
+def follow_clip(weights: PfnnWeights, clip: Clip, frames: int, responsive: bool = False) -> list[Frame]:
+    """Frames of the controller following ``clip``'s root path for ``frames`` steps, starting at its first root
+    and facing."""
+    controller = Controller(weights, responsive=responsive)
+    controller.reset(tuple(clip.root[0]), tuple(clip.facing[0]))
+    speeds = gait_speeds(weights)
+    out = []
+    for t in range(frames):
+        command = follow_command(clip.root, clip.facing, t, controller.root, controller.fps, speeds)
+        out.append(controller.step(command.velocity, command.direction, command.gait))
+    return out
 
 
 def play(weights: PfnnWeights, path: str | None = None, follow: str | None = None,
@@ -90,10 +100,8 @@ def play(weights: PfnnWeights, path: str | None = None, follow: str | None = Non
         raise MtkError(None, f"--seconds must be positive, got {seconds:g}")
     if follow is not None:
         clip = load_clip(follow, weights, controller_fps)
-        commands = follow_commands(clip.root, clip.facing, controller_fps, speeds)
-        if seconds is not None:
-            commands = commands[: int(round(seconds * controller_fps))]
-        return run(weights, commands, clip, responsive), clip, controller_fps
+        frames = len(clip.joints) if seconds is None else min(len(clip.joints), int(round(seconds * controller_fps)))
+        return follow_clip(weights, clip, frames, responsive), clip, controller_fps
     commands = path_commands(parse_path(path), controller_fps, speeds, seconds)
     if not commands:
         raise MtkError(None, "--path gives no frames", "use durations above 0")
