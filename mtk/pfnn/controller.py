@@ -107,14 +107,13 @@ class Frame:
 class Controller:
     """PFNN's character controller for a network (any skeleton the export supports)."""
 
-    def __init__(self, weights: PfnnWeights, fps: float | None = None, responsive: bool = False):
+    def __init__(self, weights: PfnnWeights, responsive: bool = False):
         self.weights = weights
         self.bias_pos, self.bias_dir = BIAS[responsive]
         meta = weights.meta
-        self.fps = float(fps or meta.get("fps") or REFERENCE_FPS)
+        self.fps = float(meta.get("fps") or REFERENCE_FPS)  # the rate of the data the network learnt
         self.rate = REFERENCE_FPS / self.fps  # reference frames per step
         self.half = int(np.ceil(self.fps * WINDOW_S))  # trajectory samples on each side of the current one
-        self.joints_n = len(meta["joint_names"])
         self.unit_scale = 0.01 / float(meta.get("metres_per_unit", 0.01))  # cm -> data units
         x, y = meta["x_groups"], meta["y_groups"]
         self.x = {g["name"]: group_slice(x, g["name"]) for g in x}

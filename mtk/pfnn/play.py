@@ -93,7 +93,6 @@ def play(weights: PfnnWeights, path: str | None = None, follow: str | None = Non
          seconds: float | None = None, responsive: bool = False) -> tuple[list[Frame], Clip | None, float]:
     """Frames of a scripted walk or of following a clip; returns (frames, clip or None, fps)."""
     controller_fps = float(weights.meta.get("fps") or 60.0)
-    speeds = gait_speeds(weights)
     if (path is None) == (follow is None):
         raise MtkError(None, "give exactly one of --path and --follow")
     if seconds is not None and (not np.isfinite(seconds) or seconds <= 0):
@@ -102,7 +101,7 @@ def play(weights: PfnnWeights, path: str | None = None, follow: str | None = Non
         clip = load_clip(follow, weights, controller_fps)
         frames = len(clip.joints) if seconds is None else min(len(clip.joints), int(round(seconds * controller_fps)))
         return follow_clip(weights, clip, frames, responsive), clip, controller_fps
-    commands = path_commands(parse_path(path), controller_fps, speeds, seconds)
+    commands = path_commands(parse_path(path), controller_fps, gait_speeds(weights), seconds)
     if not commands:
         raise MtkError(None, "--path gives no frames", "use durations above 0")
     return run(weights, commands, responsive=responsive), None, controller_fps
