@@ -32,7 +32,7 @@ class DemoSize:
     iters: int
     train: dict[str, Any] = field(default_factory=dict)
     #: passes of ``mtk pfnn train`` over the PFNN export
-    pfnn_epochs: float = 0.5
+    pfnn_epochs: float = 0.3
 
 
 #: ``full``: 2.5x the ``tiny`` preset's schedule (its rate drop at 3/4 of the run), about 4 minutes on 2 idle

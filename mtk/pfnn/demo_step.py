@@ -20,7 +20,7 @@ REPORT_ROWS = (
 
 def pfnn_demo(database: Path, run: Path, gif: Path, epochs: float, overwrite: bool,
               on_progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], str]:
-    """Train ``epochs`` passes on ``database`` into ``run``, play 'walk:3,turn-left:90,walk:2' to ``gif``;
+    """Train ``epochs`` passes on ``database`` into ``run``, play 'walk:2,turn-left:90,walk:1' to ``gif``;
     returns key figures and a markdown section (validation error table, the GIF)."""
     from mtk.pfnn.netfile import load_network
     from mtk.pfnn.play import play, summary_figures, write_frames
@@ -29,7 +29,7 @@ def pfnn_demo(database: Path, run: Path, gif: Path, epochs: float, overwrite: bo
     result = train(TrainConfig(str(database), str(run), epochs=epochs, evals=4, overwrite=overwrite),
                    on_progress=on_progress)
     weights = load_network(run)
-    frames, _, fps = play(weights, path="walk:3,turn-left:90,walk:2")
+    frames, _, fps = play(weights, path="walk:2,turn-left:90,walk:1")
     write_frames(frames, weights, str(gif), fps, overwrite=True)
     walk = summary_figures(frames, weights, fps)
     val = result["final_val"] or {}
@@ -39,7 +39,7 @@ def pfnn_demo(database: Path, run: Path, gif: Path, epochs: float, overwrite: bo
                f"{result['seconds']:.0f} s) on the PFNN export, {result['val_clips']} whole clips held out "
                f"({result['val_rows']} rows):\n\n"
                f"| validation | value |\n|---|---:|\n{rows}\n\n"
-               f"`mtk pfnn play {run} --path 'walk:3,turn-left:90,walk:2'`: {walk['frames']} frames at "
+               f"`mtk pfnn play {run} --path 'walk:2,turn-left:90,walk:1'`: {walk['frames']} frames at "
                f"{fps:g} fps, {walk['distance_m']:.2f} m at {walk['mean_speed_m_s']:.2f} m/s.\n\n"
                f"![PFNN walk]({gif.name})\n")
     figures = {"PFNN steps": result["steps"],
