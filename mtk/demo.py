@@ -1,10 +1,9 @@
 """``mtk demo``: the whole toolkit on the built-in procedural dataset, with a report.
 
 sample -> validate -> stats -> convert to Zarr -> train ``tiny`` tokenizers with FSQ and with VQ (same
-codebook size) -> evaluate both -> tokenize -> PFNN export, a brief PFNN training and walk -> render.
-Each step calls the library function its command uses, is timed, and yields a :class:`StepResult` with
-its key figures. The report folder holds loss curves, FSQ-vs-VQ codebook usage histograms, GIFs and
-``report.md`` linking them.
+codebook size) -> evaluate both -> tokenize -> PFNN export -> render. Each step calls the library
+function its command uses, is timed, and yields a :class:`StepResult` with its key figures. The report
+folder holds loss curves, FSQ-vs-VQ codebook usage histograms, a GIF and ``report.md`` linking them.
 """
 
 from __future__ import annotations
