@@ -95,6 +95,7 @@ def _copy(network_dir: Path, tmp_path: Path) -> Path:
     (lambda f: (f / "Xmean.bin").write_bytes(b"\0\0\0"), "Xmean.bin: has 3 bytes"),
     (lambda f: [(f / f"{n}_037.bin").unlink() for n in NAMES], "holds 3 complete phase sample(s)"),
     (lambda f: (f / "W0_077.bin").write_bytes(b""), "W0_077.bin: is sample 77"),
+    (lambda f: [(f / f"b0_{i:03d}.bin").write_bytes(b"\0" * 4 * 9000) for i in SAMPLES], "1 to 8192 values"),
 ])
 def test_hostile_folders_are_refused(network_dir: Path, tmp_path: Path, damage, message: str):
     folder = _copy(network_dir, tmp_path)

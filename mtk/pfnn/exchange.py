@@ -22,8 +22,9 @@ from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights, param_shapes
 SAMPLE_FILE = re.compile(r"^(W0|W1|W2|b0|b1|b2)_(\d{3})\.bin$")
 #: samples must agree with one blend of four controls to this relative residual
 MAX_RESIDUAL = 1e-5
-#: widths beyond this are refused before allocating (PFNN's are 342 / 512 / 311)
-MAX_WIDTH = 65536
+#: widths beyond this are refused before anything is read (PFNN's are 342 / 512 / 311): a hidden width of
+#: 8192 already makes every W1 file 256 MiB
+MAX_WIDTH = 8192
 #: what mtk knows about the network (skeleton, frame rate, gait speeds), beside the .bin files; PFNN ignores it
 SIDECAR = "mtk_network.json"
 MAX_SIDECAR_BYTES = 1 << 20
