@@ -115,141 +115,163 @@ def _batches(plan: Plan, cfg: TrainConfig, epoch: int, rank: int, world: int) ->
     return order[:used].reshape(plan.steps_per_epoch, world, cfg.batch_size)[:, rank]
 
 
-def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
-          on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is."""
+def _accelerator(mixed_precision: str):
     from accelerate import Accelerator
 
-    from mtk.tokenizer.train import RunLog
-
-    cfg, document = resolve(cfg)
     try:
-        accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
+        return Accelerator(mixed_precision=mixed_precision)
     except (ValueError, RuntimeError) as err:
         raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
                        "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
-    main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
-    out = Path(cfg.out)
-    accelerator.wait_for_everyone()
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        if not cfg.resume:
-            for name in RUN_FILES:
-                (out / name).unlink(missing_ok=True)
-    if accelerator.device.type == "cpu" and cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    db = read_database(cfg.database)
-    plan = plan_run(cfg, db, world)
-    meta = {**meta_from_database(db.layout, db.Y, db.X, cfg.database), "val_clips": plan.val_clips,
-            "train_rows": int(len(plan.train_rows))}
-    torch.manual_seed(cfg.seed + rank)
-    net = PhaseFunctionedNetwork(db.X.shape[1], db.Y.shape[1], cfg.hidden,
-                                 torch.Generator().manual_seed(cfg.seed))
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
-    step, best = 0, float("inf")
-    if document is not None:
+
+
+class Run:
+    """One training run: the accelerator, the network and Adam (restored on resume), the normalised rows on
+    the device, the plan, the best validation figure and the log."""
+
+    def __init__(self, cfg: TrainConfig, document: dict[str, Any] | None,
+                 on_event: Callable[[dict], None] | None):
+        from mtk.tokenizer.train import RunLog
+
+        self.cfg = cfg
+        self.accelerator = accelerator = _accelerator(cfg.mixed_precision)
+        self.main, self.rank, self.world = (accelerator.is_main_process, accelerator.process_index,
+                                            accelerator.num_processes)
+        self.out = Path(cfg.out)
+        accelerator.wait_for_everyone()
+        if self.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            if not cfg.resume:
+                for name in RUN_FILES:
+                    (self.out / name).unlink(missing_ok=True)
+        if accelerator.device.type == "cpu" and cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.db = db = read_database(cfg.database)
+        self.plan = plan_run(cfg, db, self.world)
+        self.meta = {**meta_from_database(db.layout, db.Y, db.X, cfg.database), "val_clips": self.plan.val_clips,
+                     "train_rows": int(len(self.plan.train_rows))}
+        torch.manual_seed(cfg.seed + self.rank)
+        net = PhaseFunctionedNetwork(db.X.shape[1], db.Y.shape[1], cfg.hidden, torch.Generator().manual_seed(cfg.seed))
+        optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
+        self.step, self.best = 0, float("inf")
+        if document is not None:
+            self._restore(document, net, optimizer)
+        self.net, self.optimizer = accelerator.prepare(net, optimizer)
+        device = accelerator.device
+        xm, xs, ym, ys = (torch.as_tensor(db.norm[n], dtype=torch.float32) for n in ("Xmean", "Xstd", "Ymean", "Ystd"))
+        self.X = ((torch.as_tensor(db.X) - xm) / xs).to(device)
+        self.Y = ((torch.as_tensor(db.Y) - ym) / ys).to(device)
+        self.P = torch.as_tensor(db.P, dtype=torch.float32).to(device)
+        self.log = RunLog(self.out, self.main, on_event)
+        if self.main:
+            (self.out / "config.json").write_text(json.dumps(
+                {"train": cfg.settings(), "processes": self.world, "val_clips": self.plan.val_clips,
+                 "steps": self.plan.total_steps, "steps_per_epoch": self.plan.steps_per_epoch}, indent=2))
+
+    def _restore(self, document: dict[str, Any], net: PhaseFunctionedNetwork, optimizer) -> None:
         try:
             net.load_state_dict(document["controls"])
             optimizer.load_state_dict(document["optimizer"])
-            step, best = int(document["step"]), float(document["metrics"].get("best_val_normalized_rmse", best))
+            self.step = int(document["step"])
+            self.best = float(document["metrics"].get("best_val_normalized_rmse", self.best))
         except (KeyError, RuntimeError, ValueError, TypeError) as err:
-            raise BadInputError(out / LATEST, f"cannot resume: {first_line(err)[:200]}",
+            raise BadInputError(self.out / LATEST, f"cannot resume: {first_line(err)[:200]}",
                                 "resume with the database the run was trained on") from None
-        if document.get("rng") is not None and world == 1:
+        if document.get("rng") is not None and self.world == 1:
             torch.set_rng_state(document["rng"])
-    net, optimizer = accelerator.prepare(net, optimizer)
-    device = accelerator.device
-    xm, xs, ym, ys = (torch.as_tensor(db.norm[n], dtype=torch.float32) for n in ("Xmean", "Xstd", "Ymean", "Ystd"))
-    Xn = ((torch.as_tensor(db.X) - xm) / xs).to(device)
-    Yn = ((torch.as_tensor(db.Y) - ym) / ys).to(device)
-    P = torch.as_tensor(db.P, dtype=torch.float32).to(device)
-    log = RunLog(out, main, on_event)
-    if main:
-        (out / "config.json").write_text(json.dumps({"train": cfg.settings(), "processes": world,
-                                                    "val_clips": plan.val_clips, "steps": plan.total_steps,
-                                                    "steps_per_epoch": plan.steps_per_epoch}, indent=2))
 
-    def current_weights() -> PfnnWeights:
-        model = accelerator.unwrap_model(net)
-        return PfnnWeights(model.control_arrays(), dict(db.norm), meta)
+    @property
+    def model(self) -> PhaseFunctionedNetwork:
+        return self.accelerator.unwrap_model(self.net)
 
-    def save(name: str, metrics: dict[str, Any], full: bool) -> None:
-        extra: dict[str, Any] = {"step": step, "train": cfg.settings(), "metrics": metrics}
-        if full:
-            extra.update(optimizer=optimizer.state_dict(), rng=torch.get_rng_state())
-        save_network(out / name, current_weights(), **extra)
+    def weights(self) -> PfnnWeights:
+        return PfnnWeights(self.model.control_arrays(), dict(self.db.norm), self.meta)
 
-    def evaluate() -> dict[str, Any] | None:
-        if not len(plan.val_rows):
+    def train_step(self, rows: np.ndarray) -> list[float]:
+        """One Adam step on ``rows``; returns (loss, mse, regulariser). The forward pass goes through the
+        accelerate wrapper, so gradients are synchronised across processes."""
+        index = torch.as_tensor(rows, device=self.accelerator.device)
+        mse = torch.mean((self.net(self.X[index], self.P[index]) - self.Y[index]) ** 2)
+        reg = self.model.regularizer()
+        total = mse + reg
+        self.optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(total)
+        self.optimizer.step()
+        self.step += 1
+        return [float(total.detach()), float(mse.detach()), float(reg.detach())]
+
+    def validate(self) -> dict[str, Any] | None:
+        """:func:`mtk.pfnn.evaluate.scores` on the held-out clips (None without any)."""
+        rows = self.plan.val_rows
+        if not len(rows):
             return None
-        model = accelerator.unwrap_model(net)
+        model = self.model
         model.eval()
-        rows = torch.as_tensor(plan.val_rows, device=device)
         with torch.no_grad():
-            pred = torch.cat([model(Xn[r], P[r]) for r in rows.split(8192)]).cpu().double().numpy()
+            index = torch.as_tensor(rows, device=self.accelerator.device)
+            pred = torch.cat([model(self.X[r], self.P[r]) for r in index.split(8192)]).cpu().double().numpy()
         model.train()
-        prediction = pred * db.norm["Ystd"] + db.norm["Ymean"]
-        rows_np = plan.val_rows
-        return scores(current_weights(), db.X[rows_np], db.Y[rows_np], db.P[rows_np], prediction)
+        prediction = pred * self.db.norm["Ystd"] + self.db.norm["Ymean"]
+        return scores(self.weights(), self.db.X[rows], self.db.Y[rows], self.db.P[rows], prediction)
 
-    started, first_step = time.perf_counter(), step
+    def save(self, name: str, metrics: dict[str, Any], full: bool) -> None:
+        extra: dict[str, Any] = {"step": self.step, "train": self.cfg.settings(), "metrics": metrics}
+        if full:
+            extra.update(optimizer=self.optimizer.state_dict(), rng=torch.get_rng_state())
+        save_network(self.out / name, self.weights(), **extra)
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """Validate (main process), keep net_best.pth, save net_latest.pth; returns the validation."""
+        result = self.validate() if self.main else None
+        if result is not None:
+            self.log.write({"event": "eval", "iter": self.step,
+                            **{k: v for k, v in result.items() if not isinstance(v, dict)}})
+            if result["normalized_rmse"] < self.best:
+                self.best = result["normalized_rmse"]
+                self.save(BEST, {"val": result, "best_val_normalized_rmse": self.best}, full=False)
+        self.accelerator.wait_for_everyone()
+        if self.main:
+            self.save(LATEST, {"best_val_normalized_rmse": self.best}, full=True)
+        return result
+
+
+def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
+          on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
+    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is."""
+    cfg, document = resolve(cfg)
+    run = Run(cfg, document, on_event)
+    plan = run.plan
+    started, first_step = time.perf_counter(), run.step
     last_eval: dict[str, Any] | None = None
-    running = np.zeros(3)
-    since = 0
-    net.train()
+    running, since = np.zeros(3), 0
+    run.net.train()
     try:
-        while step < plan.total_steps:
-            epoch, offset = divmod(step, plan.steps_per_epoch)
-            batches = _batches(plan, cfg, epoch, rank, world)
-            for rows in batches[offset:]:
-                index = torch.as_tensor(rows, device=device)
-                model = accelerator.unwrap_model(net)
-                total, mse, reg = model.loss(Xn[index], P[index], Yn[index]) if world == 1 else _ddp_loss(
-                    net, model, Xn[index], P[index], Yn[index])
-                optimizer.zero_grad(set_to_none=True)
-                accelerator.backward(total)
-                optimizer.step()
-                step += 1
-                running += [float(total.detach()), float(mse.detach()), float(reg.detach())]
+        while run.step < plan.total_steps:
+            epoch, offset = divmod(run.step, plan.steps_per_epoch)
+            for rows in _batches(plan, cfg, epoch, run.rank, run.world)[offset:]:
+                running += run.train_step(rows)
                 since += 1
-                if on_progress and main:
+                if on_progress and run.main:
                     on_progress(1)
-                if step % cfg.log_every == 0 or step == plan.total_steps:
-                    log.write({"event": "train", "iter": step, "epoch": step / plan.steps_per_epoch,
-                               **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(), strict=True))})
-                    running[:] = 0
-                    since = 0
-                if step in plan.eval_steps:
-                    result = last_eval = evaluate() if main else None
-                    if result is not None:
-                        log.write({"event": "eval", "iter": step, **{k: v for k, v in result.items()
-                                                                      if not isinstance(v, dict)}})
-                        if result["normalized_rmse"] < best:
-                            best = result["normalized_rmse"]
-                            if main:
-                                save(BEST, {"val": result, "best_val_normalized_rmse": best}, full=False)
-                    accelerator.wait_for_everyone()
-                    if main:
-                        save(LATEST, {"best_val_normalized_rmse": best}, full=True)
-                if step >= plan.total_steps:
+                if run.step % cfg.log_every == 0 or run.step == plan.total_steps:
+                    run.log.write({"event": "train", "iter": run.step, "epoch": run.step / plan.steps_per_epoch,
+                                   **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(),
+                                              strict=True))})
+                    running, since = np.zeros(3), 0
+                if run.step in plan.eval_steps:
+                    last_eval = run.checkpoint()
+                if run.step >= plan.total_steps:
                     break
     finally:
-        log.close()
+        run.log.close()
     seconds = time.perf_counter() - started
-    if main:
+    if run.main:
         from mtk.pfnn.curve import plot_curve
 
-        plot_curve(out / LOG, out / CURVE)
-    return {"out": str(out), "steps": step, "total_steps": plan.total_steps, "processes": world,
-            "main_process": main, "seconds": seconds,
-            "rows_per_second": (step - first_step) * cfg.batch_size * world / seconds if seconds > 0 else None,
+        plot_curve(run.out / LOG, run.out / CURVE)
+    return {"out": str(run.out), "steps": run.step, "total_steps": plan.total_steps, "processes": run.world,
+            "main_process": run.main, "seconds": seconds,
+            "rows_per_second": (run.step - first_step) * cfg.batch_size * run.world / seconds if seconds > 0 else None,
             "val_clips": len(plan.val_clips), "val_rows": int(len(plan.val_rows)),
-            "train_rows": int(len(plan.train_rows)), "best_val_normalized_rmse": best, "final_val": last_eval,
+            "train_rows": int(len(plan.train_rows)), "best_val_normalized_rmse": run.best, "final_val": last_eval,
             "settings": cfg.settings()}
-
-
-def _ddp_loss(wrapped, model: PhaseFunctionedNetwork, x, phase, y):
-    """The loss through the DDP wrapper (so gradients are synchronised), regulariser from the module."""
-    mse = torch.mean((wrapped(x, phase) - y) ** 2)
-    reg = model.regularizer()
-    return mse + reg, mse, reg
