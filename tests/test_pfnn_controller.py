@@ -151,7 +151,8 @@ def test_pfnn_network_follows_its_own_take(pfnn_setup, data_dir: Path):
     ours = np.stack([f.root for f in frames])
     drift = np.linalg.norm(ours - clip.root[:n], axis=-1)
     print(f"PFNN following LocomotionFlat04_000 for 8 s: root-relative joint error {error:.1f} cm "
-          f"(the take's own mean pose {baseline:.1f} cm), root path deviation mean {drift.mean():.0f} cm, max {drift.max():.0f} cm")
+          f"(the take's own mean pose {baseline:.1f} cm), root path deviation mean {drift.mean():.0f} cm, "
+          f"max {drift.max():.0f} cm")
     assert error < 25.0 and np.isfinite(baseline)
     assert drift.mean() < 100.0  # steered back towards the path, not only along its velocity
 
