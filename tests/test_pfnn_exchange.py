@@ -44,7 +44,7 @@ def test_import_reads_pfnns_network(pfnn_network):
     assert pfnn_network.meta["fps"] == 60.0
 
 
-def test_section_3_figures(pfnn_network, locomotion_db: Path):
+def test_section_3_figures(pfnn_network, locomotion_db: Path, data_dir: Path):
     from mtk.pfnn.evaluate import evaluate_database
 
     result = evaluate_database(pfnn_network, str(locomotion_db))
@@ -52,6 +52,10 @@ def test_section_3_figures(pfnn_network, locomotion_db: Path):
     assert result["normalized_rmse"] == pytest.approx(0.306, abs=0.01)
     assert result["mean_predictor_normalized_rmse"] == pytest.approx(1.086, abs=0.01)
     assert result["joint_position_rmse"] == pytest.approx(1.73, abs=0.05)
+    # PFNN's own generator's rows of the take (no layout.json: the columns come from the network's widths)
+    reference = evaluate_database(pfnn_network, str(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz"))
+    assert reference["normalized_rmse"] == pytest.approx(result["normalized_rmse"], abs=1e-5)
+    assert reference["joint_position_rmse"] == pytest.approx(result["joint_position_rmse"], abs=1e-5)
 
 
 def test_export_gives_back_the_four_samples(pfnn_network, network_dir: Path, tmp_path: Path):
