@@ -32,6 +32,8 @@ class DemoSize:
     motions: int
     iters: int
     train: dict[str, Any] = field(default_factory=dict)
+    #: passes of ``mtk pfnn train`` over the PFNN export
+    pfnn_epochs: float = 0.3
 
 
 #: ``full``: 2.5x the ``tiny`` preset's schedule (its rate drop at 3/4 of the run), about 4 minutes on 2 idle
@@ -39,7 +41,7 @@ class DemoSize:
 SIZES = {
     "full": DemoSize(motions=300, iters=3000, train={"milestones": (2250,), "eval_every": 500}),
     "quick": DemoSize(motions=24, iters=4, train={"batch_size": 8, "eval_every": 2, "warmup": 1,
-                                                  "milestones": (3,)}),
+                                                  "milestones": (3,)}, pfnn_epochs=0.02),
 }
 
 
@@ -99,6 +101,7 @@ class Demo:
         self.report_dir = self.out / "report"
         self.evals: dict[str, dict[str, Any]] = {}
         self.usage: dict[str, dict[str, Any]] = {}
+        self.pfnn_section = ""
 
     def run_dir(self, quantizer: str) -> Path:
         return self.out / "runs" / quantizer
@@ -228,7 +231,14 @@ class Demo:
             summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), overwrite=self.overwrite,
                                       on_progress=advance)
         X, Y, _, _ = read_pfnn_database(self.out / "pfnn")
-        return {"PFNN rows": len(X), "X cols": X.shape[1], "Y cols": Y.shape[1]}, summary
+        from mtk.pfnn.demo_step import pfnn_demo
+
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        with self.progress("pfnn train", None) as advance:
+            figures, self.pfnn_section = pfnn_demo(self.out / "pfnn", self.out / "runs" / "pfnn",
+                                                   self.report_dir / "pfnn_walk.gif", self.size.pfnn_epochs,
+                                                   self.overwrite, advance)
+        return {"PFNN rows": len(X), "X cols": X.shape[1], "Y cols": Y.shape[1], **figures}, summary
 
     def render(self) -> tuple[dict[str, Any], str]:
         from mtk.formats.datasets import open_dataset
@@ -389,13 +399,14 @@ with the `tiny` preset for {demo.size.iters} steps each, on this machine, in {re
 
 ![motion](motion.gif)
 
+{demo.pfnn_section}
 ## Outputs
 
 - `../data/sample/`: the dataset (HumanML3D folder layout); `../data/sample.zarr`: the same as a Zarr v3 store
 - `../stats/`: Mean.npy / Std.npy and stats.json
 - `../runs/fsq/`, `../runs/vq/`: checkpoints (`net_best.pth`), `log.jsonl`, `config.json`
 - `../tokens/fsq/`, `../tokens/vq/`: MotionMillion-layout tokens (codes, `codes_prob.npy`, `all_data.pkl`)
-- `../pfnn/`: PFNN database (`database.npz`, Xmean/Xstd/Ymean/Ystd)
+- `../pfnn/`: PFNN database (`database.npz`, Xmean/Xstd/Ymean/Ystd); `../runs/pfnn/`: the PFNN run
 
 Reproduce any step with its command, e.g. `mtk tokenizer eval {demo.store} --ckpt {demo.ckpt('fsq')}`.
 """

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
     "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
     "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
+    "pfnn": "mtk.cli.cmd_pfnn:pfnn_command",
 }
 
 

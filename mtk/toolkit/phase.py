@@ -55,16 +55,24 @@ def unwrapped_phase(events: list[tuple[int, float]], frames: int, idle_rate: flo
 
 
 def phase_from_contacts(heel_left: np.ndarray, heel_right: np.ndarray, fps: float,
-                        min_step_s: float = 0.25, idle_hz: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                        min_step_s: float = 0.25, idle_hz: float = 1.0,
+                        min_alternate_s: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """Phase in [0, 1) per frame from the heel contacts, and the unwrapped phase.
 
     Right heel strikes are phase 0, left heel strikes 0.5; a strike less than ``min_step_s`` after the same
-    foot's previous strike is contact flicker and ignored. Motions with fewer than two strikes (standing,
-    idling) get a constant-rate phase of ``idle_hz`` cycles per second.
+    foot's previous strike is contact flicker and ignored, and one less than ``min_alternate_s`` after the
+    other foot's strike is a two-footed landing (a jump, feet settling while standing), not a step: it is
+    ignored too, instead of advancing the phase half a cycle in a frame or two. Motions with fewer than two
+    strikes (standing, idling) get a constant-rate phase of ``idle_hz`` cycles per second.
     """
     gap = max(1, int(round(min_step_s * fps)))
-    events = [(int(f), 0.0) for f in heel_strikes(heel_right, gap)]
-    events += [(int(f), 0.5) for f in heel_strikes(heel_left, gap)]
+    strikes = sorted([(int(f), 0.0) for f in heel_strikes(heel_right, gap)]
+                     + [(int(f), 0.5) for f in heel_strikes(heel_left, gap)])
+    events: list[tuple[int, float]] = []
+    for frame, value in strikes:
+        if events and events[-1][1] != value and frame - events[-1][0] < min_alternate_s * fps:
+            continue
+        events.append((frame, value))
     unwrapped = unwrapped_phase(events, len(heel_left), idle_hz / fps)
     return np.mod(unwrapped, 1.0), unwrapped
 
