@@ -17,7 +17,7 @@ from mtk.pfnn.path import parse_path, path_commands
 @pytest.fixture(scope="module")
 def pfnn_setup(data_dir: Path, tmp_path_factory):
     """PFNN's network and mtk's export of its take (with the take's root height range)."""
-    from mtk.formats.pfnn import convert_to_pfnn
+    from mtk.jobs.pfnn_export import convert_to_pfnn
     from mtk.pfnn.data import read_database
     from mtk.pfnn.exchange import import_demo
     from mtk.pfnn.meta import root_height_range
@@ -37,8 +37,8 @@ def smpl_setup(tmp_path_factory):
     """A small network (hidden 256) trained by mtk on 40 procedural 272 motions (smpl22, 30 fps) for 4 epochs:
     about 30 s on a CPU. Small, briefly trained networks differ a lot in how well they hold a commanded
     speed in the closed loop (0.65 to 0.96 of the target over the settings we tried): this one holds 0.82."""
-    from mtk.formats.pfnn import convert_to_pfnn
-    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.jobs.sample import write_sample_dataset
     from mtk.pfnn.data import read_database
     from mtk.pfnn.netfile import load_network
     from mtk.pfnn.train import TrainConfig, train

@@ -30,7 +30,7 @@ def pfnn_network(network_dir: Path):
 
 @pytest.fixture(scope="module")
 def locomotion_db(data_dir: Path, tmp_path_factory) -> Path:
-    from mtk.formats.pfnn import convert_to_pfnn
+    from mtk.jobs.pfnn_export import convert_to_pfnn
 
     out = tmp_path_factory.mktemp("pfnn") / "db"
     convert_to_pfnn(str(data_dir / "pfnn" / "animations" / "LocomotionFlat04_000.bvh"), str(out))

@@ -14,8 +14,8 @@ from mtk.pfnn.data import clip_split, read_database
 @pytest.fixture(scope="module")
 def small_db(tmp_path_factory) -> Path:
     """12 procedural 272 motions exported for PFNN (smpl22, 30 fps)."""
-    from mtk.formats.pfnn import convert_to_pfnn
-    from mtk.formats.sample_dataset import write_sample_dataset
+    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.jobs.sample import write_sample_dataset
 
     root = tmp_path_factory.mktemp("pfnn_train")
     write_sample_dataset(str(root / "sample"), "smpl272", 12, seed=3)

@@ -124,7 +124,7 @@ def export_command(network: str, out: str, overwrite: bool) -> None:
     and the normalisation. NETWORK is a run folder, an mtk network file or a PFNN .bin folder."""
     from pathlib import Path
 
-    from mtk.formats.destination import prepare
+    from mtk.io.destination import prepare
     from mtk.pfnn.exchange import export_demo
     from mtk.pfnn.netfile import load_network
 
@@ -151,7 +151,7 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
     """Turn PFNN's demo folder (W0_NNN.bin ... with any four or more phase samples) into an mtk network:
     the four control sets are solved by least squares; samples that are not one Catmull-Rom blend of four
     controls (relative residual above 1e-5) or whose sizes disagree are refused."""
-    from mtk.formats.arrays import refuse_existing
+    from mtk.io.atomic import refuse_existing
     from mtk.pfnn.exchange import import_demo
     from mtk.pfnn.netfile import save_network
 

@@ -24,7 +24,7 @@ def plot_curve(log: Path, out: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mtk.formats.arrays import atomic_file
+    from mtk.io.atomic import atomic_file
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     axes[0].plot([r["iter"] for r in train], [r["mse"] for r in train], label="training MSE (normalised Y)")

@@ -36,7 +36,7 @@ def save_network(path: str | Path, weights: PfnnWeights, **extra: Any) -> None:
     """Write a network file atomically (temporary sibling, then rename)."""
     import torch
 
-    from mtk.formats.arrays import atomic_file
+    from mtk.io.atomic import atomic_file
 
     path = Path(path)
     with atomic_file(path) as tmp:

@@ -49,7 +49,7 @@ def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
 
     preset = get_preset(weights.meta["skeleton"])
     if path.lower().endswith(".bvh"):
-        from mtk.formats.pfnn import ExportOptions, source_from_bvh
+        from mtk.jobs.pfnn_sources import ExportOptions, source_from_bvh
 
         source = source_from_bvh(path, ExportOptions(skeleton=preset.name))
         joints, clip_fps = source.motion.positions, source.motion.fps
@@ -143,7 +143,8 @@ def write_bvh_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: f
 
 def write_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: float, overwrite: bool) -> None:
     """Write ``out`` by its extension (atomic; an existing file needs ``overwrite``)."""
-    from mtk.formats.arrays import atomic_file, refuse_existing, save_npy
+    from mtk.formats.arrays import save_npy
+    from mtk.io.atomic import atomic_file, refuse_existing
 
     suffix = Path(out).suffix.lower()
     if suffix not in OUTPUTS:
@@ -157,7 +158,7 @@ def write_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: float
     else:
         import tempfile
 
-        from mtk.formats.render_output import render_file
+        from mtk.jobs.render import render_file
 
         every = int(np.ceil(fps / 30.0))  # a joints file carries no rate: hand render <= 30 fps frames
         with tempfile.TemporaryDirectory() as tmp:
