@@ -79,7 +79,7 @@ def test_mtk_trained_smpl22_network_walks_and_turns(smpl_setup):
 def test_following_a_clip_reports_pose_error(smpl_setup):
     from mtk.pfnn.figures import mean_pose_error, pose_error
     from mtk.pfnn.play import play
-    from mtk.toolkit.recover import recover_joints
+    from mtk.toolkit.families import recover_joints
 
     from mtk.formats.datasets import open_dataset
 
