@@ -26,6 +26,7 @@ from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
+from mtk.io.names import check_name, check_names
 from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
@@ -426,6 +427,7 @@ class RaggedReader(DatasetReader):
             if problem:
                 raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
             offsets = offsets.astype(np.int64)
+            check_names(names, self.path)
             self._meta = (offsets, names, {name: i for i, name in enumerate(names)})
         return self._meta
 
@@ -451,7 +453,8 @@ class RaggedReader(DatasetReader):
             problem = split_problem(key, indices, missing, len(names))
             if problem:
                 raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
-            splits[key] = split_members(indices, missing, names)
+            check_name(key, self.path, "split name")
+            splits[key] = check_names(split_members(indices, missing, names), self.path, unique=False)
         stats = h.stats()
         if stats is not None:
             mean, std, stat_attrs = (np.asarray(stats[0]), np.asarray(stats[1]), stats[2])

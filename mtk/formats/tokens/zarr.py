@@ -26,6 +26,7 @@ from mtk.formats.ragged_store import created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
 from mtk.io.destination import is_url
+from mtk.io.names import check_names
 
 KIND = "tokens"
 CODE_CHUNK = 1 << 20
@@ -113,6 +114,7 @@ def read(path: str | Path) -> TokenSet:
         raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
     if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
         raise BadInputError(path, "has offsets that do not cut codes into one run per name")
+    check_names(names, path)
     if len(texts) != len(names):
         raise BadInputError(path, f"has {len(texts)} texts for {len(names)} names")
     for key in ("codebook_size", "unit_length"):
