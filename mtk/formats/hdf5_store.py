@@ -32,6 +32,22 @@ def detect(path: str) -> bool:
         return handle.read(8) == HDF5_MAGIC
 
 
+def storage_problem(dataset) -> str | None:
+    """How a 2-D dataset's declared shape exceeds what the file stores (chunks allocated, or contiguous bytes),
+    or None; asked of HDF5's index, never by reading the data (a resized dataset may declare 10^12 rows)."""
+    rows, cols = (int(n) for n in dataset.shape)
+    if not rows or not cols:
+        return None
+    if dataset.chunks is None:
+        stored, needed = dataset.id.get_storage_size(), rows * cols * dataset.dtype.itemsize
+        return None if stored >= needed else f"{dataset.name} declares {needed} bytes but the file stores {stored}"
+    needed = -(-rows // dataset.chunks[0]) * -(-cols // dataset.chunks[1])
+    stored = dataset.id.get_num_chunks()
+    if stored >= needed:
+        return None
+    return f"{dataset.name} declares {rows} frames in {needed} chunks but the file stores {stored}"
+
+
 def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -138,6 +154,10 @@ class Hdf5Handle:
         self.file = h5py.File(path, "r", rdcc_nbytes=CHUNK_CACHE_BYTES)
         self.attrs = {k: _python(v) for k, v in self.file.attrs.items()}
         self.features = self.file["features"]
+        problem = storage_problem(self.features) if self.features.ndim == 2 else None
+        if problem:
+            self.file.close()
+            raise BadInputError(path, f"is damaged: {problem}", "the file is incomplete; rewrite it with mtk convert")
         self.offsets = self.file["offsets"]
         self.names = self.file["names"].asstr()
         self.texts = self.file["texts"].asstr()

@@ -326,26 +326,30 @@ def read_rows_direct(start: int, stop: int, dim: int, dtype: np.dtype, chunk: in
                      locate: Callable[[int], tuple[int, int] | None], source: str) -> np.ndarray:
     """Rows ``[start, stop)`` of a 2-D array stored as uncompressed chunks of ``chunk`` whole rows.
 
-    ``locate(j)`` gives chunk j's (file descriptor, byte offset), or None for a chunk never written (it
-    holds the fill value 0). One ``pread`` per chunk the rows touch; nothing is cached. ``source`` names
-    the array in errors.
+    ``locate(j)`` gives chunk j's (file descriptor, byte offset), or None for a chunk never written: every
+    chunk of an mtk store below its last frame is written, so that is an error, never zeros. Every chunk is
+    located before the rows are allocated. One ``pread`` per chunk the rows touch; nothing is cached.
+    ``source`` names the array in errors.
     """
+    first = start // chunk
+    places = []
+    for j in range(first, -(-stop // chunk) if stop > start else first):
+        where = locate(j)
+        if where is None:
+            raise BadInputError(source, f"chunk {j} (frames {j * chunk}-{(j + 1) * chunk - 1}) is missing",
+                                "the store is incomplete or damaged; rewrite it with mtk convert")
+        places.append(where)
     out = np.empty((max(stop - start, 0), dim), dtype=dtype)
     view = memoryview(out).cast("B")
     row_bytes = dim * dtype.itemsize
     row = start
-    while row < stop:
-        j, within = divmod(row, chunk)
+    for j, (fd, offset) in enumerate(places, first):
+        within = row - j * chunk
         take = min(stop - row, chunk - within)
-        where = locate(j)
-        if where is None:
-            out[row - start:row - start + take] = 0
-        else:
-            fd, offset = where
-            begin = (row - start) * row_bytes
-            size = take * row_bytes
-            if os.preadv(fd, [view[begin:begin + size]], offset + within * row_bytes) != size:
-                raise BadInputError(source, f"chunk {j} ends early", "the file may be truncated")
+        begin = (row - start) * row_bytes
+        size = take * row_bytes
+        if os.preadv(fd, [view[begin:begin + size]], offset + within * row_bytes) != size:
+            raise BadInputError(source, f"chunk {j} ends early", "the file may be truncated")
         row += take
     return out
 
