@@ -34,7 +34,11 @@ class BadInputError(MtkError):
 
 
 class BadNameError(BadInputError):
-    """A motion name read from a file is not a usable relative path, or occurs twice (:mod:`mtk.io.names`)."""
+    """A motion name read from a file is not a usable relative path (:mod:`mtk.io.names`)."""
+
+
+class DuplicateNameError(BadNameError):
+    """A motion name occurs twice where names must be unique (:mod:`mtk.io.names`)."""
 
 
 class DestinationExistsError(MtkError):

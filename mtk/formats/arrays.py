@@ -23,6 +23,7 @@ from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim
 ArrayKind = Literal["features", "joints", "stats"]
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
+PICKLE_MAGIC = b"\x80"  # the PROTO opcode that starts every pickle of protocol 2 and above
 #: what parsing a damaged .npy header raises
 _HEADER_ERRORS = (OSError, EOFError, ValueError, SyntaxError, TypeError, tokenize.TokenError)
 
@@ -42,7 +43,9 @@ def _read_header(handle, path: Path) -> NpyHeader:
     try:
         magic = handle.read(len(NPY_MAGIC))
         if magic != NPY_MAGIC:
-            problem = "is an .npz archive, not a single array" if magic[:4] == ZIP_MAGIC else "is not a .npy file"
+            problem = ("is an .npz archive, not a single array" if magic[:4] == ZIP_MAGIC else
+                       "holds pickled data (a raw pickle), which mtk never unpickles" if magic[:1] == PICKLE_MAGIC
+                       else "is not a .npy file")
             raise BadInputError(path, problem, "expected an array saved with numpy.save")
         handle.seek(0)
         version = np.lib.format.read_magic(handle)

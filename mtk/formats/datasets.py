@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, BadNameError, MtkError
+from mtk.errors import BadInputError, BadNameError, DuplicateNameError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
@@ -101,7 +101,7 @@ def bad_names_report(path: str, err: BadNameError):
     from mtk.toolkit.inspection import Report
 
     report = Report(path=str(path), kind="dataset")
-    report.add("error", "bad_name", err.one_line())
+    report.add("error", "duplicate_name" if isinstance(err, DuplicateNameError) else "bad_name", err.one_line())
     return report
 
 

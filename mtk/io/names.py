@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from mtk.errors import BadNameError
+from mtk.errors import BadNameError, DuplicateNameError
 
 MAX_SEGMENT = 255
 MAX_NAME = 1024
@@ -73,7 +73,7 @@ def check_names(names: Iterable[object], source: str | Path | None, unique: bool
             check_name(name, source)
     if unique and len(set(names)) != len(names):
         name, count = Counter(names).most_common(1)[0]
-        raise BadNameError(source, f"motion name {name!r} occurs {count} times", "names must be unique")
+        raise DuplicateNameError(source, f"motion name {name!r} occurs {count} times", "names must be unique")
     return names  # type: ignore[return-value]
 
 
