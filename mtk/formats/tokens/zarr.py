@@ -27,6 +27,7 @@ from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
 from mtk.io.destination import is_url
 from mtk.io.names import check_names
+from mtk.io.small_text import read_small_text
 
 KIND = "tokens"
 CODE_CHUNK = 1 << 20
@@ -48,11 +49,11 @@ def detect(path: str) -> bool:
             with fsspec.open(f"{text}/zarr.json", "rb") as handle:
                 meta = json.loads(handle.read())
         else:
-            file = Path(text) / "zarr.json"
-            if not file.is_file():
+            content = read_small_text(Path(text) / "zarr.json", missing_ok=True)
+            if content is None:
                 return False
-            meta = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, ImportError):  # ImportError: no fsspec backend for the URL's protocol
+            meta = json.loads(content)
+    except (OSError, ValueError, ImportError, MtkError):  # ImportError: no fsspec backend for the URL's protocol
         return False
     return isinstance(meta, dict) and isinstance(meta.get("attributes"), dict) and meta["attributes"].get("kind") == KIND
 
