@@ -26,7 +26,7 @@ from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
-from mtk.io.names import check_name, check_names
+from mtk.io.names import check_name, check_names, name_index
 from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
@@ -432,8 +432,7 @@ class RaggedReader(DatasetReader):
             if problem:
                 raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
             offsets = offsets.astype(np.int64)
-            check_names(names, self.path)
-            self._meta = (offsets, names, {name: i for i, name in enumerate(names)})
+            self._meta = (offsets, names, name_index(names, self.path))
         return self._meta
 
     @property

@@ -24,10 +24,7 @@ from mtk.errors import BadNameError, DuplicateNameError
 MAX_SEGMENT = 255
 MAX_NAME = 1024
 _SEGMENT = rf"(?!\.\.?(?:/|\n|\Z))[^/\\\x00-\x1f\x7f]{{1,{MAX_SEGMENT}}}"
-_NAME = rf"{_SEGMENT}(?:/{_SEGMENT})*"
-#: one name; names joined by "\n" (a control character, so never inside a good name) are checked in one pass
-_ONE = re.compile(_NAME + r"\Z")
-_MANY = re.compile(rf"(?:{_NAME}\n)*\Z")
+_ONE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*\Z")
 HINT = "rename it: names are relative, '/'-separated paths without '..', '.', empty parts or control characters"
 
 
@@ -63,18 +60,42 @@ def check_name(name: object, source: str | Path | None, what: str = "motion name
     return name  # type: ignore[return-value]
 
 
+def _all_usable(names: list) -> bool:
+    """A fast sufficient test that every name is usable: joined by "/", the names hold no "//" (an empty name or
+    part, a leading or trailing "/"), no "." or ".." part, nothing unprintable (control characters) and no
+    backslash, and none is longer than a part may be. A few string scans in C instead of a regular expression
+    per name; when it fails, each name is checked on its own."""
+    try:
+        joined = "/" + "/".join(names) + "/"  # type: ignore[arg-type]
+    except TypeError:  # a name that is not a str
+        return False
+    return (joined.isprintable() and "\\" not in joined and "//" not in joined and "/./" not in joined
+            and "/../" not in joined and max(map(len, names), default=0) <= MAX_SEGMENT)
+
+
 def check_names(names: Iterable[object], source: str | Path | None, unique: bool = True) -> list[str]:
-    """``names`` as a list when every one is usable (and, with ``unique``, none occurs twice); one regular
-    expression pass over all of them, so checking costs little next to reading them."""
+    """``names`` as a list when every one is usable (and, with ``unique``, none occurs twice)."""
     names = list(names)
-    if not all(isinstance(n, str) for n in names) or not _MANY.match("".join(f"{n}\n" for n in names)) \
-            or any(len(n) > MAX_NAME for n in names):
+    if not _all_usable(names):
         for name in names:
             check_name(name, source)
     if unique and len(set(names)) != len(names):
-        name, count = Counter(names).most_common(1)[0]
-        raise DuplicateNameError(source, f"motion name {name!r} occurs {count} times", "names must be unique")
+        _refuse_duplicates(names, source)
     return names  # type: ignore[return-value]
+
+
+def name_index(names: Iterable[object], source: str | Path | None) -> dict[str, int]:
+    """``{name: position}`` of checked, unique ``names`` (a store's index, built once per open)."""
+    names = check_names(names, source, unique=False)
+    index = {name: i for i, name in enumerate(names)}
+    if len(index) != len(names):
+        _refuse_duplicates(names, source)
+    return index
+
+
+def _refuse_duplicates(names: list[str], source: str | Path | None) -> None:
+    name, count = Counter(names).most_common(1)[0]
+    raise DuplicateNameError(source, f"motion name {name!r} occurs {count} times", "names must be unique")
 
 
 def output_path(root: str | Path, name: str, suffix: str = "", what: str = "motion name") -> Path:
