@@ -232,7 +232,8 @@ class RaggedWriter(DatasetWriter):
         self.pending.append({"bad": name, "why": reason})
 
     def set_splits(self, splits: dict[str, list[str]]) -> None:
-        self.splits = {check_name(key, self.dest.final, "split name"): check_names(members, self.dest.final, False)
+        where = self.dest.final
+        self.splits = {check_name(key, where, "split name"): check_names(members, where, unique=False)
                        for key, members in splits.items()}
 
     def set_stats(self, stats: Stats) -> None:
