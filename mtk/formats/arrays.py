@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,15 +68,21 @@ def _read_header(handle, path: Path) -> NpyHeader:
 
 
 def _open_npy(path: Path):
-    """``path`` opened for reading, with one-line errors for what is not a file."""
-    if path.is_dir():
-        raise MtkError(path, "is a folder, not a .npy file")
+    """``path`` opened for reading, with one-line errors for what is not a regular file (opening never blocks
+    on a FIFO)."""
     try:
-        return open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise MtkError(path, "no such file", "check the path") from None
     except OSError as err:
         raise BadInputError(path, f"cannot be read: {err.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise MtkError(path, "is a folder, not a .npy file")
+        raise BadInputError(path, "is not a regular file (a device, FIFO or socket)", "give a .npy file")
+    return os.fdopen(fd, "rb")
 
 
 def npy_header(path: str | Path) -> NpyHeader:
