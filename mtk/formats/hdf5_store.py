@@ -7,6 +7,7 @@ killed conversion can resume.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -33,19 +34,17 @@ def detect(path: str) -> bool:
 
 
 def storage_problem(dataset) -> str | None:
-    """How a 2-D dataset's declared shape exceeds what the file stores (chunks allocated, or contiguous bytes),
-    or None; asked of HDF5's index, never by reading the data (a resized dataset may declare 10^12 rows)."""
-    rows, cols = (int(n) for n in dataset.shape)
-    if not rows or not cols:
-        return None
+    """How a dataset's declared shape exceeds what the file stores (chunks allocated, or contiguous bytes), or
+    None; asked of HDF5's index, never by reading the data (a resized dataset may declare 10^12 rows)."""
+    shape = tuple(int(n) for n in dataset.shape)
     if dataset.chunks is None:
-        stored, needed = dataset.id.get_storage_size(), rows * cols * dataset.dtype.itemsize
+        stored, needed = dataset.id.get_storage_size(), math.prod(shape) * dataset.dtype.itemsize
         return None if stored >= needed else f"{dataset.name} declares {needed} bytes but the file stores {stored}"
-    needed = -(-rows // dataset.chunks[0]) * -(-cols // dataset.chunks[1])
+    needed = math.prod(-(-n // c) for n, c in zip(shape, dataset.chunks))
     stored = dataset.id.get_num_chunks()
     if stored >= needed:
         return None
-    return f"{dataset.name} declares {rows} frames in {needed} chunks but the file stores {stored}"
+    return f"{dataset.name} declares {shape[0]} rows in {needed} chunks but the file stores {stored}"
 
 
 def _python(value):
@@ -154,7 +153,8 @@ class Hdf5Handle:
         self.file = h5py.File(path, "r", rdcc_nbytes=CHUNK_CACHE_BYTES)
         self.attrs = {k: _python(v) for k, v in self.file.attrs.items()}
         self.features = self.file["features"]
-        problem = storage_problem(self.features) if self.features.ndim == 2 else None
+        problem = next(filter(None, (storage_problem(self.file[key]) for key in ("features", "offsets", "names"))),
+                       None)
         if problem:
             self.file.close()
             raise BadInputError(path, f"is damaged: {problem}", "the file is incomplete; rewrite it with mtk convert")

@@ -28,14 +28,16 @@ def missing_shard(path: str, why: str = "a shard below the store's last frame") 
 
 
 def first_missing_shard(array, folder: str) -> str | None:
-    """The key (``c/<k>/0``) of the first shard of a local 2-D ``array`` below its declared rows whose folder is
-    absent, or None. Lists ``folder/c`` once: the cost follows the shards present, not the shards declared (a
-    damaged ``zarr.json`` may declare 10^12 rows)."""
+    """The key (``c/<k>`` or ``c/<k>/0``) of the first shard (or chunk) of a local 1-D or 2-D ``array`` below its
+    declared rows that is absent, or None. Lists ``folder/c`` once: the cost follows the shards present, not
+    the shards declared (a damaged ``zarr.json`` may declare 10^12 rows)."""
     encode = array.metadata.encode_chunk_key
-    if encode((0, 0)) != "c/0/0" or encode((1, 0)) != "c/1/0":  # another key encoding: checked when read
+    per = array.shards or array.chunks
+    rest = (0,) * (array.ndim - 1)
+    if array.ndim > 2 or any(n > p for n, p in zip(array.shape[1:], per[1:])) \
+            or encode((1, *rest)) != "c/1" + "/0" * len(rest):  # another layout or key encoding: checked when read
         return None
-    per = int((array.shards or array.chunks)[0])
-    declared = -(-int(array.shape[0]) // per)
+    declared = -(-int(array.shape[0]) // int(per[0]))
     try:
         with os.scandir(os.path.join(folder, "c")) as entries:
             present = sorted(k for k in (int(e.name) for e in entries if e.name.isdigit()) if k < declared)
@@ -44,7 +46,7 @@ def first_missing_shard(array, folder: str) -> str | None:
     if len(present) == declared:
         return None
     gap = next((i for i, k in enumerate(present) if k != i), len(present))
-    return encode((gap, 0))
+    return encode((gap, *rest))
 
 
 def detect(path: str) -> bool:
@@ -237,9 +239,11 @@ class ZarrHandle:
         self.names = self.root["names"]
         self.texts = self.root["texts"]
         self.folder = None if is_url(path) else os.path.join(path, "features")
-        if self.folder is not None and (missing := first_missing_shard(self.features, self.folder)):
-            raise missing_shard(os.path.join(self.folder, missing),
-                                f"features declares {self.features.shape[0]} frames, more than the shards present hold")
+        for key in () if self.folder is None else ("features", "offsets", "names"):
+            array = self.root[key]
+            if missing := first_missing_shard(array, os.path.join(path, key)):
+                raise missing_shard(os.path.join(path, key, missing),
+                                    f"{key} declares {array.shape[0]} rows, more than its files present hold")
         self.shard_files = ShardFiles(self.features, self.folder) if ShardFiles.supported(self.features, path) \
             else None
         shards = self.features.shards
