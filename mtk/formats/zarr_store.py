@@ -24,6 +24,7 @@ EMPTY_CHUNK = np.iinfo(np.uint64).max
 
 
 def missing_shard(path: str, why: str = "a shard below the store's last frame") -> BadInputError:
+    """The error for an absent shard or chunk file: an mtk store writes every one, so it is never zeros."""
     return BadInputError(path, f"is missing ({why})", "the store is incomplete or damaged; rewrite it with mtk convert")
 
 
