@@ -33,6 +33,14 @@ class BadInputError(MtkError):
     """The input exists but cannot be read as what it claims to be."""
 
 
+class BadNameError(BadInputError):
+    """A motion name read from a file is not a usable relative path (:mod:`mtk.io.names`)."""
+
+
+class DuplicateNameError(BadNameError):
+    """A motion name occurs twice where names must be unique (:mod:`mtk.io.names`)."""
+
+
 class DestinationExistsError(MtkError):
     """The output already exists and neither --overwrite nor --resume was given."""
 
@@ -44,7 +52,7 @@ def first_line(err: BaseException) -> str:
 
 
 #: what third-party decoders (numpy, zarr and its codecs, h5py, json) raise on damaged or malformed files
-DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError, TypeError)
+DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, RuntimeError, TypeError, MemoryError)
 
 
 @contextmanager

@@ -22,7 +22,6 @@ import pytest
 from hostile import (assert_one_line_error, mtk, sample, set_store_names, setup_mtk, store, store_names,
                      strays, tiny_checkpoint, tree_state)
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
 
 BAD_NAMES = {
     "dotdot": "../../../escaped",

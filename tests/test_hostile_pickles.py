@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from hostile import assert_one_line_error, mtk, sample, setup_mtk, tiny_checkpoint, tree_state
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
 
 
 def self_referencing() -> bytes:

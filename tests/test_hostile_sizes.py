@@ -18,7 +18,6 @@ import pytest
 from hostile import (assert_bounded, assert_one_line_error, mtk, npy_header_only, sample, setup_mtk, store,
                      strays, tiny_checkpoint, tree_state)
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
 
 HUGE = 10**12
 

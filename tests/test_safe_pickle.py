@@ -77,3 +77,35 @@ def test_garbage_and_truncated_files_are_one_line_errors(tmp_path):
         safe_load(path)
     with pytest.raises(BadInputError):
         safe_loads(b"not a pickle at all")
+
+
+class _DeclaredArray:
+    """Pickles as numpy's array reconstructor asked for ``count`` bytes that the pickle does not hold."""
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def __reduce__(self):
+        return (np._core.multiarray._reconstruct, (np.ndarray, (self.count,), b"b"))
+
+
+def test_cycles_shared_references_and_declared_arrays_are_refused_in_bounded_time():
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(BadInputError, match="contains itself"):
+        safe_loads(pickle.dumps({"a": [1, {"b": loop}]}))
+    node: list = []
+    for _ in range(60):  # 2^60 leaves through shared references, a few hundred bytes
+        node = [node, node]
+    with pytest.raises(BadInputError, match="expands to more than"):
+        safe_loads(pickle.dumps({"code_data": {"m": node}}))
+    with pytest.raises(BadInputError, match="declares an array of 100000000 bytes"):
+        safe_loads(pickle.dumps({"code_data": {"m": _DeclaredArray(10**8)}}))
+
+
+def test_shared_plain_values_within_the_pickle_size_load():
+    texts = ["a person walks\n"]
+    shared = np.arange(4, dtype=np.int32)
+    value = {"text_data": {"a": texts, "b": texts}, "code_data": {"a": shared, "b": shared}}
+    loaded = safe_loads(pickle.dumps(value))
+    assert loaded["text_data"]["b"] == texts and loaded["code_data"]["b"].tolist() == [0, 1, 2, 3]

@@ -45,9 +45,13 @@ def emit_json(document: Any) -> None:
 
 
 def console(stderr: bool = False):
+    """A rich console on stdout (or stderr); when that stream is not a terminal, lines are never wrapped."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=10_000)
 
 
 def is_quiet() -> bool:

@@ -6,8 +6,10 @@ Loading never unpickles (``allow_pickle=False``) and turns every failure into a 
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 import tokenize
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,32 +22,97 @@ from mtk.io.atomic import atomic_file
 from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
 
 ArrayKind = Literal["features", "joints", "stats"]
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+PICKLE_MAGIC = b"\x80"  # the PROTO opcode that starts every pickle of protocol 2 and above
+#: what parsing a damaged .npy header raises
+_HEADER_ERRORS = (OSError, EOFError, ValueError, SyntaxError, TypeError, tokenize.TokenError)
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a .npy file declares, checked against its size: ``offset`` + the data's bytes == the file size."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int
+
+
+def _read_header(handle, path: Path) -> NpyHeader:
+    """Parse the header at the start of the open ``handle`` and check it against the file size."""
+    try:
+        magic = handle.read(len(NPY_MAGIC))
+        if magic != NPY_MAGIC:
+            problem = ("is an .npz archive, not a single array" if magic[:4] == ZIP_MAGIC else
+                       "holds pickled data (a raw pickle), which mtk never unpickles" if magic[:1] == PICKLE_MAGIC
+                       else "is not a .npy file")
+            raise BadInputError(path, problem, "expected an array saved with numpy.save")
+        handle.seek(0)
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read(handle)
+    except _HEADER_ERRORS as err:
+        raise BadInputError(path, f"is not a readable .npy file: {first_line(err)}",
+                            "the file may be truncated or corrupted") from None
+    if dtype.hasobject:
+        raise BadInputError(path, "holds pickled data (e.g. an object array), which mtk never unpickles",
+                            "save it as a plain numeric array")
+    header = NpyHeader(tuple(int(n) for n in shape), dtype, bool(fortran_order), handle.tell())
+    size = os.fstat(handle.fileno()).st_size
+    declared = header.offset + math.prod(header.shape) * dtype.itemsize
+    if declared != size:
+        raise BadInputError(path, f"declares {header.shape} {dtype} ({declared} bytes with its header) but holds "
+                            f"{size} bytes", "the file is truncated or corrupted")
+    return header
+
+
+def _open_npy(path: Path):
+    """``path`` opened for reading, with one-line errors for what is not a regular file (opening never blocks
+    on a FIFO)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise MtkError(path, "no such file", "check the path") from None
+    except OSError as err:
+        raise BadInputError(path, f"cannot be read: {err.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise MtkError(path, "is a folder, not a .npy file")
+        raise BadInputError(path, "is not a regular file (a device, FIFO or socket)", "give a .npy file")
+    return os.fdopen(fd, "rb")
+
+
+def npy_header(path: str | Path) -> NpyHeader:
+    """The header of a .npy file, checked against the file's size (nothing else is read)."""
+    path = Path(path)
+    with _open_npy(path) as handle:
+        return _read_header(handle, path)
 
 
 def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
-    """``np.load`` a .npy file safely: no pickles, clear one-line errors, numeric dtypes only."""
+    """Load a .npy file safely: the header is checked against the file size before anything is allocated; no
+    pickles, numeric dtypes only, one-line errors."""
     path = Path(path)
-    if not path.exists():
-        raise MtkError(path, "no such file", "check the path")
-    if path.is_dir():
-        raise MtkError(path, "is a folder, not a .npy file")
-    try:
-        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except ValueError as err:
-        if "allow_pickle" in str(err) or "pickle" in str(err).lower():
-            raise BadInputError(path, "holds pickled data (e.g. an object array), which mtk never unpickles",
-                                "save it as a plain numeric array") from None
-        raise BadInputError(path, f"is not a readable .npy file: {first_line(err)}",
-                            "the file may be truncated or corrupted") from None
-    except (OSError, EOFError, zipfile.BadZipFile, SyntaxError, tokenize.TokenError) as err:  # header parsing
-        raise BadInputError(path, f"is not a readable .npy file: {first_line(err)}",
-                            "the file may be truncated or corrupted") from None
-    if isinstance(array, np.lib.npyio.NpzFile):
-        array.close()
-        raise BadInputError(path, "is an .npz archive, not a single array")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise BadInputError(path, f"has dtype {array.dtype}, expected a numeric array")
-    return array
+    with _open_npy(path) as handle:
+        header = _read_header(handle, path)
+        if not (np.issubdtype(header.dtype, np.floating) or np.issubdtype(header.dtype, np.integer)):
+            raise BadInputError(path, f"has dtype {header.dtype}, expected a numeric array")
+        order = "F" if header.fortran_order else "C"
+        try:
+            count = math.prod(header.shape)
+            if mmap and count:
+                return np.memmap(handle, dtype=header.dtype, mode="r", offset=header.offset, shape=header.shape,
+                                 order=order)
+            data = np.fromfile(handle, dtype=header.dtype, count=count) if count else np.empty(0, header.dtype)
+        except (OSError, ValueError) as err:
+            raise BadInputError(path, f"is not a readable .npy file: {first_line(err)}",
+                                "the file may be truncated or corrupted") from None
+    if len(data) != count:
+        raise BadInputError(path, f"ended early ({len(data)} of {count} values)", "the file may be truncated")
+    return data.reshape(header.shape, order=order)
 
 
 def array_kind(array: np.ndarray, path: str | Path) -> ArrayKind:

@@ -178,7 +178,9 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     joints, end_sites = _parse_hierarchy(_Tokens(head.split(), path))
     frames, frame_time, values = _motion_values(motion.strip(), path)
     width = sum(len(j.channels) for j in joints)
-    if frames == 0 or values.size < frames * width:
+    if width == 0:
+        raise BadInputError(path, f"declares {frames} frames but no channels", "a BVH motion needs channels")
+    if frames <= 0 or values.size < frames * width:
         raise BadInputError(path, f"declares {frames} frames of {width} channels but holds {values.size} values",
                             "the file is truncated")
     values = values[: frames * width].reshape(frames, width)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError, BadNameError, DuplicateNameError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
@@ -96,10 +96,24 @@ def dataset_report(reader: DatasetReader, lengths: dict[str, int], fps: float | 
                   std=std, details=details, dtype=_dtype(reader), **extra)
 
 
+def bad_names_report(path: str, err: BadNameError):
+    """The report of a dataset that cannot be opened because of a bad or repeated motion name: one error."""
+    from mtk.toolkit.inspection import Report
+
+    report = Report(path=str(path), kind="dataset")
+    report.add("error", "duplicate_name" if isinstance(err, DuplicateNameError) else "bad_name", err.one_line())
+    return report
+
+
 def inspect_dataset(reader: DatasetReader, fps: float | None = None):
-    """An inspect report (kind ``dataset``) from names, lengths, splits and stats alone."""
+    """An inspect report (kind ``dataset``) from names, lengths, splits and stats alone; a bad motion name is
+    reported as an error finding."""
+    try:
+        info = reader.info
+    except BadNameError as err:
+        return bad_names_report(reader.path, err)
     reader.check()
-    return dataset_report(reader, {name: reader.length(name) for name in reader.info.names}, fps)
+    return dataset_report(reader, {name: reader.length(name) for name in info.names}, fps)
 
 
 def inspector(reader: type[DatasetReader]) -> Callable[..., object]:

@@ -7,6 +7,7 @@ killed conversion can resume.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -30,6 +31,20 @@ def detect(path: str) -> bool:
         return False
     with open(text, "rb") as handle:
         return handle.read(8) == HDF5_MAGIC
+
+
+def storage_problem(dataset) -> str | None:
+    """How a dataset's declared shape exceeds what the file stores (chunks allocated, or contiguous bytes), or
+    None; asked of HDF5's index, never by reading the data (a resized dataset may declare 10^12 rows)."""
+    shape = tuple(int(n) for n in dataset.shape)
+    if dataset.chunks is None:
+        stored, needed = dataset.id.get_storage_size(), math.prod(shape) * dataset.dtype.itemsize
+        return None if stored >= needed else f"{dataset.name} declares {needed} bytes but the file stores {stored}"
+    needed = math.prod(-(-n // c) for n, c in zip(shape, dataset.chunks))
+    stored = dataset.id.get_num_chunks()
+    if stored >= needed:
+        return None
+    return f"{dataset.name} declares {shape[0]} rows in {needed} chunks but the file stores {stored}"
 
 
 def _python(value):
@@ -138,6 +153,11 @@ class Hdf5Handle:
         self.file = h5py.File(path, "r", rdcc_nbytes=CHUNK_CACHE_BYTES)
         self.attrs = {k: _python(v) for k, v in self.file.attrs.items()}
         self.features = self.file["features"]
+        problem = next(filter(None, (storage_problem(self.file[key]) for key in ("features", "offsets", "names"))),
+                       None)
+        if problem:
+            self.file.close()
+            raise BadInputError(path, f"is damaged: {problem}", "the file is incomplete; rewrite it with mtk convert")
         self.offsets = self.file["offsets"]
         self.names = self.file["names"].asstr()
         self.texts = self.file["texts"].asstr()

@@ -23,13 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError, damaged_input
-from mtk.formats.arrays import load_npy, resolve_layout, save_npy
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.arrays import load_npy, npy_header, resolve_layout, save_npy
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.registry import register_format
 from mtk.io.destination import Journal, is_url, prepare
+from mtk.io.names import check_names, output_path
+from mtk.io.small_text import read_small_text
 from mtk.schemas import Layout
 
 FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}
@@ -58,9 +60,8 @@ def detect(path: str) -> bool:
 
 
 def read_lines(path: Path) -> list[str]:
-    """Non-empty lines of a text file (line endings stripped)."""
-    with damaged_input(path, "text files must be UTF-8"):
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Non-empty lines of a small text file (line endings stripped)."""
+    return [line for line in read_small_text(path).splitlines() if line.strip()]
 
 
 def text_lines(content: str) -> list[str]:
@@ -87,29 +88,22 @@ def _scan_names(motion_dir: Path, recursive: bool) -> list[str]:
                     stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
                 elif entry.name.endswith(".npy") and entry.is_file():
                     names.append(prefix + entry.name[:-4])
-    return sorted(names)
+    return check_names(sorted(names), motion_dir)
 
 
 def _read_splits(root: Path, family: str) -> dict[str, list[str]]:
     if family == "humanml3d":
-        return {p.stem: read_lines(p) for p in sorted(root.glob("*.txt"))}
-    base = root / SPLIT_ROOT[family]
-    if not base.is_dir():
-        return {}
-    return {p.relative_to(base).with_suffix("").as_posix(): read_lines(p) for p in sorted(base.rglob("*.txt"))}
+        files = {p.stem: p for p in sorted(root.glob("*.txt"))}
+    else:
+        base = root / SPLIT_ROOT[family]
+        files = {p.relative_to(base).with_suffix("").as_posix(): p for p in sorted(base.rglob("*.txt"))} \
+            if base.is_dir() else {}
+    return {key: check_names(read_lines(p), p, unique=False) for key, p in files.items()}
 
 
 def npy_frames(path: Path) -> int:
-    """Rows of a .npy file from its header alone."""
-    try:
-        with open(path, "rb") as handle:
-            version = np.lib.format.read_magic(handle)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, _, _ = read_header(handle)
-    except (OSError, ValueError, SyntaxError, TypeError, EOFError) as err:
-        raise BadInputError(path, f"is not a readable .npy file: {err}",
-                            "the file may be truncated or corrupted") from None
+    """Rows of a .npy file from its header alone (checked against the file's size)."""
+    shape = npy_header(path).shape
     if len(shape) != 2:
         raise BadInputError(path, f"has shape {shape}; expected features (T, D)")
     return int(shape[0])
@@ -197,12 +191,8 @@ class NpyFolderReader(DatasetReader):
         features = load_npy(path)
         if features.ndim != 2:
             raise BadInputError(path, f"has shape {features.shape}; expected features (T, D)")
-        text_path = self.text_file(name)
-        texts = []
-        if text_path.is_file():
-            with damaged_input(text_path, "text files must be UTF-8"):
-                texts = text_lines(text_path.read_bytes().decode("utf-8"))
-        return Motion(name, features, texts)
+        content = read_small_text(self.text_file(name), missing_ok=True)
+        return Motion(name, features, [] if content is None else text_lines(content))
 
     def iter(self, split: str | None = None) -> Iterator[Motion]:
         return self.iter_names([n for n in self.info.split_names(split) if self.file(n).is_file()])
@@ -274,10 +264,10 @@ class NpyFolderWriter(DatasetWriter):
 
     def add(self, motion: Motion) -> None:
         if motion.texts:
-            text_path = self.root / "texts" / f"{motion.name}.txt"
+            text_path = output_path(self.root / "texts", motion.name, ".txt")
             text_path.parent.mkdir(parents=True, exist_ok=True)
             text_path.write_text(text_file_content(motion.texts), encoding="utf-8", newline="")
-        save_npy(self.root / FAMILY_DIRS[self.family] / f"{motion.name}.npy", motion.features)
+        save_npy(output_path(self.root / FAMILY_DIRS[self.family], motion.name, ".npy"), motion.features)
         self.done[motion.name] = None
         self._log({"m": motion.name})
 
@@ -291,7 +281,7 @@ class NpyFolderWriter(DatasetWriter):
             key = split
             if self.family == "motionmillion" and "/" not in key:
                 key = f"{DEFAULT_SPLIT_VERSION}/{key}"
-            target = base / f"{key}.txt"
+            target = output_path(base, key, ".txt", "split name")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text_file_content(members), encoding="utf-8")
 

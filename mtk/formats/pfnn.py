@@ -14,6 +14,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, first_line
 from mtk.formats.registry import register_format
+from mtk.io.small_text import read_small_text
 from mtk.schemas.pfnn import get_preset, pfnn_columns
 
 DATABASE = "database.npz"
@@ -75,7 +76,7 @@ def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
 def _read_layout(path: Path, x_dim: int, y_dim: int) -> dict:
     """layout.json, with its column groups checked against the database's widths."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_small_text(path))
         for key, dim in (("x_groups", x_dim), ("y_groups", y_dim)):
             groups = document[key]
             if not all(isinstance(g["name"], str) and 0 <= int(g["start"]) < int(g["stop"]) <= dim for g in groups):

@@ -26,6 +26,7 @@ from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
+from mtk.io.names import check_name, check_names, name_index
 from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
@@ -231,7 +232,9 @@ class RaggedWriter(DatasetWriter):
         self.pending.append({"bad": name, "why": reason})
 
     def set_splits(self, splits: dict[str, list[str]]) -> None:
-        self.splits = {key: list(members) for key, members in splits.items()}
+        where = self.dest.final
+        self.splits = {check_name(key, where, "split name"): check_names(members, where, unique=False)
+                       for key, members in splits.items()}
 
     def set_stats(self, stats: Stats) -> None:
         self.stats = stats
@@ -325,26 +328,30 @@ def read_rows_direct(start: int, stop: int, dim: int, dtype: np.dtype, chunk: in
                      locate: Callable[[int], tuple[int, int] | None], source: str) -> np.ndarray:
     """Rows ``[start, stop)`` of a 2-D array stored as uncompressed chunks of ``chunk`` whole rows.
 
-    ``locate(j)`` gives chunk j's (file descriptor, byte offset), or None for a chunk never written (it
-    holds the fill value 0). One ``pread`` per chunk the rows touch; nothing is cached. ``source`` names
-    the array in errors.
+    ``locate(j)`` gives chunk j's (file descriptor, byte offset), or None for a chunk never written: every
+    chunk of an mtk store below its last frame is written, so that is an error, never zeros. Every chunk is
+    located before the rows are allocated. One ``pread`` per chunk the rows touch; nothing is cached.
+    ``source`` names the array in errors.
     """
+    first = start // chunk
+    places = []
+    for j in range(first, -(-stop // chunk) if stop > start else first):
+        where = locate(j)
+        if where is None:
+            raise BadInputError(source, f"chunk {j} (frames {j * chunk}-{(j + 1) * chunk - 1}) is missing",
+                                "the store is incomplete or damaged; rewrite it with mtk convert")
+        places.append(where)
     out = np.empty((max(stop - start, 0), dim), dtype=dtype)
     view = memoryview(out).cast("B")
     row_bytes = dim * dtype.itemsize
     row = start
-    while row < stop:
-        j, within = divmod(row, chunk)
+    for j, (fd, offset) in enumerate(places, first):
+        within = row - j * chunk
         take = min(stop - row, chunk - within)
-        where = locate(j)
-        if where is None:
-            out[row - start:row - start + take] = 0
-        else:
-            fd, offset = where
-            begin = (row - start) * row_bytes
-            size = take * row_bytes
-            if os.preadv(fd, [view[begin:begin + size]], offset + within * row_bytes) != size:
-                raise BadInputError(source, f"chunk {j} ends early", "the file may be truncated")
+        begin = (row - start) * row_bytes
+        size = take * row_bytes
+        if os.preadv(fd, [view[begin:begin + size]], offset + within * row_bytes) != size:
+            raise BadInputError(source, f"chunk {j} ends early", "the file may be truncated")
         row += take
     return out
 
@@ -426,7 +433,7 @@ class RaggedReader(DatasetReader):
             if problem:
                 raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
             offsets = offsets.astype(np.int64)
-            self._meta = (offsets, names, {name: i for i, name in enumerate(names)})
+            self._meta = (offsets, names, name_index(names, self.path))
         return self._meta
 
     @property
@@ -451,7 +458,8 @@ class RaggedReader(DatasetReader):
             problem = split_problem(key, indices, missing, len(names))
             if problem:
                 raise BadInputError(self.path, f"is damaged: {problem}", "rewrite it with mtk convert")
-            splits[key] = split_members(indices, missing, names)
+            check_name(key, self.path, "split name")
+            splits[key] = check_names(split_members(indices, missing, names), self.path, unique=False)
         stats = h.stats()
         if stats is not None:
             mean, std, stat_attrs = (np.asarray(stats[0]), np.asarray(stats[1]), stats[2])

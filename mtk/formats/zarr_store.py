@@ -23,6 +23,33 @@ INDEX_ENTRY_BYTES, INDEX_CHECKSUM_BYTES = 16, 4
 EMPTY_CHUNK = np.iinfo(np.uint64).max
 
 
+def missing_shard(path: str, why: str = "a shard below the store's last frame") -> BadInputError:
+    """The error for an absent shard or chunk file: an mtk store writes every one, so it is never zeros."""
+    return BadInputError(path, f"is missing ({why})", "the store is incomplete or damaged; rewrite it with mtk convert")
+
+
+def first_missing_shard(array, folder: str) -> str | None:
+    """The key (``c/<k>`` or ``c/<k>/0``) of the first shard (or chunk) of a local 1-D or 2-D ``array`` below its
+    declared rows that is absent, or None. Lists ``folder/c`` once: the cost follows the shards present, not
+    the shards declared (a damaged ``zarr.json`` may declare 10^12 rows)."""
+    encode = array.metadata.encode_chunk_key
+    per = array.shards or array.chunks
+    rest = (0,) * (array.ndim - 1)
+    if array.ndim > 2 or any(n > p for n, p in zip(array.shape[1:], per[1:])) \
+            or encode((1, *rest)) != "c/1" + "/0" * len(rest):  # another layout or key encoding: checked when read
+        return None
+    declared = -(-int(array.shape[0]) // int(per[0]))
+    try:
+        with os.scandir(os.path.join(folder, "c")) as entries:
+            present = sorted(k for k in (int(e.name) for e in entries if e.name.isdigit()) if k < declared)
+    except FileNotFoundError:
+        present = []
+    if len(present) == declared:
+        return None
+    gap = next((i for i, k in enumerate(present) if k != i), len(present))
+    return encode((gap, *rest))
+
+
 def detect(path: str) -> bool:
     """A ``.zarr`` path or URL, or a folder holding a Zarr v3 group (``zarr.json``)."""
     text = str(path).rstrip("/")
@@ -121,12 +148,12 @@ class ShardFiles:
     def _path(self, k: int) -> str:
         return os.path.join(self.folder, *self.array.metadata.encode_chunk_key((k, 0)).split("/"))
 
-    def _fd(self, k: int) -> int | None:
+    def _fd(self, k: int) -> int:
         if k not in self.fds:
             try:
                 fd = os.open(self._path(k), os.O_RDONLY)
             except FileNotFoundError:
-                return None
+                raise missing_shard(self._path(k)) from None
             try:
                 index = self._index(fd, k)
             except BadInputError:
@@ -155,7 +182,8 @@ class ShardFiles:
         return index
 
     def check(self) -> None:
-        """Check every shard's index (cheap: one small read per shard)."""
+        """Check every shard's index (cheap: one small read per shard; the shards are all present, as
+        :class:`ZarrHandle` checked when it opened the store)."""
         for k in range(-(-int(self.array.shape[0]) // self.shard)):
             self._fd(k)
 
@@ -164,8 +192,6 @@ class ShardFiles:
         fd = self.fds.get(k)
         if fd is None:
             fd = self._fd(k)
-            if fd is None:
-                return None
         offset = self.chunk_offsets[k][local]
         return None if offset is None else (fd, offset)
 
@@ -213,16 +239,27 @@ class ZarrHandle:
         self.offsets = self.root["offsets"]
         self.names = self.root["names"]
         self.texts = self.root["texts"]
-        self.shard_files = (ShardFiles(self.features, os.path.join(path, "features"))
-                            if ShardFiles.supported(self.features, path) else None)
+        self.folder = None if is_url(path) else os.path.join(path, "features")
+        for key in () if self.folder is None else ("features", "offsets", "names"):
+            array = self.root[key]
+            if missing := first_missing_shard(array, os.path.join(path, key)):
+                raise missing_shard(os.path.join(path, key, missing),
+                                    f"{key} declares {array.shape[0]} rows, more than its files present hold")
+        self.shard_files = ShardFiles(self.features, self.folder) if ShardFiles.supported(self.features, path) \
+            else None
         shards = self.features.shards
-        bulk = int(shards[0] if shards else self.features.chunks[0])
-        self.read_block = 0 if self.shard_files is not None else bulk
+        self.bulk = int(shards[0] if shards else self.features.chunks[0])
+        self.read_block = 0 if self.shard_files is not None else self.bulk
 
     def window(self, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self.features.shape[0])
         if self.shard_files is not None:
             return self.shard_files.rows(start, stop)
+        if self.folder is not None:  # zarr would read an absent shard as zeros
+            for k in range(start // self.bulk, -(-stop // self.bulk)):
+                key = self.features.metadata.encode_chunk_key((k, 0))
+                if not os.path.exists(os.path.join(self.folder, *key.split("/"))):
+                    raise missing_shard(os.path.join(self.folder, key))
         return np.asarray(self.features[start:stop])
 
     def _group_arrays(self, name: str) -> dict:

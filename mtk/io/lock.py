@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 
 from mtk.errors import MtkError
@@ -71,11 +72,13 @@ def exclusive(path: str | Path) -> Iterator[None]:
     """Hold the lock on the destination ``path`` for the duration of the block.
 
     Raises a one-line :class:`MtkError` when another running process holds it; takes over a stale one.
+    Folders created to hold the lock are removed again when the block leaves them empty (a refused run).
     """
     if is_url(path):
         yield
         return
     lock = lock_path(path)
+    created = list(takewhile(lambda folder: not folder.exists(), (lock.parent, *lock.parent.parents)))
     lock.parent.mkdir(parents=True, exist_ok=True)
     if not _create(lock):
         holder = _holder(lock)
@@ -90,3 +93,8 @@ def exclusive(path: str | Path) -> Iterator[None]:
     finally:
         if _holder(lock) == os.getpid():
             lock.unlink(missing_ok=True)
+        for folder in created:  # deepest first; a finished run's output keeps its folder
+            try:
+                folder.rmdir()
+            except OSError:
+                break

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.io.small_text import read_small_text
 from mtk.schemas.pfnn import GAIT_FILE_COLUMNS, GAIT_MERGE, STRIKE_SPEED_M_S, PfnnPreset, get_preset
 from mtk.toolkit.pfnn import PfnnMotion
 
@@ -45,10 +46,7 @@ def read_gait(path: str | Path) -> np.ndarray:
 
 
 def _footstep_lines(path: str | Path) -> list[list[str]]:
-    try:
-        lines = [line.split() for line in Path(path).read_text().splitlines()]
-    except OSError as err:
-        raise BadInputError(path, f"cannot be read: {err.strerror}") from None
+    lines = [line.split() for line in read_small_text(path).splitlines()]
     for words in lines:
         if words and not all(w.isdigit() for w in words[:2]):
             raise BadInputError(path, f"has a line that is not 'frame frame [*]': {' '.join(words)!r}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mtk.errors import MtkError
-from mtk.formats.datasets import dataset_report, open_dataset, read_block
+from mtk.errors import BadNameError, MtkError
+from mtk.formats.datasets import bad_names_report, dataset_report, open_dataset, read_block
 
 
 def validate_dataset(path: str | Path, layout: str | None = None, window: int | None = None,
@@ -16,7 +16,10 @@ def validate_dataset(path: str | Path, layout: str | None = None, window: int | 
     from mtk.toolkit.validation import check_motions, summarize_motion
 
     reader = open_dataset(path, layout=layout)
-    info = reader.info
+    try:
+        info = reader.info
+    except BadNameError as err:
+        return bad_names_report(str(path), err)
     unreadable: list[str] = []
 
     def summaries():

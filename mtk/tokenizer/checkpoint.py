@@ -16,7 +16,6 @@ prefix from DDP; their config is inferred from the tensor shapes.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from torch import Tensor
 from mtk.errors import BadInputError, MtkError
 from mtk.schemas import layout_for_dim
 from mtk.tokenizer.fsq import FSQ_LEVELS
-from mtk.tokenizer.model import STRIDE, TokenizerModel, model_config
+from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
+from mtk.tokenizer.model import TokenizerModel, model_config
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 ARCH_KEYS = ("input_dim", "quantizer", "levels", "codebook_size", "width", "code_dim", "down_t", "stride_t",
@@ -78,20 +78,11 @@ def _levels_for_dim(dim: int, codebook_size: int | None, path: Path) -> list[int
 def infer_config(state: dict[str, Tensor], path: str | Path = "", codebook_size: int | None = None) -> dict:
     """The model config implied by a state dict's shapes (for checkpoints saved without one)."""
     path = Path(path)
-    first = state.get("vqvae.encoder.model.1.weight")
-    if first is None:
-        raise BadInputError(path, "state dict has no vqvae.encoder.model.1.weight",
-                            "not a MotionMillion/mtk tokenizer checkpoint")
-    width, input_dim = int(first.shape[0]), int(first.shape[1])
-    down_t = sum(1 for key, value in state.items()
-                 if re.fullmatch(r"vqvae\.encoder\.model\.\d+\.0\.weight", key) and value.shape[-1] == 2 * STRIDE)
-    depth = len({m.group(1) for key in state
-                 if (m := re.fullmatch(r"vqvae\.encoder\.model\.3\.1\.model\.(\d+)\.conv1\.weight", key))})
-    code_dim = int(state[f"vqvae.encoder.model.{3 + down_t}.weight"].shape[0])
+    encoder = encoder_config(state, path)
+    input_dim, code_dim = encoder["input_dim"], encoder["code_dim"]
     layout = layout_for_dim(input_dim)
-    config = {"mtk_tokenizer": 1, "preset": "custom", "input_dim": input_dim,
-              "layout": layout.name if layout else None, "width": width, "code_dim": code_dim,
-              "down_t": down_t, "stride_t": STRIDE, "depth": depth, "dilation_growth_rate": 3}
+    config = {"mtk_tokenizer": 1, "preset": "custom", "layout": layout.name if layout else None, **encoder,
+              "dilation_growth_rate": 3}
     if "vqvae.quantizer.codebook" in state:
         config.update(quantizer="vq", levels=None, codebook_size=int(state["vqvae.quantizer.codebook"].shape[0]))
     else:
@@ -160,6 +151,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
     ckpt = read_checkpoint(path, map_location)
     state = ckpt["net"]
     stored = ckpt.get("config")
+    if isinstance(stored, dict):
+        check_config_fits(stored, state, path)
     config = dict(stored) if isinstance(stored, dict) else infer_config(state, path, codebook_size)
     model = model_from_state(state, config, path).to(map_location).eval()
 

@@ -7,23 +7,14 @@ Each tokens format is one module of this package holding the same :class:`TokenS
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
 from mtk.errors import BadInputError, damaged_input
 from mtk.formats.model import TokenSet
 
-__all__ = ["TokenSet", "as_codes", "check_name", "read_tokens", "write_tokens"]
-
-
-def check_name(name: str) -> str:
-    """A motion name usable as a relative file path (``/`` allowed, no ``..``, not absolute)."""
-    parts = PurePosixPath(name).parts
-    if not name or name.startswith("/") or "\\" in name or any(p in ("..", ".") for p in parts):
-        raise BadInputError(None, f"motion name {name!r} cannot be used as a file name",
-                            "names are relative paths without '..'")
-    return name
+__all__ = ["TokenSet", "as_codes", "read_tokens", "write_tokens"]
 
 
 def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:

@@ -22,7 +22,8 @@ import numpy as np
 from mtk.errors import BadInputError, DestinationExistsError, MtkError, first_line
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.registry import register_format
-from mtk.formats.tokens import TokenSet, as_codes, check_name
+from mtk.formats.tokens import TokenSet, as_codes
+from mtk.io.names import check_name, check_names, output_path
 
 PICKLE_NAME = "all_data.pkl"
 PROB_SUFFIX = "_prob.npy"
@@ -80,15 +81,14 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
         raise DestinationExistsError(existing[0], "already exists", "pass --overwrite to replace it")
-    for name in tokens.names:
-        check_name(name)
+    check_names(tokens.names, folder)
     counts = tokens.frequencies()
     code_arrays = [np.asarray(c, dtype=np.int32)[None, :] for c in tokens.codes]
     destinations = [prepare(t, overwrite=True) for t in targets]
     codes_dest, prob_dest, pickle_dest = destinations
     try:
         for name, array in zip(tokens.names, code_arrays, strict=True):
-            file = Path(codes_dest.partial) / f"{name}.npy"
+            file = output_path(codes_dest.partial, name, ".npy")
             file.parent.mkdir(parents=True, exist_ok=True)
             np.save(file, array, allow_pickle=False)
         Path(codes_dest.partial).mkdir(parents=True, exist_ok=True)
@@ -144,14 +144,15 @@ def read_pickle(path: str | Path) -> tuple[list[str], dict[str, np.ndarray], dic
     names, code_data, text_data = data["file_names"], data["code_data"], data.get("text_data", {})
     if not isinstance(names, list) or not isinstance(code_data, dict) or not isinstance(text_data, dict):
         raise BadInputError(path, "has file_names, code_data or text_data of the wrong type")
-    codes = {str(n): as_codes(c, f"{path} [{n}]") for n, c in code_data.items()}
-    texts = {str(n): _text_lines(t, path) for n, t in text_data.items()}
-    return [str(n) for n in names], codes, texts
+    names = check_names(names, path)
+    codes = {check_name(n, path): as_codes(c, f"{path} [{n}]") for n, c in code_data.items()}
+    texts = {check_name(n, path): _text_lines(t, path) for n, t in text_data.items()}
+    return names, codes, texts
 
 
 def _folder_names(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.npy")
-                  if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return check_names(sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.npy")
+                              if not any(part.startswith(".") for part in p.relative_to(folder).parts)), folder)
 
 
 def _codebook_size_near(pkl: Path) -> int | None:

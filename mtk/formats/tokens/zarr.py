@@ -26,6 +26,8 @@ from mtk.formats.ragged_store import created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
 from mtk.io.destination import is_url
+from mtk.io.names import check_names
+from mtk.io.small_text import read_small_text
 
 KIND = "tokens"
 CODE_CHUNK = 1 << 20
@@ -47,11 +49,11 @@ def detect(path: str) -> bool:
             with fsspec.open(f"{text}/zarr.json", "rb") as handle:
                 meta = json.loads(handle.read())
         else:
-            file = Path(text) / "zarr.json"
-            if not file.is_file():
+            content = read_small_text(Path(text) / "zarr.json", missing_ok=True)
+            if content is None:
                 return False
-            meta = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, ImportError):  # ImportError: no fsspec backend for the URL's protocol
+            meta = json.loads(content)
+    except (OSError, ValueError, ImportError, MtkError):  # ImportError: no fsspec backend for the URL's protocol
         return False
     return isinstance(meta, dict) and isinstance(meta.get("attributes"), dict) and meta["attributes"].get("kind") == KIND
 
@@ -113,6 +115,7 @@ def read(path: str | Path) -> TokenSet:
         raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
     if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
         raise BadInputError(path, "has offsets that do not cut codes into one run per name")
+    check_names(names, path)
     if len(texts) != len(names):
         raise BadInputError(path, f"has {len(texts)} texts for {len(names)} names")
     for key in ("codebook_size", "unit_length"):
