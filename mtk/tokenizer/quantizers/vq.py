@@ -46,11 +46,14 @@ def _broadcast(tensor: Tensor) -> Tensor:
     return tensor
 
 
-def nearest_code(flat: Tensor, codebook: Tensor) -> Tensor:
-    """Index of the nearest row of ``codebook (K, dim)`` (squared Euclidean) for each row of ``flat (M, dim)``:
-    an ``M x K`` distance matrix, the cost that grows with the codebook."""
-    distances = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ codebook.t() + codebook.pow(2).sum(1)[None]
-    return distances.argmin(dim=1)
+def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
+    """Index of the nearest row of ``codebook (K, dim)`` (squared Euclidean) for each row of ``flat (M, dim)``.
+
+    ``argmin_k |c_k|^2 - 2 x.c_k`` (the ``|x|^2`` term does not change the argmin), ``chunk`` rows at a time:
+    an ``M x K`` distance matrix in pieces, the cost that grows with the codebook.
+    """
+    squared = codebook.pow(2).sum(1)[None]
+    return torch.cat([torch.addmm(squared, part, codebook.t(), alpha=-2).argmin(dim=1) for part in flat.split(chunk)])
 
 
 def equal_footing_size(codebook_size: int | None, nominal_size: int) -> int:
