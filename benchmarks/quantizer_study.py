@@ -249,8 +249,8 @@ def plot(results: dict[str, Any], folder: Path) -> list[str]:
     linear = {"val_mpjpe_mm", "test_mpjpe_mm"}
     written = []
     for filename, panels in figures.items():
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
-        for ax, (key, label, bound) in zip(axes, panels, strict=True):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+        for ax, (key, label, bound) in zip(axes[0], panels, strict=True):
             for quantizer in quantizers:
                 mine = sorted((r for r in rows if r["quantizer"] == quantizer and key in r),
                               key=lambda r: r["codebook_size"])
@@ -276,8 +276,8 @@ def plot(results: dict[str, Any], folder: Path) -> list[str]:
         written.append(filename)
     runs = [r for r in results["runs"] if r["seed"] == min(results["settings"]["seeds"])]
     exponents = sorted({r["exponent"] for r in runs})
-    fig, axes = plt.subplots(1, len(exponents), figsize=(3.6 * len(exponents), 3.4), sharey=True)
-    for ax, exponent in zip(axes, exponents, strict=True):
+    fig, axes = plt.subplots(1, len(exponents), figsize=(3.6 * len(exponents), 3.4), sharey=True, squeeze=False)
+    for ax, exponent in zip(axes[0], exponents, strict=True):
         for quantizer in quantizers:
             for run in (r for r in runs if r["quantizer"] == quantizer and r["exponent"] == exponent):
                 ax.plot([b["iter"] for b in run["batch_usage"]],
@@ -286,8 +286,8 @@ def plot(results: dict[str, Any], folder: Path) -> list[str]:
         ax.set_xlabel("step")
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("distinct codes in a training batch")
-    axes[0].legend(fontsize=8)
+    axes[0][0].set_ylabel("distinct codes in a training batch")
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "usage_during_training.png", dpi=90)
     plt.close(fig)
