@@ -89,6 +89,7 @@ def test_lfq_codes_are_sign_bits_least_significant_first():
     z = torch.tensor([[0.5, -1.0, 2.0, -0.1], [-3.0, -0.2, -0.4, 0.9]]).t()[None]  # (1, 4 channels, 2 tokens)
     _, indices, _ = q(z)
     assert indices.tolist() == [[1 + 4, 8]]
+    assert q.near_boundary(z, 0.15).tolist() == [[True, False]]  # token 0 has a channel at -0.1: its sign may flip
     assert torch.equal(q.indices_to_codes(torch.arange(16)).gt(0).long() @ q.basis, torch.arange(16))
 
 
@@ -114,6 +115,7 @@ def test_vq_reports_how_many_codes_it_reseeded():
         for _ in range(10):
             vq(torch.randn(1, 3, 64))
     assert vq.train_stats()["codes_reseeded"] >= 4 and vq.codebook.abs().max() < 100
+    assert not vq.near_boundary(torch.randn(2, 3, 5), 1.0).any()  # learnt codebooks report no boundaries
 
 
 def test_quantizer_options_and_sizes_are_checked():

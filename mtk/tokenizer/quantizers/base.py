@@ -91,6 +91,11 @@ class Quantizer(nn.Module):
     def dequantize(self, indices: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def near_boundary(self, z: Tensor, margin: float) -> Tensor:
+        """``(B, N)`` bool: tokens of ``z (B, C, N)`` within ``margin`` of a boundary between two codes, whose
+        code could flip with the float summation order of a batched encoder. None by default."""
+        return torch.zeros(z.shape[0], z.shape[2], dtype=torch.bool, device=z.device)
+
     def train_stats(self) -> dict[str, float]:
         """Counters worth logging during training (e.g. codes re-seeded so far); none by default."""
         return {}

@@ -131,6 +131,12 @@ class FSQ(Quantizer):
         with torch.autocast(device_type=indices.device.type, enabled=False):
             return self.project_out(self.indices_to_codes(indices)).transpose(1, 2)
 
+    def near_boundary(self, z: Tensor, margin: float) -> Tensor:
+        """Tokens with a bounded channel within ``margin`` of a rounding boundary (a half-integer)."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            bounded = self.bound(self.project_in(z.transpose(1, 2).float()))
+        return ((bounded - torch.floor(bounded) - 0.5).abs() < margin).any(dim=-1)
+
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``z (B, dim, N)`` -> quantized ``(B, dim, N)`` float32, indices ``(B, N)`` int32, aux loss 0."""
         with torch.autocast(device_type=z.device.type, enabled=False):

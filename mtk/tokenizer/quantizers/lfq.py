@@ -92,6 +92,11 @@ class LFQ(Quantizer):
         with torch.autocast(device_type=indices.device.type, enabled=False):
             return self.project_out(self.indices_to_codes(indices)).transpose(1, 2)
 
+    def near_boundary(self, z: Tensor, margin: float) -> Tensor:
+        """Tokens with a projected channel within ``margin`` of 0, where its sign could flip."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            return (self.project_in(z.transpose(1, 2).float()).abs() < margin).any(dim=-1)
+
     def _aux_loss(self, h: Tensor, codes: Tensor) -> Tensor:
         commit = F.mse_loss(h, codes.detach())
         p = torch.sigmoid(4 * h.reshape(-1, self.bits) / TEMPERATURE)
