@@ -295,6 +295,21 @@ def plot(results: dict[str, Any], folder: Path) -> list[str]:
     return written
 
 
+def mm64k_costs() -> dict[str, float]:
+    """What a learnt 64,000-code codebook would add to one ``mm64k`` training step (batch 64 x 96 frames, one
+    GPU), counted, not timed: the conv net's forward+backward FLOPs (torch's FLOP counter), the nearest-code
+    search's FLOPs (``2 N K C``) and the EMA statistics VQ all-reduces every step (float32)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model("mm64k")
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 96, 272)).reconstruction.sum().backward()
+    tokens, codes, width = 64 * 48, math.prod(levels_for(2**16)), model.config["code_dim"]
+    return {"conv_net_gflop_per_step": counter.get_total_flops() * 64 / 1e9,
+            "nearest_code_gflop_per_step": 2 * tokens * codes * width / 1e9,
+            "ema_all_reduce_mb_per_step": (codes * width + codes) * 4 / 1e6}
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
@@ -383,7 +398,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quantizers", nargs="+", choices=QUANTIZERS)
     parser.add_argument("--table", type=Path, help="print the markdown tables of a results.json and exit")
     parser.add_argument("--plot", type=Path, help="redraw the plots of a results.json beside it and exit")
+    parser.add_argument("--costs", action="store_true", help="print what VQ adds to an mm64k step and exit")
     args = parser.parse_args(argv)
+    if args.costs:
+        print(json.dumps(mm64k_costs(), indent=1))
+        return
     if args.table:
         print(table(json.loads(args.table.read_text())))
         return

@@ -57,3 +57,10 @@ def test_toy_study_writes_every_figure(study, tmp_path):
     for name in ("usage_vs_size.png", "perplexity_vs_size.png", "mpjpe_vs_size.png", "time_vs_size.png",
                  "usage_during_training.png"):
         assert (tmp_path / "out" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_mm64k_costs_count_the_distance_matrix_and_the_all_reduce(study):
+    costs = study.mm64k_costs()
+    assert costs["nearest_code_gflop_per_step"] == 2 * 64 * 48 * 64000 * 512 / 1e9
+    assert costs["ema_all_reduce_mb_per_step"] == (64000 * 512 + 64000) * 4 / 1e6
+    assert 100 < costs["conv_net_gflop_per_step"] < 1000  # 11.35 M parameters over 64 x 96 frames, fwd + bwd
