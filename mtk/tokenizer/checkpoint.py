@@ -37,7 +37,7 @@ ARCH_KEYS = ("input_dim", "quantizer", "width", "code_dim", "down_t", "stride_t"
 
 def arch_keys(config: dict) -> tuple[str, ...]:
     """The architecture entries of ``config``: the common ones plus its quantizer's."""
-    quantizer = QUANTIZERS.get(config.get("quantizer"))  # type: ignore[arg-type]
+    quantizer = QUANTIZERS.get(str(config.get("quantizer")))
     return ARCH_KEYS + (quantizer.arch_keys if quantizer else ())
 
 
