@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mtk.tokenizer import FSQ, FSQ_LEVELS, levels_for
-from mtk.tokenizer.codebook import code_counts, usage_from_counts
+from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 
 reference = pytest.importorskip("vector_quantize_pytorch")
 

@@ -11,6 +11,23 @@ from mtk.cli.common import console, emit_json, json_option, progress_bar
 PRESET_NAMES = ("mm64k", "small", "tiny")
 
 
+class QuantizerChoice(click.Choice):
+    """The registered quantizers, read when click first needs them (the registry imports torch)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from mtk.tokenizer.quantizers import quantizer_names
+
+        return quantizer_names()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """Click sets the choices in ``__init__``; they come from the registry instead."""
+
+
 def _milestones(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
@@ -44,10 +61,13 @@ def tokenizer_command() -> None:
 @click.option("--out", "out", required=True, metavar="RUN", help="Run folder (checkpoints, log.jsonl, config.json).")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default=None,
               help="mm64k (MotionMillion, default), small, or tiny (a CPU in minutes).")
-@click.option("--quantizer", type=click.Choice(["fsq", "vq"]), default=None, help="fsq (default) or vq.")
+@click.option("--quantizer", type=QuantizerChoice(), default=None,
+              help="fsq (default); vq (EMA + resets), vqvae (plain), lfq, or any registered quantizer.")
 @click.option("--codebook-size", type=int, default=None, metavar="K",
-              help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ: any size "
-                   "(default: as many codes as FSQ's).")
+              help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ, VQ-VAE: any size "
+                   "(default: as many codes as FSQ's); LFQ: a power of two.")
+@click.option("--commitment", type=float, default=None, metavar="W",
+              help="Commitment weight of vq (default 0.02), vqvae (0.25) or lfq (0.25).")
 @click.option("--iters", type=int, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
 @click.option("--batch-size", type=int, default=None, metavar="B", help="Windows per process per step.")
 @click.option("--window", type=int, default=None, metavar="T", help="Training window in frames (even).")

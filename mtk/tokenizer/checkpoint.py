@@ -25,13 +25,20 @@ from torch import Tensor
 
 from mtk.errors import BadInputError, MtkError
 from mtk.schemas import layout_for_dim
-from mtk.tokenizer.fsq import FSQ_LEVELS
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
 from mtk.tokenizer.model import TokenizerModel, model_config
+from mtk.tokenizer.quantizers import QUANTIZERS
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
-ARCH_KEYS = ("input_dim", "quantizer", "levels", "codebook_size", "width", "code_dim", "down_t", "stride_t",
-             "depth", "dilation_growth_rate")
+QUANTIZER_PREFIX = "vqvae.quantizer."
+#: config entries that shape the state dict whatever the quantizer; each quantizer adds its ``arch_keys``
+ARCH_KEYS = ("input_dim", "quantizer", "width", "code_dim", "down_t", "stride_t", "depth", "dilation_growth_rate")
+
+
+def arch_keys(config: dict) -> tuple[str, ...]:
+    """The architecture entries of ``config``: the common ones plus its quantizer's."""
+    quantizer = QUANTIZERS.get(str(config.get("quantizer")))
+    return ARCH_KEYS + (quantizer.arch_keys if quantizer else ())
 
 
 def clean_state_dict(state: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -66,13 +73,17 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return ckpt
 
 
-def _levels_for_dim(dim: int, codebook_size: int | None, path: Path) -> list[int]:
-    candidates = [levels for size, levels in FSQ_LEVELS.items()
-                  if len(levels) == dim and codebook_size in (None, size, int(np.prod(levels)))]
-    if len(candidates) != 1:
-        raise BadInputError(path, f"cannot tell the FSQ levels from a {dim}-channel projection "
-                                  f"({len(candidates)} table entries fit)", "pass codebook_size")
-    return list(candidates[0])
+def _quantizer_config(state: dict[str, Tensor], code_dim: int, codebook_size: int | None, path: Path) -> dict:
+    """The one registered quantizer that recognises the ``vqvae.quantizer.*`` part of ``state``, with its config."""
+    own = {k[len(QUANTIZER_PREFIX):]: v for k, v in state.items() if k.startswith(QUANTIZER_PREFIX)}
+    found = {name: config for name, cls in QUANTIZERS.items()
+             if (config := cls.config_from_state(own, code_dim, codebook_size, path)) is not None}
+    if len(found) != 1:
+        keys = ", ".join(sorted(own)[:4]) or "none"
+        raise BadInputError(path, f"{len(found)} quantizers ({', '.join(found) or 'none'}) recognise the "
+                                  f"quantizer weights ({keys})", "re-save the checkpoint with its config")
+    name, config = next(iter(found.items()))
+    return {"quantizer": name, **config}
 
 
 def infer_config(state: dict[str, Tensor], path: str | Path = "", codebook_size: int | None = None) -> dict:
@@ -83,15 +94,9 @@ def infer_config(state: dict[str, Tensor], path: str | Path = "", codebook_size:
     layout = layout_for_dim(input_dim)
     config = {"mtk_tokenizer": 1, "preset": "custom", "layout": layout.name if layout else None, **encoder,
               "dilation_growth_rate": 3}
-    if "vqvae.quantizer.codebook" in state:
-        config.update(quantizer="vq", levels=None, codebook_size=int(state["vqvae.quantizer.codebook"].shape[0]))
-    else:
-        projection = state.get("vqvae.quantizer.project_in.weight")
-        dim = int(projection.shape[0]) if projection is not None else code_dim
-        levels = _levels_for_dim(dim, codebook_size, path)
-        config.update(quantizer="fsq", levels=levels, codebook_size=int(np.prod(levels)))
+    config.update(_quantizer_config(state, code_dim, codebook_size, path))
     mm = model_config("mm64k", input_dim)
-    if all(config[k] == mm[k] for k in ARCH_KEYS):
+    if all(config.get(k) == mm.get(k) for k in arch_keys(mm)):
         config["preset"] = "mm64k"
     return config
 
@@ -122,7 +127,8 @@ def fit_problem(model: TokenizerModel, state: dict[str, Tensor]) -> str | None:
 
 def config_differences(stored: dict, requested: dict) -> list[str]:
     """Architecture fields that differ, as ``"width 64 (checkpoint) vs 256"`` strings."""
-    return [f"{k} {stored.get(k)} (checkpoint) vs {requested.get(k)}" for k in ARCH_KEYS
+    keys = dict.fromkeys(arch_keys(stored) + arch_keys(requested))
+    return [f"{k} {stored.get(k)} (checkpoint) vs {requested.get(k)}" for k in keys
             if stored.get(k) != requested.get(k)]
 
 

@@ -65,26 +65,20 @@ def plan_batches(lengths: Sequence[int], batch_size: int, max_frames: int = MAX_
 
 
 def _codes_and_ties(model, x, lengths) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (B, N) and, per token, whether an FSQ value lies within ``TIE_MARGIN`` of a rounding boundary
-    (all False for quantizers without one)."""
-    import torch
-
-    quantizer = model.quantizer
-    if not hasattr(quantizer, "bound"):
-        return model.encode(x, lengths).cpu().numpy(), np.zeros(x.shape[:1] + (x.shape[1] // model.unit_length,), bool)
+    """Codes (B, N) and, per token, whether it lies within ``TIE_MARGIN`` of a quantization boundary
+    (:meth:`mtk.tokenizer.quantizers.Quantizer.near_boundary`)."""
     latents = model.vqvae.encoder(x.float().transpose(1, 2), lengths)
-    codes = quantizer(latents)[1]
-    bounded = quantizer.bound(quantizer.project_in(latents.transpose(1, 2).float()))
-    ties = ((bounded - torch.floor(bounded) - 0.5).abs() < TIE_MARGIN).any(dim=-1)
-    return codes.cpu().numpy(), ties.cpu().numpy()
+    codes = model.quantizer(latents)[1]
+    return codes.cpu().numpy(), model.quantizer.near_boundary(latents, TIE_MARGIN).cpu().numpy()
 
 
 def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Codes (int32, 1-D) of normalised, cropped motions, encoded together as one zero-padded batch.
 
-    A lone motion is encoded as it is, without padding. In a batch, a motion with a token on an FSQ rounding
-    boundary (where the batched convolutions' float summation order could round it the other way) is encoded
-    again alone, so the codes always equal one-at-a-time encoding.
+    A lone motion is encoded as it is, without padding. In a batch, a motion with a token on a quantization
+    boundary (FSQ rounding, LFQ sign; where the batched convolutions' float summation order could quantize it
+    the other way) is encoded again alone, so its codes equal one-at-a-time encoding. Learnt codebooks (VQ,
+    VQ-VAE) report no boundaries: a near-tie between two codes is not re-checked.
     """
     import torch
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from mtk.schemas import Layout
-from mtk.tokenizer.codebook import code_counts, usage_from_counts
+from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 from mtk.tokenizer.model import TokenizerModel
 from mtk.toolkit.families import recover_joints
 

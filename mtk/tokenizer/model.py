@@ -1,4 +1,4 @@
-"""The conv motion autoencoder of MotionMillion's ``HumanVQVAE``, with FSQ or VQ in the middle.
+"""The conv motion autoencoder of MotionMillion's ``HumanVQVAE``, with a registered quantizer in the middle.
 
 Module names follow the reference (``vqvae.encoder.model.3.1.model.0.conv1.weight`` ...), so state dicts
 interchange with MotionMillion checkpoints. Encoder: identity Haar patcher, conv, ReLU, ``down_t`` x
@@ -19,13 +19,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtk.schemas import layout_for_dim
-from mtk.tokenizer.codebook import Quantizer
-from mtk.tokenizer.fsq import FSQ, levels_for
 from mtk.tokenizer.presets import get_preset
-from mtk.tokenizer.vq import VQ
+from mtk.tokenizer.quantizers import Quantizer, get_quantizer
 
 STRIDE = 2
-QUANTIZERS = ("fsq", "vq")
 
 
 def frame_mask(lengths: Tensor | None, steps: int) -> Tensor | None:
@@ -164,14 +161,15 @@ class TokenizerOutput(NamedTuple):
 
 
 def model_config(preset: str = "mm64k", input_dim: int = 272, quantizer: str = "fsq",
-                 codebook_size: int | None = None) -> dict[str, Any]:
+                 codebook_size: int | None = None, **quantizer_options: Any) -> dict[str, Any]:
     """The JSON-able config of a preset for ``input_dim`` features.
 
-    FSQ takes its levels from the size table (65536 -> [8,8,8,5,5,5], 64,000 codes). VQ without an explicit
-    size gets as many codes as FSQ would have, so the two compare on equal footing.
+    The quantizer adds its own entries (:meth:`Quantizer.make_config`): FSQ takes its levels from the size
+    table (65536 -> [8,8,8,5,5,5], 64,000 codes); a learnt codebook without an explicit size gets as many
+    codes as FSQ would have, so they compare on equal footing. ``quantizer_options`` (e.g. ``commitment``;
+    None for the default) go to the quantizer.
     """
-    if quantizer not in QUANTIZERS:
-        raise ValueError(f"unknown quantizer {quantizer!r}; choose fsq or vq")
+    quantizer_class = get_quantizer(quantizer)
     p = get_preset(preset)
     layout = layout_for_dim(input_dim)
     config: dict[str, Any] = {
@@ -179,12 +177,7 @@ def model_config(preset: str = "mm64k", input_dim: int = 272, quantizer: str = "
         "quantizer": quantizer, "width": p.width, "code_dim": p.code_dim, "down_t": p.down_t,
         "stride_t": STRIDE, "depth": p.depth, "dilation_growth_rate": p.dilation_growth_rate,
     }
-    if quantizer == "fsq":
-        levels = levels_for(codebook_size or p.codebook_size)
-        config.update(levels=list(levels), codebook_size=math.prod(levels))
-    else:
-        size = codebook_size or math.prod(levels_for(p.codebook_size))
-        config.update(levels=None, codebook_size=int(size))
+    config.update(quantizer_class.make_config(codebook_size, p.codebook_size, **quantizer_options))
     return config
 
 
@@ -196,10 +189,7 @@ class TokenizerModel(nn.Module):
         self.config = dict(config)
         c = self.config
         arch = (c["input_dim"], c["width"], c["code_dim"], c["down_t"], c["depth"], c["dilation_growth_rate"])
-        if c["quantizer"] == "fsq":
-            quantizer: Quantizer = FSQ(c["levels"], c["code_dim"])
-        else:
-            quantizer = VQ(c["codebook_size"], c["code_dim"])
+        quantizer = get_quantizer(c["quantizer"]).from_config(c)
         self.vqvae = VQVAE(Encoder(*arch), quantizer, Decoder(*arch))
         self.unit_length = STRIDE ** c["down_t"]
         self.codebook_size = quantizer.codebook_size
@@ -235,6 +225,6 @@ class TokenizerModel(nn.Module):
 
 
 def build_model(preset: str = "mm64k", input_dim: int = 272, quantizer: str = "fsq",
-                codebook_size: int | None = None) -> TokenizerModel:
+                codebook_size: int | None = None, **quantizer_options: Any) -> TokenizerModel:
     """An untrained tokenizer of ``preset`` for ``input_dim`` features (272, 263 or 251)."""
-    return TokenizerModel(model_config(preset, input_dim, quantizer, codebook_size))
+    return TokenizerModel(model_config(preset, input_dim, quantizer, codebook_size, **quantizer_options))

@@ -41,6 +41,7 @@ class TrainConfig:
     preset: str | None = None
     quantizer: str | None = None
     codebook_size: int | None = None
+    commitment: float | None = None
     iters: int | None = None
     batch_size: int | None = None
     window: int | None = None
@@ -189,7 +190,7 @@ def open_datasets(cfg: TrainConfig):
 
 def _build(cfg: TrainConfig, input_dim: int, state: RunState) -> TokenizerModel:
     try:
-        config = model_config(cfg.preset, input_dim, cfg.quantizer, cfg.codebook_size)
+        config = model_config(cfg.preset, input_dim, cfg.quantizer, cfg.codebook_size, commitment=cfg.commitment)
     except ValueError as err:
         raise MtkError(cfg.out, str(err), "see `mtk tokenizer train --help`") from None
     if state.net is None:
@@ -308,10 +309,12 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
                 if on_progress and main:
                     on_progress(1)
                 if step % cfg.log_every == 0 or step == cfg.iters:
-                    usage = accelerator.unwrap_model(model).quantizer.usage(output.indices)
+                    quantizer = accelerator.unwrap_model(model).quantizer
+                    usage = quantizer.usage(output.indices)
                     log.write({"event": "train", "iter": step, "lr": lr,
                                **{k: v / since_log for k, v in running.items()},
-                               "batch_usage": usage.usage, "batch_perplexity": usage.perplexity})
+                               "batch_usage": usage.usage, "batch_perplexity": usage.perplexity,
+                               **quantizer.train_stats()})
                     running.clear()
                     since_log = 0
                 if step % cfg.eval_every == 0 or step == cfg.iters:

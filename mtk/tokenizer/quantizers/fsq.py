@@ -10,11 +10,14 @@ channel is the least significant digit. Everything runs in float32, also under a
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from mtk.tokenizer.codebook import Quantizer
+from mtk.errors import BadInputError
+from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
 
 #: nominal codebook size -> levels (FSQ paper Table 1, plus MotionMillion's 2^9 and 2^11 entries)
 FSQ_LEVELS: dict[int, tuple[int, ...]] = {
@@ -49,6 +52,10 @@ def round_ste(x: Tensor) -> Tensor:
 class FSQ(Quantizer):
     """FSQ over ``levels`` with ``dim``-channel inputs (Linear projections when ``dim != len(levels)``)."""
 
+    name = "fsq"
+    summary = "finite scalar quantization, MotionMillion's (default)"
+    arch_keys = ("levels", "codebook_size")
+
     def __init__(self, levels: tuple[int, ...] | list[int], dim: int):
         super().__init__()
         if any(level < 3 for level in levels):
@@ -65,6 +72,32 @@ class FSQ(Quantizer):
         projected = dim != self.codebook_dim
         self.project_in = nn.Linear(dim, self.codebook_dim) if projected else nn.Identity()
         self.project_out = nn.Linear(self.codebook_dim, dim) if projected else nn.Identity()
+
+    @classmethod
+    def make_config(cls, codebook_size: int | None, nominal_size: int, **options: Any) -> dict[str, Any]:
+        """Levels from the size table (65536 -> [8,8,8,5,5,5], 64,000 codes); FSQ takes no options."""
+        refuse_options(cls.name, options)
+        levels = levels_for(codebook_size or nominal_size)
+        return {"levels": list(levels), "codebook_size": math.prod(levels)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FSQ:
+        return cls(config["levels"], config["code_dim"])
+
+    @classmethod
+    def config_from_state(cls, state: dict[str, Tensor], code_dim: int, codebook_size: int | None,
+                          path: Path) -> dict[str, Any] | None:
+        """FSQ's only weights are its two projections (none when the latent is already ``len(levels)`` wide)."""
+        if any(not key.startswith(("project_in.", "project_out.")) for key in state):
+            return None
+        projection = state.get("project_in.weight")
+        dim = int(projection.shape[0]) if projection is not None else code_dim
+        candidates = [levels for size, levels in FSQ_LEVELS.items()
+                      if len(levels) == dim and codebook_size in (None, size, math.prod(levels))]
+        if len(candidates) != 1:
+            raise BadInputError(path, f"cannot tell the FSQ levels from a {dim}-channel projection "
+                                      f"({len(candidates)} table entries fit)", "pass codebook_size")
+        return cls.make_config(math.prod(candidates[0]), math.prod(candidates[0]))
 
     def _half_width(self) -> Tensor:
         return (self._levels // 2).float()
@@ -98,6 +131,12 @@ class FSQ(Quantizer):
         with torch.autocast(device_type=indices.device.type, enabled=False):
             return self.project_out(self.indices_to_codes(indices)).transpose(1, 2)
 
+    def near_boundary(self, z: Tensor, margin: float) -> Tensor:
+        """Tokens with a bounded channel within ``margin`` of a rounding boundary (a half-integer)."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            bounded = self.bound(self.project_in(z.transpose(1, 2).float()))
+        return ((bounded - torch.floor(bounded) - 0.5).abs() < margin).any(dim=-1)
+
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``z (B, dim, N)`` -> quantized ``(B, dim, N)`` float32, indices ``(B, N)`` int32, aux loss 0."""
         with torch.autocast(device_type=z.device.type, enabled=False):
@@ -106,3 +145,6 @@ class FSQ(Quantizer):
             indices = self.codes_to_indices(codes)
             out = self.project_out(codes).transpose(1, 2)
         return out, indices, z.new_zeros((), dtype=torch.float32)
+
+
+register_quantizer(FSQ)

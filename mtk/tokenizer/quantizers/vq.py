@@ -5,18 +5,25 @@ by gradients. Codes whose running assignment count falls below ``dead_fraction``
 are re-seeded with random encoder outputs of the current batch (T2M-GPT resets below a count of 1 at
 about 16 tokens per code per step, i.e. 1/16 of the average; an absolute threshold of 1 would re-seed
 nearly every code at every step when a batch holds fewer tokens than the codebook has codes). The encoder is pulled towards its codes by a commitment
-loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.fsq.FSQ` it runs in float32 under autocast. Under
+loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.quantizers.fsq.FSQ` it runs in float32 under autocast. Under
 ``torch.distributed`` the EMA statistics are summed over processes and resets come from rank 0, so all
-replicas keep the same codebook.
+replicas keep the same codebook. ``codes_reseeded`` counts the resets since the module was built.
 """
 
 from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, distributed as dist
 
-from mtk.tokenizer.codebook import Quantizer
+from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
+from mtk.tokenizer.quantizers.fsq import levels_for
+
+DEFAULT_COMMITMENT = 0.02
 
 
 def _distributed() -> bool:
@@ -39,10 +46,31 @@ def _broadcast(tensor: Tensor) -> Tensor:
     return tensor
 
 
+def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
+    """Index of the nearest row of ``codebook (K, dim)`` (squared Euclidean) for each row of ``flat (M, dim)``.
+
+    ``argmin_k |c_k|^2 - 2 x.c_k`` (the ``|x|^2`` term does not change the argmin), ``chunk`` rows at a time:
+    an ``M x K`` distance matrix in pieces, the cost that grows with the codebook.
+    """
+    squared = codebook.pow(2).sum(1)[None]
+    return torch.cat([torch.addmm(squared, part, codebook.t(), alpha=-2).argmin(dim=1) for part in flat.split(chunk)])
+
+
+def equal_footing_size(codebook_size: int | None, nominal_size: int) -> int:
+    """A learnt codebook's size: as asked, else as many codes as FSQ has for the preset's nominal size."""
+    size = int(codebook_size or math.prod(levels_for(nominal_size)))
+    if size < 2:
+        raise ValueError(f"a codebook needs at least 2 codes, got {size}")
+    return size
+
+
 class VQ(Quantizer):
     """A ``codebook_size`` x ``dim`` codebook with EMA updates, dead-code reset and a commitment loss."""
 
-    def __init__(self, codebook_size: int, dim: int, decay: float = 0.99, commitment: float = 0.02,
+    name = "vq"
+    summary = "VQ-VAE codebook with EMA updates and dead-code reset (T2M-GPT)"
+
+    def __init__(self, codebook_size: int, dim: int, decay: float = 0.99, commitment: float = DEFAULT_COMMITMENT,
                  dead_fraction: float = 1 / 16, eps: float = 1e-5):
         super().__init__()
         self.codebook_size = codebook_size
@@ -55,12 +83,36 @@ class VQ(Quantizer):
         self.register_buffer("ema_count", torch.zeros(codebook_size))
         self.register_buffer("ema_sum", torch.zeros(codebook_size, dim))
         self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
+        self.codes_reseeded = 0
+
+    @classmethod
+    def make_config(cls, codebook_size: int | None, nominal_size: int, commitment: float | None = None,
+                    **options: Any) -> dict[str, Any]:
+        """Any size (default: FSQ's real size for the nominal one, 1,000 for 2^10), and the commitment weight."""
+        refuse_options(cls.name, options)
+        return {"codebook_size": equal_footing_size(codebook_size, nominal_size),
+                "commitment": DEFAULT_COMMITMENT if commitment is None else float(commitment)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> VQ:
+        return cls(config["codebook_size"], config["code_dim"],
+                   commitment=config.get("commitment", DEFAULT_COMMITMENT))
+
+    @classmethod
+    def config_from_state(cls, state: dict[str, Tensor], code_dim: int, codebook_size: int | None,
+                          path: Path) -> dict[str, Any] | None:
+        """Recognised by its EMA buffers; the size is the codebook's row count."""
+        if "codebook" not in state or "ema_count" not in state:
+            return None
+        return cls.make_config(int(state["codebook"].shape[0]), int(state["codebook"].shape[0]))
+
+    def train_stats(self) -> dict[str, float]:
+        """Codes re-seeded by dead-code resets since this module was built."""
+        return {"codes_reseeded": self.codes_reseeded}
 
     def nearest(self, flat: Tensor) -> Tensor:
-        """Index of the nearest code (squared Euclidean) for each row of ``flat (M, dim)``."""
-        distances = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.codebook.t()
-                     + self.codebook.pow(2).sum(1)[None])
-        return distances.argmin(dim=1)
+        """Index of the nearest code for each row of ``flat (M, dim)``."""
+        return nearest_code(flat, self.codebook)
 
     def _random_rows(self, flat: Tensor, count: int) -> Tensor:
         """``count`` rows drawn from ``flat`` (with repetition and a little noise when it is too short)."""
@@ -88,6 +140,7 @@ class VQ(Quantizer):
         threshold = self.dead_fraction * counts.sum() / self.codebook_size
         dead = _broadcast((self.ema_count < threshold).to(torch.uint8)).bool()
         if dead.any():
+            self.codes_reseeded += int(dead.sum())
             fresh = _broadcast(self._random_rows(flat, self.codebook_size))
             self.codebook[dead] = fresh[dead]
             self.ema_count[dead] = counts.sum() / self.codebook_size
@@ -111,3 +164,6 @@ class VQ(Quantizer):
             loss = self.commitment * F.mse_loss(z, codes.detach())
             quantized = z + (codes - z).detach()
         return quantized, indices.view(z.shape[0], -1).to(torch.int32), loss
+
+
+register_quantizer(VQ)
