@@ -30,6 +30,7 @@ from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.registry import register_format
 from mtk.io.destination import Journal, is_url, prepare
+from mtk.io.testhooks import pause_point
 from mtk.schemas import Layout
 
 FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}
@@ -235,6 +236,7 @@ class NpyFolderWriter(DatasetWriter):
         self.root = Path(self.dest.partial)
         self.journal = Journal(self.dest.journal)
         self.pending: list[dict] = []
+        self.logged = False  # the first record is journaled at once: the first durable piece of work
         self.done: dict[str, str | None] = {}
         if self.dest.resuming:
             for record in self.journal.read():
@@ -257,9 +259,13 @@ class NpyFolderWriter(DatasetWriter):
         """Journal what is on disk, in batches (motions written but not yet logged are redone on resume)."""
         if record is not None:
             self.pending.append(record)
-        if record is None or len(self.pending) >= every:
+        first = record is not None and not self.logged
+        if record is None or len(self.pending) >= every or first:
             self.journal.append(self.pending)
             self.pending = []
+        if first:
+            self.logged = True
+            pause_point("piece")
 
     def resume_index(self, names: Sequence[str]) -> int:
         """How many of ``names`` (in order) are already written or recorded as skipped."""

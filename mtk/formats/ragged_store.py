@@ -26,6 +26,7 @@ from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
+from mtk.io.testhooks import pause_point
 from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
@@ -248,6 +249,8 @@ class RaggedWriter(DatasetWriter):
             self.written = cut
         self.journal.append(self.pending + [{"flushed": self.written}])
         self.pending = []
+        if self.written:
+            pause_point("piece")
 
     def _finish(self) -> None:
         if self.dim is None:

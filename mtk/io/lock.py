@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mtk.errors import MtkError
-from mtk.io.destination import is_url
+from mtk.io.commit import finish_interrupted
+from mtk.io.destination import check_parent, is_url
 
 LOCK_SUFFIX = ".mtk-lock"
 #: a lock file still without a pid is being created; older than this, its creator died before writing it
@@ -58,11 +59,15 @@ def _is_stale(lock: Path) -> bool:
 def _create(lock: Path) -> bool:
     """Create ``lock`` holding this pid; False when it exists."""
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(f"{os.getpid()}\n")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(f"{os.getpid()}\n")
+    except BaseException:
+        lock.unlink(missing_ok=True)  # a full disk: leave no empty lock behind
+        raise
     return True
 
 
@@ -71,10 +76,12 @@ def exclusive(path: str | Path) -> Iterator[None]:
     """Hold the lock on the destination ``path`` for the duration of the block.
 
     Raises a one-line :class:`MtkError` when another running process holds it; takes over a stale one.
+    Once held, a commit that a killed run left half done is finished (:func:`finish_interrupted`).
     """
     if is_url(path):
         yield
         return
+    check_parent(path)
     lock = lock_path(path)
     lock.parent.mkdir(parents=True, exist_ok=True)
     if not _create(lock):
@@ -86,6 +93,7 @@ def exclusive(path: str | Path) -> Iterator[None]:
         if not _create(lock):
             raise MtkError(path, "another mtk process took over its stale lock first", "wait for it to finish")
     try:
+        finish_interrupted(Path(str(path).rstrip("/")).absolute())
         yield
     finally:
         if _holder(lock) == os.getpid():

@@ -134,7 +134,7 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     with exclusive(out):
         options = {"dataset": _file_identity(dataset), "ckpt": _file_identity(ckpt), "split": split,
                    "mean": mean and _file_identity(mean), "std": std and _file_identity(std)}
-        work = WorkFolder(out, options, resume)
+        work = WorkFolder(out, options, resume, overwrite)
         try:
             summary = _tokenize(job, work, procs, on_progress)
         except BaseException as err:
