@@ -38,8 +38,6 @@ import numpy as np
 import pytest
 from hostile import PAUSE_AT, PAUSE_FILE, mtk, motion_files, sample, setup_mtk, strays, tiny_checkpoint, tree_state
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
-
 #: writer -> (args with {src} for the input that changes between old and new, {out} the destination)
 WRITERS = {
     "convert-zarr": ["convert", "{data}", "{out}/out.zarr"],

@@ -17,8 +17,6 @@ import numpy as np
 import pytest
 from hostile import assert_one_line_error, mtk, motion_files, sample, setup_mtk, tiny_checkpoint, tree_state
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
-
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
