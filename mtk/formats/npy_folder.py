@@ -18,6 +18,7 @@ MotionMillion (``motionmillion`` family)::
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -152,15 +153,17 @@ class NpyFolderReader(DatasetReader):
                            splits=_read_splits(self.root, self.family), stats=stats, family=self.family)
 
     def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
-        """The width of the first readable motion (a corrupt file is reported when read, not here)."""
+        """The most common width among the first ``tries`` motions with frames, so that one bad motion never
+        changes the layout (a corrupt file is reported when read, not here)."""
+        widths: Counter[int] = Counter()
         for name in names[:tries]:
             try:
                 array = load_npy(self.file(name), mmap=True)
             except BadInputError:
                 continue
-            if array.ndim == 2:
-                return int(array.shape[1])
-        return None
+            if array.ndim == 2 and array.shape[0] > 0:
+                widths[int(array.shape[1])] += 1
+        return widths.most_common(1)[0][0] if widths else None
 
     def _read_stats(self) -> Stats | None:
         mean_rel, std_rel = STATS_FILES[self.family]
@@ -178,6 +181,10 @@ class NpyFolderReader(DatasetReader):
 
     def text_file(self, name: str) -> Path:
         return self.root / "texts" / f"{name}.txt"
+
+    def fingerprint(self, name: str) -> str | None:
+        found = self.file(name).stat()
+        return f"{found.st_size}:{found.st_mtime_ns}"
 
     def __len__(self) -> int:
         return len(self.info.names)

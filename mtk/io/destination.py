@@ -173,6 +173,11 @@ class Destination:
     def journal(self) -> str:
         return self.partial + ".journal"
 
+    @property
+    def sources(self) -> str:
+        """The log of the sources' fingerprints (:func:`source_log`)."""
+        return source_log_path(self.final)
+
     def fs(self):
         """The fsspec filesystem and the bare paths (final, partial) for URLs; None for local paths."""
         import fsspec
@@ -191,6 +196,7 @@ class Destination:
                 fs.rm(final, recursive=True)
             fs.mv(partial, final, recursive=True)
             return
+        remove(self.sources)
         commit.replace(self.partial, self.final, self.journal)
 
     def close(self, exc_type: type[BaseException] | None) -> None:
@@ -202,9 +208,16 @@ class Destination:
             self.discard()
 
     def discard(self) -> None:
-        """Remove the sibling and journal (after a failure that cannot be resumed)."""
+        """Remove the sibling and journals (after a failure that cannot be resumed)."""
         remove(self.partial)
         remove(self.journal)
+        remove(self.sources)
+
+
+def source_log_path(path: str | Path) -> str:
+    """``dir/name`` -> ``dir/.name.mtk-partial.sources``: the fingerprints of the sources a resumable
+    conversion has read, so that ``--resume`` finds those that changed since."""
+    return partial_sibling(str(path).rstrip("/")) + ".sources"
 
 
 def partial_sibling(path: str) -> str:
@@ -256,7 +269,8 @@ class Journal:
 
     def __init__(self, path: str):
         self.path = path
-        RESUMABLE.append(path.removesuffix(".journal"))
+        if path.endswith(".journal"):
+            RESUMABLE.append(path.removesuffix(".journal"))
 
     def records(self) -> Iterator[dict[str, Any]]:
         """The journal's records in order, streamed; a torn last line from a killed run ends it."""

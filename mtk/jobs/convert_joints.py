@@ -13,7 +13,7 @@ def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float 
                       overwrite: bool = False) -> str:
     """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``, or a BVH file's joint
     positions (resampled by time to ``fps`` when given)."""
-    refuse_existing(dst, overwrite)
+    refuse_existing(dst, overwrite, sources=[src])
     if str(src).lower().endswith(".bvh"):
         from mtk.jobs.convert_motion import bvh_joints
 

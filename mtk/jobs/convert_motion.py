@@ -58,7 +58,7 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
     """
     spec = get_layout(layout)
     family = family_of(spec)
-    refuse_existing(dst, overwrite)
+    refuse_existing(dst, overwrite, sources=[src])
     out_fps = fps or spec.fps
     rotations = None
     if family.needs_rotations:
@@ -84,7 +84,7 @@ def convert_to_bvh(src: str, dst: str, layout: str | None = None, fps: float | N
                    overwrite: bool = False) -> str:
     """Features -> BVH: exact stored rotations where the family has them (272); otherwise (263/251) through
     the swing rotations (an approximation: joint positions are reproduced, limb twist is not)."""
-    refuse_existing(dst, overwrite)
+    refuse_existing(dst, overwrite, sources=[src])
     feature_file = load_features(src, layout)
     spec = feature_file.layout
     family = family_of(spec)

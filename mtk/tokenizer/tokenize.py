@@ -21,6 +21,7 @@ from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
 from mtk.io.destination import is_url
 from mtk.io.workdir import WorkFolder
+from mtk.toolkit.finite import check_normalisation
 from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
                                    shard_arrays, shard_names)
 
@@ -43,12 +44,7 @@ def load_stats(mean: str | Path | None, std: str | Path | None, fallbacks: list[
         if not found:
             raise MtkError(None, "no normalisation vectors found", "pass --mean MEAN.npy --std STD.npy")
         source, chosen = found[0]
-    for key in ("mean", "std"):
-        vector = np.asarray(getattr(chosen, key))
-        if vector.shape != (dim,):
-            raise BadInputError(source, f"{key} has shape {vector.shape}; the model needs ({dim},)")
-    if (np.asarray(chosen.std) == 0).any():
-        raise BadInputError(source, "std has zeros", "normalising would divide by zero")
+    check_normalisation(chosen.mean, chosen.std, dim, source)
     return chosen, source
 
 
