@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,28 @@ def work_path(destination: str | Path) -> Path:
     """``dir/name`` -> ``dir/.name.mtk-work``."""
     final = Path(str(destination).rstrip("/")).absolute()
     return final.with_name(f".{final.name}{WORK_SUFFIX}")
+
+
+def source_identity(path: str | Path) -> list:
+    """What a resumed run must find unchanged of an input: a file's absolute path, size and modification
+    time; a folder's path and a hash of every file's relative name, size and modification time under it (so
+    that a resumed run refuses when a source changed); a URL by its name alone."""
+    if "://" in str(path):
+        return [str(path)]
+    found = Path(path).absolute()
+    if found.is_file():
+        state = found.stat()
+        return [str(found), state.st_size, state.st_mtime_ns]
+    if not found.is_dir():
+        return [str(found)]  # a missing input is reported by whoever opens it
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(found):
+        dirs.sort()
+        for name in sorted(files):
+            state = os.lstat(os.path.join(folder, name))
+            digest.update(f"{os.path.relpath(os.path.join(folder, name), found)}\0{state.st_size}\0"
+                          f"{state.st_mtime_ns}\n".encode())
+    return [str(found), digest.hexdigest()]
 
 
 def options_key(options: dict) -> str:

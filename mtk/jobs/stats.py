@@ -30,9 +30,8 @@ from mtk.formats.model import DatasetInfo
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
 from mtk.formats.ragged_store import created_by
 from mtk.io.atomic import refuse_existing, write_together
-from mtk.io.destination import is_url
 from mtk.io.lock import exclusive
-from mtk.io.workdir import WorkFolder, options_key
+from mtk.io.workdir import WorkFolder, options_key, source_identity
 from mtk.schemas import Layout, layout_dims
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
@@ -339,7 +338,7 @@ def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, group
     killed run made with the same options (merged in the same order: the result is bit-identical) and may
     replace the output files that run left.
     """
-    options = {"dataset": str(Path(path).absolute()) if not is_url(path) else str(path), "split": split,
+    options = {"dataset": source_identity(path), "split": split,
                "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS}
     with exclusive(out_dir):
         work = WorkFolder(out_dir, options, resume, overwrite)

@@ -14,6 +14,8 @@ import numpy as np
 from mtk.errors import BadInputError
 
 SKIP_HINT = "fix or drop it; a dataset can skip it with --skip-bad"
+#: for outputs computed from finite input (the final check before anything is written)
+COMPUTED_HINT = "computing from it gave NaN or Inf (degenerate poses); check it with mtk inspect"
 
 
 def finite_problem(array: np.ndarray) -> str | None:
