@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mtk.io import commit
 from mtk.io.destination import check_destination
+from mtk.io.lock import process_running
 
 TEMP_MARK = ".tmp-"
 PARTIAL_MARK = ".mtk-partial"
@@ -26,16 +27,43 @@ def refuse_existing(path: str | Path, overwrite: bool, sources: Iterable[str | P
 
 
 def create_temp(path: str | Path, suffix: str = "") -> Path:
-    """Create an empty temporary sibling of ``path`` exclusively (random name ending in ``suffix``)."""
+    """Create an empty temporary sibling of ``path`` exclusively (ending in ``suffix``).
+
+    Inside a partial output or work folder (which this run owns, under its lock) the name is fixed, so that
+    a resumed run replaces a killed run's leftover; elsewhere it carries this process's id and a random part,
+    and the leftovers of dead processes are removed first."""
     path = Path(path)
+    if _inside_temporary(path):
+        tmp = path.with_name(f".{path.name}{TEMP_MARK}{suffix}")
+        commit.remove_path(tmp)  # a killed run's leftover (a link is unlinked, never followed)
+        _create_exclusive(tmp)
+        return tmp
+    _remove_stale(path)
     for _ in range(16):
-        tmp = path.with_name(f".{path.name}{TEMP_MARK}{secrets.token_hex(4)}{suffix}")
+        tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}{suffix}")
         try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+            _create_exclusive(tmp)
         except FileExistsError:
             continue
         return tmp
     raise FileExistsError(f"cannot create a temporary file beside {path}")
+
+
+def _create_exclusive(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the temporaries of ``path`` that killed processes left."""
+    prefix = f".{path.name}{TEMP_MARK}"
+    try:
+        names = [n for n in os.listdir(path.parent or ".") if n.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not process_running(int(pid)):
+            commit.remove_path(path.parent / name)
 
 
 def _inside_temporary(path: Path) -> bool:

@@ -36,7 +36,8 @@ def _holder(lock: Path) -> int | None:
         return None
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -53,7 +54,7 @@ def _is_stale(lock: Path) -> bool:
             return time.time() - lock.stat().st_mtime > CREATING_GRACE_S
         except FileNotFoundError:
             return True
-    return not _running(holder)
+    return not process_running(holder)
 
 
 def _create(lock: Path) -> bool:
