@@ -113,11 +113,13 @@ def test_kill_anywhere_in_the_overwrite_commit(tmp_path, inputs, writer):
     reference.mkdir()
     setup_mtk(*command(writer, new, reference)[1:])
     expected_new = output_state(reference)
+    original = tmp_path / "original"  # the old output, made once and copied before each kill (saves a run)
+    original.mkdir()
+    setup_mtk(*command(writer, old, original)[1:])
     pause = tmp_path / "paused"
     for k in range(12):
         out = tmp_path / f"out{k}"
-        out.mkdir()
-        setup_mtk(*command(writer, old, out)[1:])
+        shutil.copytree(original, out, symlinks=True)
         expected_old = output_state(out)
         assert expected_old != expected_new
         paused = run_until_paused([*command(writer, new, out), "--overwrite"], f"commit:{k}", pause)
