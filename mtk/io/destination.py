@@ -189,6 +189,7 @@ class Destination:
     def commit(self) -> None:
         """Put the finished sibling in place of the final path (:func:`mtk.io.commit.replace`: a kill at any
         instant leaves the old output or the new one) and drop the journal."""
+        remove(self.sources)
         if is_url(self.final):
             remove(self.journal)
             fs, final, partial = self.fs()
@@ -196,7 +197,6 @@ class Destination:
                 fs.rm(final, recursive=True)
             fs.mv(partial, final, recursive=True)
             return
-        remove(self.sources)
         commit.replace(self.partial, self.final, self.journal)
 
     def close(self, exc_type: type[BaseException] | None) -> None:
