@@ -55,6 +55,13 @@ WRITERS = {
 }
 
 
+#: writers whose commit runs the same code as another writer's in the full matrix (detokenize and sample:
+#: the npy folder writer's, as convert-npy; tokenize-zarr: a folder's ``Destination.commit``, as convert-zarr;
+#: render: ``atomic_file``, as convert-joints) are killed at one step of it only (the most telling one:
+#: the old output moved to the temporary name, or the file renamed), to keep the suite fast
+ONE_STEP = {"detokenize": 2, "tokenize-zarr": 1, "render": 1, "sample": 1}
+
+
 #: writers whose output is several sibling paths in a folder the user owns (stats: Mean/Std/stats.json in
 #: --out; tokenize: codes/, codes_prob.npy, all_data.pkl): after a kill the state may be a mixture only when a
 #: commit journal beside it lets the next run roll forward
@@ -117,14 +124,14 @@ def test_kill_anywhere_in_the_overwrite_commit(tmp_path, inputs, writer):
     original.mkdir()
     setup_mtk(*command(writer, old, original)[1:])
     pause = tmp_path / "paused"
-    for k in range(12):
+    for k in [ONE_STEP[writer]] if writer in ONE_STEP else range(12):
         out = tmp_path / f"out{k}"
         shutil.copytree(original, out, symlinks=True)
         expected_old = output_state(out)
         assert expected_old != expected_new
         paused = run_until_paused([*command(writer, new, out), "--overwrite"], f"commit:{k}", pause)
         if not paused:
-            assert k > 0, "the writer never paused at commit:0 (MTK_TEST_PAUSE_AT not honoured)"
+            assert k > 0 and writer not in ONE_STEP, f"the writer never paused at commit:{k}"
             assert output_state(out) == expected_new
             break
         state = output_state(out)
