@@ -171,14 +171,22 @@ def test_ctrl_c_says_how_to_resume(tmp_path, inputs, writer):
     _, new = inputs
     pause = tmp_path / "paused"
     env = {**os.environ, PAUSE_AT: "piece", PAUSE_FILE: str(pause)}
+    # a shell starts background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt:
+    # give the child the default disposition, as a terminal would
     proc = subprocess.Popen([sys.executable, "-m", "mtk", *command(writer, new, tmp_path)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = time.perf_counter()
     while not pause.exists() and proc.poll() is None and time.perf_counter() - started < 60:
         time.sleep(0.01)
     assert proc.poll() is None, "finished without pausing at 'piece' (MTK_TEST_PAUSE_AT not honoured)"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("mtk did not stop on Ctrl-C")
     assert proc.returncode in (130, 2, 1), err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "--resume" in lines[0], err
