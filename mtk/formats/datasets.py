@@ -47,9 +47,11 @@ def create_writer(path: str | Path, format: str, info: DatasetInfo, **options) -
     return entry.writer(str(path), info, **options)
 
 
-def read_block(reader: DatasetReader, names: Sequence[str]) -> list[tuple[str, Motion | MtkError]]:
-    """Read ``names`` in one efficient pass; when that fails, one by one, so each bad motion is named. A motion
-    that cannot be used (:func:`motion_problem`) comes back as its error, like one that cannot be read."""
+def read_block(reader: DatasetReader, names: Sequence[str],
+               usable: bool = True) -> list[tuple[str, Motion | MtkError]]:
+    """Read ``names`` in one efficient pass; when that fails, one by one, so each bad motion is named. With
+    ``usable`` a motion that cannot be used (:func:`motion_problem`) comes back as its error, like one that
+    cannot be read (``validate`` reads them raw, to report each problem by kind)."""
     try:
         found = [(motion.name, motion) for motion in reader.iter_names(names)]
     except (MtkError, OSError, ValueError, KeyError):
@@ -61,6 +63,8 @@ def read_block(reader: DatasetReader, names: Sequence[str]) -> list[tuple[str, M
                 found.append((name, err))
             except (OSError, ValueError, KeyError) as err:
                 found.append((name, BadInputError(reader.path, f"motion {name!r} is unreadable: {err}")))
+    if not usable:
+        return found
     layout = reader.info.layout
     return [(name, motion if isinstance(motion, MtkError) else _usable(motion, reader.path, layout))
             for name, motion in found]
