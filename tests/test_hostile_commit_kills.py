@@ -38,8 +38,6 @@ import numpy as np
 import pytest
 from hostile import PAUSE_AT, PAUSE_FILE, mtk, motion_files, sample, setup_mtk, strays, tiny_checkpoint, tree_state
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
-
 #: writer -> (args with {src} for the input that changes between old and new, {out} the destination)
 WRITERS = {
     "convert-zarr": ["convert", "{data}", "{out}/out.zarr"],
@@ -55,6 +53,13 @@ WRITERS = {
     "render": ["render", "{motion}", "--out", "{out}/m.png"],
     "sample": ["sample", "{out}/sample", "--count", "{count}"],
 }
+
+
+#: writers whose commit runs the same code as another writer's in the full matrix (detokenize and sample:
+#: the npy folder writer's, as convert-npy; tokenize-zarr: a folder's ``Destination.commit``, as convert-zarr;
+#: render: ``atomic_file``, as convert-joints) are killed at one step of it only (the most telling one:
+#: the old output moved to the temporary name, or the file renamed), to keep the suite fast
+ONE_STEP = {"detokenize": 2, "tokenize-zarr": 1, "render": 1, "sample": 1}
 
 
 #: writers whose output is several sibling paths in a folder the user owns (stats: Mean/Std/stats.json in
@@ -115,16 +120,18 @@ def test_kill_anywhere_in_the_overwrite_commit(tmp_path, inputs, writer):
     reference.mkdir()
     setup_mtk(*command(writer, new, reference)[1:])
     expected_new = output_state(reference)
+    original = tmp_path / "original"  # the old output, made once and copied before each kill (saves a run)
+    original.mkdir()
+    setup_mtk(*command(writer, old, original)[1:])
     pause = tmp_path / "paused"
-    for k in range(12):
+    for k in [ONE_STEP[writer]] if writer in ONE_STEP else range(12):
         out = tmp_path / f"out{k}"
-        out.mkdir()
-        setup_mtk(*command(writer, old, out)[1:])
+        shutil.copytree(original, out, symlinks=True)
         expected_old = output_state(out)
         assert expected_old != expected_new
         paused = run_until_paused([*command(writer, new, out), "--overwrite"], f"commit:{k}", pause)
         if not paused:
-            assert k > 0, "the writer never paused at commit:0 (MTK_TEST_PAUSE_AT not honoured)"
+            assert k > 0 and writer not in ONE_STEP, f"the writer never paused at commit:{k}"
             assert output_state(out) == expected_new
             break
         state = output_state(out)
@@ -164,14 +171,22 @@ def test_ctrl_c_says_how_to_resume(tmp_path, inputs, writer):
     _, new = inputs
     pause = tmp_path / "paused"
     env = {**os.environ, PAUSE_AT: "piece", PAUSE_FILE: str(pause)}
+    # a shell starts background jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt:
+    # give the child the default disposition, as a terminal would
     proc = subprocess.Popen([sys.executable, "-m", "mtk", *command(writer, new, tmp_path)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = time.perf_counter()
     while not pause.exists() and proc.poll() is None and time.perf_counter() - started < 60:
         time.sleep(0.01)
     assert proc.poll() is None, "finished without pausing at 'piece' (MTK_TEST_PAUSE_AT not honoured)"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("mtk did not stop on Ctrl-C")
     assert proc.returncode in (130, 2, 1), err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "--resume" in lines[0], err

@@ -21,8 +21,6 @@ import pytest
 from hostile import (assert_one_line_error, mtk, motion_files, sample, setup_mtk, strays, tiny_checkpoint, tmpfs,
                      tree_state)
 
-pytestmark = pytest.mark.xfail(reason="issue 12 not yet implemented", strict=False)
-
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):

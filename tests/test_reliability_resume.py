@@ -59,13 +59,16 @@ def test_stats_resume_skips_finished_runs_and_gives_the_same_files(source, tmp_p
     assert not work_path(out).exists() and not lock_path(out).exists()
 
 
-def test_stats_without_resume_starts_afresh(source, tmp_path):
+def test_stats_with_overwrite_starts_afresh_and_a_plain_rerun_keeps_the_work(source, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(Stop):
         stats_to_dir(str(source), out, split="all", workers=1, on_progress=interrupt_after(1))
     stale = next(work_path(out).glob("run-*.npz"))
     stale.write_bytes(b"not the moments")  # a fresh run never reads it
-    stats_to_dir(str(source), out, split="all", workers=1)
+    with pytest.raises(MtkError, match="--resume to continue it, or --overwrite to start over"):
+        stats_to_dir(str(source), out, split="all", workers=1)  # a plain rerun never deletes the work silently
+    assert stale.exists()
+    stats_to_dir(str(source), out, split="all", workers=1, overwrite=True)
     stats_to_dir(str(source), tmp_path / "whole", split="all", workers=1)
     assert checksums(out) == checksums(tmp_path / "whole")
     assert not work_path(out).exists()
@@ -79,7 +82,7 @@ def test_stats_resume_with_other_options_is_refused(source, tmp_path, mtk_cli):
     done = mtk_cli("stats", source, "--split", "all", "--feat-bias", "5", "--out", out, "--resume")
     assert done.code == 2
     assert done.stderr == (f"mtk: error: {out}: has an unfinished run made with other inputs or options "
-                           "(rerun with the same ones, or without --resume to start afresh)\n")
+                           "(rerun with the same ones, or with --overwrite to start afresh)\n")
     assert checksums(tmp_path) == before
     assert not lock_path(out).exists()
 

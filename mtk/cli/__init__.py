@@ -62,6 +62,19 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
 
 
+def _interrupted(what: str) -> str:
+    """``mtk: interrupted``, with how to continue when the command keeps resumable work."""
+    destination = sys.modules.get("mtk.io.destination")
+    hint = destination.interrupted_hint() if destination else None
+    return f"mtk: {what}; {hint}" if hint else f"mtk: {what}"
+
+
+def _write_fault(err: Exception):
+    """The one-line error for a failed write of the command's output (full disk, read-only ...), or None."""
+    destination = sys.modules.get("mtk.io.destination")
+    return destination.write_fault(err) if destination else None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -77,17 +90,18 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        click.echo("mtk: aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("mtk: interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as err:
+        click.echo(_interrupted("aborted" if isinstance(err, click.exceptions.Abort) else "interrupted"), err=True)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
     except Exception as err:  # noqa: BLE001 - the last line of defence keeps errors to one line
         if debug:
             raise
+        fault = _write_fault(err)
+        if fault is not None:
+            click.echo(f"mtk: error: {fault.one_line()}", err=True)
+            sys.exit(fault.exit_code)
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
         click.echo(f"mtk: error: internal error: {type(err).__name__}: {message} "
                    "(run with --debug for the traceback and please report it)", err=True)

@@ -19,6 +19,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
+from mtk.toolkit.finite import require_finite
 from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
 
 ArrayKind = Literal["features", "joints", "stats"]
@@ -161,6 +162,7 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
     array = load_npy(path)
     if array_kind(array, path) != "features":
         raise BadInputError(path, f"has shape {array.shape}; expected features (T, D)")
+    require_finite(array, path)
     found = resolve_layout(array.shape[1], layout, path)
     if found is None:
         raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",

@@ -64,6 +64,11 @@ class DatasetReader(ABC):
         """Raise a one-line error when the container's structure is damaged (a no-op where reading the
         metadata already checks it)."""
 
+    def fingerprint(self, name: str) -> str | None:
+        """What a resumed conversion compares to find motion ``name`` unchanged since an interrupted run
+        converted it (a file's size and modification time); None where the format cannot tell cheaply."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release open handles; the reader reopens them when used again."""

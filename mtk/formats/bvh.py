@@ -18,6 +18,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
+from mtk.toolkit.finite import require_finite
 from mtk.schemas import PFNN31, SMPL22, Skeleton, layouts_on
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
@@ -183,7 +184,7 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     if frames <= 0 or values.size < frames * width:
         raise BadInputError(path, f"declares {frames} frames of {width} channels but holds {values.size} values",
                             "the file is truncated")
-    values = values[: frames * width].reshape(frames, width)
+    values = require_finite(values[: frames * width].reshape(frames, width), path)
 
     count = len(joints)
     rotations = np.broadcast_to(np.eye(3), (frames, count, 3, 3)).copy()

@@ -19,6 +19,8 @@ from mtk.errors import BadInputError, BadNameError, DuplicateNameError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
+from mtk.schemas import Layout
+from mtk.toolkit.finite import SKIP_HINT, finite_problem
 
 
 def open_dataset(path: str | Path, layout: str | None = None) -> DatasetReader:
@@ -45,21 +47,44 @@ def create_writer(path: str | Path, format: str, info: DatasetInfo, **options) -
     return entry.writer(str(path), info, **options)
 
 
-def read_block(reader: DatasetReader, names: Sequence[str]) -> list[tuple[str, Motion | MtkError]]:
-    """Read ``names`` in one efficient pass; when that fails, one by one, so each bad motion is named."""
+def read_block(reader: DatasetReader, names: Sequence[str],
+               usable: bool = True) -> list[tuple[str, Motion | MtkError]]:
+    """Read ``names`` in one efficient pass; when that fails, one by one, so each bad motion is named. With
+    ``usable`` a motion that cannot be used (:func:`motion_problem`) comes back as its error, like one that
+    cannot be read (``validate`` reads them raw, to report each problem by kind)."""
     try:
-        return [(motion.name, motion) for motion in reader.iter_names(names)]
+        found = [(motion.name, motion) for motion in reader.iter_names(names)]
     except (MtkError, OSError, ValueError, KeyError):
-        pass
-    out: list[tuple[str, Motion | MtkError]] = []
-    for name in names:
-        try:
-            out.append((name, reader.read(name)))
-        except MtkError as err:
-            out.append((name, err))
-        except (OSError, ValueError, KeyError) as err:
-            out.append((name, BadInputError(reader.path, f"motion {name!r} is unreadable: {err}")))
-    return out
+        found = []
+        for name in names:
+            try:
+                found.append((name, reader.read(name)))
+            except MtkError as err:
+                found.append((name, err))
+            except (OSError, ValueError, KeyError) as err:
+                found.append((name, BadInputError(reader.path, f"motion {name!r} is unreadable: {err}")))
+    if not usable:
+        return found
+    layout = reader.info.layout
+    return [(name, motion if isinstance(motion, MtkError) else _usable(motion, reader.path, layout))
+            for name, motion in found]
+
+
+def motion_problem(features: np.ndarray, dim: int | None) -> str | None:
+    """Why ``features`` cannot be used as a motion of width ``dim`` (None: any), or None: no frames, another
+    width, not floating point, NaN or Inf."""
+    if features.ndim != 2 or features.shape[0] == 0:
+        return f"has shape {features.shape}; expected (T, D) features with T > 0"
+    if dim is not None and features.shape[1] != dim:
+        return f"has {features.shape[1]} columns; the dataset's layout has {dim}"
+    if features.dtype.kind != "f":
+        return f"is {features.dtype}; expected floating-point features"
+    return finite_problem(features)
+
+
+def _usable(motion: Motion, path: str, layout: Layout | None) -> Motion | MtkError:
+    problem = motion_problem(np.asarray(motion.features), layout.dim if layout else None)
+    return motion if problem is None else BadInputError(path, f"motion {motion.name} {problem}", SKIP_HINT)
 
 
 def _stats_dims(info: DatasetInfo) -> tuple[int, int] | None:

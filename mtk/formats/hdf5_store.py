@@ -8,6 +8,7 @@ killed conversion can resume.
 from __future__ import annotations
 
 import math
+import errno
 import os
 from pathlib import Path
 
@@ -51,6 +52,10 @@ def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+#: free space kept beyond every write, for HDF5's metadata (see ``Hdf5Writer._reserve``)
+HDF5_MARGIN = 1 << 20
+
+
 class Hdf5Writer(RaggedWriter):
     """Writes an HDF5 dataset file; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
 
@@ -63,6 +68,7 @@ class Hdf5Writer(RaggedWriter):
     def _create(self, dim: int, dtype: np.dtype) -> None:
         import h5py
 
+        self._reserve(0)
         self.file = h5py.File(self.dest.partial, "w")
         self.file.create_dataset("features", shape=(0, dim), maxshape=(None, dim), dtype=dtype,
                                  chunks=(self.chunk_frames, dim))
@@ -76,6 +82,7 @@ class Hdf5Writer(RaggedWriter):
         self.file["features"].resize(total, axis=0)
 
     def _write_rows(self, start: int, rows: np.ndarray) -> None:
+        self._reserve(rows.nbytes)
         features = self.file["features"]
         if features.shape[0] < start + len(rows):
             features.resize(start + len(rows), axis=0)
@@ -83,6 +90,7 @@ class Hdf5Writer(RaggedWriter):
         self.file.flush()
 
     def _write_vector(self, key: str, values: np.ndarray, attrs: dict | None = None) -> None:
+        self._reserve(values.nbytes)
         if key in self.file:
             del self.file[key]
         dataset = self.file.create_dataset(key, data=values)
@@ -103,8 +111,16 @@ class Hdf5Writer(RaggedWriter):
 
     def _close(self) -> None:
         if self.file is not None:
-            self.file.close()
-            self.file = None
+            file, self.file = self.file, None
+            file.close()
+
+    def _reserve(self, nbytes: int) -> None:
+        """Raise ENOSPC before HDF5 writes ``nbytes`` to a disk without room for them: HDF5 cannot recover
+        from a failed write (closing such a file crashes the interpreter), so it must never see one."""
+        folder = os.path.dirname(self.dest.partial)
+        found = os.statvfs(folder)
+        if found.f_bavail * found.f_frsize < nbytes + nbytes // 100 + HDF5_MARGIN:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.dest.partial)
 
 
 class ChunkFile:

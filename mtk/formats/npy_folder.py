@@ -18,6 +18,7 @@ MotionMillion (``motionmillion`` family)::
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from mtk.formats.registry import register_format
 from mtk.io.destination import Journal, is_url, prepare
 from mtk.io.names import check_names, output_path
 from mtk.io.small_text import read_small_text
+from mtk.io.testhooks import pause_point
 from mtk.schemas import Layout
 
 FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}
@@ -145,15 +147,17 @@ class NpyFolderReader(DatasetReader):
                            splits=_read_splits(self.root, self.family), stats=stats, family=self.family)
 
     def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
-        """The width of the first readable motion (a corrupt file is reported when read, not here)."""
+        """The most common width among the first ``tries`` motions with frames, so that one bad motion never
+        changes the layout (a corrupt file is reported when read, not here)."""
+        widths: Counter[int] = Counter()
         for name in names[:tries]:
             try:
                 array = load_npy(self.file(name), mmap=True)
             except BadInputError:
                 continue
-            if array.ndim == 2:
-                return int(array.shape[1])
-        return None
+            if array.ndim == 2 and array.shape[0] > 0:
+                widths[int(array.shape[1])] += 1
+        return widths.most_common(1)[0][0] if widths else None
 
     def _read_stats(self) -> Stats | None:
         mean_rel, std_rel = STATS_FILES[self.family]
@@ -171,6 +175,10 @@ class NpyFolderReader(DatasetReader):
 
     def text_file(self, name: str) -> Path:
         return self.root / "texts" / f"{name}.txt"
+
+    def fingerprint(self, name: str) -> str | None:
+        found = self.file(name).stat()
+        return f"{found.st_size}:{found.st_mtime_ns}"
 
     def __len__(self) -> int:
         return len(self.info.names)
@@ -225,6 +233,7 @@ class NpyFolderWriter(DatasetWriter):
         self.root = Path(self.dest.partial)
         self.journal = Journal(self.dest.journal)
         self.pending: list[dict] = []
+        self.logged = False  # the first record is journaled at once: the first durable piece of work
         self.done: dict[str, str | None] = {}
         if self.dest.resuming:
             for record in self.journal.read():
@@ -247,9 +256,13 @@ class NpyFolderWriter(DatasetWriter):
         """Journal what is on disk, in batches (motions written but not yet logged are redone on resume)."""
         if record is not None:
             self.pending.append(record)
-        if record is None or len(self.pending) >= every:
+        first = record is not None and not self.logged
+        if record is None or len(self.pending) >= every or first:
             self.journal.append(self.pending)
             self.pending = []
+        if first:
+            self.logged = True
+            pause_point("piece")
 
     def resume_index(self, names: Sequence[str]) -> int:
         """How many of ``names`` (in order) are already written or recorded as skipped."""

@@ -27,6 +27,7 @@ from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
 from mtk.io.names import check_name, check_names, name_index
+from mtk.io.testhooks import pause_point
 from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
@@ -195,11 +196,27 @@ class RaggedWriter(DatasetWriter):
         return self
 
     def __exit__(self, exc_type, *rest) -> None:
-        if exc_type is None:
+        if exc_type is not None:
+            self._abandon(exc_type)
+            self.dest.close(exc_type)
+            return
+        try:
             self._flush(final=True)
             self._finish()
-        self._close()
-        self.dest.close(exc_type)
+            self._close()
+        except BaseException as err:  # a failed write (full disk ...): close what is open, drop the partial
+            self._abandon(type(err))
+            self.dest.close(type(err))
+            raise
+        self.dest.close(None)
+
+    def _abandon(self, exc_type: type[BaseException]) -> None:
+        """Close after an error or interruption, ignoring the errors of closing a container left in a failed
+        state (the error that stopped the run is what the user sees)."""
+        try:
+            self._close()
+        except Exception:  # noqa: BLE001
+            pass
 
     def add(self, motion: Motion) -> None:
         features = np.asarray(motion.features)
@@ -251,6 +268,8 @@ class RaggedWriter(DatasetWriter):
             self.written = cut
         self.journal.append(self.pending + [{"flushed": self.written}])
         self.pending = []
+        if self.written:
+            pause_point("piece")
 
     def _finish(self) -> None:
         if self.dim is None:

@@ -16,6 +16,7 @@ from mtk.errors import BadInputError
 from mtk.formats.datasets import inspector
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 from mtk.formats.registry import register_format
+from mtk.io.atomic import atomic_file
 from mtk.io.destination import is_url
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
@@ -213,12 +214,10 @@ class ShardFiles:
         checksum = np.array(google_crc32c.value(index.tobytes()), dtype="<u4")
         path = self._path(k)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.tmp"
-        with open(tmp, "wb") as handle:
+        with atomic_file(path) as tmp, open(tmp, "wb") as handle:
             handle.write(memoryview(data).cast("B"))
             handle.write(index.tobytes())
             handle.write(checksum.tobytes())
-        os.replace(tmp, path)
 
     def close(self) -> None:
         for fd in self.fds.values():

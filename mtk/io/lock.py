@@ -15,7 +15,8 @@ from itertools import takewhile
 from pathlib import Path
 
 from mtk.errors import MtkError
-from mtk.io.destination import is_url
+from mtk.io.commit import finish_interrupted
+from mtk.io.destination import check_parent, is_url
 
 LOCK_SUFFIX = ".mtk-lock"
 #: a lock file still without a pid is being created; older than this, its creator died before writing it
@@ -36,7 +37,8 @@ def _holder(lock: Path) -> int | None:
         return None
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -53,17 +55,21 @@ def _is_stale(lock: Path) -> bool:
             return time.time() - lock.stat().st_mtime > CREATING_GRACE_S
         except FileNotFoundError:
             return True
-    return not _running(holder)
+    return not process_running(holder)
 
 
 def _create(lock: Path) -> bool:
     """Create ``lock`` holding this pid; False when it exists."""
     try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(f"{os.getpid()}\n")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(f"{os.getpid()}\n")
+    except BaseException:
+        lock.unlink(missing_ok=True)  # a full disk: leave no empty lock behind
+        raise
     return True
 
 
@@ -73,10 +79,12 @@ def exclusive(path: str | Path) -> Iterator[None]:
 
     Raises a one-line :class:`MtkError` when another running process holds it; takes over a stale one.
     Folders created to hold the lock are removed again when the block leaves them empty (a refused run).
+    Once held, a commit that a killed run left half done is finished (:func:`finish_interrupted`).
     """
     if is_url(path):
         yield
         return
+    check_parent(path)
     lock = lock_path(path)
     created = list(takewhile(lambda folder: not folder.exists(), (lock.parent, *lock.parent.parents)))
     lock.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +97,7 @@ def exclusive(path: str | Path) -> Iterator[None]:
         if not _create(lock):
             raise MtkError(path, "another mtk process took over its stale lock first", "wait for it to finish")
     try:
+        finish_interrupted(Path(str(path).rstrip("/")).absolute())
         yield
     finally:
         if _holder(lock) == os.getpid():

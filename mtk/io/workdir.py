@@ -2,8 +2,10 @@
 
 Finished pieces of work are saved, each atomically, as ``.npz`` files in ``.NAME.mtk-work`` beside the
 destination ``NAME``, together with a key: the hash of everything the result depends on. A resumed run
-reuses the pieces when the key matches and refuses otherwise; a run without ``resume`` starts afresh. The
-folder is removed once the outputs are written, or after an error (an interruption keeps it).
+reuses the pieces when the key matches and refuses otherwise; a run with ``overwrite`` starts afresh, and a
+plain run refuses to delete a killed run's pieces without being told. The folder is removed once the outputs
+are written, or after an error (an interruption keeps it). A link planted at its name is unlinked, never
+followed.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from mtk.errors import MtkError
+from mtk.io.atomic import create_temp
+from mtk.io.commit import remove_path
+from mtk.io.destination import RESUMABLE
+from mtk.io.testhooks import pause_point
 
 WORK_SUFFIX = ".mtk-work"
 KEY_FILE = "key"
@@ -29,6 +34,28 @@ def work_path(destination: str | Path) -> Path:
     return final.with_name(f".{final.name}{WORK_SUFFIX}")
 
 
+def source_identity(path: str | Path) -> list:
+    """What a resumed run must find unchanged of an input: a file's absolute path, size and modification
+    time; a folder's path and a hash of every file's relative name, size and modification time under it (so
+    that a resumed run refuses when a source changed); a URL by its name alone."""
+    if "://" in str(path):
+        return [str(path)]
+    found = Path(path).absolute()
+    if found.is_file():
+        state = found.stat()
+        return [str(found), state.st_size, state.st_mtime_ns]
+    if not found.is_dir():
+        return [str(found)]  # a missing input is reported by whoever opens it
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(found):
+        dirs.sort()
+        for name in sorted(files):
+            state = os.lstat(os.path.join(folder, name))
+            digest.update(f"{os.path.relpath(os.path.join(folder, name), found)}\0{state.st_size}\0"
+                          f"{state.st_mtime_ns}\n".encode())
+    return [str(found), digest.hexdigest()]
+
+
 def options_key(options: dict) -> str:
     """SHA-256 of ``options`` as canonical JSON."""
     return hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()
@@ -37,19 +64,25 @@ def options_key(options: dict) -> str:
 class WorkFolder:
     """Finished pieces of a run, by name; see the module docstring."""
 
-    def __init__(self, destination: str | Path, options: dict, resume: bool):
+    def __init__(self, destination: str | Path, options: dict, resume: bool, overwrite: bool = False):
         self.destination = str(destination)
         self.path = work_path(destination)
+        if self.path.is_symlink():
+            self.path.unlink()
         key = options_key(options)
         found = self._read_key()
         if resume and found is not None and found != key:
             raise MtkError(destination, "has an unfinished run made with other inputs or options",
-                           "rerun with the same ones, or without --resume to start afresh")
+                           "rerun with the same ones, or with --overwrite to start afresh")
+        if not resume and not overwrite and self.pieces():
+            raise MtkError(destination, f"has the finished work of an interrupted run in {self.path}",
+                           "pass --resume to continue it, or --overwrite to start over")
         #: True when a killed run's work is reused: the outputs it may have half written can be replaced
         self.resumed = resume and found == key
         if not self.resumed:
             self.remove()
         self.path.mkdir(parents=True, exist_ok=True)
+        RESUMABLE.append(str(self.path))
         if not self.resumed:
             self._write(KEY_FILE, lambda tmp: tmp.write_text(key, encoding="ascii"))
 
@@ -60,17 +93,19 @@ class WorkFolder:
             return None
 
     def _write(self, name: str, write: Callable[[Path], object]) -> None:
-        """Write ``name`` through a temporary file (ending like ``name``) renamed into place."""
-        final = self.path / name
-        tmp = self.path / f".tmp-{os.getpid()}-{name}"
+        """Write ``name`` through an exclusively created temporary file (ending like ``name``) renamed into
+        place."""
+        tmp = create_temp(self.path / name, suffix=f"-{name}")
         try:
             write(tmp)
-            os.replace(tmp, final)
+            tmp.replace(self.path / name)
         finally:
             tmp.unlink(missing_ok=True)
 
     def pieces(self) -> list[str]:
         """Names of the finished pieces, sorted."""
+        if not self.path.is_dir() or self.path.is_symlink():
+            return []
         return sorted(p.name[:-4] for p in self.path.glob("*.npz") if not p.name.startswith("."))
 
     def has(self, name: str) -> bool:
@@ -79,6 +114,7 @@ class WorkFolder:
     def save(self, name: str, **arrays: np.ndarray) -> None:
         """Save a finished piece (plain arrays, no pickles) atomically."""
         self._write(f"{name}.npz", lambda tmp: np.savez(tmp, **arrays))
+        pause_point("piece")
 
     def file(self, name: str) -> Path:
         return self.path / f"{name}.npz"
@@ -88,10 +124,7 @@ class WorkFolder:
             return {key: data[key] for key in data.files}
 
     def remove(self) -> None:
-        if self.path.is_dir():
-            shutil.rmtree(self.path)
-        elif self.path.exists():
-            self.path.unlink()
+        remove_path(self.path)
 
     def close(self, exc_type: type[BaseException] | None) -> None:
         """Remove the folder after success or an error; keep it after an interruption (for ``resume``)."""

@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from mtk.errors import MtkError
+from mtk.errors import BadInputError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
 from mtk.formats.model import Motion
+from mtk.io.destination import Journal, refuse_overlap, source_log_path
 from mtk.io.lock import exclusive
 
 #: motions per read task
@@ -95,17 +96,23 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
         suffixes = ", ".join(s for f in registry.formats("dataset", writable=True) for s in f.suffixes)
         raise MtkError(dst, "cannot guess the output format",
                        f"name it {suffixes} or pass --to {'|'.join(registry.names('dataset', writable=True))}")
+    refuse_overlap(dst, [src])
     started = time.perf_counter()
     reader = open_dataset(src, layout=layout)
     info = reader.info if fps is None else replace(reader.info, fps=float(fps))
     names = info.names
     result = ConvertResult(dst=str(dst))
     with exclusive(dst), create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
+        sources = Journal(source_log_path(dst))
         start = writer.resume_index(names) if resume else 0
+        if start:
+            _refuse_changed(reader, names[:start], sources)
         result.resumed_from = start
         if on_progress and start:
             on_progress(start)
         for block in read_in_order(reader, names[start:], workers or default_workers()):
+            sources.append([{"m": name, "f": reader.fingerprint(name)} for name, motion in block
+                            if not isinstance(motion, MtkError)])
             for name, motion in block:
                 if isinstance(motion, MtkError):
                     if not skip_bad:
@@ -121,10 +128,31 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
         if info.stats is not None:
             writer.set_stats(info.stats)
         result.skipped = writer.skipped
+    if start:
+        _count_resumed(result, reader, names[:start])
     reader.close()
     result.motions = len(names) - len(result.skipped)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _refuse_changed(reader: DatasetReader, done: Sequence[str], sources: Journal) -> None:
+    """Refuse to resume when a source motion the interrupted run converted has changed since."""
+    recorded = {r["m"]: r["f"] for r in sources.records() if r.get("f") is not None}
+    for name in done:
+        if name in recorded and reader.fingerprint(name) != recorded[name]:
+            raise BadInputError(reader.path, f"motion {name} changed since the interrupted run converted it",
+                                "rerun with --overwrite instead of --resume to convert everything again")
+
+
+def _count_resumed(result: ConvertResult, reader: DatasetReader, done: Sequence[str]) -> None:
+    """Add the motions an interrupted run wrote to ``result``'s totals: the summary counts the whole output."""
+    skipped = {name for name, _ in result.skipped}
+    frames = sum(reader.length(name) for name in done if name not in skipped)
+    frame_bytes = result.bytes / result.frames if result.frames else 4 * (reader.info.layout.dim
+                                                                          if reader.info.layout else 0)
+    result.frames += frames
+    result.bytes += int(frames * frame_bytes)
 
 
 def convert_to_dataset(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,

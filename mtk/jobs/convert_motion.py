@@ -16,6 +16,7 @@ from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
 from mtk.io.atomic import refuse_existing
 from mtk.schemas import Layout, get_layout
 from mtk.toolkit.families import family_of
+from mtk.toolkit.finite import COMPUTED_HINT, require_finite
 from mtk.toolkit.resample import resample_motion
 
 
@@ -58,7 +59,7 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
     """
     spec = get_layout(layout)
     family = family_of(spec)
-    refuse_existing(dst, overwrite)
+    refuse_existing(dst, overwrite, sources=[src])
     out_fps = fps or spec.fps
     rotations = None
     if family.needs_rotations:
@@ -74,7 +75,7 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
         if positions.shape[0] < 3:
             raise BadInputError(src, f"has {positions.shape[0]} frames at {out_fps:g} fps; at least 3 are needed")
     features = family.extract(positions, rotations, spec, reproduce_quirks=not fix_quirks)
-    save_npy(dst, features.astype(spec.dtype_on_disk))
+    save_npy(dst, require_finite(features.astype(spec.dtype_on_disk), src, COMPUTED_HINT))
     quirks = ("; quirks fixed" if fix_quirks else "; released-data quirks kept") if family.has_quirks else ""
     return (f"wrote {dst}: {features.shape[0]} rows x {spec.dim} ({spec.name}, {out_fps:g} fps, "
             f"from {origin}{quirks})")
@@ -84,12 +85,14 @@ def convert_to_bvh(src: str, dst: str, layout: str | None = None, fps: float | N
                    overwrite: bool = False) -> str:
     """Features -> BVH: exact stored rotations where the family has them (272); otherwise (263/251) through
     the swing rotations (an approximation: joint positions are reproduced, limb twist is not)."""
-    refuse_existing(dst, overwrite)
+    refuse_existing(dst, overwrite, sources=[src])
     feature_file = load_features(src, layout)
     spec = feature_file.layout
     family = family_of(spec)
     features = feature_file.features.astype(np.float64)
     pose = family.pose(features, spec)
+    require_finite(pose.local_rotations, src, COMPUTED_HINT)
+    require_finite(pose.root_positions, src, COMPUTED_HINT)
     out_fps = fps or spec.fps
     names = [bvh_joint_name(n) for n in spec.skeleton.joint_names]
     write_bvh(dst, names, spec.skeleton.parents, pose.offsets, pose.local_rotations, pose.root_positions, out_fps)

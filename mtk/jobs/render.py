@@ -15,6 +15,7 @@ from mtk.errors import BadInputError, MtkError
 from mtk.formats.arrays import array_kind, load_npy, resolve_layout
 from mtk.io.atomic import atomic_file, refuse_existing
 from mtk.schemas import KIT21, PFNN31, SMPL22
+from mtk.toolkit.finite import require_finite
 from mtk.toolkit.render import Scene, animation, key_frames
 from mtk.toolkit.resample import sample_times
 
@@ -31,7 +32,7 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
 
         motion = read_bvh(path)
         return Scene(motion.positions(), motion.parents, motion.joint_names, f"{name} (BVH)"), motion.fps
-    array = load_npy(path)
+    array = require_finite(load_npy(path), path)
     kind = array_kind(array, path)
     if kind == "features":
         from mtk.toolkit.families import recover_joints
@@ -69,7 +70,7 @@ def render_file(path: str, out: str, fps: float | None = None, layout: str | Non
     suffix = target.suffix.lower()
     if suffix not in OUTPUTS:
         raise MtkError(out, f"cannot render to {suffix or 'a file without extension'}", "use .gif, .mp4 or .png")
-    refuse_existing(out, overwrite)
+    refuse_existing(out, overwrite, sources=[path])
     if fps is not None and fps <= 0:
         raise MtkError(None, f"--fps must be positive, got {fps:g}")
     scene, source_fps = load_scene(path, layout)

@@ -22,17 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, DestinationExistsError, MtkError
-from mtk.formats.arrays import load_npy, resolve_layout, save_npy
+from mtk.errors import BadInputError, MtkError
+from mtk.formats.arrays import load_npy, resolve_layout
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo
 from mtk.formats.npy_folder import STATS_FILES, family_for_layout
 from mtk.formats.ragged_store import created_by
-from mtk.io.atomic import atomic_file
-from mtk.io.destination import is_url
+from mtk.io.atomic import refuse_existing, write_together
 from mtk.io.lock import exclusive
-from mtk.io.workdir import WorkFolder, options_key
+from mtk.io.workdir import WorkFolder, options_key, source_identity
 from mtk.schemas import Layout, layout_dims
 from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
@@ -308,18 +307,24 @@ def output_files(out_dir: str | Path, family: str) -> tuple[Path, Path, Path]:
 
 
 def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = False) -> list[Path]:
-    """Write the vectors (family names and dtype) and the JSON sidecar; existing files need ``overwrite``."""
+    """Write the vectors (family names and dtype) and the JSON sidecar in one commit
+    (:func:`mtk.io.atomic.write_together`); existing files need ``overwrite``."""
     paths = output_files(out_dir, result.family)
-    existing = [p for p in paths if p.exists()]
-    if existing and not overwrite:
-        raise DestinationExistsError(existing[0], "already exists", "pass --overwrite to replace it")
+    for path in paths:
+        refuse_existing(path, overwrite)
     dtype = result.layout.dtype_on_disk
     mean_path, std_path, sidecar_path = paths
-    save_npy(mean_path, result.stats.mean.astype(dtype))
-    save_npy(std_path, result.stats.std.astype(dtype))
     document = result.sidecar() | {"files": {"mean": mean_path.name, "std": std_path.name}}
-    with atomic_file(sidecar_path) as tmp:
-        tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+    def vector(values: np.ndarray) -> Callable[[Path], None]:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, values.astype(dtype), allow_pickle=False)
+        return write
+
+    write_together(out_dir, {
+        mean_path: vector(result.stats.mean), std_path: vector(result.stats.std),
+        sidecar_path: lambda tmp: tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")})
     return list(paths)
 
 
@@ -333,10 +338,10 @@ def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, group
     killed run made with the same options (merged in the same order: the result is bit-identical) and may
     replace the output files that run left.
     """
-    options = {"dataset": str(Path(path).absolute()) if not is_url(path) else str(path), "split": split,
+    options = {"dataset": source_identity(path), "split": split,
                "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS}
     with exclusive(out_dir):
-        work = WorkFolder(out_dir, options, resume)
+        work = WorkFolder(out_dir, options, resume, overwrite)
         try:
             result = dataset_stats(path, split, groups, feat_bias, layout, workers, strict, on_progress, work)
             written = write_stats(result, out_dir, overwrite or work.resumed)

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from mtk.errors import MtkError
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import open_dataset
+from mtk.toolkit.finite import check_normalisation, require_finite
 
 
 class _StoreDataset(Dataset):
@@ -42,6 +43,7 @@ class _StoreDataset(Dataset):
         if normalize and info.stats is None:
             raise MtkError(self.path, "has no mean/std to normalise with", "compute them with mtk stats")
         if info.stats is not None and normalize:
+            check_normalisation(info.stats.mean, info.stats.std, dim, f"{self.path} mean/std")
             self.mean = np.asarray(info.stats.mean, dtype=np.float32)
             self.std = np.asarray(info.stats.std, dtype=np.float32)
         else:
@@ -62,8 +64,10 @@ class _StoreDataset(Dataset):
         state["_reader"] = None
         return state
 
-    def normalize(self, features: np.ndarray) -> torch.Tensor:
-        """(x - mean) / std in the features' precision (float64 sources stay exact until the cast)."""
+    def normalize(self, features: np.ndarray, name: str) -> torch.Tensor:
+        """(x - mean) / std in the features' precision (float64 sources stay exact until the cast); motion
+        ``name``'s features must be finite."""
+        require_finite(features, f"{self.path}: motion {name}")
         normalized = np.subtract(features, self.mean, dtype=np.result_type(features.dtype, np.float32))
         normalized /= self.std
         return torch.from_numpy(normalized.astype(np.float32, copy=False))
@@ -110,7 +114,7 @@ class WindowDataset(_StoreDataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         rows = self.reader.read_window(self.names[index], self.start_for(index), self.window)
-        return self.normalize(rows)
+        return self.normalize(rows, self.names[index])
 
 
 class MotionDataset(_StoreDataset):
@@ -133,5 +137,5 @@ class MotionDataset(_StoreDataset):
         length = int(min(self.lengths[index], self.max_length))
         rows = self.reader.read_window(name, 0, length)
         features = torch.zeros(self.max_length, len(self.mean), dtype=torch.float32)
-        features[:length] = self.normalize(rows)
+        features[:length] = self.normalize(rows, name)
         return {"features": features, "length": length, "name": name}

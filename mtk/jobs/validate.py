@@ -24,7 +24,7 @@ def validate_dataset(path: str | Path, layout: str | None = None, window: int | 
 
     def summaries():
         for start in range(0, len(info.names), block):
-            for name, motion in read_block(reader, info.names[start:start + block]):
+            for name, motion in read_block(reader, info.names[start:start + block], usable=False):
                 if isinstance(motion, MtkError):
                     unreadable.append(motion.one_line())
                 else:

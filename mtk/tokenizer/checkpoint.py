@@ -15,7 +15,6 @@ prefix from DDP; their config is inferred from the tensor shapes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import torch
 from torch import Tensor
 
 from mtk.errors import BadInputError, MtkError
+from mtk.io.atomic import atomic_file
 from mtk.schemas import layout_for_dim
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
 from mtk.tokenizer.model import TokenizerModel, model_config
@@ -188,6 +188,5 @@ def save_checkpoint(path: str | Path, model: TokenizerModel, *, iteration: int =
         if value is not None:
             ckpt[key] = torch.as_tensor(np.asarray(value, dtype=np.float32))
     ckpt.update(extra)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        torch.save(ckpt, tmp)

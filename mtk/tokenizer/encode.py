@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.formats.base import DatasetReader
+from mtk.toolkit.finite import require_finite
 
 #: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
 MAX_BATCH_FRAMES = 32_768
@@ -127,7 +128,8 @@ def encode_motions(reader: DatasetReader, names: Sequence[str], model, mean: np.
     lengths = [cropped_frames(reader.length(n), unit) for n in names]
     for batch in plan_batches(lengths, max(batch_size, 1), max_frames):
         motions = list(reader.iter_names([names[i] for i in batch]))
-        arrays = [normalize(m.features[:lengths[i]], mean, std) for m, i in zip(motions, batch, strict=True)]
+        arrays = [normalize(require_finite(m.features[:lengths[i]], f"{reader.path}: motion {m.name}"), mean, std)
+                  for m, i in zip(motions, batch, strict=True)]
         for motion, codes in zip(motions, encode_batch(model, arrays), strict=True):
             yield Encoded(motion.name, codes, list(motion.texts))
         if on_progress is not None:

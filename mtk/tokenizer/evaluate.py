@@ -133,6 +133,7 @@ def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = "
     from mtk.errors import MtkError
     from mtk.jobs.torch_data import MotionDataset
     from mtk.tokenizer.checkpoint import load_checkpoint
+    from mtk.toolkit.finite import check_normalisation
 
     accelerator = Accelerator()
     model, info = load_checkpoint(ckpt_path, map_location="cpu")
@@ -144,6 +145,7 @@ def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = "
                        f"expects {model.input_dim}", "evaluate on data of the layout the tokenizer was trained on")
     model_stats = None
     if info["mean"] is not None and info["std"] is not None:
+        check_normalisation(info["mean"], info["std"], model.input_dim, f"{ckpt_path} mean/std")
         model_stats = (torch.as_tensor(info["mean"]), torch.as_tensor(info["std"]))
     result = evaluate(model, dataset, layout, torch.as_tensor(dataset.mean, dtype=torch.float32),
                       torch.as_tensor(dataset.std, dtype=torch.float32), model_stats=model_stats,

@@ -20,7 +20,8 @@ from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
 from mtk.io.destination import is_url
-from mtk.io.workdir import WorkFolder
+from mtk.io.workdir import WorkFolder, source_identity
+from mtk.toolkit.finite import check_normalisation, require_finite
 from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
                                    shard_arrays, shard_names)
 
@@ -43,12 +44,7 @@ def load_stats(mean: str | Path | None, std: str | Path | None, fallbacks: list[
         if not found:
             raise MtkError(None, "no normalisation vectors found", "pass --mean MEAN.npy --std STD.npy")
         source, chosen = found[0]
-    for key in ("mean", "std"):
-        vector = np.asarray(getattr(chosen, key))
-        if vector.shape != (dim,):
-            raise BadInputError(source, f"{key} has shape {vector.shape}; the model needs ({dim},)")
-    if (np.asarray(chosen.std) == 0).any():
-        raise BadInputError(source, "std has zeros", "normalising would divide by zero")
+    check_normalisation(chosen.mean, chosen.std, dim, source)
     return chosen, source
 
 
@@ -132,9 +128,9 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
                            "run without accelerate launch, into a local folder")
         return _tokenize(job, None, procs, on_progress)
     with exclusive(out):
-        options = {"dataset": _file_identity(dataset), "ckpt": _file_identity(ckpt), "split": split,
-                   "mean": mean and _file_identity(mean), "std": std and _file_identity(std)}
-        work = WorkFolder(out, options, resume)
+        options = {"dataset": source_identity(dataset), "ckpt": source_identity(ckpt), "split": split,
+                   "mean": mean and source_identity(mean), "std": std and source_identity(std)}
+        work = WorkFolder(out, options, resume, overwrite)
         try:
             summary = _tokenize(job, work, procs, on_progress)
         except BaseException as err:
@@ -142,18 +138,6 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
             raise
         work.close(None)
         return summary
-
-
-def _file_identity(path: str) -> list:
-    """A file's absolute path, size and modification time (what a resumed run must find unchanged); a URL
-    or a folder by its name alone (a missing file is reported by whoever opens it)."""
-    if is_url(path):
-        return [str(path)]
-    found = Path(path).absolute()
-    if not found.is_file():
-        return [str(found)]
-    stat = found.stat()
-    return [str(found), stat.st_size, stat.st_mtime_ns]
 
 
 def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_progress: Progress) -> str:
@@ -311,7 +295,10 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
             window = range(start, min(start + DECODE_WINDOW, len(tokens)))
             decoded = decode_codes(model, [tokens.codes[i] for i in window])
             for i, features in zip(window, decoded, strict=True):
-                writer.add(Motion(tokens.names[i], denormalize(features, stats), list(tokens.texts[i])))
+                name = tokens.names[i]
+                rows = require_finite(denormalize(features, stats), f"{tokens_path}: motion {name}",
+                                      "the checkpoint decodes it to NaN or Inf")
+                writer.add(Motion(name, rows, list(tokens.texts[i])))
                 frames += len(features)
             if on_progress is not None:
                 on_progress(len(window))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, DestinationExistsError, MtkError, first_line
+from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
@@ -74,36 +74,32 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     """Write the code folder ``path``, its prob file and ``all_data.pkl`` beside it, each atomically."""
     import torch
 
-    from mtk.io.destination import prepare
+    from mtk.io.atomic import refuse_existing, write_together
 
     folder = Path(path).absolute()
     targets = (folder, prob_path(folder), pickle_path(folder))
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise DestinationExistsError(existing[0], "already exists", "pass --overwrite to replace it")
+    for target in targets:
+        refuse_existing(target, overwrite)
     check_names(tokens.names, folder)
     counts = tokens.frequencies()
     code_arrays = [np.asarray(c, dtype=np.int32)[None, :] for c in tokens.codes]
-    destinations = [prepare(t, overwrite=True) for t in targets]
-    codes_dest, prob_dest, pickle_dest = destinations
-    try:
+
+    def write_codes(staged: Path) -> None:
         for name, array in zip(tokens.names, code_arrays, strict=True):
-            file = output_path(codes_dest.partial, name, ".npy")
+            file = output_path(staged, name, ".npy")
             file.parent.mkdir(parents=True, exist_ok=True)
             np.save(file, array, allow_pickle=False)
-        Path(codes_dest.partial).mkdir(parents=True, exist_ok=True)
-        total = int(counts.sum())
-        torch.save(torch.from_numpy(counts).float() / max(total, 1), prob_dest.partial)
+
+    def write_prob(staged: Path) -> None:
+        torch.save(torch.from_numpy(counts).float() / max(int(counts.sum()), 1), staged)
+
+    def write_pickle(staged: Path) -> None:
         document = {"text_data": {n: [f"{line}\n" for line in t] for n, t in zip(tokens.names, tokens.texts)},
                     "code_data": dict(zip(tokens.names, code_arrays)), "file_names": list(tokens.names)}
-        with open(pickle_dest.partial, "wb") as handle:
+        with open(staged, "wb") as handle:
             _Numpy1Pickler(handle, protocol=4).dump(document)
-    except BaseException:
-        for dest in destinations:
-            dest.discard()
-        raise
-    for dest in destinations:
-        dest.commit()
+
+    write_together(folder, dict(zip(targets, (write_codes, write_prob, write_pickle))), folders=(folder,))
     return (f"wrote {len(tokens)} code files ({int(tokens.lengths.sum())} tokens) to {folder}, "
             f"{targets[1].name} and {targets[2].name}")
 
