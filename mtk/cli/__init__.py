@@ -61,11 +61,23 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
 
 
+QUIET_FLAGS = ("-q", "--quiet")
+
+
+def hoist_quiet(args: list[str]) -> list[str]:
+    """``-q``/``--quiet`` anywhere before ``--`` is the group's flag: move it to the front."""
+    end = args.index("--") if "--" in args else len(args)
+    if not any(arg in QUIET_FLAGS for arg in args[:end]):
+        return args
+    return ["-q", *(arg for arg in args[:end] if arg not in QUIET_FLAGS), *args[end:]]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
+    debug = "--debug" in args
     try:
-        code = cli.main(args=argv, prog_name="mtk", standalone_mode=False)
+        code = cli.main(args=args, prog_name="mtk", standalone_mode=False)
     except MtkError as err:
         if debug:
             raise
@@ -73,8 +85,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
-    except click.ClickException as err:
+    except click.exceptions.NoArgsIsHelpError as err:
         err.show()
+        sys.exit(err.exit_code)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx else "mtk"
+        click.echo(f"mtk: error: {err.format_message()} (see {command} --help)", err=True)
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        click.echo(f"mtk: error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
     except click.exceptions.Abort:
         click.echo("mtk: aborted", err=True)

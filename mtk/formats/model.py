@@ -59,9 +59,9 @@ class DatasetInfo:
             return split
         matches = [key for key in self.splits if key.endswith(f"/{split}")]
         if len(matches) != 1:
-            known = ", ".join(self.splits) or "none"
+            known = f"splits: {', '.join(self.splits)}" if self.splits else "the dataset has no splits"
             why = "is ambiguous" if matches else "is unknown"
-            raise KeyError(f"split {split!r} {why}; splits: {known}")
+            raise KeyError(f"split {split!r} {why}; {known}")
         return matches[0]
 
 

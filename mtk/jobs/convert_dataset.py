@@ -23,6 +23,7 @@ from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import create_writer, format_for_path, open_dataset, read_block
 from mtk.formats.model import Motion
 from mtk.io.lock import exclusive
+from mtk.io.progress import announce_total
 
 #: motions per read task
 BLOCK = 64
@@ -87,18 +88,19 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
                     fps: float | None = None, workers: int | None = None, overwrite: bool = False,
                     resume: bool = False,
                     skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
-                    **writer_options) -> ConvertResult:
+                    splits: str | None = None, **writer_options) -> ConvertResult:
     """Convert the dataset ``src`` into ``dst`` (format ``to``, else guessed from DST's suffix); ``fps``
-    overrides the frame rate recorded in a store."""
+    overrides the frame rate recorded in a store; ``splits``: a folder of split lists for a tree of .npy files."""
     to = to or format_for_path(dst)
     if to is None:
         suffixes = ", ".join(s for f in registry.formats("dataset", writable=True) for s in f.suffixes)
         raise MtkError(dst, "cannot guess the output format",
                        f"name it {suffixes} or pass --to {'|'.join(registry.names('dataset', writable=True))}")
     started = time.perf_counter()
-    reader = open_dataset(src, layout=layout)
+    reader = open_dataset(src, layout=layout, splits=splits)
     info = reader.info if fps is None else replace(reader.info, fps=float(fps))
     names = info.names
+    announce_total(on_progress, len(names))
     result = ConvertResult(dst=str(dst))
     with exclusive(dst), create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
         start = writer.resume_index(names) if resume else 0
@@ -129,7 +131,8 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
 
 def convert_to_dataset(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,
                        workers: int | None = None, overwrite: bool = False, resume: bool = False,
-                       skip_bad: bool = False, on_progress: Callable[[int], None] | None = None) -> str:
+                       skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
+                       splits: str | None = None) -> str:
     """The ``mtk convert --to <dataset format>`` target: one summary line (plus the skipped motions)."""
     return convert_dataset(src, dst, to, layout=layout, fps=fps, workers=workers, overwrite=overwrite,
-                           resume=resume, skip_bad=skip_bad, on_progress=on_progress).summary()
+                           resume=resume, skip_bad=skip_bad, on_progress=on_progress, splits=splits).summary()
