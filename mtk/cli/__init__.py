@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
-from mtk.errors import MtkError
+from mtk.errors import MtkError, MtkWarning
 
 #: command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
@@ -72,8 +73,20 @@ def hoist_quiet(args: list[str]) -> list[str]:
     return ["-q", *(arg for arg in args[:end] if arg not in QUIET_FLAGS), *args[end:]]
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """mtk's own warnings as one line on stderr; others as Python shows them."""
+    if issubclass(category, MtkWarning):
+        click.echo(f"mtk: warning: {message}", err=True)
+    else:
+        _show_python_warning(message, category, filename, lineno, file, line)
+
+
+_show_python_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
+    warnings.showwarning = show_warning
     args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
     debug = "--debug" in args
     try:

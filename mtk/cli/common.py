@@ -143,8 +143,9 @@ def print_report(report: Report) -> None:
 
     out = console()
     head = [f"[bold]{report.path}[/bold]", f"kind: {report.kind}"]
+    fps = report.fps if report.fps is None or not report.fps_source else f"{report.fps} ({report.fps_source})"
     for label, value in (("layout", report.layout), ("frames", report.frames), ("dim", report.dim),
-                         ("fps", report.fps), ("duration", f"{report.duration_s:.2f} s" if report.duration_s else None),
+                         ("fps", fps), ("duration", f"{report.duration_s:.2f} s" if report.duration_s else None),
                          ("dtype", report.dtype)):
         if value is not None:
             head.append(f"{label}: {value}")

@@ -119,8 +119,10 @@ def dataset_report(reader: DatasetReader, lengths: dict[str, int], fps: float | 
     std = None if info.stats is None else np.asarray(info.stats.std)
     details = {"format": reader_format(reader), "family": info.family}
     extra = {} if window is None else {"window": window}
-    return report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits, _stats_dims(info),
-                  std=std, details=details, dtype=_dtype(reader), **extra)
+    found = report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits, _stats_dims(info),
+                   std=std, details=details, dtype=_dtype(reader), **extra)
+    found.fps_source = "--fps" if fps else info.fps_source
+    return found
 
 
 def inspect_dataset(reader: DatasetReader, fps: float | None = None):

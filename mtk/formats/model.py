@@ -45,6 +45,8 @@ class DatasetInfo:
     stats: Stats | None = None
     #: ``humanml3d`` (also KIT), ``motionmillion`` or ``mtk`` (a store): decides default output names
     family: str = "mtk"
+    #: where ``fps`` comes from: ``file`` (stored with the data) or ``layout default`` (npy folders carry none)
+    fps_source: str = "file"
 
     def split_names(self, split: str | None) -> list[str]:
         """Names of ``split`` (all names when None); unknown splits raise KeyError."""

@@ -159,7 +159,8 @@ class NpyFolderReader(DatasetReader):
                                 "nothing to read")
         layout = resolve_layout(dim, self._layout_request, self.path)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=_read_splits(self.root, self.family), stats=stats, family=self.family)
+                           splits=_read_splits(self.root, self.family), stats=stats, family=self.family,
+                           fps_source="layout default")
 
     def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
         """The width of the first readable motion (a corrupt file is reported when read, not here)."""

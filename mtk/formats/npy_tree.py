@@ -70,7 +70,8 @@ class NpyTreeReader(NpyFolderReader):
         layout = self._resolve(names)
         self.family = family_for_layout(layout)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=self._read_splits(), stats=self._read_stats(), family=self.family)
+                           splits=self._read_splits(), stats=self._read_stats(), family=self.family,
+                           fps_source="layout default")
 
     def _resolve(self, names: list[str]):
         from mtk.formats.arrays import resolve_layout

@@ -80,7 +80,9 @@ def _feature_targets() -> list[Target]:
     from mtk.jobs.convert_motion import convert_to_features
     from mtk.toolkit.families import family_of
 
-    found = [Target("joints", "joint positions (T, J, 3) .npy from features or a BVH file", convert_to_joints,
+    found = [Target("joints", "joint positions (T, J, 3) .npy from features (floor- and origin-aligned, as the "
+                    "layouts define them: floor at y = 0, frame-0 root above the origin) or a BVH file",
+                    convert_to_joints,
                     frozenset({"layout", "fps"}))]
     for spec in LAYOUTS.values():
         options = {"fps", "fix_quirks"} if family_of(spec).has_quirks else {"fps"}
