@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from mtk.cli.common import (console, emit_json, json_option, layout_option, print_note, progress_bar, tree_layout,
-                            tree_options)
+from mtk.cli.common import (console, emit_json, json_option, layout_option, print_note, print_summary, progress_bar,
+                            tree_layout, tree_options)
 
 PRESET_NAMES = ("mm64k", "small", "tiny")
 
@@ -117,8 +117,8 @@ def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None
         emit_json(result)
     else:
         best = result["best_mpjpe_mm"]
-        console().print(f"{result['out']}: {result['iter']} steps on {result['processes']} process(es); "
-                        f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth", soft_wrap=True)
+        print_summary(f"{result['out']}: {result['iter']} steps on {result['processes']} process(es); "
+                      f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth")
 
 
 def _advise_after_interrupt(out: str) -> None:

@@ -107,5 +107,6 @@ class NpyTreeReader(NpyFolderReader):
 
 
 register_format("npy-tree", "dataset", "any folder tree of feature .npy files (with --as-dataset, --layout or "
-                "--splits; texts in texts/ or beside, split lists at the root)", "a tree of feature .npy files",
+                "--splits; texts in texts/ or beside, split lists at the root)",
+                "any folder tree of feature .npy files with --as-dataset",
                 lambda path: False, reader=NpyTreeReader, inspect=inspector(NpyTreeReader), order=90)

@@ -24,6 +24,7 @@ from mtk.formats.datasets import create_writer, format_for_path, open_dataset, r
 from mtk.formats.model import Motion
 from mtk.io.lock import exclusive
 from mtk.io.progress import announce_total
+from mtk.toolkit.frame_rate import OPTION, FrameRate
 
 #: motions per read task
 BLOCK = 64
@@ -44,6 +45,8 @@ class ConvertResult:
     seconds: float = 0.0
     resumed_from: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the frame rate recorded in the output, and where it came from
+    rate: FrameRate | None = None
 
     @property
     def mb_per_s(self) -> float:
@@ -51,7 +54,8 @@ class ConvertResult:
 
     def summary(self) -> str:
         line = (f"wrote {self.motions} motions ({self.frames} frames, {self.bytes / 1e6:.1f} MB of features) "
-                f"to {self.dst} in {self.seconds:.1f} s ({self.mb_per_s:.0f} MB/s)")
+                f"to {self.dst}{f' at {self.rate}' if self.rate else ''} in {self.seconds:.1f} s "
+                f"({self.mb_per_s:.0f} MB/s)")
         if self.resumed_from:
             line += f"; resumed after {self.resumed_from} motions"
         if self.skipped:
@@ -98,10 +102,10 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
                        f"name it {suffixes} or pass --to {'|'.join(registry.names('dataset', writable=True))}")
     started = time.perf_counter()
     reader = open_dataset(src, layout=layout, splits=splits)
-    info = reader.info if fps is None else replace(reader.info, fps=float(fps))
+    info = reader.info if fps is None else replace(reader.info, fps=float(fps), fps_source=OPTION)
     names = info.names
     announce_total(on_progress, len(names))
-    result = ConvertResult(dst=str(dst))
+    result = ConvertResult(dst=str(dst), rate=FrameRate(info.fps, info.fps_source))
     with exclusive(dst), create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
         start = writer.resume_index(names) if resume else 0
         result.resumed_from = start

@@ -1,10 +1,35 @@
-"""The FSQ motion tokenizer: quantizers, the MotionMillion-compatible conv autoencoder, training, evaluation."""
+"""The FSQ motion tokenizer: quantizers, the MotionMillion-compatible conv autoencoder, training, evaluation.
 
-from mtk.tokenizer.checkpoint import load_checkpoint, save_checkpoint
-from mtk.tokenizer.fsq import FSQ, FSQ_LEVELS, levels_for
-from mtk.tokenizer.model import TokenizerModel, build_model, model_config
-from mtk.tokenizer.presets import PRESETS
-from mtk.tokenizer.vq import VQ
+Names load on first use, so ``mtk.tokenizer.presets`` (read by ``mtk tokenizer train --help``) does not
+import torch.
+"""
 
-__all__ = ["FSQ", "FSQ_LEVELS", "PRESETS", "VQ", "TokenizerModel", "build_model", "levels_for",
-           "load_checkpoint", "model_config", "save_checkpoint"]
+from __future__ import annotations
+
+import importlib
+
+#: public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "load_checkpoint": "mtk.tokenizer.checkpoint",
+    "save_checkpoint": "mtk.tokenizer.checkpoint",
+    "FSQ": "mtk.tokenizer.fsq",
+    "FSQ_LEVELS": "mtk.tokenizer.fsq",
+    "levels_for": "mtk.tokenizer.fsq",
+    "TokenizerModel": "mtk.tokenizer.model",
+    "build_model": "mtk.tokenizer.model",
+    "model_config": "mtk.tokenizer.model",
+    "PRESETS": "mtk.tokenizer.presets",
+    "VQ": "mtk.tokenizer.vq",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mtk.tokenizer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

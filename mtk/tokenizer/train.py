@@ -30,8 +30,8 @@ LATEST = "net_latest.pth"
 BEST = "net_best.pth"
 LOG = "log.jsonl"
 RUN_FILES = (LATEST, BEST, LOG, "config.json")
-#: what makes a folder hold a run worth keeping (one stopped before its first checkpoint is started over)
-CHECKPOINTS = (LATEST, BEST)
+#: what makes a folder hold a resumable run (one stopped before its first net_latest.pth is started over)
+CHECKPOINTS = (LATEST,)
 
 
 @dataclass
