@@ -161,7 +161,8 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, la
         emit_json(result)
         return
     out = console()
-    out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, {result['frames']} frames)")
+    out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, "
+              f"{result['frames']} frames)")
     out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
     out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")
     out.print(f"  codebook usage   {result['codes_used']}/{result['codebook_size']} "

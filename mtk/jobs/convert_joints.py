@@ -24,5 +24,4 @@ def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float 
     feature_file = load_features(src, layout)
     joints = recover_joints(feature_file.features.astype(np.float64), feature_file.layout).astype(np.float32)
     save_npy(dst, joints)
-    return (f"wrote {dst}: {joints.shape[0]} frames x {joints.shape[1]} joints ({feature_file.layout.name}; "
-            f"{ALIGNED})")
+    return f"wrote {dst}: {joints.shape[0]} frames x {joints.shape[1]} joints ({feature_file.layout.name}, {ALIGNED})"

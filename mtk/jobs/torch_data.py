@@ -5,9 +5,9 @@
 * :class:`MotionDataset` - whole motions, normalised and zero-padded, with lengths and names (evaluation).
 
 ``layout=`` (or ``splits=``, a folder of split lists) also opens any folder tree of feature ``.npy`` files
-(:mod:`mtk.formats.npy_tree`). Both are picklable and open their files lazily in each DataLoader worker (h5py is never opened before
-a fork). On a local Zarr store a window is one direct read from an uncompressed shard
-(:class:`mtk.formats.zarr_store.ShardFiles`), so memory holds only the window being returned.
+(:mod:`mtk.formats.npy_tree`). Both are picklable and open their files lazily in each DataLoader worker
+(h5py is never opened before a fork). On a local Zarr store a window is one direct read from an uncompressed
+shard (:class:`mtk.formats.zarr_store.ShardFiles`), so memory holds only the window being returned.
 """
 
 from __future__ import annotations

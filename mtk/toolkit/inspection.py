@@ -173,8 +173,7 @@ def _content_findings(report: Report, features: np.ndarray, layout: Layout, erro
 
 
 #: what joints recovered from features are (``mtk convert --to joints`` says it in its help and summary)
-ALIGNED = ("floor- and origin-aligned (floor at y = 0, frame-0 root above the origin), as joints recovered from "
-           "features are: not the source's world placement")
+ALIGNED = "floor- and origin-aligned"
 
 
 def looks_aligned(joints: np.ndarray, tolerance: float = 1e-5) -> bool:
@@ -201,7 +200,8 @@ def describe_joints(joints: np.ndarray, path: str, fps: float | None = None, fps
     if skeleton is None:
         report.add("info", "unknown_skeleton", f"{num_joints} joints match no known skeleton")
     if frames and looks_aligned(joints):
-        report.add("info", "aligned", ALIGNED)
+        report.add("info", "aligned", f"{ALIGNED} (floor at y = 0, frame-0 root above the origin), as joints "
+                   "recovered from features are: not the source's world placement")
     if frames < TRAINING_WINDOW:
         report.add("warning", "too_short",
                    f"{frames} frames is shorter than a {TRAINING_WINDOW}-frame training window")
