@@ -24,7 +24,7 @@ def test_cli_round_trip_npy_zarr_hdf5_npy(tmp_path, mtk_cli):
     steps = (("src", "d.zarr", ()), ("d.zarr", "d.h5", ("--workers", "1")), ("d.h5", "back", ("--to", "npy")))
     for a, b, extra in steps:
         result = mtk_cli("convert", tmp_path / a, tmp_path / b, *extra)
-        assert result.code == 0, result.stdout
+        assert result.code == 0, result.stderr
         assert "wrote 30 motions" in result.stdout
     assert tree_identical(src, tmp_path / "back")
     assert checksums(src) == before
@@ -43,8 +43,8 @@ def test_corrupt_source_stops_with_its_name_and_writes_nothing(tmp_path, mtk_cli
     bad = corrupt(src, "000007")
     result = mtk_cli("convert", src, tmp_path / "out.zarr")
     assert result.code == 2
-    assert result.stdout.startswith("mtk: error: ") and str(bad) in result.stderr
-    assert len(result.stdout.strip().splitlines()) == 1
+    assert result.stderr.startswith("mtk: error: ") and str(bad) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out.zarr").exists()
 
 
@@ -53,7 +53,7 @@ def test_skip_bad_lists_the_skipped_motion(tmp_path, mtk_cli, to):
     src = make_npy_dataset(tmp_path / "src", "hml263", count=12)
     corrupt(src, "000007")
     result = mtk_cli("convert", src, tmp_path / "out", "--to", to, "--skip-bad")
-    assert result.code == 0, result.stdout
+    assert result.code == 0, result.stderr
     assert "skipped 1 unreadable: 000007" in result.stdout
     out = open_dataset(tmp_path / "out")
     assert len(out) == 11 and "000007" not in out.names
@@ -128,7 +128,7 @@ def test_inspect_describes_every_container_alike(tmp_path, mtk_cli):
     reports = []
     for path in (src, tmp_path / "d.zarr", tmp_path / "d.h5"):
         result = mtk_cli("inspect", path, "--json")
-        assert result.code == 0, result.stdout
+        assert result.code == 0, result.stderr
         reports.append(json.loads(result.stdout))
     frames = sum(open_dataset(src).length(n) for n in open_dataset(src).names)
     for report in reports:

@@ -92,7 +92,7 @@ def is_quiet() -> bool:
 def print_summary(summary: object) -> None:
     """Print a command's result summary ("wrote ...") on stdout, unless ``-q`` was given."""
     if not quiet_given():
-        console().print(summary)
+        console().print(summary, markup=False)
 
 
 def print_note(message: str) -> None:
