@@ -211,7 +211,7 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
     tokens = TokenSet([e.name for e in encoded], [e.codes for e in encoded], [e.texts for e in encoded],
                       codebook_size=model.codebook_size, unit_length=model.unit_length, layout=layout,
                       fps=info.fps, stats=Stats(np.asarray(stats.mean), np.asarray(stats.std)))
-    summary = write_tokens(out_path, tokens, job.format, overwrite=overwrite)
+    summary = write_tokens(out_path if url else Path(job.out), tokens, job.format, overwrite=overwrite)
     procs.wait()
     return f"{summary}; normalised with {source}"
 

@@ -104,7 +104,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
         raise
     for dest in destinations:
         dest.commit()
-    return (f"wrote {len(tokens)} code files ({int(tokens.lengths.sum())} tokens) to {folder}, "
+    return (f"wrote {len(tokens)} code files ({int(tokens.lengths.sum())} tokens) to {path}, "
             f"{targets[1].name} and {targets[2].name}")
 
 
