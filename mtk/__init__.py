@@ -22,10 +22,18 @@ _LAZY: dict[str, str] = {
     "read_pfnn_database": "mtk.formats.pfnn",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "__version__"])
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("mtk")
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'mtk' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

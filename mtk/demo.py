@@ -405,7 +405,8 @@ with the `tiny` preset for {demo.size.iters} steps each, on this machine, in {re
 - `../data/sample/`: the dataset (HumanML3D folder layout); `../data/sample.zarr`: the same as a Zarr v3 store
 - `../stats/`: Mean.npy / Std.npy and stats.json
 - `../runs/fsq/`, `../runs/vq/`: checkpoints (`net_best.pth`), `log.jsonl`, `config.json`
-- `../tokens/fsq/`, `../tokens/vq/`: MotionMillion-layout tokens (codes, `codes_prob.npy`, `all_data.pkl`)
+- `../tokens/fsq/codes/`, `../tokens/vq/codes/`: MotionMillion-layout tokens (one `.npy` of codes per motion;
+  `codes_prob.npy` and `all_data.pkl` beside them); `mtk inspect` opens the code folder
 - `../pfnn/`: PFNN database (`database.npz`, Xmean/Xstd/Ymean/Ystd); `../runs/pfnn/`: the PFNN run
 
 Reproduce any step with its command, e.g. `mtk tokenizer eval {demo.store} --ckpt {demo.ckpt('fsq')}`.

@@ -64,3 +64,8 @@ def damaged_input(path: str | Path, hint: str = "the file may be truncated or co
         text = str(err).strip().splitlines()
         raise BadInputError(path, f"is damaged or unreadable: {type(err).__name__}: "
                             f"{text[0] if text else 'no details'}", hint) from None
+
+
+class MtkWarning(UserWarning):
+    """Something the user should check (e.g. a frame rate the content doubts); the CLI prints it as one line
+    ``mtk: warning: <message>`` on stderr."""

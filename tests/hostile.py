@@ -150,7 +150,8 @@ def sample(root: Path, count: int = 6, layout: str = "hml263", seed: int = 0) ->
 
 
 def motion_files(dataset: Path) -> list[Path]:
-    return sorted(p for p in dataset.rglob("*.npy") if p.parent.name in ("new_joint_vecs", "vector_272"))
+    return sorted(p for p in dataset.rglob("*.npy")
+                  if p.parent.name == "new_joint_vecs" or p.relative_to(dataset).parts[:2] == ("motion_data", "vector_272"))
 
 
 def store(src: Path, dst: Path) -> Path:

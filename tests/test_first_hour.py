@@ -51,7 +51,6 @@ import numpy as np
 import pytest
 from hostile import (assert_one_line_error, motion_files, mtk, sample, setup_mtk, tiny_checkpoint, tree_state)
 
-pytestmark = pytest.mark.xfail(reason="issue 16 not yet implemented", strict=False)
 
 NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
 

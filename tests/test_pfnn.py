@@ -127,7 +127,7 @@ def test_cli_convert_and_inspect(data_dir: Path, tmp_path: Path, mtk_cli):
     out = tmp_path / "db"
     done = mtk_cli("convert", data_dir / f"{TAKE}.bvh", out, "--to", "pfnn", "--skeleton", "pfnn31")
     assert done.code == 0, done.stderr
-    assert "885 rows" in done.stderr and "LocomotionFlat04_000.phase" in done.stderr
+    assert "885 rows" in done.stdout and "LocomotionFlat04_000.phase" in done.stdout
     shown = mtk_cli("inspect", out / "database.npz", "--json")
     assert shown.code == 0
     report = json.loads(shown.stdout)

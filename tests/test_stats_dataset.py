@@ -79,14 +79,15 @@ def test_split_all_and_unknown_split(datasets):
 def test_outputs_follow_the_family(datasets, tmp_path):
     hml = dataset_stats(str(datasets["hml263"]), feat_bias=5.0)
     written = write_stats(hml, tmp_path / "h")
-    assert [p.relative_to(tmp_path / "h").as_posix() for p in written] == ["Mean.npy", "Std.npy", "stats.json"]
+    # feat-biased HumanML3D-family stats take text-to-motion's meta/ names (issue 16, point 7)
+    assert [p.relative_to(tmp_path / "h").as_posix() for p in written] == ["mean.npy", "std.npy", "stats.json"]
     assert np.load(written[0]).dtype == np.float32 and np.load(written[1]).dtype == np.float32
     assert np.array_equal(np.load(written[1]), hml.stats.std.astype(np.float32))
     sidecar = json.loads(written[2].read_text())
     assert sidecar["convention"] == "grouped+feat_bias=5" and sidecar["split"] == "train"
     assert sidecar["motions"] == len(hml.used) == 105 and sidecar["frames"] == hml.stats.frames
     assert sidecar["motion_list_sha256"] == hashlib.sha256("".join(f"{n}\n" for n in hml.used).encode()).hexdigest()
-    assert sidecar["skipped"] == [] and sidecar["files"] == {"mean": "Mean.npy", "std": "Std.npy"}
+    assert sidecar["skipped"] == [] and sidecar["files"] == {"mean": "mean.npy", "std": "std.npy"}
 
     mm = dataset_stats(str(datasets["smpl272"]), groups="none")
     written = write_stats(mm, tmp_path / "m")

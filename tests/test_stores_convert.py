@@ -25,7 +25,7 @@ def test_cli_round_trip_npy_zarr_hdf5_npy(tmp_path, mtk_cli):
     for a, b, extra in steps:
         result = mtk_cli("convert", tmp_path / a, tmp_path / b, *extra)
         assert result.code == 0, result.stderr
-        assert "wrote 30 motions" in result.stderr
+        assert "wrote 30 motions" in result.stdout
     assert tree_identical(src, tmp_path / "back")
     assert checksums(src) == before
     again = mtk_cli("convert", src, tmp_path / "d.zarr")
@@ -54,7 +54,7 @@ def test_skip_bad_lists_the_skipped_motion(tmp_path, mtk_cli, to):
     corrupt(src, "000007")
     result = mtk_cli("convert", src, tmp_path / "out", "--to", to, "--skip-bad")
     assert result.code == 0, result.stderr
-    assert "skipped 1 unreadable: 000007" in result.stderr
+    assert "skipped 1 unreadable: 000007" in result.stdout
     out = open_dataset(tmp_path / "out")
     assert len(out) == 11 and "000007" not in out.names
     assert "000007" in out.info.splits["train"]  # the split still names it; validate reports it

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
-from mtk.errors import MtkError
+from mtk.errors import MtkError, MtkWarning
 
 #: command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
@@ -73,13 +74,35 @@ def _write_fault(err: Exception):
     """The one-line error for a failed write of the command's output (full disk, read-only ...), or None."""
     destination = sys.modules.get("mtk.io.destination")
     return destination.write_fault(err) if destination else None
+QUIET_FLAGS = ("-q", "--quiet")
+
+
+def hoist_quiet(args: list[str]) -> list[str]:
+    """``-q``/``--quiet`` anywhere before ``--`` is the group's flag: move it to the front."""
+    end = args.index("--") if "--" in args else len(args)
+    if not any(arg in QUIET_FLAGS for arg in args[:end]):
+        return args
+    return ["-q", *(arg for arg in args[:end] if arg not in QUIET_FLAGS), *args[end:]]
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """mtk's own warnings as one line on stderr; others as Python shows them."""
+    if issubclass(category, MtkWarning):
+        click.echo(f"mtk: warning: {message}", err=True)
+    else:
+        _show_python_warning(message, category, filename, lineno, file, line)
+
+
+_show_python_warning = warnings.showwarning
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    warnings.showwarning = show_warning
+    args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
+    debug = "--debug" in args
     try:
-        code = cli.main(args=argv, prog_name="mtk", standalone_mode=False)
+        code = cli.main(args=args, prog_name="mtk", standalone_mode=False)
     except MtkError as err:
         if debug:
             raise
@@ -87,8 +110,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
-    except click.ClickException as err:
+    except click.exceptions.NoArgsIsHelpError as err:
         err.show()
+        sys.exit(err.exit_code)
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx else "mtk"
+        click.echo(f"mtk: error: {err.format_message()} (see {command} --help)", err=True)
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        click.echo(f"mtk: error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt) as err:
         click.echo(_interrupted("aborted" if isinstance(err, click.exceptions.Abort) else "interrupted"), err=True)

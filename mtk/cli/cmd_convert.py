@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mtk.cli.common import RegistryChoice, fps_option, layout_option
+from mtk.cli.common import RegistryChoice, fps_option, layout_option, tree_layout, tree_options
 from mtk.cli.pfnn_options import pfnn_options
 
 
@@ -37,6 +37,7 @@ class ConvertCommand(click.Command):
 @click.option("--to", "target", type=RegistryChoice(lambda: list(_targets())), default=None,
               help="Output format (default: guessed from DST's extension; see the list of targets below).")
 @layout_option
+@tree_options
 @fps_option
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Worker processes.")
@@ -47,7 +48,7 @@ class ConvertCommand(click.Command):
               help="HumanML3D-generator layouts: fix the released data's IK quirks (hip sign, frame-0 heading, "
                    "arcsin branch); the default reproduces them, as trained models expect.")
 @pfnn_options
-def convert_command(src: str, dst: str, target: str | None, layout: str | None, fps: float | None,
+def convert_command(src: str, dst: str, target: str | None, layout: str | None, as_dataset: bool, fps: float | None,
                     overwrite: bool, **target_options) -> int:
     """Convert SRC into DST. Each target below lists the options it takes; others are refused.
 
@@ -56,15 +57,18 @@ def convert_command(src: str, dst: str, target: str | None, layout: str | None, 
       mtk convert new_joint_vecs/012314.npy joints.npy --to joints
       mtk convert HumanML3D humanml3d.zarr --workers 4    # npy folder -> Zarr v3 store (.h5: HDF5)
       mtk convert humanml3d.zarr HumanML3D_copy --to npy --resume
+      mtk convert release/ mm.zarr --as-dataset   # any tree of feature .npy files (texts/, split lists)
+      mtk convert mm.zarr MotionMillion --to npy  # 272: motion_data/vector_272/, texts/, split/version1/
       mtk convert LocomotionFlat04_000.bvh pfnn_db --to pfnn     # uses .phase/.gait/_footsteps.txt siblings
       mtk convert walk.bvh walk272.npy --to smpl272        # SMPL-22 BVH -> 272 at 30 fps (--fps F)
       mtk convert motion272.npy motion.bvh                 # features -> SMPL-22 BVH
     """
-    from mtk.cli.common import console, progress_bar
+    from mtk.cli.common import print_summary, progress_bar
 
     chosen = _targets_module().target_for(dst, target)
+    layout = tree_layout(src, layout, as_dataset, target_options["splits"])
     options = {key: value for key, value in dict(target_options, layout=layout, fps=fps).items() if value is not None}
     with progress_bar(f"converting to {chosen.name}", None) as advance:
         summary = chosen.run(src, dst, overwrite=overwrite, on_progress=advance, **options)
-    console(stderr=True).print(summary)
+    print_summary(summary)
     return 0

@@ -5,6 +5,16 @@ from __future__ import annotations
 import click
 
 
+def _shown(path) -> str:
+    """``path`` relative to the working folder when it lies inside it (as the user named OUT), else as is."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 @click.command("demo")
 @click.argument("out", default="mtk-demo", required=False)
 @click.option("--quick", is_flag=True, help="Tiny sizes (a few seconds; for tests): the numbers mean nothing.")
@@ -32,7 +42,7 @@ def demo_command(out: str, quick: bool, overwrite: bool) -> int:
         err.print(f"[green]done[/] {step.name:<12} {step.seconds:6.1f} s  {step.figures_text()}")
 
     result = run_demo(out, quick=quick, overwrite=overwrite, progress=progress_bar, on_step=on_step)
-    table = Table(title=f"mtk demo: {result.out}", show_edge=False, pad_edge=False)
+    table = Table(title=f"mtk demo: {_shown(result.out)}", show_edge=False, pad_edge=False)
     for column, justify in (("step", "left"), ("seconds", "right"), ("key figures", "left")):
         table.add_column(column, justify=justify)
     for step in result.steps:
@@ -41,5 +51,5 @@ def demo_command(out: str, quick: bool, overwrite: bool) -> int:
     out_console = console()
     out_console.print(table)
     out_console.print(result.verdict)
-    out_console.print(f"report: {result.report}")
+    out_console.print(f"report: {_shown(result.report)}")
     return 0

@@ -26,8 +26,8 @@ def render_command(path: str, out: str, fps: float | None, layout: str | None, f
       mtk render motion.bvh --out motion.mp4 --fps 30
       mtk render sample/new_joint_vecs/000003.npy --out peek.png
     """
-    from mtk.cli.common import console
+    from mtk.cli.common import print_summary
     from mtk.jobs.render import render_file
 
-    console(stderr=True).print(render_file(path, out, fps=fps, layout=layout, overwrite=overwrite, frames=frames))
+    print_summary(render_file(path, out, fps=fps, layout=layout, overwrite=overwrite, frames=frames))
     return 0

@@ -26,10 +26,10 @@ def sample_command(out: str, layout: str, count: int, seed: int, overwrite: bool
       mtk sample data/sample263
       mtk sample data/sample272 --layout smpl272 --count 500 --seed 1
     """
-    from mtk.cli.common import console, progress_bar
+    from mtk.cli.common import print_summary, progress_bar
     from mtk.jobs.sample import write_sample_dataset
 
     with progress_bar("generating", count) as advance:
         summary = write_sample_dataset(out, layout, count, seed, overwrite=overwrite, on_progress=advance)
-    console(stderr=True).print(summary)
+    print_summary(summary)
     return 0

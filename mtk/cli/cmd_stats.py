@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import click
 
-from mtk.cli.common import emit_json, json_option, layout_option
+from mtk.cli.common import emit_json, json_option, layout_option, tree_layout, tree_options
 
 
 @click.command("stats")
@@ -18,7 +18,8 @@ from mtk.cli.common import emit_json, json_option, layout_option
 @click.option("--feat-bias", type=float, default=1.0, show_default=True, metavar="F",
               help="Divide the root and contact groups' std by F, as text-to-motion training does (usually 5).")
 @click.option("--out", "out_dir", default=None, metavar="DIR",
-              help="Write the stats here in the dataset family's names and dtype, plus stats.json.")
+              help="Write the stats here in the dataset family's names and dtype (Mean.npy/Std.npy; with --feat-bias "
+                   "on HumanML3D/KIT: text-to-motion's mean.npy/std.npy), plus stats.json.")
 @click.option("--check", nargs=2, default=None, metavar="MEAN STD",
               help="Identify the convention of existing stats files (against DATASET's motions when given).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
@@ -28,13 +29,15 @@ from mtk.cli.common import emit_json, json_option, layout_option
 @click.option("--resume", is_flag=True,
               help="Continue a killed run with --out: reuse the runs of motions it finished (same options).")
 @layout_option
+@tree_options
 @json_option
 def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias: float, out_dir: str | None,
                   check: tuple[str, str] | None, workers: int | None, strict: bool, overwrite: bool,
-                  resume: bool, layout: str | None, as_json: bool) -> int:
+                  resume: bool, layout: str | None, as_dataset: bool, splits: str | None, as_json: bool) -> int:
     """Compute a dataset's mean/std in one streaming pass, or identify the convention of stats files.
 
-    DATASET is an npy folder (HumanML3D/KIT or MotionMillion layout), a Zarr store or an HDF5 file.
+    DATASET is an npy folder (HumanML3D/KIT or MotionMillion layout), a Zarr store, an HDF5 file, or any
+    folder tree of feature .npy files with --as-dataset (or --layout).
 
     \b
     Examples:
@@ -54,15 +57,17 @@ def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias
     if resume and not out_dir:
         raise MtkError(None, "--resume needs --out", "it continues a killed run that writes to --out DIR")
     written: list = []
+    if dataset is not None:
+        layout = tree_layout(dataset, layout, as_dataset, splits)
     with progress_bar("stats", None) as advance:
         if check is not None:
             result = ds.check_stats(check[0], check[1], dataset, split, layout, workers, on_progress=advance)
         elif out_dir:
             result, written = ds.stats_to_dir(dataset, out_dir, split, groups, feat_bias, layout, workers, strict,
-                                              overwrite, resume, on_progress=advance)
+                                              overwrite, resume, on_progress=advance, splits=splits)
         else:
             result = ds.dataset_stats(dataset, split, groups, feat_bias, layout, workers, strict,
-                                      on_progress=advance)
+                                      on_progress=advance, splits=splits)
     if check is not None:
         emit_json(asdict(result)) if as_json else _print_check(result)
         return 0
@@ -102,7 +107,7 @@ def _print_stats(result, written: list[str]) -> None:
     if s.zero_dims:
         err.print(f"[yellow]warning[/]: std is zero (constant) in dims {s.zero_dims}; set to 1")
     for path in written:
-        err.print(f"wrote {path}")
+        out.print(f"wrote {path}")
 
 
 def _print_check(result) -> None:

@@ -6,7 +6,7 @@ from functools import partial
 
 import click
 
-from mtk.cli.common import RegistryChoice, console, progress_bar
+from mtk.cli.common import RegistryChoice, layout_option, print_summary, progress_bar, tree_layout, tree_options
 
 
 def format_names(kind: str, writable: bool = False) -> list[str]:
@@ -33,11 +33,14 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace exist
               help="Motions encoded together (similar lengths are batched; codes equal one-at-a-time).")
 @mean_option
 @std_option
+@layout_option
+@tree_options
 @overwrite_option
 @click.option("--resume", is_flag=True,
               help="Continue a killed run: reuse the batches it journaled (same dataset, checkpoint and options).")
 def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str, batch_size: int,
-                     mean: str | None, std: str | None, overwrite: bool, resume: bool) -> int:
+                     mean: str | None, std: str | None, layout: str | None, as_dataset: bool, splits: str | None,
+                     overwrite: bool, resume: bool) -> int:
     """Encode every motion of DATASET into tokens with a tokenizer checkpoint.
 
     Motions are normalised with --mean/--std, else the checkpoint's stats (as `mtk tokenizer eval`), else the
@@ -56,6 +59,7 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
       mtk tokenize data/MotionMillion --ckpt fsq_net_6000000.pth --out data/MotionMillion/VQVAE_codebook_65536_FSQ_all
       mtk tokenize sample.zarr --ckpt run/best.pt --out tokens.zarr --format zarr
       mtk tokenize sample.zarr --ckpt run/best.pt --out tokens.zarr --format zarr --resume   # after a kill
+      mtk tokenize release/ --layout smpl272 --ckpt fsq.pth --out release_codes   # a tree of .npy files
       accelerate launch --multi_gpu --num_processes 4 -m mtk tokenize big.zarr --ckpt run/best.pt \\
           --out tokens.zarr --format zarr       # one shard per process, merged by the main one
     """
@@ -63,8 +67,9 @@ def tokenize_command(dataset: str, ckpt: str, out: str, split: str, format: str,
 
     with progress_bar("encoding", None) as advance:
         summary = tokenize_dataset(dataset, ckpt, out, format=format, split=split, batch_size=batch_size,
-                                   mean=mean, std=std, overwrite=overwrite, resume=resume, on_progress=advance)
-    console(stderr=True).print(summary)
+                                   mean=mean, std=std, overwrite=overwrite, resume=resume, on_progress=advance,
+                                   layout=tree_layout(dataset, layout, as_dataset, splits), splits=splits)
+    print_summary(summary)
     return 0
 
 
@@ -93,5 +98,5 @@ def detokenize_command(tokens: str, ckpt: str, out: str, format: str | None, mea
     with progress_bar("decoding", None) as advance:
         summary = detokenize(tokens, ckpt, out, format=format, mean=mean, std=std, overwrite=overwrite,
                              on_progress=advance)
-    console(stderr=True).print(summary)
+    print_summary(summary)
     return 0

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from mtk.cli.common import console, emit_json, json_option, progress_bar
+from mtk.cli.common import (console, emit_json, json_option, layout_option, print_note, print_summary, progress_bar,
+                            tree_layout, tree_options)
 
 PRESET_NAMES = ("mm64k", "small", "tiny")
 
@@ -26,6 +27,15 @@ class QuantizerChoice(click.Choice):
     @choices.setter
     def choices(self, value: object) -> None:
         """Click sets the choices in ``__init__``; they come from the registry instead."""
+class PresetOption(click.Option):
+    """``--preset``, whose help lists every preset's steps and codebook (read when help is shown: the
+    tokenizer package loads torch, which ``mtk --help`` must not)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from mtk.tokenizer.presets import preset_table
+
+        self.help = f"{preset_table()}. Default: mm64k (MotionMillion's) with a GPU, tiny (minutes) on a CPU."
+        return super().get_help_record(ctx)
 
 
 def _milestones(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -59,8 +69,7 @@ def tokenizer_command() -> None:
 @tokenizer_command.command("train")
 @click.argument("dataset")
 @click.option("--out", "out", required=True, metavar="RUN", help="Run folder (checkpoints, log.jsonl, config.json).")
-@click.option("--preset", type=click.Choice(PRESET_NAMES), default=None,
-              help="mm64k (MotionMillion, default), small, or tiny (a CPU in minutes).")
+@click.option("--preset", cls=PresetOption, type=click.Choice(PRESET_NAMES), default=None)
 @click.option("--quantizer", type=QuantizerChoice(), default=None,
               help="fsq (default); vq (EMA + resets), vqvae (plain), lfq, or any registered quantizer.")
 @click.option("--codebook-size", type=int, default=None, metavar="K",
@@ -100,8 +109,11 @@ def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None
     `accelerate launch -m mtk tokenizer train DATASET --out RUN ...` (the batch size is per process;
     the schedule counts optimizer steps, whatever the number of processes).
     """
+    from mtk.tokenizer.presets import cpu_default_note, default_preset
     from mtk.tokenizer.train import TrainConfig, planned_steps, train
 
+    if options["preset"] is None and not options["resume"] and default_preset() != "mm64k":
+        print_note(cpu_default_note())
     cfg = TrainConfig(dataset=dataset, out=out, **options)
     start, stop = planned_steps(cfg)
     err_console = console(stderr=True)
@@ -111,40 +123,64 @@ def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None
         if record["event"] == "eval" and not quiet:
             err_console.print(_eval_line(record), soft_wrap=True)
 
-    with progress_bar(f"training {out}", stop - start) as advance:
-        result = train(cfg, on_progress=advance, on_event=on_event)
+    try:
+        with progress_bar(f"training {out}", stop - start) as advance:
+            result = train(cfg, on_progress=advance, on_event=on_event)
+    except KeyboardInterrupt:
+        _advise_after_interrupt(out)
+        raise
     if not result["main_process"]:
         return
     if as_json:
         emit_json(result)
     else:
         best = result["best_mpjpe_mm"]
-        console().print(f"{result['out']}: {result['iter']} steps on {result['processes']} process(es); "
-                        f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth", soft_wrap=True)
+        print_summary(f"{result['out']}: {result['iter']} steps on {result['processes']} process(es); "
+                      f"best MPJPE {best:.1f} mm -> {result['out']}/net_best.pth")
+
+
+def _advise_after_interrupt(out: str) -> None:
+    """Say how to go on after Ctrl-C: resume from the last checkpoint, or start over when none was saved."""
+    from pathlib import Path
+
+    from mtk.tokenizer.train import LATEST
+
+    if (Path(out) / LATEST).is_file():
+        print_note(f"{out}/{LATEST} holds the last checkpoint: rerun with --resume to continue from it")
+    else:
+        print_note("no checkpoint was saved yet: rerun the same command to start over")
 
 
 @tokenizer_command.command("eval")
 @click.argument("dataset")
 @click.option("--ckpt", required=True, metavar="CKPT", help="mtk or MotionMillion checkpoint (.pth).")
-@click.option("--split", default="test", show_default=True, help="Split to evaluate ('all' for every motion).")
+@click.option("--split", default=None, metavar="S",
+              help="Split to evaluate (default: test when the dataset has one, else all; 'all' = every motion).")
 @click.option("--batch-size", type=int, default=32, show_default=True)
+@layout_option
+@tree_options
 @json_option
-def eval_command(dataset: str, ckpt: str, split: str, batch_size: int, as_json: bool) -> None:
+def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, layout: str | None, as_dataset: bool,
+                 splits: str | None, as_json: bool) -> None:
     """Reconstruction MPJPE (mm, pelvis-aligned), root trajectory error and codebook usage on a split.
 
     Each motion is cropped to its first floor(T/unit)*unit frames (deterministic); the metrics cover the
-    whole split, gathered across processes under accelerate.
+    whole split, gathered across processes under accelerate. Motions are normalised as `mtk tokenize` does:
+    with the checkpoint's mean/std, else the dataset's.
     """
     from mtk.tokenizer.evaluate import evaluate_checkpoint
 
-    with progress_bar(f"evaluating {split}", None) as advance:
-        result = evaluate_checkpoint(dataset, ckpt, split=None if split == "all" else split,
-                                     batch_size=batch_size, on_progress=advance)
+    with progress_bar(f"evaluating {split or 'the default split'}", None) as advance:
+        result = evaluate_checkpoint(dataset, ckpt, split=split, batch_size=batch_size, on_progress=advance,
+                                     layout=tree_layout(dataset, layout, as_dataset, splits), splits=splits)
+    if split is None and result["split"] != "test":
+        print_note(f"{dataset} has no test split: evaluating all {result['motions']} motions")
     if as_json:
         emit_json(result)
         return
     out = console()
-    out.print(f"[bold]{ckpt}[/bold] on {dataset} ({split}, {result['motions']} motions, {result['frames']} frames)")
+    out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, "
+              f"{result['frames']} frames)")
     out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
     out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")
     out.print(f"  codebook usage   {result['codes_used']}/{result['codebook_size']} "

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 
-from mtk.cli.common import emit_json, json_option, layout_option, print_report
+from mtk.cli.common import emit_json, json_option, layout_option, print_report, tree_layout, tree_options
 
 
 @click.command("validate")
 @click.argument("dataset")
 @layout_option
+@tree_options
 @click.option("--window", type=click.IntRange(min=1), default=None, metavar="W",
               help="Training window in frames; shorter motions are reported (default 64).")
 @json_option
-def validate_command(dataset: str, layout: str | None, window: int | None, as_json: bool) -> int:
+def validate_command(dataset: str, layout: str | None, as_dataset: bool, splits: str | None, window: int | None,
+                     as_json: bool) -> int:
     """Check every motion of DATASET (npy folder, .zarr store, .h5 file or URL).
 
     Reports split names without a motion, motions without text, wrong widths, NaN/Inf, motions too short
@@ -24,12 +26,14 @@ def validate_command(dataset: str, layout: str | None, window: int | None, as_js
     Examples:
       mtk validate HumanML3D
       mtk validate motionmillion.zarr --window 96 --json | jq .findings
+      mtk validate release/ --as-dataset             # any folder tree of feature .npy files
     """
     from mtk.cli.common import progress_bar
     from mtk.jobs.validate import validate_dataset
 
     with progress_bar("validating", None) as advance:
-        report = validate_dataset(dataset, layout=layout, window=window, on_progress=advance)
+        report = validate_dataset(dataset, layout=tree_layout(dataset, layout, as_dataset, splits), splits=splits,
+                                  window=window, on_progress=advance)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -25,6 +25,30 @@ fps_option = click.option("--fps", type=float, default=None, metavar="F",
                           help=f"Frame rate (default: the layout's: {_LAYOUT_RATES}).")
 
 
+_as_dataset_option = click.option(
+    "--as-dataset", is_flag=True,
+    help="Read a folder tree of feature .npy files as a dataset (names: paths without .npy; texts in texts/ or "
+         "beside; split lists at the root). --layout given on such a folder does the same.")
+_splits_option = click.option("--splits", "splits", metavar="DIR", default=None,
+                              help="Folder of split lists (train.txt, ...) for a tree of .npy files.")
+
+
+def tree_options(command: Callable) -> Callable:
+    """``--as-dataset`` and ``--splits DIR``: read a plain folder tree of ``.npy`` files as a dataset. The
+    command calls :func:`tree_layout` to turn them into the layout every reader of the tree is opened with."""
+    return _as_dataset_option(_splits_option(command))
+
+
+def tree_layout(dataset: str, layout: str | None, as_dataset: bool, splits: str | None) -> str | None:
+    """The ``layout`` to open DATASET with: for a tree (``--as-dataset`` or ``--splits``) the one its
+    features have, so that every reader (worker processes too) opens the tree the same way."""
+    if not (as_dataset or splits):
+        return layout
+    from mtk.formats.datasets import tree_layout as detected
+
+    return detected(dataset, layout)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -54,24 +78,57 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=10_000)
 
 
-def is_quiet() -> bool:
+def quiet_given() -> bool:
+    """Whether ``-q/--quiet`` was given (anywhere on the command line)."""
     ctx = click.get_current_context(silent=True)
-    quiet = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
-    return quiet or not sys.stderr.isatty()
+    return bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
+
+
+def is_quiet() -> bool:
+    """Whether progress bars stay hidden: ``-q`` given, or stderr is not a terminal."""
+    return quiet_given() or not sys.stderr.isatty()
+
+
+def print_summary(summary: object) -> None:
+    """Print a command's result summary ("wrote ...") on stdout, unless ``-q`` was given."""
+    if not quiet_given():
+        console().print(summary, markup=False)
+
+
+def print_note(message: str) -> None:
+    """Print a note (``mtk: note: ...``) on stderr, unless ``-q`` was given."""
+    if not quiet_given():
+        console(stderr=True).print(f"mtk: note: {message}", markup=False)
+
+
+class Advance:
+    """``advance(n)`` moves a progress bar on; ``advance.set_total(n)`` gives it the total a job learnt
+    (:func:`mtk.io.progress.announce_total`). Without a bar (piped, ``-q``) both do nothing."""
+
+    def __init__(self, progress: Any = None, task: Any = None):
+        self.progress, self.task = progress, task
+
+    def __call__(self, n: int = 1) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, n)
+
+    def set_total(self, total: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, total=total)
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (silent when piped or --quiet); yields ``advance(n)``."""
+def progress_bar(description: str, total: int | None) -> Iterator[Advance]:
+    """A rich progress bar with the time remaining on stderr (silent when piped or --quiet); yields
+    :class:`Advance`."""
     if is_quiet():
-        yield lambda n=1: None
+        yield Advance()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console(stderr=True), transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+        yield Advance(progress, progress.add_task(description, total=total))
 
 
 def _fmt(value: float | None) -> str:
@@ -86,8 +143,9 @@ def print_report(report: Report) -> None:
 
     out = console()
     head = [f"[bold]{report.path}[/bold]", f"kind: {report.kind}"]
+    fps = report.fps if report.fps is None or not report.fps_source else f"{report.fps} ({report.fps_source})"
     for label, value in (("layout", report.layout), ("frames", report.frames), ("dim", report.dim),
-                         ("fps", report.fps), ("duration", f"{report.duration_s:.2f} s" if report.duration_s else None),
+                         ("fps", fps), ("duration", f"{report.duration_s:.2f} s" if report.duration_s else None),
                          ("dtype", report.dtype)):
         if value is not None:
             head.append(f"{label}: {value}")

@@ -317,7 +317,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     from mtk.toolkit.inspection import describe_joints
 
     motion = read_bvh(path)
-    report = describe_joints(motion.positions(), path, fps or motion.fps)
+    report = describe_joints(motion.positions(), path, fps or motion.fps, fps_source="--fps" if fps else "file")
     report.kind = "bvh"
     skeleton = known_skeleton(motion)
     report.details["skeleton"] = skeleton.name if skeleton else None

@@ -23,9 +23,36 @@ from mtk.schemas import Layout
 from mtk.toolkit.finite import SKIP_HINT, finite_problem
 
 
-def open_dataset(path: str | Path, layout: str | None = None) -> DatasetReader:
-    """A reader for the dataset at ``path`` (folder, store or URL). Files are opened lazily."""
-    return registry.detect(path, "dataset").reader(str(path), layout=layout)
+#: the format that reads any folder tree of feature .npy files (never detected on its own)
+TREE_FORMAT = "npy-tree"
+
+
+def open_dataset(path: str | Path, layout: str | None = None, splits: str | Path | None = None) -> DatasetReader:
+    """A reader for the dataset at ``path`` (folder, store or URL). Files are opened lazily.
+
+    A folder that is no known dataset is read as a tree of feature ``.npy`` files when ``layout`` names its
+    features, and always when ``splits`` (a folder of split lists) is given.
+    """
+    if splits is not None:
+        return registry.get("dataset", TREE_FORMAT).reader(str(path), layout=layout, splits=splits)
+    try:
+        entry = registry.detect(path, "dataset")
+    except BadInputError:
+        if layout is None or not Path(path).is_dir():
+            raise
+        entry = registry.get("dataset", TREE_FORMAT)
+    return entry.reader(str(path), layout=layout)
+
+
+def tree_layout(path: str | Path, layout: str | None = None) -> str:
+    """The layout of a tree of feature ``.npy`` files: ``layout`` when given, else detected from the width of
+    its first motion (what ``--as-dataset`` passes on, so every reader of the tree agrees)."""
+    if layout is not None:
+        return layout
+    found = registry.get("dataset", TREE_FORMAT).reader(str(path)).info.layout
+    if found is None:
+        raise BadInputError(path, "holds features of a width that matches no known layout", "pass --layout")
+    return found.name
 
 
 def format_for_path(path: str | Path) -> str | None:
@@ -117,8 +144,10 @@ def dataset_report(reader: DatasetReader, lengths: dict[str, int], fps: float | 
     std = None if info.stats is None else np.asarray(info.stats.std)
     details = {"format": reader_format(reader), "family": info.family}
     extra = {} if window is None else {"window": window}
-    return report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits, _stats_dims(info),
-                  std=std, details=details, dtype=_dtype(reader), **extra)
+    found = report(reader.path, info.layout, fps or info.fps, info.names, lengths, info.splits, _stats_dims(info),
+                   std=std, details=details, dtype=_dtype(reader), **extra)
+    found.fps_source = "--fps" if fps else info.fps_source
+    return found
 
 
 def bad_names_report(path: str, err: BadNameError):

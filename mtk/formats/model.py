@@ -45,6 +45,8 @@ class DatasetInfo:
     stats: Stats | None = None
     #: ``humanml3d`` (also KIT), ``motionmillion`` or ``mtk`` (a store): decides default output names
     family: str = "mtk"
+    #: where ``fps`` comes from: ``file`` (stored with the data) or ``layout default`` (npy folders carry none)
+    fps_source: str = "file"
 
     def split_names(self, split: str | None) -> list[str]:
         """Names of ``split`` (all names when None); unknown splits raise KeyError."""
@@ -59,9 +61,9 @@ class DatasetInfo:
             return split
         matches = [key for key in self.splits if key.endswith(f"/{split}")]
         if len(matches) != 1:
-            known = ", ".join(self.splits) or "none"
+            known = f"splits: {', '.join(self.splits)}" if self.splits else "the dataset has no splits"
             why = "is ambiguous" if matches else "is unknown"
-            raise KeyError(f"split {split!r} {why}; splits: {known}")
+            raise KeyError(f"split {split!r} {why}; {known}")
         return matches[0]
 
 

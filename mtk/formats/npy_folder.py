@@ -77,14 +77,16 @@ def text_file_content(lines: Sequence[str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def _scan_names(motion_dir: Path, recursive: bool) -> list[str]:
+def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = ()) -> list[str]:
+    """The names (relative paths without ``.npy``) of the ``.npy`` files under ``motion_dir``, sorted;
+    hidden entries and the top-level folders ``skip`` are left out."""
     names: list[str] = []
     stack = [(motion_dir, "")]
     while stack:
         folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.startswith("."):
+                if entry.name.startswith(".") or (not prefix and entry.name in skip):
                     continue
                 if entry.is_dir() and recursive:
                     stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
@@ -101,6 +103,15 @@ def _read_splits(root: Path, family: str) -> dict[str, list[str]]:
         files = {p.relative_to(base).with_suffix("").as_posix(): p for p in sorted(base.rglob("*.txt"))} \
             if base.is_dir() else {}
     return {key: check_names(read_lines(p), p, unique=False) for key, p in files.items()}
+
+
+def load_stats_pair(mean_path: Path, std_path: Path, convention: str | None = None) -> Stats:
+    """A mean/std pair of (D,) vector files."""
+    mean, std = load_npy(mean_path), load_npy(std_path)
+    for path, vector in ((mean_path, mean), (std_path, std)):
+        if vector.ndim != 1:
+            raise BadInputError(path, f"has shape {vector.shape}; expected a (D,) vector")
+    return Stats(mean=mean, std=std, convention=convention)
 
 
 def npy_frames(path: Path) -> int:
@@ -134,7 +145,7 @@ class NpyFolderReader(DatasetReader):
         return self._info
 
     def _scan(self) -> DatasetInfo:
-        names = _scan_names(self.motion_dir, recursive=self.family == "motionmillion")
+        names = scan_names(self.motion_dir, recursive=self.family == "motionmillion")
         stats = self._read_stats()
         dim = self._first_dim(names)
         if dim is None and stats is not None:
@@ -144,7 +155,8 @@ class NpyFolderReader(DatasetReader):
                                 "nothing to read")
         layout = resolve_layout(dim, self._layout_request, self.path)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=_read_splits(self.root, self.family), stats=stats, family=self.family)
+                           splits=_read_splits(self.root, self.family), stats=stats, family=self.family,
+                           fps_source="layout default")
 
     def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
         """The most common width among the first ``tries`` motions with frames, so that one bad motion never
@@ -164,11 +176,7 @@ class NpyFolderReader(DatasetReader):
         mean_path, std_path = self.root / mean_rel, self.root / std_rel
         if not (mean_path.is_file() and std_path.is_file()):
             return None
-        mean, std = load_npy(mean_path), load_npy(std_path)
-        for path, vector in ((mean_path, mean), (std_path, std)):
-            if vector.ndim != 1:
-                raise BadInputError(path, f"has shape {vector.shape}; expected a (D,) vector")
-        return Stats(mean=mean, std=std, convention=self.family)
+        return load_stats_pair(mean_path, std_path, self.family)
 
     def file(self, name: str) -> Path:
         return self.motion_dir / f"{name}.npy"

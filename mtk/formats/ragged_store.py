@@ -489,7 +489,8 @@ class RaggedReader(DatasetReader):
             stats = Stats(mean=mean, std=std, convention=stat_attrs.get("convention"),
                           split=stat_attrs.get("split"), frames=stat_attrs.get("frames"))
         return DatasetInfo(layout=layout, fps=float(attrs.get("fps", layout.fps if layout else 20.0)),
-                           names=list(names), splits=splits, stats=stats, family=attrs.get("family", "mtk"))
+                           names=list(names), splits=splits, stats=stats, family=attrs.get("family", "mtk"),
+                           fps_source="file" if "fps" in attrs else "layout default")
 
     def __len__(self) -> int:
         return len(self.meta[1])

@@ -51,7 +51,8 @@ def _dataset_target(entry: registry.Format) -> Target:
     from mtk.jobs.convert_dataset import convert_to_dataset
 
     return Target(entry.name, entry.description, partial(convert_to_dataset, to=entry.name),
-                  frozenset({"layout", "fps", "workers", "resume", "skip_bad"}), entry.suffixes, reports_progress=True)
+                  frozenset({"layout", "fps", "workers", "resume", "skip_bad", "splits"}), entry.suffixes,
+                  reports_progress=True)
 
 
 def _pfnn_target(entry: registry.Format) -> Target:
@@ -79,7 +80,9 @@ def _feature_targets() -> list[Target]:
     from mtk.jobs.convert_motion import convert_to_features
     from mtk.toolkit.families import family_of
 
-    found = [Target("joints", "joint positions (T, J, 3) .npy from features or a BVH file", convert_to_joints,
+    found = [Target("joints", "joint positions (T, J, 3) .npy from features (floor- and origin-aligned, as the "
+                    "layouts define them: floor at y = 0, frame-0 root above the origin) or a BVH file",
+                    convert_to_joints,
                     frozenset({"layout", "fps"}))]
     for spec in LAYOUTS.values():
         options = {"fps", "fix_quirks"} if family_of(spec).has_quirks else {"fps"}
@@ -95,13 +98,20 @@ def targets() -> dict[str, Target]:
 
 
 def target_for(dst: str, to: str | None) -> Target:
-    """The target ``to``, else the one DST's suffix names; a one-line error when neither says."""
+    """The target ``to``, else the one DST's suffix names; a one-line error when neither says, or when DST's
+    suffix names another format than ``to`` (``out.h5 --to zarr`` would write a Zarr folder named .h5)."""
     found = targets()
+    path = Path(dst.rstrip("/"))
+    suffix = path.suffix.lower()
+    named = next((t.name for t in found.values() if suffix and suffix in t.suffixes), None)
     if to is None:
-        suffix = Path(dst.rstrip("/")).suffix.lower()
-        to = next((t.name for t in found.values() if suffix and suffix in t.suffixes), None)
+        to = named
     if to is None:
         raise MtkError(dst, "cannot guess the output format", f"pass --to ({', '.join(found)})")
     if to not in found:
         raise MtkError(None, f"unknown output format {to!r}", f"pass --to ({', '.join(found)})")
+    if named is not None and named != to:
+        better = path.with_suffix(found[to].suffixes[0] if found[to].suffixes else "").name
+        raise MtkError(dst, f"the suffix {suffix} names {named} but --to {to} was given",
+                       f"name it {better}, or drop --to")
     return found[to]

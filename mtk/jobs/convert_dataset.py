@@ -24,6 +24,8 @@ from mtk.formats.datasets import create_writer, format_for_path, open_dataset, r
 from mtk.formats.model import Motion
 from mtk.io.destination import Journal, refuse_overlap, source_log_path
 from mtk.io.lock import exclusive
+from mtk.io.progress import announce_total
+from mtk.toolkit.frame_rate import OPTION, FrameRate
 
 #: motions per read task
 BLOCK = 64
@@ -44,6 +46,8 @@ class ConvertResult:
     seconds: float = 0.0
     resumed_from: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the frame rate recorded in the output, and where it came from
+    rate: FrameRate | None = None
 
     @property
     def mb_per_s(self) -> float:
@@ -51,7 +55,8 @@ class ConvertResult:
 
     def summary(self) -> str:
         line = (f"wrote {self.motions} motions ({self.frames} frames, {self.bytes / 1e6:.1f} MB of features) "
-                f"to {self.dst} in {self.seconds:.1f} s ({self.mb_per_s:.0f} MB/s)")
+                f"to {self.dst}{f' at {self.rate}' if self.rate else ''} in {self.seconds:.1f} s "
+                f"({self.mb_per_s:.0f} MB/s)")
         if self.resumed_from:
             line += f"; resumed after {self.resumed_from} motions"
         if self.skipped:
@@ -88,9 +93,9 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
                     fps: float | None = None, workers: int | None = None, overwrite: bool = False,
                     resume: bool = False,
                     skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
-                    **writer_options) -> ConvertResult:
+                    splits: str | None = None, **writer_options) -> ConvertResult:
     """Convert the dataset ``src`` into ``dst`` (format ``to``, else guessed from DST's suffix); ``fps``
-    overrides the frame rate recorded in a store."""
+    overrides the frame rate recorded in a store; ``splits``: a folder of split lists for a tree of .npy files."""
     to = to or format_for_path(dst)
     if to is None:
         suffixes = ", ".join(s for f in registry.formats("dataset", writable=True) for s in f.suffixes)
@@ -98,10 +103,11 @@ def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | Non
                        f"name it {suffixes} or pass --to {'|'.join(registry.names('dataset', writable=True))}")
     refuse_overlap(dst, [src])
     started = time.perf_counter()
-    reader = open_dataset(src, layout=layout)
-    info = reader.info if fps is None else replace(reader.info, fps=float(fps))
+    reader = open_dataset(src, layout=layout, splits=splits)
+    info = reader.info if fps is None else replace(reader.info, fps=float(fps), fps_source=OPTION)
     names = info.names
-    result = ConvertResult(dst=str(dst))
+    announce_total(on_progress, len(names))
+    result = ConvertResult(dst=str(dst), rate=FrameRate(info.fps, info.fps_source))
     with exclusive(dst), create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
         sources = Journal(source_log_path(dst))
         start = writer.resume_index(names) if resume else 0
@@ -157,7 +163,8 @@ def _count_resumed(result: ConvertResult, reader: DatasetReader, done: Sequence[
 
 def convert_to_dataset(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,
                        workers: int | None = None, overwrite: bool = False, resume: bool = False,
-                       skip_bad: bool = False, on_progress: Callable[[int], None] | None = None) -> str:
+                       skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
+                       splits: str | None = None) -> str:
     """The ``mtk convert --to <dataset format>`` target: one summary line (plus the skipped motions)."""
     return convert_dataset(src, dst, to, layout=layout, fps=fps, workers=workers, overwrite=overwrite,
-                           resume=resume, skip_bad=skip_bad, on_progress=on_progress).summary()
+                           resume=resume, skip_bad=skip_bad, on_progress=on_progress, splits=splits).summary()

@@ -8,6 +8,7 @@ from mtk.formats.arrays import load_features, save_npy
 from mtk.io.atomic import refuse_existing
 from mtk.toolkit.families import recover_joints
 from mtk.toolkit.finite import COMPUTED_HINT, require_finite
+from mtk.toolkit.inspection import ALIGNED
 
 
 def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float | None = None,
@@ -20,8 +21,8 @@ def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float 
 
         positions, rate = bvh_joints(src, fps)
         save_npy(dst, positions.astype(np.float32))
-        return f"wrote {dst}: {positions.shape[0]} frames x {positions.shape[1]} joints (BVH at {rate:g} fps)"
+        return f"wrote {dst}: {positions.shape[0]} frames x {positions.shape[1]} joints (BVH at {rate})"
     feature_file = load_features(src, layout)
     joints = recover_joints(feature_file.features.astype(np.float64), feature_file.layout).astype(np.float32)
     save_npy(dst, require_finite(joints, src, COMPUTED_HINT))
-    return f"wrote {dst}: {joints.shape[0]} frames x {joints.shape[1]} joints ({feature_file.layout.name})"
+    return f"wrote {dst}: {joints.shape[0]} frames x {joints.shape[1]} joints ({feature_file.layout.name}, {ALIGNED})"

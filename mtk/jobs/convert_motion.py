@@ -17,6 +17,7 @@ from mtk.io.atomic import refuse_existing
 from mtk.schemas import Layout, get_layout
 from mtk.toolkit.families import family_of
 from mtk.toolkit.finite import COMPUTED_HINT, require_finite
+from mtk.toolkit.frame_rate import FILE, FrameRate, chosen_rate, warn_if_doubtful
 from mtk.toolkit.resample import resample_motion
 
 
@@ -24,12 +25,13 @@ def _is_bvh(path: str) -> bool:
     return str(path).lower().endswith(".bvh")
 
 
-def bvh_joints(src: str, fps: float | None = None) -> tuple[np.ndarray, float]:
-    """All joint positions (T, J, 3) of a BVH file at ``fps`` (default: the file's), and that rate."""
+def bvh_joints(src: str, fps: float | None = None) -> tuple[np.ndarray, FrameRate]:
+    """All joint positions (T, J, 3) of a BVH file at ``fps`` (default: the file's), and that rate with
+    where it came from."""
     motion = read_bvh(src)
-    out_fps = fps or motion.fps
-    positions, _ = resample_motion(motion.positions(), None, motion.fps, out_fps)
-    return positions, out_fps
+    rate = chosen_rate(fps, motion.fps, default_source=FILE)
+    positions, _ = resample_motion(motion.positions(), None, motion.fps, rate.value)
+    return positions, rate
 
 
 def _source_joints(src: str, layout: Layout, fps: float) -> tuple[np.ndarray, str]:
@@ -60,7 +62,8 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
     spec = get_layout(layout)
     family = family_of(spec)
     refuse_existing(dst, overwrite, sources=[src])
-    out_fps = fps or spec.fps
+    rate = chosen_rate(fps, spec.fps)
+    out_fps = rate.value
     rotations = None
     if family.needs_rotations:
         if not _is_bvh(src):
@@ -77,7 +80,7 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
     features = family.extract(positions, rotations, spec, reproduce_quirks=not fix_quirks)
     save_npy(dst, require_finite(features.astype(spec.dtype_on_disk), src, COMPUTED_HINT))
     quirks = ("; quirks fixed" if fix_quirks else "; released-data quirks kept") if family.has_quirks else ""
-    return (f"wrote {dst}: {features.shape[0]} rows x {spec.dim} ({spec.name}, {out_fps:g} fps, "
+    return (f"wrote {dst}: {features.shape[0]} rows x {spec.dim} ({spec.name}, {rate}, "
             f"from {origin}{quirks})")
 
 
@@ -93,8 +96,10 @@ def convert_to_bvh(src: str, dst: str, layout: str | None = None, fps: float | N
     pose = family.pose(features, spec)
     require_finite(pose.local_rotations, src, COMPUTED_HINT)
     require_finite(pose.root_positions, src, COMPUTED_HINT)
-    out_fps = fps or spec.fps
+    rate = chosen_rate(fps, spec.fps)
+    warn_if_doubtful(features, spec, rate)
+    out_fps = rate.value
     names = [bvh_joint_name(n) for n in spec.skeleton.joint_names]
     write_bvh(dst, names, spec.skeleton.parents, pose.offsets, pose.local_rotations, pose.root_positions, out_fps)
     how = "exact SMPL rotations" if family.exact_pose else "swing rotations, an approximation without limb twist"
-    return f"wrote {dst}: {features.shape[0]} frames, {spec.num_joints} joints at {out_fps:g} fps ({spec.name}, {how})"
+    return f"wrote {dst}: {features.shape[0]} frames, {spec.num_joints} joints at {rate} ({spec.name}, {how})"

@@ -84,5 +84,6 @@ def render_file(path: str, out: str, fps: float | None = None, layout: str | Non
             picks = np.round(sample_times(len(scene.joints), source_fps, out_fps)).astype(int)
             writer = _writer(target, out_fps)
             animation(scene, picks.tolist(), out_fps).save(tmp, writer=writer)
-            summary = f"wrote {out}: {len(picks)} frames at {out_fps:g} fps ({len(picks) / out_fps:.1f} s)"
+            summary = (f"wrote {out}: {len(picks)} frames at {out_fps:g} fps ({len(picks) / out_fps:.1f} s) of a "
+                       f"{len(scene.joints)}-frame motion at {source_fps:g} fps")
     return summary

@@ -246,8 +246,8 @@ def _merge(results: list[RunResult], dim: int) -> MomentsPass:
 # ---------------------------------------------------------------------------------------------------
 # mtk stats
 
-def _open(path: str, layout: str | None) -> tuple[DatasetReader, DatasetInfo, Layout]:
-    reader = open_dataset(path, layout=layout)
+def _open(path: str, layout: str | None, splits: str | None = None) -> tuple[DatasetReader, DatasetInfo, Layout]:
+    reader = open_dataset(path, layout=layout, splits=splits)
     info = reader.info
     if info.layout is None:
         raise BadInputError(path, "has motions of a width that matches no known layout", "pass --layout")
@@ -282,11 +282,13 @@ def _has_split(info: DatasetInfo, split: str) -> bool:
 
 def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layout", feat_bias: float = 1.0,
                   layout: str | None = None, workers: int | None = None, strict: bool = False,
-                  on_progress: Callable[[int], None] | None = None, work: WorkFolder | None = None) -> DatasetStats:
-    """Mean/std of a dataset's ``split`` (default: train when the dataset has one, else all) in a convention."""
+                  on_progress: Callable[[int], None] | None = None, work: WorkFolder | None = None,
+                  splits: str | None = None) -> DatasetStats:
+    """Mean/std of a dataset's ``split`` (default: train when the dataset has one, else all) in a convention;
+    ``splits``: a folder of split lists for a tree of .npy files."""
     if feat_bias <= 0:
         raise MtkError(None, f"--feat-bias must be positive, got {feat_bias:g}")
-    reader, info, found = _open(path, layout)
+    reader, info, found = _open(path, layout, splits)
     split, names, missing = _split_members(info, split, path)
     if not names:
         raise MtkError(path, f"split {split} has no motions in this dataset", "pick another --split")
@@ -299,9 +301,14 @@ def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layou
                         scan.used, scan.skipped, missing)
 
 
-def output_files(out_dir: str | Path, family: str) -> tuple[Path, Path, Path]:
-    """(mean, std, sidecar) paths under ``out_dir`` in the family's names."""
-    mean_rel, std_rel = STATS_FILES[family]
+#: text-to-motion's names for feat-biased HumanML3D-family stats (``checkpoints/<name>/meta/{mean,std}.npy``)
+META_FILES = ("mean.npy", "std.npy")
+
+
+def output_files(out_dir: str | Path, family: str, feat_bias: float = 1.0) -> tuple[Path, Path, Path]:
+    """(mean, std, sidecar) paths under ``out_dir`` in the family's names; feat-biased HumanML3D-family stats
+    take text-to-motion's ``meta/`` names (``mean.npy``, ``std.npy``), as its training loader expects."""
+    mean_rel, std_rel = META_FILES if family == "humanml3d" and feat_bias != 1 else STATS_FILES[family]
     mean, std = Path(out_dir, mean_rel), Path(out_dir, std_rel)
     return mean, std, std.with_name(SIDECAR)
 
@@ -309,7 +316,7 @@ def output_files(out_dir: str | Path, family: str) -> tuple[Path, Path, Path]:
 def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = False) -> list[Path]:
     """Write the vectors (family names and dtype) and the JSON sidecar in one commit
     (:func:`mtk.io.atomic.write_together`); existing files need ``overwrite``."""
-    paths = output_files(out_dir, result.family)
+    paths = output_files(out_dir, result.family, result.stats.feat_bias)
     for path in paths:
         refuse_existing(path, overwrite)
     dtype = result.layout.dtype_on_disk
@@ -331,7 +338,8 @@ def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = Fal
 def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, groups: Grouping = "layout",
                  feat_bias: float = 1.0, layout: str | None = None, workers: int | None = None,
                  strict: bool = False, overwrite: bool = False, resume: bool = False,
-                 on_progress: Callable[[int], None] | None = None) -> tuple[DatasetStats, list[Path]]:
+                 on_progress: Callable[[int], None] | None = None,
+                 splits: str | None = None) -> tuple[DatasetStats, list[Path]]:
     """:func:`dataset_stats` written under ``out_dir`` (:func:`write_stats`), holding ``out_dir``'s lock.
 
     Each finished run's moments are kept in a work folder beside ``out_dir``; ``resume`` reuses those of a
@@ -339,11 +347,13 @@ def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, group
     replace the output files that run left.
     """
     options = {"dataset": source_identity(path), "split": split,
-               "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS}
+               "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS,
+               "splits": splits and source_identity(splits)}
     with exclusive(out_dir):
         work = WorkFolder(out_dir, options, resume, overwrite)
         try:
-            result = dataset_stats(path, split, groups, feat_bias, layout, workers, strict, on_progress, work)
+            result = dataset_stats(path, split, groups, feat_bias, layout, workers, strict, on_progress, work,
+                                   splits)
             written = write_stats(result, out_dir, overwrite or work.resumed)
         except BaseException as err:
             work.close(type(err))

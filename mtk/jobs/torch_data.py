@@ -4,9 +4,10 @@
   sampling: every motion is drawn equally often), normalised with the dataset's mean/std.
 * :class:`MotionDataset` - whole motions, normalised and zero-padded, with lengths and names (evaluation).
 
-Both are picklable and open their files lazily in each DataLoader worker (h5py is never opened before
-a fork). On a local Zarr store a window is one direct read from an uncompressed shard
-(:class:`mtk.formats.zarr_store.ShardFiles`), so memory holds only the window being returned.
+``layout=`` (or ``splits=``, a folder of split lists) also opens any folder tree of feature ``.npy`` files
+(:mod:`mtk.formats.npy_tree`). Both are picklable and open their files lazily in each DataLoader worker
+(h5py is never opened before a fork). On a local Zarr store a window is one direct read from an uncompressed
+shard (:class:`mtk.formats.zarr_store.ShardFiles`), so memory holds only the window being returned.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ from mtk.toolkit.finite import check_normalisation, require_finite
 class _StoreDataset(Dataset):
     """Shared setup: the reader, the split's motions that have data, their lengths and the stats."""
 
-    def __init__(self, path: str, split: str | None, layout: str | None, normalize: bool):
+    def __init__(self, path: str, split: str | None, layout: str | None, normalize: bool,
+                 splits: str | None = None):
         self.path = str(path)
         self.split = split
-        reader = open_dataset(self.path, layout=layout)
+        self.splits = splits
+        reader = open_dataset(self.path, layout=layout, splits=splits)
         info = reader.info
         try:
             wanted = info.split_names(split)
         except KeyError as err:
-            raise MtkError(self.path, str(err.args[0]), "pass one of the dataset's splits or none") from None
+            raise MtkError(self.path, str(err.args[0]), "pass one of them, or all for every motion") from None
         present = set(info.names)
         names = [n for n in wanted if n in present]
         self.missing = len(wanted) - len(names)
@@ -56,7 +59,8 @@ class _StoreDataset(Dataset):
     @property
     def reader(self) -> DatasetReader:
         if self._reader is None:
-            self._reader = open_dataset(self.path, layout=self.layout.name if self.layout else None)
+            self._reader = open_dataset(self.path, layout=self.layout.name if self.layout else None,
+                                        splits=self.splits)
         return self._reader
 
     def __getstate__(self) -> dict:
@@ -81,8 +85,8 @@ class WindowDataset(_StoreDataset):
     """
 
     def __init__(self, path: str, window: int = 64, split: str | None = None, seed: int = 0,
-                 layout: str | None = None, normalize: bool = True):
-        super().__init__(path, split, layout, normalize)
+                 layout: str | None = None, normalize: bool = True, splits: str | None = None):
+        super().__init__(path, split, layout, normalize, splits)
         self.window = int(window)
         self.seed = int(seed)
         keep = self.all_lengths >= self.window
@@ -122,8 +126,8 @@ class MotionDataset(_StoreDataset):
     length=int, name=str). Motions longer than ``max_length`` keep their first ``max_length`` frames."""
 
     def __init__(self, path: str, split: str | None = None, max_length: int | None = None,
-                 layout: str | None = None, normalize: bool = True):
-        super().__init__(path, split, layout, normalize)
+                 layout: str | None = None, normalize: bool = True, splits: str | None = None):
+        super().__init__(path, split, layout, normalize, splits)
         self.names = self.all_names
         self.lengths = self.all_lengths
         longest = int(self.lengths.max()) if len(self.lengths) else 0

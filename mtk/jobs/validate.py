@@ -7,19 +7,23 @@ from pathlib import Path
 
 from mtk.errors import BadNameError, MtkError
 from mtk.formats.datasets import bad_names_report, dataset_report, open_dataset, read_block
+from mtk.io.progress import announce_total
 
 
 def validate_dataset(path: str | Path, layout: str | None = None, window: int | None = None,
-                     block: int = 256, on_progress: Callable[[int], None] | None = None):
-    """Read every motion and report structural and content findings (``mtk validate``)."""
+                     block: int = 256, on_progress: Callable[[int], None] | None = None,
+                     splits: str | Path | None = None):
+    """Read every motion and report structural and content findings (``mtk validate``); ``splits``: a folder
+    of split lists for a tree of .npy files."""
     from mtk.toolkit.inspection import TRAINING_WINDOW
     from mtk.toolkit.validation import check_motions, summarize_motion
 
-    reader = open_dataset(path, layout=layout)
+    reader = open_dataset(path, layout=layout, splits=splits)
     try:
         info = reader.info
     except BadNameError as err:
         return bad_names_report(str(path), err)
+    announce_total(on_progress, len(info.names))
     unreadable: list[str] = []
 
     def summaries():

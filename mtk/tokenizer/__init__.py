@@ -1,11 +1,34 @@
-"""The FSQ motion tokenizer: quantizers, the MotionMillion-compatible conv autoencoder, training, evaluation."""
+"""The FSQ motion tokenizer: quantizers, the MotionMillion-compatible conv autoencoder, training, evaluation.
 
-from mtk.tokenizer.checkpoint import load_checkpoint, save_checkpoint
-from mtk.tokenizer.model import TokenizerModel, build_model, model_config
-from mtk.tokenizer.presets import PRESETS
-from mtk.tokenizer.quantizers import (FSQ, FSQ_LEVELS, LFQ, VQ, PlainVQ, Quantizer, levels_for, quantizer_names,
-                                      register_quantizer)
+Names load on first use, so ``mtk.tokenizer.presets`` (read by ``mtk tokenizer train --help``) does not
+import torch.
+"""
 
-__all__ = ["FSQ", "FSQ_LEVELS", "LFQ", "PRESETS", "VQ", "PlainVQ", "Quantizer", "TokenizerModel", "build_model",
-           "levels_for", "load_checkpoint", "model_config", "quantizer_names", "register_quantizer",
-           "save_checkpoint"]
+from __future__ import annotations
+
+import importlib
+
+_QUANTIZERS = "mtk.tokenizer.quantizers"
+#: public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "load_checkpoint": "mtk.tokenizer.checkpoint",
+    "save_checkpoint": "mtk.tokenizer.checkpoint",
+    "TokenizerModel": "mtk.tokenizer.model",
+    "build_model": "mtk.tokenizer.model",
+    "model_config": "mtk.tokenizer.model",
+    "PRESETS": "mtk.tokenizer.presets",
+    **dict.fromkeys(("FSQ", "FSQ_LEVELS", "LFQ", "VQ", "PlainVQ", "Quantizer", "levels_for", "quantizer_names",
+                     "register_quantizer"), _QUANTIZERS),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mtk.tokenizer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -26,6 +26,7 @@ from mtk.errors import BadInputError, MtkError
 from mtk.io.atomic import atomic_file
 from mtk.schemas import layout_for_dim
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
+from mtk.tokenizer.checkpoint_errors import load_failure
 from mtk.tokenizer.model import TokenizerModel, model_config
 from mtk.tokenizer.quantizers import QUANTIZERS
 
@@ -58,10 +59,8 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise MtkError(path, "no such checkpoint file", "give the .pth written by `mtk tokenizer train`")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # noqa: BLE001 - torch raises many types for foreign or broken files
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BadInputError(path, f"cannot load as a weights-only torch checkpoint: {first[:200]}",
-                            "mtk never unpickles arbitrary objects; save plain tensors and dicts") from None
+    except Exception:  # noqa: BLE001 - torch raises many types for foreign or broken files
+        raise load_failure(path) from None
     if not isinstance(ckpt, dict):
         raise BadInputError(path, f"checkpoint holds a {type(ckpt).__name__}, not a dict",
                             "expected {'net': state_dict, ...}")

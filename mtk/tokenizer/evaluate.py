@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mtk.io.progress import announce_total
 from mtk.schemas import Layout
 from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 from mtk.tokenizer.model import TokenizerModel
@@ -124,33 +125,65 @@ def evaluate(model: TokenizerModel, dataset, layout: Layout, mean: Tensor, std: 
     return totals.summary(mm_per_unit(layout))
 
 
-def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = "test", batch_size: int = 32,
-                        on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+#: the split ``mtk tokenizer eval`` evaluates by default, when the dataset has it (else every motion)
+DEFAULT_SPLIT = "test"
+ALL = "all"
+
+
+def default_split(info) -> str:
+    """``test`` when the dataset (``DatasetInfo``) has it, else ``all`` (detokenized datasets have no splits)."""
+    try:
+        info.resolve_split(DEFAULT_SPLIT)
+    except KeyError:
+        return ALL
+    return DEFAULT_SPLIT
+
+
+def _checked_layout(dataset_path: str, data_layout: Layout | None, model: TokenizerModel, info: dict) -> Layout:
+    """The dataset's layout, refused (naming both) when it is not the one the checkpoint was trained on."""
+    from mtk.errors import BadInputError
+    from mtk.schemas import get_layout, layout_for_dim
+
+    trained = get_layout(info["layout"]) if info.get("layout") else layout_for_dim(model.input_dim)
+    if data_layout is None or data_layout.dim != model.input_dim:
+        found = f"{data_layout.name} ({data_layout.dim} dims)" if data_layout else "of no known layout"
+        wanted = f"{trained.name} ({trained.dim} dims)" if trained else f"{model.input_dim}-dim"
+        raise BadInputError(dataset_path, f"is {found} but the checkpoint encodes {wanted}",
+                            "evaluate on data of the layout the tokenizer was trained on")
+    return data_layout
+
+
+def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = None, batch_size: int = 32,
+                        on_progress: Callable[[int], None] | None = None, layout: str | None = None,
+                        splits: str | None = None) -> dict[str, Any]:
     """``mtk tokenizer eval``: load a checkpoint, evaluate it on ``split`` of a dataset (sharded and reduced
-    under accelerate). The model sees the data normalized with the checkpoint's own mean/std when stored."""
+    under accelerate). ``split``: a split name, ``all``, or None for ``test`` when the dataset has one, else
+    all. The model sees the data normalised as ``mtk tokenize`` does: with the checkpoint's own mean/std,
+    else the dataset's. ``layout``/``splits`` open a tree of .npy files
+    (:func:`mtk.formats.datasets.open_dataset`)."""
     from accelerate import Accelerator
 
-    from mtk.errors import MtkError
+    from mtk.formats.datasets import open_dataset
     from mtk.jobs.torch_data import MotionDataset
     from mtk.tokenizer.checkpoint import load_checkpoint
-    from mtk.toolkit.finite import check_normalisation
+    from mtk.tokenizer.tokenize import checkpoint_stats, load_stats
 
     accelerator = Accelerator()
     model, info = load_checkpoint(ckpt_path, map_location="cpu")
     model = model.to(accelerator.device)
-    dataset = MotionDataset(dataset_path, split=split)
-    layout = dataset.layout
-    if layout.dim != model.input_dim:
-        raise MtkError(dataset_path, f"dataset has {layout.dim}-dim features ({layout.name}) but the checkpoint "
-                       f"expects {model.input_dim}", "evaluate on data of the layout the tokenizer was trained on")
-    model_stats = None
-    if info["mean"] is not None and info["std"] is not None:
-        check_normalisation(info["mean"], info["std"], model.input_dim, f"{ckpt_path} mean/std")
-        model_stats = (torch.as_tensor(info["mean"]), torch.as_tensor(info["std"]))
-    result = evaluate(model, dataset, layout, torch.as_tensor(dataset.mean, dtype=torch.float32),
-                      torch.as_tensor(dataset.std, dtype=torch.float32), model_stats=model_stats,
+    data = open_dataset(dataset_path, layout=layout, splits=splits).info
+    data_layout = _checked_layout(dataset_path, data.layout, model, info)
+    split = split or default_split(data)
+    stats, _ = load_stats(None, None, [(f"{ckpt_path} stats", checkpoint_stats(info)),
+                                       (f"{dataset_path} stats", data.stats)], model.input_dim)
+    dataset = MotionDataset(dataset_path, split=None if split == ALL else split, layout=data_layout.name,
+                            normalize=False, splits=splits)
+    announce_total(on_progress, len(dataset))
+    zero, one = torch.zeros(model.input_dim), torch.ones(model.input_dim)
+    result = evaluate(model, dataset, data_layout, zero, one,
+                      model_stats=(torch.as_tensor(stats.mean), torch.as_tensor(stats.std)),
                       batch_size=batch_size, rank=accelerator.process_index, world=accelerator.num_processes,
                       reduce=lambda t: accelerator.reduce(t, "sum"), on_progress=on_progress)
     return {"dataset": str(dataset_path), "split": split, "checkpoint": str(ckpt_path),
-            "iteration": info["iteration"], "layout": layout.name, "quantizer": model.config["quantizer"],
+            "iteration": info["iteration"], "layout": data_layout.name, "quantizer": model.config["quantizer"],
             "units": "mm", **result}

@@ -63,6 +63,34 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+#: the preset trained when none is named: MotionMillion's with a GPU, else one a CPU finishes in minutes
+GPU_DEFAULT = "mm64k"
+CPU_DEFAULT = "tiny"
+#: rough seconds per mm64k step on a CPU (batch 64 of 96 frames through a width-512 net), for the warning
+MM64K_CPU_SECONDS_PER_STEP = 1.0
+
+
+def default_preset() -> str:
+    """``mm64k`` when torch sees a GPU, else ``tiny``."""
+    import torch
+
+    return GPU_DEFAULT if torch.cuda.is_available() else CPU_DEFAULT
+
+
+def cpu_default_note() -> str:
+    """The one line said when a CPU trains ``tiny`` because no preset was named."""
+    big = PRESETS[GPU_DEFAULT]
+    days = big.iters * MM64K_CPU_SECONDS_PER_STEP / 86_400
+    return (f"no GPU: training --preset {CPU_DEFAULT} ({PRESETS[CPU_DEFAULT].iters:,} steps, minutes); "
+            f"{GPU_DEFAULT} ({big.iters:,} steps) would take about {days:,.0f} days here: "
+            f"pass --preset {GPU_DEFAULT} to insist")
+
+
+def preset_table() -> str:
+    """Every preset's steps and codebook, for ``--help``."""
+    return "; ".join(f"{p.name}: {p.iters:,} steps, {p.codebook_size:,} codes" for p in PRESETS.values())
+
+
 def get_preset(name: str) -> Preset:
     """A preset by name; unknown names raise ValueError listing the known ones."""
     try:

@@ -20,6 +20,7 @@ from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
 from mtk.io.destination import is_url
+from mtk.io.progress import announce_total
 from mtk.io.workdir import WorkFolder, source_identity
 from mtk.toolkit.finite import check_normalisation, require_finite
 from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
@@ -48,7 +49,8 @@ def load_stats(mean: str | Path | None, std: str | Path | None, fallbacks: list[
     return chosen, source
 
 
-def _checkpoint_stats(info: dict) -> Stats | None:
+def checkpoint_stats(info: dict) -> Stats | None:
+    """The mean/std a checkpoint carries (MotionMillion's carry none)."""
     return None if info.get("mean") is None or info.get("std") is None else Stats(info["mean"], info["std"])
 
 
@@ -106,11 +108,15 @@ class TokenizeJob:
     mean: str | None = None
     std: str | None = None
     overwrite: bool = False
+    #: how to open a tree of feature .npy files (``mtk.formats.datasets.open_dataset``)
+    layout: str | None = None
+    splits: str | None = None
 
 
 def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmillion", split: str | None = None,
                      batch_size: int = 64, mean: str | None = None, std: str | None = None,
-                     overwrite: bool = False, resume: bool = False, on_progress: Progress = None) -> str:
+                     overwrite: bool = False, resume: bool = False, on_progress: Progress = None,
+                     layout: str | None = None, splits: str | None = None) -> str:
     """Encode every motion of ``dataset`` (or of ``split``) with the checkpoint and write tokens to ``out``.
 
     Under ``accelerate launch`` each process encodes a shard and the main process writes the merged result.
@@ -120,7 +126,7 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
     """
     from mtk.io.lock import exclusive
 
-    job = TokenizeJob(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite)
+    job = TokenizeJob(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, layout, splits)
     procs = _Processes.current()
     if procs.count > 1 or is_url(out):
         if resume:
@@ -129,7 +135,8 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
         return _tokenize(job, None, procs, on_progress)
     with exclusive(out):
         options = {"dataset": source_identity(dataset), "ckpt": source_identity(ckpt), "split": split,
-                   "mean": mean and source_identity(mean), "std": std and source_identity(std)}
+                   "mean": mean and source_identity(mean), "std": std and source_identity(std), "layout": layout,
+                   "splits": splits and source_identity(splits)}
         work = WorkFolder(out, options, resume, overwrite)
         try:
             summary = _tokenize(job, work, procs, on_progress)
@@ -157,17 +164,18 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
     if not overwrite and not url:
         _check_free(out_path, job.format)
     model, ckpt_info = load_checkpoint(job.ckpt, map_location=procs.device)
-    reader = open_dataset(job.dataset)
+    reader = open_dataset(job.dataset, layout=job.layout, splits=job.splits)
     info = reader.info
     if info.layout is not None and info.layout.dim != model.input_dim:
         raise BadInputError(job.dataset, f"has {info.layout.dim}-dim features but the checkpoint encodes "
                             f"{model.input_dim}-dim ones", "use a checkpoint trained on this layout")
-    stats, source = load_stats(job.mean, job.std, [(f"{job.ckpt} stats", _checkpoint_stats(ckpt_info)),
+    stats, source = load_stats(job.mean, job.std, [(f"{job.ckpt} stats", checkpoint_stats(ckpt_info)),
                                                    (f"{job.dataset} stats", info.stats)], model.input_dim)
     try:
         names = info.split_names(job.split)
     except KeyError as err:
         raise MtkError(job.dataset, str(err.args[0]), "pick one of the listed splits or 'all'") from None
+    announce_total(on_progress, len(names))
 
     def encode(subset: list[str], after_batch: Progress = on_progress) -> Iterator[Encoded]:
         return (encode_motions(reader, subset, model, np.asarray(stats.mean), np.asarray(stats.std),
@@ -187,7 +195,7 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
     tokens = TokenSet([e.name for e in encoded], [e.codes for e in encoded], [e.texts for e in encoded],
                       codebook_size=model.codebook_size, unit_length=model.unit_length, layout=layout,
                       fps=info.fps, stats=Stats(np.asarray(stats.mean), np.asarray(stats.std)))
-    summary = write_tokens(out_path, tokens, job.format, overwrite=overwrite)
+    summary = write_tokens(out_path if url else Path(job.out), tokens, job.format, overwrite=overwrite)
     procs.wait()
     return f"{summary}; normalised with {source}"
 
@@ -284,7 +292,7 @@ def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None,
     if top >= model.codebook_size:
         raise BadInputError(tokens_path, f"holds code {top}, beyond the checkpoint's {model.codebook_size} codes")
     stats, _ = load_stats(mean, std, [(f"{tokens_path} stats", tokens.stats),
-                                      (f"{ckpt} stats", _checkpoint_stats(ckpt_info))], model.input_dim)
+                                      (f"{ckpt} stats", checkpoint_stats(ckpt_info))], model.input_dim)
     layout = get_layout(tokens.layout) if tokens.layout else layout_for_dim(model.input_dim)
     info = DatasetInfo(layout=layout, fps=float(tokens.fps or (layout.fps if layout else 30.0)),
                        names=list(tokens.names), stats=stats,

@@ -23,13 +23,15 @@ from mtk.tokenizer.checkpoint import config_differences, model_from_state, read_
 from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.losses import reconstruction_loss
 from mtk.tokenizer.model import TokenizerModel, model_config
-from mtk.tokenizer.presets import get_preset
+from mtk.tokenizer.presets import default_preset, get_preset
 from mtk.tokenizer.schedule import WarmupStepSchedule
 
 LATEST = "net_latest.pth"
 BEST = "net_best.pth"
 LOG = "log.jsonl"
 RUN_FILES = (LATEST, BEST, LOG, "config.json")
+#: what makes a folder hold a resumable run (one stopped before its first net_latest.pth is started over)
+CHECKPOINTS = (LATEST,)
 
 
 @dataclass
@@ -136,13 +138,14 @@ def resolve(cfg: TrainConfig) -> tuple[TrainConfig, RunState]:
     resume state. Touches no files."""
     out = Path(cfg.out)
     if not cfg.resume:
-        return cfg.filled(preset_defaults(cfg.preset or "mm64k")), RunState()
+        return cfg.filled(preset_defaults(cfg.preset or default_preset())), RunState()
     latest = out / LATEST
     if not latest.is_file():
-        raise MtkError(out, f"nothing to resume: no {LATEST}", "start a new run without --resume")
+        raise MtkError(out, f"nothing to resume: no {LATEST} (a run stopped before its first checkpoint is "
+                       "not resumable)", "run the same command without --resume to start it over")
     ckpt = read_checkpoint(latest)
     stored = ckpt.get("train") or {}
-    cfg = cfg.filled(stored).filled(preset_defaults(cfg.preset or stored.get("preset") or "mm64k"))
+    cfg = cfg.filled(stored).filled(preset_defaults(cfg.preset or stored.get("preset") or default_preset()))
     metrics = ckpt.get("metrics") or {}
     return cfg, RunState(step=int(ckpt.get("nb_iter", 0)), net=ckpt["net"], optimizer=ckpt.get("optimizer"),
                          config=ckpt.get("config") or {},
@@ -156,9 +159,10 @@ def planned_steps(cfg: TrainConfig) -> tuple[int, int]:
 
 
 def _check_folder(cfg: TrainConfig) -> None:
-    """A folder holding a run needs --resume or --overwrite (read-only check, done by every process)."""
+    """A folder holding a run's checkpoints needs --resume or --overwrite (read-only check, done by every
+    process); a run stopped before its first checkpoint left nothing to resume and is simply started over."""
     out = Path(cfg.out)
-    if not cfg.resume and not cfg.overwrite and any((out / name).exists() for name in RUN_FILES):
+    if not cfg.resume and not cfg.overwrite and any((out / name).exists() for name in CHECKPOINTS):
         raise MtkError(out, "run folder already holds a training run",
                        "pass --resume to continue it or --overwrite to start over")
 

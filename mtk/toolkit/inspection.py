@@ -12,6 +12,7 @@ import numpy as np
 
 from mtk.schemas import HEADING_CONSTANTS, LAYOUTS, Layout
 from mtk.toolkit.families import family_of
+from mtk.toolkit.frame_rate import OPTION, chosen_rate, rate_doubt
 
 Level = Literal["error", "warning", "info"]
 #: the training window of MotionMillion's tokenizer config is 96; 64 is the common VQ window
@@ -51,6 +52,8 @@ class Report:
     frames: int | None = None
     dim: int | None = None
     fps: float | None = None
+    #: where ``fps`` comes from: ``file``, ``layout default`` or ``--fps`` (:mod:`mtk.toolkit.frame_rate`)
+    fps_source: str | None = None
     dtype: str | None = None
     duration_s: float | None = None
     blocks: list[BlockStats] = field(default_factory=list)
@@ -112,9 +115,10 @@ def describe_features(features: np.ndarray, layout: Layout | None, path: str, fp
             report.add("warning", "unknown_layout", f"{dim} columns match no known layout "
                        f"({', '.join(f'{name} = {lay.dim}' for name, lay in LAYOUTS.items())})")
         report.blocks.append(block_stats("all", 0, dim, features))
-        report.fps = fps
+        report.fps, report.fps_source = fps, OPTION if fps is not None else None
         return report
-    report.fps = float(fps if fps is not None else layout.fps)
+    rate = chosen_rate(fps, layout.fps)
+    report.fps, report.fps_source = rate.value, rate.source
     report.duration_s = frames / report.fps
     report.blocks = [block_stats(b.name, b.start, b.stop, features[:, b.slice]) for b in layout.blocks]
     clean = features[~nonfinite_rows]
@@ -130,6 +134,9 @@ def describe_features(features: np.ndarray, layout: Layout | None, path: str, fp
                    f"is {how}; content checks skipped (denormalise with the dataset's mean/std first)")
     else:
         _content_findings(report, clean, layout, float(deviations.max()) if deviations.size else 0.0)
+        doubt = rate_doubt(clean, layout, rate)
+        if doubt:
+            report.add("warning", "fps_doubt", doubt)
     if frames < TRAINING_WINDOW:
         report.add("warning", "too_short",
                    f"{frames} frames is shorter than a {TRAINING_WINDOW}-frame training window")
@@ -165,12 +172,24 @@ def _content_findings(report: Report, features: np.ndarray, layout: Layout, erro
                    f"(median error {verror:.3g} per frame)")
 
 
-def describe_joints(joints: np.ndarray, path: str, fps: float | None = None) -> Report:
-    """Report on a (T, J, 3) joints array."""
+#: what joints recovered from features are (``mtk convert --to joints`` says it in its help and summary)
+ALIGNED = "floor- and origin-aligned"
+
+
+def looks_aligned(joints: np.ndarray, tolerance: float = 1e-5) -> bool:
+    """True when the lowest joint touches y = 0 and the frame-0 root is above the origin, as in joints
+    recovered from features (the feature layouts store the root relative to the start and the floor)."""
+    finite = np.isfinite(joints).all()
+    return bool(finite and abs(float(joints[..., 1].min())) < tolerance
+                and np.abs(joints[0, 0, [0, 2]]).max() < tolerance)
+
+
+def describe_joints(joints: np.ndarray, path: str, fps: float | None = None, fps_source: str = OPTION) -> Report:
+    """Report on a (T, J, 3) joints array (``fps`` from ``fps_source``; joints .npy files carry no rate)."""
     frames, num_joints, _ = joints.shape
     skeleton = {22: "smpl22", 21: "kit21", 31: "pfnn31", 55: "smplx55"}.get(num_joints)
     report = Report(path=path, kind="joints", frames=int(frames), dim=int(num_joints * 3), fps=fps,
-                    dtype=str(joints.dtype))
+                    fps_source=fps_source if fps else None, dtype=str(joints.dtype))
     report.details["joints"] = int(num_joints)
     report.details["skeleton"] = skeleton
     if fps:
@@ -180,6 +199,9 @@ def describe_joints(joints: np.ndarray, path: str, fps: float | None = None) -> 
         report.add("error", "nan_inf", "joint positions hold NaN or Inf")
     if skeleton is None:
         report.add("info", "unknown_skeleton", f"{num_joints} joints match no known skeleton")
+    if frames and looks_aligned(joints):
+        report.add("info", "aligned", f"{ALIGNED} (floor at y = 0, frame-0 root above the origin), as joints "
+                   "recovered from features are: not the source's world placement")
     if frames < TRAINING_WINDOW:
         report.add("warning", "too_short",
                    f"{frames} frames is shorter than a {TRAINING_WINDOW}-frame training window")

@@ -115,7 +115,7 @@ def animation(scene: Scene, frames: Sequence[int], fps: float):
 
     def update(k: int):
         axes.draw(frames[k])
-        title.set_text(f"{scene.title}  frame {frames[k]}")
+        title.set_text(f"{scene.title}  frame {frames[k]}/{len(scene.joints)}")
         return []
 
     return FuncAnimation(figure, update, frames=len(frames), interval=1000.0 / fps, blit=False)

@@ -100,7 +100,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             _Numpy1Pickler(handle, protocol=4).dump(document)
 
     write_together(folder, dict(zip(targets, (write_codes, write_prob, write_pickle))), folders=(folder,))
-    return (f"wrote {len(tokens)} code files ({int(tokens.lengths.sum())} tokens) to {folder}, "
+    return (f"wrote {len(tokens)} code files ({int(tokens.lengths.sum())} tokens) to {path}, "
             f"{targets[1].name} and {targets[2].name}")
 
 
