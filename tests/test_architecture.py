@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit"},
     "mtk.jobs": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats"},
     "mtk.tokenizer": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
+    "mtk.pfnn": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
 }
 
 

@@ -131,7 +131,7 @@ class Run:
 
     def __init__(self, cfg: TrainConfig, document: dict[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
-        from mtk.tokenizer.train import RunLog
+        from mtk.io.runlog import RunLog
 
         self.cfg = cfg
         self.accelerator = accelerator = _accelerator(cfg.mixed_precision)

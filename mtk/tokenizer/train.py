@@ -10,7 +10,6 @@ and ``log.jsonl`` (one JSON record per log/eval event; TensorBoard events too wh
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from mtk.errors import MtkError
+from mtk.io.runlog import LOG, RunLog
 from mtk.tokenizer.checkpoint import config_differences, model_from_state, read_checkpoint, save_checkpoint
 from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.losses import reconstruction_loss
@@ -28,7 +28,6 @@ from mtk.tokenizer.schedule import WarmupStepSchedule
 
 LATEST = "net_latest.pth"
 BEST = "net_best.pth"
-LOG = "log.jsonl"
 RUN_FILES = (LATEST, BEST, LOG, "config.json")
 #: what makes a folder hold a resumable run (one stopped before its first net_latest.pth is started over)
 CHECKPOINTS = (LATEST,)
@@ -99,38 +98,6 @@ class RunState:
     config: dict | None = None
 
 
-class RunLog:
-    """JSON-lines log (and TensorBoard scalars when available), written by the main process only."""
-
-    def __init__(self, folder: Path, enabled: bool, on_event: Callable[[dict], None] | None):
-        self.path = folder / LOG
-        self.enabled = enabled
-        self.on_event = on_event
-        self.board = None
-        if enabled:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.board = SummaryWriter(str(folder / "tensorboard"))
-            except ImportError:
-                self.board = None
-
-    def write(self, record: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        record = {"time": round(time.time(), 3), **record}
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-        if self.board is not None:
-            for key, value in record.items():
-                if isinstance(value, int | float) and key not in ("time", "iter"):
-                    self.board.add_scalar(f"{record['event']}/{key}", value, record["iter"])
-        if self.on_event:
-            self.on_event(record)
-
-    def close(self) -> None:
-        if self.board is not None:
-            self.board.close()
 
 
 def resolve(cfg: TrainConfig) -> tuple[TrainConfig, RunState]:
