@@ -17,18 +17,8 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError
 from mtk.formats.pfnn import write_database
 from mtk.jobs.pfnn_sources import ExportOptions, Source, source_loaders
-from mtk.schemas.pfnn import (
-    FACING_SIGMA_S,
-    INPUT_SAMPLES,
-    OUTPUT_SAMPLES,
-    REFERENCE_FPS,
-    STEP_S,
-    WINDOW_S,
-    PfnnColumns,
-    PfnnPreset,
-    get_preset,
-    pfnn_columns,
-)
+from mtk.schemas import pfnn as spec
+from mtk.schemas.pfnn import PfnnColumns, PfnnPreset, get_preset, pfnn_columns
 from mtk.toolkit.pfnn import PfnnRows, export_rows, grouped_stats
 
 
@@ -135,9 +125,11 @@ def layout_document(columns: PfnnColumns, preset: PfnnPreset, options: ExportOpt
         "skeleton": preset.name, "joint_names": list(preset.skeleton.joint_names),
         "parents": list(preset.skeleton.parents), "joint_weights": preset.joint_weights(),
         "unit": preset.unit, "metres_per_unit": preset.metres_per_unit,
-        "fps": sorted({r[3] for r in results}), "rate_unit": f"per 1/{REFERENCE_FPS:g} s",
-        "window": {"seconds": WINDOW_S, "step_s": STEP_S, "input_samples_s": [k * STEP_S for k in INPUT_SAMPLES],
-                   "output_samples_s": [k * STEP_S for k in OUTPUT_SAMPLES], "facing_sigma_s": FACING_SIGMA_S,
+        "fps": sorted({r[3] for r in results}), "rate_unit": f"per 1/{spec.REFERENCE_FPS:g} s",
+        "window": {"seconds": spec.WINDOW_S, "step_s": spec.STEP_S,
+                   "input_samples_s": [k * spec.STEP_S for k in spec.INPUT_SAMPLES],
+                   "output_samples_s": [k * spec.STEP_S for k in spec.OUTPUT_SAMPLES],
+                   "facing_sigma_s": spec.FACING_SIGMA_S,
                    "edges": "cycles" if preset.cycles_only else preset.edges},
         "options": {"rotations": options.rotations, "terrain": options.terrain,
                     "phase_from": options.phase_from or "auto", "gait_from": options.gait_from or "auto",
