@@ -218,3 +218,33 @@ def test_checkpoint_config_with_a_huge_size(tmp_path, dataset, ckpt, key, value)
     assert_one_line_error(run, "bad.pth", key)
     assert tree_state(tmp_path) == before
     assert_reported(mtk("inspect", bad), "bad.pth")
+
+
+# -- arrays read whole: declared bytes against the files that hold them -----------------------------------------
+
+@pytest.mark.parametrize("array", ["codes", "names"])
+def test_tokens_store_declaring_huge_arrays(tmp_path, dataset, ckpt, array):
+    zstore = tmp_path / "tokens.zarr"
+    setup_mtk("tokenize", dataset, "--ckpt", ckpt, "--out", zstore, "--format", "zarr")
+    meta = zstore / array / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["shape"][0] = 10**10  # chunks unchanged: the files hold a few KB, zarr would allocate 40-80 GB
+    meta.write_text(json.dumps(doc))
+    assert_reported(mtk("inspect", zstore), "tokens.zarr", array)
+    out = tmp_path / "decoded"
+    run = mtk("detokenize", zstore, "--ckpt", ckpt, "--out", out, timeout=60)
+    assert_one_line_error(run, f"tokens.zarr/{array}", "declares")
+    assert not out.exists()
+
+
+def test_store_chunk_that_would_decompress_to_gigabytes(tmp_path, dataset):
+    path = zarr_store(tmp_path, dataset)
+    meta = path / "offsets" / "zarr.json"
+    doc = json.loads(meta.read_text())
+    doc["shape"][0] = 10**9
+    grid = doc["chunk_grid"]["configuration"]
+    grid["chunk_shape"] = [10**9]  # one present chunk file claiming 8 GB
+    meta.write_text(json.dumps(doc))
+    for command in ("inspect", "validate"):
+        assert_reported(mtk(command, path), "offsets")
+    assert_one_line_error(mtk("convert", path, tmp_path / "out", "--to", "npy"), "offsets")

@@ -7,6 +7,7 @@ uncompressed chunks let local stores serve random training windows by direct rea
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -27,6 +28,51 @@ EMPTY_CHUNK = np.iinfo(np.uint64).max
 def missing_shard(path: str, why: str = "a shard below the store's last frame") -> BadInputError:
     """The error for an absent shard or chunk file: an mtk store writes every one, so it is never zeros."""
     return BadInputError(path, f"is missing ({why})", "the store is incomplete or damaged; rewrite it with mtk convert")
+
+
+#: the most one chunk (or shard) may declare: mtk's own are at most ~18 MB (16,384 frames x 272 float32)
+CHUNK_BYTES_LIMIT = 256 * 2**20
+#: an array read whole may declare this much without a look at its files ...
+SMALL_ARRAY_BYTES = 64 * 2**20
+#: ... and beyond it at most this many times the bytes its files hold (compressed codes reach ~2-10x)
+EXPANSION_LIMIT = 200
+
+
+def oversized(array, folder: str | None) -> str | None:
+    """Why ``array`` declares more data than could be real (a damaged or hostile ``zarr.json``, or a small
+    compressed chunk that would decompress to gigabytes), or None. Checked before anything is read; ``folder``
+    is the array's local folder (None for URLs: then only the chunk size is bounded)."""
+    itemsize = max(int(getattr(array.dtype, "itemsize", 0) or 0), 8)
+    chunk = math.prod(int(n) for n in (array.shards or array.chunks)) * itemsize
+    if chunk > CHUNK_BYTES_LIMIT:
+        return f"declares chunks of {chunk:,} bytes (at most {CHUNK_BYTES_LIMIT:,})"
+    total = math.prod(int(n) for n in array.shape) * itemsize
+    if folder is None or total <= SMALL_ARRAY_BYTES:
+        return None
+    stored = sum(entry.stat().st_size for entry in _files_below(folder))
+    if total > EXPANSION_LIMIT * stored:
+        return f"declares {total:,} bytes but its files hold {stored:,}"
+    return None
+
+
+def _files_below(folder: str):
+    """Every regular file below ``folder`` (not following links)."""
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _files_below(entry.path)
+        elif entry.is_file(follow_symlinks=False):
+            yield entry
+
+
+def refuse_oversized(array, path: str, key: str) -> None:
+    """A one-line error naming ``path/key`` when :func:`oversized` finds a problem."""
+    folder = None if is_url(path) else os.path.join(path, key)
+    if problem := oversized(array, folder):
+        raise BadInputError(os.path.join(path, key), problem, "the store's metadata is damaged; rewrite it")
 
 
 def first_missing_shard(array, folder: str) -> str | None:
@@ -239,6 +285,8 @@ class ZarrHandle:
         self.names = self.root["names"]
         self.texts = self.root["texts"]
         self.folder = None if is_url(path) else os.path.join(path, "features")
+        for key in ("features", "offsets", "names", "texts"):
+            refuse_oversized(self.root[key], path, key)
         for key in () if self.folder is None else ("features", "offsets", "names"):
             array = self.root[key]
             if missing := first_missing_shard(array, os.path.join(path, key)):

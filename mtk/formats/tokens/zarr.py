@@ -25,6 +25,7 @@ from mtk.formats.model import Stats
 from mtk.formats.ragged_store import created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
+from mtk.formats.zarr_store import refuse_oversized
 from mtk.io.destination import is_url
 from mtk.io.names import check_names
 from mtk.io.small_text import read_small_text
@@ -104,6 +105,8 @@ def read(path: str | Path) -> TokenSet:
     try:
         group = zarr.open_group(str(path), mode="r")
         attrs = dict(group.attrs)
+        for key in ("codes", "offsets", "names", "texts"):
+            refuse_oversized(group[key], str(path), key)
         codes = group["codes"][:]
         offsets = group["offsets"][:].astype(np.int64)
         names = [str(n) for n in group["names"][:]]
