@@ -31,8 +31,8 @@ from typing import Any
 
 import torch
 
-from mtk.formats.sample_dataset import write_sample_dataset
-from mtk.formats.torch_data import MotionDataset, WindowDataset
+from mtk.jobs.sample import write_sample_dataset
+from mtk.jobs.torch_data import MotionDataset, WindowDataset
 from mtk.tokenizer.checkpoint import load_checkpoint
 from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.model import TokenizerModel, build_model

@@ -126,14 +126,20 @@ def test_2_ctrl_c_before_the_first_checkpoint_then_consistent_advice(tmp_path):
     run_dir = tmp_path / "run"
     args = ["tokenizer", "train", data, "--out", run_dir, "--preset", "tiny", "--iters", 100000,
             "--save-every", 100000, "--eval-every", 100000, "--workers", 0, "--batch-size", 4]
+    # SIGINT restored in the child: a shell starts background jobs (CI) with it ignored, and then no
+    # KeyboardInterrupt would ever reach mtk
     proc = subprocess.Popen([sys.executable, "-m", "mtk", "-q", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = time.perf_counter()
     while not (run_dir / "config.json").exists() and time.perf_counter() - started < 60:
         time.sleep(0.05)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    try:
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert not (run_dir / "net_latest.pth").exists()
     short = [str(a) for a in args]
     short[short.index("--iters") + 1] = "2"

@@ -209,10 +209,16 @@ def _replace_in_store(path: Path, key: str, array: np.ndarray) -> None:
         group.create_array(key, data=array)
 
 
+def _storable(array: np.ndarray) -> bool:
+    """Arrays both containers can hold: no datetimes, no scalars, text without lone surrogates (not UTF-8)."""
+    if array.dtype.kind == "M" or array.ndim == 0:
+        return False
+    return array.dtype.kind != "U" or all(not any(0xD800 <= ord(c) <= 0xDFFF for c in str(v)) for v in array.flat)
+
+
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # zarr: fixed-length unicode has no Zarr v3 spec yet
 @FUZZ
-@given(kind=st.sampled_from(["zarr", "hdf5"]), key=st.sampled_from(STORE_ARRAYS),
-       array=arrays().filter(lambda a: a.dtype.kind != "M" and a.ndim > 0))
+@given(kind=st.sampled_from(["zarr", "hdf5"]), key=st.sampled_from(STORE_ARRAYS), array=arrays().filter(_storable))
 def test_stores_with_a_wrong_array_fail_cleanly(formats, kind, key, array):
     with tempfile.TemporaryDirectory() as tmp:
         source = formats[kind]
