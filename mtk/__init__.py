@@ -18,8 +18,8 @@ _LAZY: dict[str, str] = {
     "extract_263": "mtk.toolkit.extract",
     "extract_272": "mtk.toolkit.extract",
     "procedural_motion": "mtk.toolkit.sample",
-    "convert_to_pfnn": "mtk.jobs.pfnn_export",
-    "read_pfnn_database": "mtk.formats.pfnn",
+    "convert_to_pfnn": "mtk.pfnn.export",
+    "read_pfnn_database": "mtk.pfnn.database",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

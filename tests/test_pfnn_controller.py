@@ -17,18 +17,16 @@ from mtk.pfnn.path import parse_path, path_commands
 @pytest.fixture(scope="module")
 def pfnn_setup(data_dir: Path, tmp_path_factory):
     """PFNN's network and mtk's export of its take (with the take's root height range)."""
-    from mtk.jobs.pfnn_export import convert_to_pfnn
-    from mtk.pfnn.data import read_database
+    from mtk.pfnn.export import convert_to_pfnn
+    from mtk.pfnn.database import read_database
     from mtk.pfnn.exchange import import_demo
     from mtk.pfnn.meta import root_height_range
-    from mtk.schemas.pfnn import get_preset, pfnn_columns
 
     out = tmp_path_factory.mktemp("pfnn_take") / "db"
     convert_to_pfnn(str(data_dir / "pfnn" / "animations" / "LocomotionFlat04_000.bvh"), str(out))
     db = read_database(out)
     weights = import_demo(data_dir / "pfnn" / "network")
-    columns = pfnn_columns(get_preset("pfnn31").skeleton.joint_names, unit="cm")
-    weights.meta["root_height"] = root_height_range(db.Y, columns)
+    weights.meta.root_height = root_height_range(db.Y, weights.meta.columns)
     return weights, db
 
 
@@ -37,9 +35,9 @@ def smpl_setup(tmp_path_factory):
     """A small network (hidden 256) trained by mtk on 40 procedural 272 motions (smpl22, 30 fps) for 4 epochs:
     about 30 s on a CPU. Small, briefly trained networks differ a lot in how well they hold a commanded
     speed in the closed loop (0.65 to 0.96 of the target over the settings we tried): this one holds 0.82."""
-    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.pfnn.export import convert_to_pfnn
     from mtk.jobs.sample import write_sample_dataset
-    from mtk.pfnn.data import read_database
+    from mtk.pfnn.database import read_database
     from mtk.pfnn.netfile import load_network
     from mtk.pfnn.train import TrainConfig, train
 
@@ -70,7 +68,7 @@ def test_pfnn_network_walks_and_turns(pfnn_setup):
 
 def test_mtk_trained_smpl22_network_walks_and_turns(smpl_setup):
     weights, db, _ = smpl_setup
-    assert weights.meta["skeleton"] == "smpl22" and weights.meta["fps"] == 30.0
+    assert weights.meta.skeleton == "smpl22" and weights.meta.fps == 30.0
     figures = walk_then_turn(weights, db.Y)
     print(json.dumps(figures))
     _accept(figures)
@@ -163,12 +161,11 @@ def test_rates_are_per_60th_of_a_second_at_any_frame_rate(fps: float):
     -0.01 rad per 1/60 s, dphase 1/60 per 1/60 s. Whatever the frame rate, the character covers 90 units
     and turns 0.6 rad per second, and the phase runs at one cycle per second."""
     from mtk.pfnn.controller import Controller
-    from mtk.pfnn.meta import columns_meta
+    from mtk.pfnn.meta import NetworkMeta
     from mtk.pfnn.weights import PfnnWeights, param_shapes
-    from mtk.schemas.pfnn import get_preset, pfnn_columns
 
-    preset = get_preset("smpl22")
-    columns = pfnn_columns(preset.skeleton.joint_names, unit="m")
+    meta = NetworkMeta("smpl22", fps)
+    columns = meta.columns
     shapes = param_shapes(columns.x_dim, columns.y_dim, hidden=4)
     controls = {name: np.zeros((4, *shape)) for name, shape in shapes.items()}
     ymean = np.zeros(columns.y_dim)
@@ -178,7 +175,7 @@ def test_rates_are_per_60th_of_a_second_at_any_frame_rate(fps: float):
     ymean[columns.y_group("future_dir_z").slice] = 1.0
     norm = {"Xmean": np.zeros(columns.x_dim), "Xstd": np.ones(columns.x_dim), "Ymean": ymean,
             "Ystd": np.ones(columns.y_dim)}
-    weights = PfnnWeights(controls, norm, columns_meta(columns, "smpl22", fps))
+    weights = PfnnWeights(controls, norm, meta)
     controller = Controller(weights)
     frames = [controller.step(np.array([0.0, 1.5]), None, "walk") for _ in range(int(2 * fps) + 1)]
     roots = np.stack([f.root for f in frames])

@@ -122,21 +122,11 @@ def eval_command(network: str, database: str, as_json: bool) -> None:
 def export_command(network: str, out: str, overwrite: bool) -> None:
     """Write NETWORK as PFNN's demo loads it: the 50 phase samples i/50 (float32, matrices (out, in) row-major)
     and the normalisation. NETWORK is a run folder, an mtk network file or a PFNN .bin folder."""
-    from pathlib import Path
-
-    from mtk.io.destination import prepare
-    from mtk.pfnn.exchange import export_demo
+    from mtk.pfnn.exchange import export_demo_folder
     from mtk.pfnn.netfile import load_network
 
     weights = load_network(network)
-    dest = prepare(out, overwrite=overwrite)
-    Path(dest.partial).mkdir(parents=True)
-    try:
-        written = export_demo(weights, dest.partial)
-        dest.commit()
-    except BaseException:
-        dest.discard()
-        raise
+    written = export_demo_folder(weights, out, overwrite)
     console().print(f"wrote {out}: {len(written)} files (X {weights.x_dim}, hidden {weights.hidden}, "
                     f"Y {weights.y_dim}; 50 phase samples)", soft_wrap=True)
 
@@ -160,10 +150,10 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
         raise click.BadParameter("must be positive", param_hint="--fps")
     weights = import_demo(folder)
     if fps is not None:
-        weights.meta["fps"] = fps
+        weights.meta.fps = fps
     save_network(out, weights)
-    samples = ", ".join(f"{i:03d}" for i in weights.meta["imported_samples"])
-    console().print(f"wrote {out}: {weights.meta['skeleton']} network (X {weights.x_dim}, hidden {weights.hidden}, "
+    samples = ", ".join(f"{i:03d}" for i in weights.meta.imported_samples)
+    console().print(f"wrote {out}: {weights.meta.skeleton} network (X {weights.x_dim}, hidden {weights.hidden}, "
                     f"Y {weights.y_dim}) from samples {samples}", soft_wrap=True)
 
 
@@ -208,5 +198,5 @@ def play_command(network: str, path_spec: str | None, follow: str | None, second
             f"distance {figures['distance_m']:.2f} m, mean speed {figures['mean_speed_m_s']:.2f} m/s")
     if clip is not None:
         line += f"; root-relative joint error vs the clip {figures['root_relative_joint_error']:.3g} " \
-                f"{weights.meta.get('unit')}"
+                f"{weights.meta.unit}"
     console().print(line, soft_wrap=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from mtk.schemas.pfnn import PRESETS
+from mtk.pfnn.schema import PRESETS
 
 _OPTIONS = (
     click.option("--skeleton", type=click.Choice(list(PRESETS)), default=None,

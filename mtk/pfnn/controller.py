@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtk.pfnn.meta import group_slice
+from mtk.pfnn.schema import GAIT_CLASSES, INPUT_SAMPLES, OUTPUT_SAMPLES, REFERENCE_FPS, STEP_S, WINDOW_S
 from mtk.pfnn.weights import PfnnWeights
-from mtk.schemas.pfnn import GAIT_CLASSES, INPUT_SAMPLES, OUTPUT_SAMPLES, REFERENCE_FPS, STEP_S, WINDOW_S
 
 #: PFNN's demo constants (``Options`` and ``pre_render``)
 VELOCITY_SMOOTH = 0.9
@@ -111,13 +110,12 @@ class Controller:
         self.weights = weights
         self.bias_pos, self.bias_dir = BIAS[responsive]
         meta = weights.meta
-        self.fps = float(meta.get("fps") or REFERENCE_FPS)  # the rate of the data the network learnt
+        self.fps = meta.fps  # the rate of the data the network learnt
         self.rate = REFERENCE_FPS / self.fps  # reference frames per step
         self.half = int(np.ceil(self.fps * WINDOW_S))  # trajectory samples on each side of the current one
-        self.unit_scale = 0.01 / float(meta.get("metres_per_unit", 0.01))  # cm -> data units
-        x, y = meta["x_groups"], meta["y_groups"]
-        self.x = {g["name"]: group_slice(x, g["name"]) for g in x}
-        self.y = {g["name"]: group_slice(y, g["name"]) for g in y}
+        self.unit_scale = 0.01 / meta.metres_per_unit  # cm -> data units
+        self.x = {g.name: g.slice for g in meta.columns.x_groups}
+        self.y = {g.name: g.slice for g in meta.columns.y_groups}
         self.reset()
 
     # --- state --------------------------------------------------------------------------------------
@@ -224,7 +222,7 @@ class Controller:
     def _rotations(self, values: np.ndarray, facing: np.ndarray) -> np.ndarray:
         from mtk.toolkit import rotations as rot
 
-        if self.weights.meta.get("rotations", "logquat") == "logquat":
+        if self.weights.meta.rotations == "logquat":
             local = rot.quat_to_matrix(rot.quat_exp(values.reshape(-1, 3)))
         else:
             local = rot.sixd_to_matrix(values.reshape(-1, 6), "columns")

@@ -5,28 +5,23 @@ from __future__ import annotations
 import numpy as np
 
 from mtk.pfnn.controller import Frame
-from mtk.pfnn.meta import group_slice
-from mtk.schemas.pfnn import REFERENCE_FPS, get_preset
+from mtk.pfnn.meta import NetworkMeta
+from mtk.pfnn.schema import REFERENCE_FPS
 
 
-def contact_joints(meta: dict) -> tuple[int, int, int, int]:
-    return get_preset(meta["skeleton"]).contact_joints
-
-
-def foot_slide(frames: list[Frame], meta: dict, fps: float) -> float:
+def foot_slide(frames: list[Frame], meta: NetworkMeta, fps: float) -> float:
     """Mean horizontal speed (units per second) of heels and toes on frames where the network predicts
     their contact (> 0.5)."""
-    joints = np.stack([f.joints for f in frames])[:, list(contact_joints(meta))]
+    joints = np.stack([f.joints for f in frames])[:, list(meta.preset.contact_joints)]
     contacts = np.stack([f.contacts for f in frames])[1:] > 0.5
     speed = np.linalg.norm(np.diff(joints[..., [0, 2]], axis=0), axis=-1) * fps
     return float(speed[contacts].mean()) if contacts.any() else float("nan")
 
 
-def data_foot_slide(Y: np.ndarray, meta: dict) -> float:
+def data_foot_slide(Y: np.ndarray, meta: NetworkMeta) -> float:
     """The same figure on training rows: horizontal joint speed of contacting heels and toes in Y."""
-    groups = meta["y_groups"]
-    vel = Y[:, group_slice(groups, "joint_vel")].reshape(len(Y), -1, 3)[:, list(contact_joints(meta))]
-    contacts = Y[:, group_slice(groups, "contacts")] > 0.5
+    vel = Y[:, meta.y("joint_vel")].reshape(len(Y), -1, 3)[:, list(meta.preset.contact_joints)]
+    contacts = Y[:, meta.y("contacts")] > 0.5
     speed = np.linalg.norm(vel[..., [0, 2]], axis=-1) * REFERENCE_FPS
     return float(speed[contacts].mean()) if contacts.any() else float("nan")
 
@@ -78,7 +73,7 @@ def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float 
     from mtk.pfnn.path import Segment, path_commands
     from mtk.pfnn.play import gait_speeds, run
 
-    fps = float(weights.meta.get("fps") or REFERENCE_FPS)
+    fps = weights.meta.fps
     speeds = gait_speeds(weights)
     segments = [Segment("walk", walk_s), Segment("turn-left", turn_deg), Segment("walk", 1.0)]
     frames = run(weights, path_commands(segments, fps, speeds), responsive=responsive)
@@ -87,21 +82,21 @@ def walk_then_turn(weights, training_Y: np.ndarray | None = None, walk_s: float 
     settled = joints[int(fps):, 0, 1]  # after the first second: from PFNN's reset pose (Ymean) into the walk
     roots = np.stack([f.root for f in frames])
     turned = np.degrees(np.arctan2(frames[-1].direction[0], frames[-1].direction[1]))
-    per_second = REFERENCE_FPS * float(weights.meta.get("metres_per_unit", 1.0))
+    per_second = REFERENCE_FPS * weights.meta.metres_per_unit
     return {
         "fps": fps, "frames": len(frames), "responsive": responsive,
         "finite": bool(np.isfinite(joints).all() and np.isfinite(roots).all()),
         "root_height": [float(settled.min()), float(settled.max())],
         "first_second_root_height": [float(joints[:int(fps), 0, 1].min()), float(joints[:int(fps), 0, 1].max())],
-        "training_root_height": weights.meta.get("root_height"),
+        "training_root_height": weights.meta.root_height,
         "target_speed_m_s": speeds["walk"] * per_second,
-        "speed_m_s": float(root_speeds(walking, fps).mean()) * float(weights.meta.get("metres_per_unit", 1.0)),
+        "speed_m_s": float(root_speeds(walking, fps).mean()) * weights.meta.metres_per_unit,
         "phase_cycles_per_s": phase_rate(walking, fps),
         "sideways_deg": sideways_angle(walking),
         "heading_after_turn_deg": float(turned),
         "foot_slide": foot_slide(walking, weights.meta, fps),
         "training_foot_slide": data_foot_slide(training_Y, weights.meta) if training_Y is not None else None,
-        "unit": weights.meta.get("unit"),
+        "unit": weights.meta.unit,
     }
 
 

@@ -13,6 +13,7 @@ from mtk.errors import BadInputError, MtkError
 from mtk.pfnn.controller import Controller, Frame
 from mtk.pfnn.meta import CONTROLLER_GAITS
 from mtk.pfnn.path import Command, follow_command, parse_path, path_commands
+from mtk.pfnn.schema import REFERENCE_FPS
 from mtk.pfnn.weights import PfnnWeights
 
 OUTPUTS = (".npy", ".gif", ".mp4", ".bvh")
@@ -32,24 +33,23 @@ class Clip:
 def gait_speeds(weights: PfnnWeights) -> dict[str, float]:
     """Target speed per gait in units per 1/60 s: the training data's medians where the network carries
     them, else :data:`DEFAULT_SPEEDS_M_S`."""
-    per_frame = 1.0 / 60.0 / float(weights.meta.get("metres_per_unit", 1.0))
-    stored = weights.meta.get("gait_speeds") or {}
+    per_frame = 1.0 / REFERENCE_FPS / weights.meta.metres_per_unit
+    stored = weights.meta.gait_speeds
     out = {}
     for gait in CONTROLLER_GAITS:
         value = stored.get(gait)
-        out[gait] = float(value) if value is not None and np.isfinite(value) and value > 0 else \
-            DEFAULT_SPEEDS_M_S[gait] * per_frame
+        out[gait] = value if value is not None and value > 0 else DEFAULT_SPEEDS_M_S[gait] * per_frame
     return out
 
 
 def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
     """A joints ``.npy`` (T, J, 3) in the network's units at its rate, or a BVH of the network's skeleton."""
-    from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset
-    from mtk.toolkit.pfnn import facing_directions
+    from mtk.pfnn.rows import facing_directions
+    from mtk.pfnn.schema import FACING_SIGMA_S
 
-    preset = get_preset(weights.meta["skeleton"])
+    preset = weights.meta.preset
     if path.lower().endswith(".bvh"):
-        from mtk.jobs.pfnn_sources import ExportOptions, source_from_bvh
+        from mtk.pfnn.sources import ExportOptions, source_from_bvh
 
         source = source_from_bvh(path, ExportOptions(skeleton=preset.name))
         joints, clip_fps = source.motion.positions, source.motion.fps
@@ -92,7 +92,7 @@ def follow_clip(weights: PfnnWeights, clip: Clip, frames: int, responsive: bool 
 def play(weights: PfnnWeights, path: str | None = None, follow: str | None = None,
          seconds: float | None = None, responsive: bool = False) -> tuple[list[Frame], Clip | None, float]:
     """Frames of a scripted walk or of following a clip; returns (frames, clip or None, fps)."""
-    controller_fps = float(weights.meta.get("fps") or 60.0)
+    controller_fps = weights.meta.fps
     if (path is None) == (follow is None):
         raise MtkError(None, "give exactly one of --path and --follow")
     if seconds is not None and (not np.isfinite(seconds) or seconds <= 0):
@@ -109,7 +109,7 @@ def play(weights: PfnnWeights, path: str | None = None, follow: str | None = Non
 
 def summary_figures(frames: list[Frame], weights: PfnnWeights, fps: float) -> dict[str, Any]:
     """Frames, frame rate, seconds, distance (m) and mean speed (m/s) of the root."""
-    metres = float(weights.meta.get("metres_per_unit", 1.0))
+    metres = weights.meta.metres_per_unit
     roots = np.stack([f.root for f in frames])
     distance = float(np.linalg.norm(np.diff(roots, axis=0), axis=-1).sum()) * metres
     seconds = len(frames) / fps
@@ -122,13 +122,12 @@ def write_bvh_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: f
     rotated frame (constant when rotations and positions agree, as in the training data)."""
     from mtk.formats.bvh import bvh_joint_name, write_bvh
 
-    if weights.meta["skeleton"] not in ("pfnn31", "smpl22"):
-        raise MtkError(out, f"BVH output is for pfnn31 and smpl22 networks, not {weights.meta['skeleton']}",
+    meta = weights.meta
+    if not meta.preset.bvh:
+        raise MtkError(out, f"BVH output is for networks on skeletons with BVH joint names, not {meta.skeleton}",
                        "write .npy or .gif instead")
-    parents = list(weights.meta["parents"])
-    names = list(weights.meta["joint_names"])
-    if weights.meta["skeleton"] == "smpl22":
-        names = [bvh_joint_name(n) for n in names]
+    parents = list(meta.parents)
+    names = [bvh_joint_name(n) for n in meta.joint_names]
     joints = np.stack([f.joints for f in frames])
     glob = np.stack([f.rotations for f in frames])
     local = glob.copy()
@@ -163,7 +162,7 @@ def write_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: float
         every = int(np.ceil(fps / 30.0))  # a joints file carries no rate: hand render <= 30 fps frames
         with tempfile.TemporaryDirectory() as tmp:
             source = Path(tmp) / "joints.npy"
-            metres = float(weights.meta.get("metres_per_unit", 1.0))
+            metres = weights.meta.metres_per_unit
             np.save(source, joints[::every] * np.float32(metres), allow_pickle=False)
             with atomic_file(out, suffix) as target:
                 render_file(str(source), str(target), fps=fps / every, overwrite=True)

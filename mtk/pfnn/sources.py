@@ -14,8 +14,8 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError
 from mtk.io.small_text import read_small_text
-from mtk.schemas.pfnn import GAIT_FILE_COLUMNS, GAIT_MERGE, STRIKE_SPEED_M_S, PfnnPreset, get_preset
-from mtk.toolkit.pfnn import PfnnMotion
+from mtk.pfnn.schema import GAIT_FILE_COLUMNS, GAIT_MERGE, PRESETS, STRIKE_SPEED_M_S, PfnnPreset, get_preset
+from mtk.pfnn.rows import PfnnMotion
 
 #: sibling files of a BVH take, by role
 SIBLINGS = {"phase": ".phase", "gait": ".gait", "footsteps": "_footsteps.txt"}
@@ -66,7 +66,7 @@ def read_footstep_cycles(path: str | Path) -> list[tuple[int, int]]:
 
 def read_footstep_phase(path: str | Path, frames: int) -> np.ndarray:
     """The phase curve (``frames`` values) a ``_footsteps.txt`` file implies (as PFNN's ``.phase`` files)."""
-    from mtk.toolkit.phase import phase_from_footsteps
+    from mtk.pfnn.phase import phase_from_footsteps
 
     steps = [(int(w[0]) - 1, int(w[1 if len(w) > 1 else 0]) - 1) for w in _footstep_lines(path) if w]
     return phase_from_footsteps(steps, frames)
@@ -144,7 +144,7 @@ def _phase_and_gait(name: str, frames: int, step: int, options: ExportOptions, s
 def _contact_phase(motion: PfnnMotion, preset: PfnnPreset) -> np.ndarray:
     """Phase from heel strikes: each heel's speed falling below :data:`STRIKE_SPEED_M_S`."""
     from mtk.toolkit.extract import foot_contacts
-    from mtk.toolkit.phase import phase_from_contacts
+    from mtk.pfnn.phase import phase_from_contacts
 
     step = STRIKE_SPEED_M_S / preset.metres_per_unit / motion.fps
     heels = (preset.role("heel_left"), preset.role("heel_right"))
@@ -178,10 +178,10 @@ def _bvh_skeleton(names: list[str]) -> tuple[str, list[int]]:
         return text.lower().replace("_", "").replace(" ", "")
 
     index = {key(n): i for i, n in enumerate(names)}
-    for preset in ("pfnn31", "smpl22"):
-        wanted = [key(n) for n in get_preset(preset).skeleton.joint_names]
-        if all(w in index for w in wanted):
-            return preset, [index[w] for w in wanted]
+    for name, preset in PRESETS.items():
+        wanted = [key(n) for n in preset.skeleton.joint_names]
+        if preset.bvh and all(w in index for w in wanted):
+            return name, [index[w] for w in wanted]
     raise MtkError(None, "the BVH skeleton matches no PFNN preset",
                    "expected PFNN's 31 CMU joints or the 22 SMPL body joints")
 

@@ -1,7 +1,7 @@
-"""PFNN export as data: skeleton presets (roles, weights, units, rates) and the X / Y column maps.
+"""PFNN's data as data: skeleton presets (roles, weights, units, rates) and the X / Y column maps.
 
-Facts come from ``shared/specs/pfnn_format.md``: the trajectory window (§2), the 342 / 311 layouts (§3),
-the gait classes (§3.4), the normalisation groups and joint weights (§5.2) and the 22-joint mapping (§9).
+docs/pfnn.md states each fact this module holds: the trajectory window, the 342 / 311 column layouts, the
+gait classes, the normalisation groups and joint weights, and the presets of the 22- and 21-joint skeletons.
 Times are in seconds so one preset works at any frame rate; rates are per *reference frame* (1/60 s, PFNN's
 own frame), so mixed-fps corpora share one normalisation and PFNN's demo can use the rows unchanged.
 """
@@ -9,6 +9,7 @@ own frame), so mixed-fps corpora share one normalisation and PFNN's demo can use
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from mtk.schemas.skeletons import KIT21, PFNN31, SMPL22, Skeleton
@@ -74,6 +75,8 @@ class PfnnPreset:
     target_fps: float | None = None
     #: ``drop``: rows need the full +-1 s window (PFNN); ``clamp``: windows are clamped at the clip's ends
     edges: Literal["drop", "clamp"] = "clamp"
+    #: BVH files on this skeleton are read (joints matched by name) and written
+    bvh: bool = False
 
     @property
     def name(self) -> str:
@@ -104,9 +107,9 @@ PRESETS: dict[str, PfnnPreset] = {
     "pfnn31": PfnnPreset(
         PFNN31, metres_per_unit=0.01, unit="cm", source_scale=5.6444, masked=PFNN31.roles["masked"],  # type: ignore
         heel_height=5.0, toe_height=4.0, floor="contacts", crouch_heights=(80.0, 130.0), cycles_only=True,
-        target_fps=60.0, edges="drop"),
-    "smpl22": PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m"),
-    # KIT-ML lengths are on a millimetre-like scale (feature_layouts.md §1.2, unverified)
+        target_fps=60.0, edges="drop", bvh=True),
+    "smpl22": PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m", bvh=True),
+    # KIT-ML lengths are on a millimetre-like scale (docs/pfnn.md, Presets)
     "kit21": PfnnPreset(KIT21, metres_per_unit=0.001, unit="kit (mm-like)"),
 }
 
@@ -249,3 +252,35 @@ def pfnn_columns(joint_names: tuple[str, ...] | list[str], rotations: RotationEn
              else "6D (first two matrix columns)"), "-", "joint_rot"),
     ]
     return PfnnColumns(tuple(joint_names), rotations, terrain, _groups(x_spec), _groups(y_spec))
+
+
+@cache
+def export_columns(skeleton: str, rotations: RotationEncoding, terrain: TerrainMode) -> PfnnColumns:
+    """The columns of an export of ``skeleton`` with these options (in the preset's unit)."""
+    preset = get_preset(skeleton)
+    return pfnn_columns(preset.skeleton.joint_names, rotations, terrain, preset.unit)
+
+
+class ExportSpec:
+    """What follows from an export's skeleton and options, for the classes that store those three fields
+    (a database's layout, a network's meta): the preset, the columns and the unit, each defined once."""
+
+    skeleton: str
+    rotations: RotationEncoding
+    terrain: TerrainMode
+
+    @property
+    def preset(self) -> PfnnPreset:
+        return get_preset(self.skeleton)
+
+    @property
+    def columns(self) -> PfnnColumns:
+        return export_columns(self.skeleton, self.rotations, self.terrain)
+
+    @property
+    def metres_per_unit(self) -> float:
+        return self.preset.metres_per_unit
+
+    @property
+    def unit(self) -> str:
+        return self.preset.unit

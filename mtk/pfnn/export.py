@@ -4,7 +4,7 @@ Output folder: ``database.npz`` {Xun, Yun, Pun} float32; ``Xmean/Xstd/Ymean/Ystd
 little-endian float32 ``.bin`` (PFNN's demo format); ``layout.json`` (every column, window, fps, skeleton,
 options, sources). Inputs: a BVH file (siblings ``.phase``, ``.gait``, ``_footsteps.txt`` are used when
 present), a feature file, a joints file, or a dataset (npy folder, Zarr, HDF5). The database format itself is
-:mod:`mtk.formats.pfnn`; see docs/architecture.md.
+:mod:`mtk.pfnn.database`; see docs/pfnn.md.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from itertools import islice
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.formats.pfnn import write_database
-from mtk.jobs.pfnn_sources import ExportOptions, Source, source_loaders
-from mtk.schemas import pfnn as spec
-from mtk.schemas.pfnn import PfnnColumns, PfnnPreset, get_preset, pfnn_columns
-from mtk.toolkit.pfnn import PfnnRows, export_rows, grouped_stats
+from mtk.pfnn.database import Clip, DatabaseLayout, write_database
+from mtk.pfnn.rows import PfnnRows, export_rows, grouped_stats
+from mtk.pfnn.schema import export_columns, get_preset
+from mtk.pfnn.sources import ExportOptions, Source, source_loaders
 
 
 def _export(job: tuple[Callable[[], Source], str, str]) -> tuple[str, PfnnRows, dict[str, str], float, str]:
@@ -65,15 +64,14 @@ def _export_database(src: str, dst: str, skeleton: str | None, rotations: str, t
     if len(preset_names) > 1:
         raise BadInputError(src, f"mixes skeletons {sorted(preset_names)}", "export them separately")
     preset = get_preset(preset_names.pop())
-    columns = pfnn_columns(preset.skeleton.joint_names, rotations, terrain, preset.unit)  # type: ignore[arg-type]
+    columns = export_columns(preset.name, rotations, terrain)  # type: ignore[arg-type]
     X = np.concatenate([r[1].X for r in results])
     Y = np.concatenate([r[1].Y for r in results])
     P = np.concatenate([r[1].P for r in results])
     if len(X) == 0:
         raise BadInputError(src, "gives no PFNN rows", "clips need more than 2 s of motion (or annotated cycles)")
     stats = grouped_stats(X, Y, columns, preset.joint_weights())
-    document = layout_document(columns, preset, options, results, stats.pooled)
-    write_database(dest, X, Y, P, stats, document)
+    write_database(dest, X, Y, P, stats, database_layout(preset.name, options, results, stats.pooled))
     fps_text = ", ".join(sorted({f"{r[3]:g}" for r in results}))
     used = "; ".join(f"{k}: {v}" for k, v in results[0][2].items()) if len(results) == 1 else ""
     return (f"wrote {dst}: {len(X)} rows, X {X.shape[1]} / Y {Y.shape[1]} columns from {len(results)} "
@@ -108,34 +106,14 @@ def _run(jobs: Iterator[tuple[Callable[[], Source], str, str]], workers: int,
     return results
 
 
-def layout_document(columns: PfnnColumns, preset: PfnnPreset, options: ExportOptions, results: list,
-                    pooled: dict[str, float]) -> dict:
-    """``layout.json``: every column, the window, rates, skeleton, options, clips and pooled stds."""
-    def groups(items) -> list[dict]:
-        return [{"name": g.name, "start": g.start, "stop": g.stop, "meaning": g.meaning, "unit": g.unit,
-                 "norm_group": g.norm} for g in items]
-
+def database_layout(skeleton: str, options: ExportOptions, results: list,
+                    pooled: dict[str, float]) -> DatabaseLayout:
+    """The layout of the exported rows: skeleton, options, one clip per motion, the pooled stds."""
     clips, start = [], 0
     for name, rows, used, fps, _ in results:
-        clips.append({"name": name, "rows": [start, start + len(rows)], "fps": fps, "sources": used,
-                      "first_frame": int(rows.frames[0]) if len(rows) else None})
+        clips.append(Clip(name, (start, start + len(rows)), fps, int(rows.frames[0]) if len(rows) else None, used))
         start += len(rows)
-    return {
-        "mtk_format": "pfnn-1",
-        "skeleton": preset.name, "joint_names": list(preset.skeleton.joint_names),
-        "parents": list(preset.skeleton.parents), "joint_weights": preset.joint_weights(),
-        "unit": preset.unit, "metres_per_unit": preset.metres_per_unit,
-        "fps": sorted({r[3] for r in results}), "rate_unit": f"per 1/{spec.REFERENCE_FPS:g} s",
-        "window": {"seconds": spec.WINDOW_S, "step_s": spec.STEP_S,
-                   "input_samples_s": [k * spec.STEP_S for k in spec.INPUT_SAMPLES],
-                   "output_samples_s": [k * spec.STEP_S for k in spec.OUTPUT_SAMPLES],
-                   "facing_sigma_s": spec.FACING_SIGMA_S,
-                   "edges": "cycles" if preset.cycles_only else preset.edges},
-        "options": {"rotations": options.rotations, "terrain": options.terrain,
-                    "phase_from": options.phase_from or "auto", "gait_from": options.gait_from or "auto",
-                    "floor": preset.floor},
-        "x_dim": columns.x_dim, "y_dim": columns.y_dim,
-        "x_groups": groups(columns.x_groups), "y_groups": groups(columns.y_groups),
-        "x_columns": columns.x_column_names(), "y_columns": columns.y_column_names(),
-        "pooled_std": pooled, "clips": clips,
-    }
+    return DatabaseLayout(skeleton, options.rotations, options.terrain,  # type: ignore[arg-type]
+                          tuple(sorted({r[3] for r in results})), tuple(clips),
+                          {"phase_from": options.phase_from or "auto", "gait_from": options.gait_from or "auto"},
+                          pooled)
