@@ -228,8 +228,8 @@ class Demo:
         from mtk.pfnn.export import convert_to_pfnn
 
         with self.progress("pfnn export", self.size.motions) as advance:
-            summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), overwrite=self.overwrite,
-                                      on_progress=advance)
+            summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), select="locomotion",
+                                      overwrite=self.overwrite, on_progress=advance)
         X, Y, _, _ = read_pfnn_database(self.out / "pfnn")
         from mtk.pfnn.demo_step import pfnn_demo
 

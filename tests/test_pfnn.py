@@ -167,7 +167,7 @@ def test_bvh_without_siblings_uses_contacts(data_dir: Path, tmp_path: Path):
     shutil.copy(data_dir / f"{TAKE}.bvh", bvh)
     out = tmp_path / "db"
     summary = convert_to_pfnn(str(bvh), str(out))
-    assert "phase: contacts" in summary and "gait: speed" in summary
+    assert "phase: contacts" in summary and "gait: motion;" in summary
     X, Y, P, layout = read_pfnn_database(out)
     assert layout.clips[0].first_frame == 60  # PFNN's drop rule: a full second of context
     assert len(X) == 1214 - 121 and np.isfinite(X).all() and np.isfinite(Y).all()
@@ -178,7 +178,7 @@ def test_bvh_with_footsteps_only_takes_phase_from_them(data_dir: Path, tmp_path:
         shutil.copy(data_dir / f"{TAKE}{suffix}", tmp_path / f"take{suffix}")
     out = tmp_path / "db"
     summary = convert_to_pfnn(str(tmp_path / "take.bvh"), str(out))
-    assert "phase: take_footsteps.txt" in summary and "gait: speed" in summary
+    assert "phase: take_footsteps.txt" in summary and "gait: motion;" in summary
     _, _, P, _ = read_pfnn_database(out)
     with np.load(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz") as ref:
         np.testing.assert_allclose(P, ref["Pun"], atol=1e-4)  # the .phase file is this curve, rounded

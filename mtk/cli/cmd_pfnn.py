@@ -165,38 +165,47 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
               help="Follow the root path of a clip: joints .npy (T, J, 3) in the network's units and rate, or a BVH.")
 @click.option("--seconds", type=float, default=None, help="Length (default: the script's or the clip's).")
 @click.option("--out", required=True, metavar="FILE", help="walk.npy (world joints), walk.gif / .mp4, or walk.bvh.")
-@click.option("--responsive", is_flag=True,
-              help="PFNN's responsive mode: the trajectory bends towards the target faster (bias 2 / 5, not 0.5 / 2).")
+@click.option("--responsive/--smooth", default=True, show_default=True,
+              help="PFNN's responsive trajectory (bias 2 / 5), which holds a script's speeds, or its default "
+                   "joystick smoothing (bias 0.5 / 2), which lags behind them.")
+@click.option("--ik/--no-ik", default=True, show_default=True,
+              help="Foot IK: feet planted while the network predicts their contact (PFNN's demo). The outputs "
+                   "carry the corrected pose.")
+@click.option("--data", metavar="DB", default=None,
+              help="A PFNN database to measure the same figures on (default: the figures a network trained by "
+                   "mtk carries from its training data).")
 @click.option("--overwrite", is_flag=True, help="Replace FILE.")
 @json_option
 def play_command(network: str, path_spec: str | None, follow: str | None, seconds: float | None, out: str,
-                 responsive: bool, overwrite: bool, as_json: bool) -> None:
+                 responsive: bool, ik: bool, data: str | None, overwrite: bool, as_json: bool) -> None:
     """Drive PFNN's controller with NETWORK on flat ground and write the motion.
+
+    --json adds how it walks, next to the same figures on the training data: foot sliding while in contact
+    (foot_sliding_cm_s, data_foot_sliding_cm_s), root speed over the commanded one (speed_ratio), phase rate
+    and pelvis bob, over the walking and jogging frames and per gait (docs/pfnn.md, "Measuring a walk").
 
     \b
     Examples:
       mtk pfnn play runs/pfnn --path 'walk:3,turn-left:90,jog:4,stand:2' --out walk.gif
-      mtk pfnn play pfnn.pth --path walk:10 --out walk.bvh
+      mtk pfnn play pfnn.pth --path walk:10 --out walk.bvh --json
       mtk pfnn play runs/pfnn --follow clip.npy --out follow.npy
     """
     from mtk.pfnn.netfile import load_network
-    from mtk.pfnn.play import play, summary_figures, write_frames
+    from mtk.pfnn.play import play, report, write_frames
 
     weights = load_network(network)
-    frames, clip, fps = play(weights, path_spec, follow, seconds, responsive)
-    write_frames(frames, weights, out, fps, overwrite)
-    figures = summary_figures(frames, weights, fps)
-    if clip is not None:
-        from mtk.pfnn.figures import pose_error
-
-        figures["root_relative_joint_error"] = pose_error(frames, clip.joints[: len(frames)], clip.root[: len(frames)],
-                                                          clip.facing[: len(frames)])
+    played = play(weights, path_spec, follow, seconds, responsive, ik)
+    write_frames(played.frames, weights, out, played.fps, overwrite)
+    figures = report(played, weights, data, ik)
     if as_json:
         emit_json({"out": out, **figures})
         return
     line = (f"wrote {out}: {figures['frames']} frames at {figures['fps']:g} fps ({figures['seconds']:.1f} s), "
             f"distance {figures['distance_m']:.2f} m, mean speed {figures['mean_speed_m_s']:.2f} m/s")
-    if clip is not None:
-        line += f"; root-relative joint error vs the clip {figures['root_relative_joint_error']:.3g} " \
-                f"{weights.meta.unit}"
+    if figures["foot_sliding_cm_s"] is not None:
+        line += (f"; foot sliding {figures['foot_sliding_cm_s']:.1f} cm/s"
+                 + (f" (data {figures['data_foot_sliding_cm_s']:.1f})" if figures["data_foot_sliding_cm_s"] else "")
+                 + f", speed {100 * figures['speed_ratio']:.0f} % of the command")
+    if played.clip is not None:
+        line += f"; root-relative joint error vs the clip {figures['root_relative_joint_error']:.3g} {weights.meta.unit}"
     console().print(line, soft_wrap=True)

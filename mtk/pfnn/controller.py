@@ -94,13 +94,14 @@ def per_step(amount: float, rate: float) -> float:
 class Frame:
     """What one step produced (world space, data units)."""
 
-    joints: np.ndarray  # (J, 3) smoothed joint positions (what PFNN feeds back)
-    rotations: np.ndarray  # (J, 3, 3) global joint rotations
+    joints: np.ndarray  # (J, 3) the output pose: the network's, corrected by foot IK where that runs
+    rotations: np.ndarray  # (J, 3, 3) global joint rotations of the output pose
     root: np.ndarray  # (2,) root x, z
     direction: np.ndarray  # (2,) facing
     phase: float  # phase used for this step, cycles in [0, 1)
     contacts: np.ndarray  # (4,) predicted contacts heel L, toe L, heel R, toe R
     y: np.ndarray  # the raw prediction
+    raw_joints: np.ndarray  # (J, 3) the network's smoothed joint positions (what PFNN feeds back)
 
 
 class Controller:
@@ -217,7 +218,8 @@ class Controller:
         self.joints = (self.joints + velocity * self.rate) * (1 - JOINT_SMOOTH) + predicted * JOINT_SMOOTH
         self.velocities = velocity
         rotations = self._rotations(y[self.y["joint_rot"]], facing)
-        return Frame(self.joints.copy(), rotations, root.copy(), facing.copy(), phase, y[self.y["contacts"]].copy(), y)
+        joints = self.joints.copy()
+        return Frame(joints, rotations, root.copy(), facing.copy(), phase, y[self.y["contacts"]].copy(), y, joints)
 
     def _rotations(self, values: np.ndarray, facing: np.ndarray) -> np.ndarray:
         from mtk.toolkit import rotations as rot

@@ -28,7 +28,7 @@ MAX_WIDTH = 8192
 #: what mtk knows about the network (skeleton, frame rate, gait speeds), beside the .bin files; PFNN ignores it
 SIDECAR = "mtk_network.json"
 #: the meta entries the sidecar carries
-SIDECAR_KEYS = ("skeleton", "rotations", "terrain", "fps", "gait_speeds", "root_height")
+SIDECAR_KEYS = ("skeleton", "rotations", "terrain", "fps", "gait_speeds", "root_height", "data_figures")
 MAX_SIDECAR_BYTES = 1 << 20
 FLOAT = np.dtype("<f4")
 

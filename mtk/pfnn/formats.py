@@ -13,7 +13,7 @@ from mtk.pfnn.database import detect, inspect, read_pfnn_database, write_databas
 
 #: the ``mtk convert --to pfnn`` options (beside ``--overwrite``)
 EXPORT_OPTIONS = frozenset({"layout", "fps", "workers", "skeleton", "rotations", "terrain", "phase_from",
-                            "gait_from"})
+                            "gait_from", "gait", "select", "keep"})
 
 
 def _export(src: str, dst: str, **options) -> str:

@@ -46,6 +46,8 @@ class NetworkMeta(ExportSpec):
     gait_speeds: dict[str, float] = field(default_factory=dict)
     #: lowest and highest root height of the training data, units
     root_height: tuple[float, float] | None = None
+    #: the training data's walk figures per gait (:func:`mtk.pfnn.figures.data_figures`)
+    data_figures: dict[str, dict[str, float]] = field(default_factory=dict)
     #: where the network came from (a database, a demo folder)
     source: str = ""
     val_clips: list[str] = field(default_factory=list)
@@ -74,7 +76,8 @@ class NetworkMeta(ExportSpec):
         return {"skeleton": self.skeleton, "fps": self.fps, "rotations": self.rotations, "terrain": self.terrain,
                 "unit": self.unit, "metres_per_unit": self.metres_per_unit,
                 "gait_speeds": dict(self.gait_speeds),
-                "root_height": list(self.root_height) if self.root_height else None, "source": self.source,
+                "root_height": list(self.root_height) if self.root_height else None,
+                "data_figures": {g: dict(f) for g, f in self.data_figures.items()}, "source": self.source,
                 "val_clips": list(self.val_clips), "train_rows": self.train_rows,
                 "imported_samples": list(self.imported_samples)}
 
@@ -104,6 +107,10 @@ class NetworkMeta(ExportSpec):
         height = meta.get("root_height")
         if isinstance(height, list | tuple) and len(height) == 2 and all(_finite(h) for h in height):
             found.root_height = (float(height[0]), float(height[1]))
+        figures = meta.get("data_figures")
+        if isinstance(figures, dict):
+            found.data_figures = {str(g)[:20]: {str(k)[:40]: float(v) for k, v in f.items() if _finite(v)}
+                                  for g, f in list(figures.items())[:10] if isinstance(f, dict) and len(f) <= 20}
         clips = meta.get("val_clips")
         if isinstance(clips, list) and all(isinstance(c, str) for c in clips):
             found.val_clips = list(clips)
@@ -139,15 +146,23 @@ class NetworkMeta(ExportSpec):
         return meta
 
 
+#: a row moves forward when its root velocity is within this many degrees of the facing
+FORWARD_DEG = 45.0
+
+
 def gait_speeds(X: np.ndarray, Y: np.ndarray, columns: PfnnColumns) -> dict[str, float]:
-    """Median root speed (units per 1/60 s) of the rows whose current gait is mostly stand / walk / jog."""
+    """The speed (units per 1/60 s) a path script commands for each gait: the median root speed of the rows
+    whose current gait is mostly that one -- for walk and jog, of those moving forward (within
+    :data:`FORWARD_DEG` of the facing), since ``walk:S`` and ``jog:S`` go forward."""
     sample = 6  # the current frame among the 12 trajectory samples
     gaits = np.stack([X[:, columns.x_group(f"gait_{g}").start + sample] for g in GAIT_CLASSES], -1)
-    speed = np.linalg.norm(Y[:, columns.y_group("root_velocity").slice], axis=-1)
+    velocity = Y[:, columns.y_group("root_velocity").slice]
+    speed = np.linalg.norm(velocity, axis=-1)
+    forward = np.degrees(np.arctan2(np.abs(velocity[:, 0]), velocity[:, 1])) < FORWARD_DEG
     dominant = gaits.argmax(-1)
     out = {}
     for name in CONTROLLER_GAITS:
-        picked = speed[dominant == GAIT_CLASSES.index(name)]
+        picked = speed[(dominant == GAIT_CLASSES.index(name)) & (forward | (name == "stand"))]
         if len(picked):
             out[name] = float(np.median(picked))
     return out

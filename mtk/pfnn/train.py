@@ -24,6 +24,7 @@ import torch
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.pfnn.database import Database, clip_split, read_database
 from mtk.pfnn.evaluate import scores
+from mtk.pfnn.figures import data_figures
 from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.netfile import BEST, LATEST, read_document, save_network
 from mtk.pfnn.network import PhaseFunctionedNetwork
@@ -149,6 +150,7 @@ class Run:
         self.db = db = read_database(cfg.database)
         self.plan = plan_run(cfg, db, self.world)
         self.meta = NetworkMeta.for_database(db, cfg.database)
+        self.meta.data_figures = data_figures(db.X, db.Y, self.meta, [(a, b) for _, a, b in db.clips()])
         self.meta.val_clips, self.meta.train_rows = self.plan.val_clips, int(len(self.plan.train_rows))
         torch.manual_seed(cfg.seed + self.rank)
         net = PhaseFunctionedNetwork(db.X.shape[1], db.Y.shape[1], cfg.hidden, torch.Generator().manual_seed(cfg.seed))
