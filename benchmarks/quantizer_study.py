@@ -65,7 +65,7 @@ class StudySettings:
     sizes: tuple[int, ...] = (8, 10, 12, 14, 16)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     variants: tuple[str, ...] | None = None
-    evals: int = 2
+    evals: int = 1
     preset: str = "tiny"
     data_seed: int = 0
     timing_steps: int = 10
@@ -260,6 +260,58 @@ def real_clips(folder: Path) -> list[tuple[str, Any]]:
             if (name := path.stem) in REAL_CLIPS]
 
 
+class PackedReader:
+    """Every motion of the dataset, as stored (float64), in one memory-mapped ``.npy`` that all workers share
+    through the page cache: ``read_window`` is a slice instead of a file read per window. The datasets keep
+    their own sampling and normalisation; only where the rows come from changes."""
+
+    def __init__(self, folder: Path):
+        import numpy as np
+
+        self.rows = np.load(folder / "packed" / "features.npy", mmap_mode="r")
+        self.index = json.loads((folder / "packed" / "index.json").read_text())
+
+    def read_window(self, name: str, start: int, length: int):
+        offset, total = self.index[name]
+        if not 0 <= start <= start + length <= total:
+            raise ValueError(f"window {start}+{length} outside motion {name} of {total} frames")
+        return self.rows[offset + start: offset + start + length].copy()
+
+    def read(self, name: str):
+        return self.read_window(name, 0, self.index[name][1])
+
+
+def pack(folder: Path, data: Path) -> None:
+    """Write ``folder/packed``: every motion's rows in one ``.npy`` and their offsets (once)."""
+    import numpy as np
+
+    from mtk.formats.datasets import open_dataset
+
+    target = folder / "packed"
+    if (target / "index.json").is_file():
+        return
+    target.mkdir(exist_ok=True)
+    reader = open_dataset(str(data))
+    names = list(reader.info.names)
+    lengths = [reader.length(n) for n in names]
+    rows = np.lib.format.open_memmap(target / "features.npy", mode="w+", dtype=np.float64,
+                                     shape=(sum(lengths), reader.info.layout.dim))
+    index, offset = {}, 0
+    for name, length in zip(names, lengths, strict=True):
+        rows[offset: offset + length] = reader.read(name).features
+        index[name] = (offset, length)
+        offset += length
+    rows.flush()
+    reader.close()
+    _write_json(target / "index.json", index)
+
+
+def packed(dataset, reader: PackedReader):
+    """``dataset`` (a WindowDataset or MotionDataset) reading its rows from ``reader``."""
+    dataset._reader = reader
+    return dataset
+
+
 def run_one(folder: Path, spec: RunSpec, s: StudySettings, data: Path) -> dict[str, Any]:
     """Train and measure one run in this process (one thread); returns its record."""
     import torch
@@ -273,8 +325,9 @@ def run_one(folder: Path, spec: RunSpec, s: StudySettings, data: Path) -> dict[s
     quantizer, options = all_variants()[spec.variant]
     size = codebook_size(quantizer, spec.exponent)
     work = folder / "work" / spec.key
-    windows = WindowDataset(str(data), window=s.window, split="train", seed=spec.seed)
-    val = MotionDataset(str(data), split="val")
+    rows = PackedReader(folder)
+    windows = packed(WindowDataset(str(data), window=s.window, split="train", seed=spec.seed), rows)
+    val = packed(MotionDataset(str(data), split="val"), rows)
     events: list[dict[str, Any]] = []
     stamps: list[float] = []
     cfg = TrainConfig(dataset=str(data), out=str(work), preset=s.preset, quantizer=quantizer,
@@ -289,17 +342,18 @@ def run_one(folder: Path, spec: RunSpec, s: StudySettings, data: Path) -> dict[s
     model, _ = load_checkpoint(work / "net_latest.pth")
     mean, std = torch.as_tensor(windows.mean), torch.as_tensor(windows.std)
     layout = windows.layout
-    splits = {"val": val, "test": MotionDataset(str(data), split="test")}
-    measured = {name: evaluate(model, ds, layout, mean, std, batch_size=64) for name, ds in splits.items()}
+    final = [e for e in events if e["event"] == "eval" and e["iter"] == s.iters]
+    measured = {"val": {k: v for k, v in final[-1].items() if k not in ("event", "iter", "time")},
+                "test": evaluate(model, packed(MotionDataset(str(data), split="test"), rows), layout, mean, std,
+                                 batch_size=64)}
     steps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     record = {
         "key": spec.key, "variant": spec.variant, "quantizer": quantizer, "options": options,
         "exponent": spec.exponent, "codebook_size": model.codebook_size, "seed": spec.seed, "lr": spec.lr,
         "iters": s.iters, "train_seconds": seconds,
         "step_ms_in_training": 1000 * statistics.median(steps) if steps else None,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **measured,
-        "train_tokens": training_split_report(model, MotionDataset(str(data), split="train")),
+        "train_tokens": training_split_report(model, packed(MotionDataset(str(data), split="train"), rows)),
         "real": [{"clip": name, **evaluate(model, _ClipSet(clip, mean, std), layout, mean, std, batch_size=1)}
                  for name, clip in real_clips(folder)],
         "codes_reseeded": next((e["codes_reseeded"] for e in reversed(events) if "codes_reseeded" in e), None),
@@ -367,46 +421,53 @@ def training_split_report(model, dataset, batch_size: int = 64) -> dict[str, Any
 # --- timing (a quiet machine) -----------------------------------------------------------------------------
 
 
-def timing(s: StudySettings) -> list[dict[str, Any]]:
-    """Median ms of a training step (forward, backward, AdamW) on a fixed batch and µs per token of encoding,
-    per variant and size, one thread, fresh models."""
+def time_one(s: StudySettings, variant: str, exponent: int) -> dict[str, Any]:
+    """In this (fresh) process: median ms of a training step (forward, backward, AdamW) on a fixed batch, µs
+    per token of encoding, and the process's peak memory, one thread, a fresh model."""
     import torch
 
     from mtk.tokenizer.model import build_model
 
     torch.set_num_threads(1)
+    quantizer, options = all_variants()[variant]
+    torch.manual_seed(0)
+    model = build_model(s.preset, 272, quantizer, codebook_size(quantizer, exponent), **options).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x = torch.randn(s.batch_size, s.window, 272)
+    step = []
+    for _ in range(s.timing_steps + 2):
+        start = time.perf_counter()
+        out = model(x)
+        (out.reconstruction.square().mean() + out.aux_loss).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step.append(time.perf_counter() - start)
+    model.eval()
+    encode = []
+    with torch.no_grad():
+        for _ in range(s.timing_steps + 1):
+            start = time.perf_counter()
+            model.encode(x)
+            encode.append(time.perf_counter() - start)
+    tokens = s.batch_size * s.window // model.unit_length
+    return {"variant": variant, "exponent": exponent, "codebook_size": model.codebook_size,
+            "step_ms": 1000 * statistics.median(step[2:]),
+            "encode_us_per_token": 1e6 * statistics.median(encode[1:]) / tokens,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "load_average": os.getloadavg()[0]}
+
+
+def timing(s: StudySettings, script: str) -> list[dict[str, Any]]:
+    """:func:`time_one` for every variant and size, each in a fresh process, one after the other."""
     rows = []
-    for variant, (quantizer, options) in all_variants().items():
-        if s.variants and variant not in s.variants:
-            continue
+    for variant in s.variants or tuple(all_variants()):
         for exponent in s.sizes:
-            torch.manual_seed(0)
-            model = build_model(s.preset, 272, quantizer, codebook_size(quantizer, exponent), **options).train()
-            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-            x = torch.randn(s.batch_size, s.window, 272)
-            step = []
-            for _ in range(s.timing_steps + 2):
-                start = time.perf_counter()
-                out = model(x)
-                (out.reconstruction.square().mean() + out.aux_loss).backward()
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                step.append(time.perf_counter() - start)
-            model.eval()
-            encode = []
-            with torch.no_grad():
-                for _ in range(s.timing_steps + 1):
-                    start = time.perf_counter()
-                    model.encode(x)
-                    encode.append(time.perf_counter() - start)
-            tokens = s.batch_size * s.window // model.unit_length
-            rows.append({"variant": variant, "exponent": exponent, "codebook_size": model.codebook_size,
-                         "step_ms": 1000 * statistics.median(step[2:]),
-                         "encode_us_per_token": 1e6 * statistics.median(encode[1:]) / tokens,
-                         "parameters": sum(p.numel() for p in model.parameters()),
-                         "load_average": os.getloadavg()[0]})
+            done = subprocess.run([sys.executable, script, "--time-one", json.dumps([variant, exponent])],
+                                  capture_output=True, text=True, check=True)
+            rows.append(json.loads(done.stdout))
             print(f"{variant} 2^{exponent}: step {rows[-1]['step_ms']:.1f} ms, encode "
-                  f"{rows[-1]['encode_us_per_token']:.2f} µs/token", flush=True)
+                  f"{rows[-1]['encode_us_per_token']:.2f} µs/token, peak {rows[-1]['peak_rss_mb']:.0f} MB", flush=True)
     return rows
 
 
@@ -468,7 +529,7 @@ METRICS = {"test_mpjpe_mm": ("test", "mpjpe_mm"), "test_pose_mpjpe_mm": ("test",
            "test_accel_error_mm": ("test", "accel_error_mm"), "test_feature_rmse": ("test", "feature_rmse"),
            "train_usage": ("train_tokens", "usage"), "train_perplexity": ("train_tokens", "perplexity"),
            "dead_codes": ("train_tokens", "dead_codes"), "step_ms_in_training": ("step_ms_in_training",),
-           "peak_rss_mb": ("peak_rss_mb",), "codes_reseeded": ("codes_reseeded",)}
+           "codes_reseeded": ("codes_reseeded",)}
 
 
 def _dig(record: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -621,15 +682,14 @@ def table(results: dict[str, Any]) -> str:
         mark = " **chosen**" if results["chosen_rates"].get(row["variant"]) == row["lr"] else ""
         lines.append(f"| {row['variant']} | {row['lr']:g}{mark} | {row['runs']} | {row['val_mpjpe_geomean']:.1f} |")
     lines += ["", "| variant | codes | seeds | test MPJPE (mm) | pose MPJPE (mm) | accel err (mm/f²) | feature RMSE "
-              "| train usage | train PPL | dead codes | peak RSS (MB) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| train usage | train PPL | dead codes |", "|---|---|---|---|---|---|---|---|---|---|"]
     for row in results["summary"]:
         usage = _fmt({k: {**v, **{x: 100 * v[x] for x in ('median', 'min', 'max')}} for k, v in row.items()
                       if k == "train_usage"}, "train_usage", "{:.1f} %")
         lines.append(f"| {row['variant']} | {row['codebook_size']:,} | {len(row['seeds'])} "
                      f"| {_fmt(row, 'test_mpjpe_mm', '{:.1f}')} | {_fmt(row, 'test_pose_mpjpe_mm', '{:.1f}')} "
                      f"| {_fmt(row, 'test_accel_error_mm', '{:.2f}')} | {_fmt(row, 'test_feature_rmse', '{:.3f}')} "
-                     f"| {usage} | {_fmt(row, 'train_perplexity', '{:.0f}')} | {_fmt(row, 'dead_codes', '{:,.0f}')} "
-                     f"| {_fmt(row, 'peak_rss_mb', '{:.0f}')} |")
+                     f"| {usage} | {_fmt(row, 'train_perplexity', '{:.0f}')} | {_fmt(row, 'dead_codes', '{:,.0f}')} |")
     if results["comparisons"]:
         lines += ["", "| codes | FSQ median (mm) | best VQ | its median (mm) | FSQ - VQ, 95 % bootstrap | rank test p "
                   "| differs |", "|---|---|---|---|---|---|---|"]
@@ -639,10 +699,10 @@ def table(results: dict[str, Any]) -> str:
                          f"| {c['vq_median']:.1f} ({c['vq_seeds']}) | {low:+.1f} … {high:+.1f} | {c['rank_test_p']:.3f} "
                          f"| {'yes' if c['differs'] else 'no'} |")
     if results.get("timing"):
-        lines += ["", "| variant | codes | step (ms) | encode (µs/token) |", "|---|---|---|---|"]
+        lines += ["", "| variant | codes | step (ms) | encode (µs/token) | peak memory (MB) |", "|---|---|---|---|---|"]
         for row in results["timing"]:
             lines.append(f"| {row['variant']} | {row['codebook_size']:,} | {row['step_ms']:.1f} "
-                         f"| {row['encode_us_per_token']:.2f} |")
+                         f"| {row['encode_us_per_token']:.2f} | {row['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 
 
@@ -667,6 +727,7 @@ def prepare(folder: Path, s: StudySettings, data: Path) -> None:
     if not data.exists():
         write_sample_dataset(str(data), layout="smpl272", count=s.motions, seed=s.data_seed)
     prepare_real_clips(folder)
+    pack(folder, data)
 
 
 def worker(folder: Path, s: StudySettings, data: Path, script: str, log=print) -> int:
@@ -707,6 +768,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", action="store_true", help="print the markdown tables of results.json")
     parser.add_argument("--timing", action="store_true", help="measure step and encode times (quiet machine)")
     parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--time-one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     folder = args.out
     if args.table:
@@ -724,8 +786,12 @@ def main(argv: list[str] | None = None) -> None:
         spec = RunSpec(**json.loads(args.run))
         _write_json(folder / "runs" / f"{spec.key}.json", run_one(folder, spec, s, data))
         return
+    if args.time_one:
+        variant, exponent = json.loads(args.time_one)
+        print(json.dumps(time_one(s, variant, exponent)))
+        return
     if args.timing:
-        _write_json(folder / TIMING, timing(s))
+        _write_json(folder / TIMING, timing(s, str(Path(__file__).resolve())))
         return
     prepare(folder, s, data)
     started = time.time()

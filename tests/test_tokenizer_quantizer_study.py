@@ -86,6 +86,7 @@ def test_one_run_measures_every_figure(study, tmp_path):
     folder = tmp_path / "study"
     (folder / "runs").mkdir(parents=True)
     write_sample_dataset(str(tmp_path / "data"), layout="smpl272", count=20, seed=0)
+    study.pack(folder, tmp_path / "data")
     record = study.run_one(folder, study.RunSpec("fsq", 8, 1e-3, 0), s, tmp_path / "data")
     assert record["codebook_size"] == 240 and record["lr"] == 1e-3 and record["iters"] == 2
     for split in ("val", "test"):
@@ -95,7 +96,9 @@ def test_one_run_measures_every_figure(study, tmp_path):
     assert tokens["dead_codes"] == 240 - tokens["codes_used"] and tokens["usage_bound"] == min(1.0, tokens["tokens"] / 240)
     assert len(tokens["fsq_saturated_share"]) == 3 and all(0 <= v <= 1 for v in tokens["fsq_saturated_share"])
     assert all(1 <= used <= level for used, level in zip(tokens["fsq_levels_used"], (8, 6, 5), strict=True))
-    assert record["peak_rss_mb"] > 0 and not (folder / "work" / record["key"]).exists()
+    assert not (folder / "work" / record["key"]).exists()
+    timed = study.time_one(s, "vq", 8)
+    assert timed["codebook_size"] == 240 and timed["step_ms"] > 0 and timed["peak_rss_mb"] > 0
 
 
 def test_the_report_compares_fsq_with_the_best_vq_over_seeds(study, tmp_path):
