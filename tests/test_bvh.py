@@ -87,8 +87,8 @@ def test_272_bvh_272_round_trip(data_dir, tmp_path, mtk_cli):
     assert mtk_cli("convert", bvh, back, "--to", "smpl272", "--fps", "60").code == 0
     assert np.abs(np.load(back) - np.load(src)).max() < 1e-4
     # the BVH carries the exact SMPL rotations: FK with the fitted offsets gives the features' joints
+    from mtk.features import recover_joints
     from mtk.schemas import SMPL272
-    from mtk.toolkit.families import recover_joints
 
     assert np.abs(motion.positions() - recover_joints(np.load(src), SMPL272)[:, [
         SMPL272.skeleton.joint_names.index(n.lower()) for n in motion.joint_names]]).max() < 1e-4

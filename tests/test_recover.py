@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from mtk.features import recover_joints, recover_local_rotations
+from mtk.maths import rotations as rot
 from mtk.schemas import HML263, KIT251, SMPL272
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.families import recover_joints, recover_local_rotations
 
 
 def test_hml263_recovery_matches_new_joints_numpy_and_torch(data_dir):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mtk.schemas import HML263, KIT251, LAYOUTS, SMPL272, SMPL22, get_layout, layout_for_dim
+from mtk.features import get_layout, layout_for_dim, layouts
+from mtk.schemas import HML263, KIT251, SMPL22, SMPL272
+
+LAYOUTS = layouts()
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collections.abc import Sequence
+
 import numpy as np
+
+
+def joint_key(name: str) -> str:
+    """A joint name compared loosely: ``Left_hip``, ``left_hip``, ``L_Hip`` and ``LeftHip`` are one key."""
+    key = "".join(ch for ch in name.lower() if ch.isalnum())
+    for long, short in (("left", "l"), ("right", "r")):
+        if key.startswith(long):
+            key = short + key[len(long):]
+    return key
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,13 @@ class Skeleton:
 
     def index(self, joint_name: str) -> int:
         return self.joint_names.index(joint_name)
+
+    def indices_in(self, names: Sequence[str]) -> list[int] | None:
+        """The index in ``names`` of each of this skeleton's joints, matched by :func:`joint_key`; None when
+        any is missing."""
+        keys = {joint_key(n): i for i, n in enumerate(names)}
+        found = [keys.get(joint_key(n)) for n in self.joint_names]
+        return None if any(i is None for i in found) else found  # type: ignore[return-value]
 
 
 _X, _NX, _Y, _NY, _Z = (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, 1.0)

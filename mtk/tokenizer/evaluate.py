@@ -2,7 +2,7 @@
 
 Protocol (fixed in code so numbers are comparable): each motion is cropped deterministically to its first
 ``floor(T / unit) * unit`` frames and reconstructed through the codes; prediction and ground truth are
-denormalized, joints are recovered from the features (:func:`mtk.toolkit.recover.recover_joints`), the
+denormalized, joints are recovered from the features (:func:`mtk.features.recover_joints`), the
 pelvis is subtracted per frame, and the joint error is averaged over joints, then frames, then motions
 (a per-motion mean, as MotionMillion and MoMask do). The root trajectory error is the mean distance between
 the recovered pelvis trajectories, reported separately. Codebook usage and perplexity count every valid
@@ -18,18 +18,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mtk.features import recover_joints
 from mtk.io.progress import announce_total
 from mtk.schemas import Layout
-from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 from mtk.tokenizer.model import TokenizerModel
-from mtk.toolkit.families import recover_joints
-
-#: layout units -> millimetres (KIT positions are on a millimetre-like scale, the others in metres)
-MM_PER_UNIT: dict[str, float] = {"kit": 1.0}
-
+from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 
 def mm_per_unit(layout: Layout) -> float:
-    return MM_PER_UNIT.get(layout.dataset_family, 1000.0)
+    """Millimetres per unit of the layout's positions."""
+    return 1000.0 * layout.metres_per_unit
 
 
 @dataclass
@@ -142,7 +139,7 @@ def default_split(info) -> str:
 def _checked_layout(dataset_path: str, data_layout: Layout | None, model: TokenizerModel, info: dict) -> Layout:
     """The dataset's layout, refused (naming both) when it is not the one the checkpoint was trained on."""
     from mtk.errors import BadInputError
-    from mtk.schemas import get_layout, layout_for_dim
+    from mtk.features import get_layout, layout_for_dim
 
     trained = get_layout(info["layout"]) if info.get("layout") else layout_for_dim(model.input_dim)
     if data_layout is None or data_layout.dim != model.input_dim:
@@ -153,7 +150,7 @@ def _checked_layout(dataset_path: str, data_layout: Layout | None, model: Tokeni
     return data_layout
 
 
-def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = None, batch_size: int = 32,
+def evaluate_checkpoint(dataset_path: str, ckpt_path: str, *, split: str | None = None, batch_size: int = 32,
                         on_progress: Callable[[int], None] | None = None, layout: str | None = None,
                         splits: str | None = None) -> dict[str, Any]:
     """``mtk tokenizer eval``: load a checkpoint, evaluate it on ``split`` of a dataset (sharded and reduced

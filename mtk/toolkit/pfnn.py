@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mtk.features.hml import foot_contacts
+from mtk.maths import rotations as rot
+from mtk.maths.resample import resample_linear
+from mtk.maths.smoothing import gaussian_smooth
 from mtk.schemas.pfnn import (
     FACING_SIGMA_S,
     GAIT_CLASSES,
@@ -29,10 +33,7 @@ from mtk.schemas.pfnn import (
     pfnn_columns,
 )
 from mtk.schemas.skeletons import Skeleton
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.extract import foot_contacts, gaussian_smooth
 from mtk.toolkit.phase import phase_increment
-from mtk.toolkit.resample import resample_linear
 
 _UP = np.array([0.0, 1.0, 0.0])
 
