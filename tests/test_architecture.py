@@ -242,3 +242,28 @@ def test_the_name_checks_see_a_name():
     tree = ast.parse("layout.family == 'hml'\nlayout.sixd in ('rows',)\nskeleton is SMPL22")
     assert [_is_text(node.comparators[0]) for node in ast.walk(tree) if isinstance(node, ast.Compare)] == \
         [True, True, False]
+
+
+#: the notes beside the repository that nothing in it may cite (this file names them, so it is not scanned)
+OUTSIDE = ("shared/specs", "feature_layouts.md", "pfnn_format.md", "motionmillion_tokenizer.md", "ecosystem.md")
+
+
+def test_the_code_cites_only_the_repository():
+    """Docstrings, comments and tests cite the project's own docs (which say in their own words what the code
+    relies on), never notes outside the repository: every ``docs/*.md`` or ``README.md`` named exists."""
+    import re
+
+    root = PACKAGE.parent
+    cited = re.compile(r"(?<![\w/.-])((?:docs/)?[\w-]+\.md)\b")
+    offenders = []
+    for folder in ("mtk", "tests", "benchmarks", "docs"):
+        for path in (root / folder).rglob("*.py"):
+            if path == Path(__file__).resolve():
+                continue
+            text = path.read_text(encoding="utf-8")
+            offenders += [f"{path.relative_to(root)} cites {outside}" for outside in OUTSIDE if outside in text]
+            offenders += [f"{path.relative_to(root)} cites {name}" for name in cited.findall(text)
+                          if name.startswith("docs/") and not (root / name).is_file()
+                          or not name.startswith("docs/") and name != "report.md" and not (root / name).is_file()
+                          and not (root / "docs" / name).is_file()]
+    assert offenders == []

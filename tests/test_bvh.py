@@ -18,7 +18,7 @@ def test_pfnn_take_matches_the_pfnn_skeleton(data_dir):
     zero = [i for i, o in enumerate(motion.offsets) if not np.any(o)]
     assert zero == [0, 1, 6, 11, 14, 17, 21, 23, 24, 28, 30]
     positions = read_bvh(data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", scale=5.6444).positions()
-    # PFNN's scale gives centimetres: hips around 93 cm, the head joint around 127 cm (pfnn_format.md §1.1)
+    # PFNN's scale gives centimetres: hips around 93 cm, the head joint around 127 cm
     assert 80 < np.median(positions[:, 0, 1]) < 105
     assert 115 < np.median(positions[:, 16, 1]) < 140
     # zero-offset joints sit exactly on their parents

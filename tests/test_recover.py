@@ -1,4 +1,4 @@
-"""Joint recovery against the real shipped files (feature_layouts.md §5, §9)."""
+"""Joint recovery against the real shipped files (docs/motion.md, "What the families compute")."""
 
 from __future__ import annotations
 

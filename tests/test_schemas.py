@@ -1,4 +1,4 @@
-"""The layouts as data agree with feature_layouts.md tables 1.1-1.3 and §6."""
+"""The layouts as data: the published slices, rates, 6D conventions and std groups of each layout."""
 
 from __future__ import annotations
 

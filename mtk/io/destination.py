@@ -37,6 +37,13 @@ _WRITE_FAULTS = {
 OUTPUTS: list[str] = []
 
 
+def start_command() -> None:
+    """Forget the outputs and resumable work of an earlier command run in this process (a test, a notebook):
+    error messages name the current command's."""
+    OUTPUTS.clear()
+    RESUMABLE.clear()
+
+
 def is_url(path: str | Path) -> bool:
     return "://" in str(path)
 
