@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.schemas import Layout, get_layout
+from mtk.features import get_layout
+from mtk.schemas import Layout
 
 
 def random_features(rng: np.random.Generator, frames: int, layout: Layout, dtype=np.float32) -> np.ndarray:
@@ -94,8 +95,8 @@ def bent_legs_pose(hip_deg: float, knee_deg: float, frames: int = 60, speed: flo
     with both hips flexed and knees bent by the given angles, the feet flat, lowest joint on the floor, the root
     gliding forward (+z) at ``speed`` m/s: a rigid body that does not step."""
     from mtk.schemas import SMPL22
-    from mtk.toolkit.kinematics import forward_kinematics
-    from mtk.toolkit.rotations import euler_to_matrix
+    from mtk.maths.kinematics import forward_kinematics
+    from mtk.maths.rotations import euler_to_matrix
 
     angles = np.zeros((frames, 22, 3))
     angles[:, [1, 2], 0] = -np.radians(hip_deg)

@@ -12,13 +12,12 @@ import pytest
 from factories import make_npy_dataset
 
 from mtk.errors import MtkError
+from mtk.features import get_layout, recover_joints
 from mtk.pfnn.database import read_pfnn_database
 from mtk.pfnn.export import convert_to_pfnn
-from mtk.pfnn.sources import ExportOptions, read_phase, source_from_bvh
-from mtk.schemas import get_layout
-from mtk.pfnn.schema import FACING_SIGMA_S, get_preset, pfnn_columns
-from mtk.toolkit.families import recover_joints
 from mtk.pfnn.rows import facing_directions, world_joints_from_rows
+from mtk.pfnn.schema import FACING_SIGMA_S, get_preset, pfnn_columns
+from mtk.pfnn.sources import ExportOptions, read_phase, source_from_bvh
 
 TAKE = "pfnn/animations/LocomotionFlat04_000"
 

@@ -38,7 +38,7 @@ def smpl_setup(tmp_path_factory):
     from mtk.pfnn.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("pfnn_smpl")
-    write_sample_dataset(str(root / "sample"), "smpl272", 40, seed=0)
+    write_sample_dataset(str(root / "sample"), layout="smpl272", count=40, seed=0)
     convert_to_pfnn(str(root / "sample"), str(root / "db"), select="locomotion", keep="stand,walk,jog")
     train(TrainConfig(str(root / "db"), str(root / "run"), epochs=4, hidden=256, evals=1, lr=5e-4))
     return load_network(root / "run"), root
@@ -94,9 +94,9 @@ def test_walking_turns_and_stays_in_the_datas_height_range(network: str, request
 
 
 def test_following_a_clip_reports_pose_error(smpl_setup):
+    from mtk.features import recover_joints
     from mtk.formats.datasets import open_dataset
     from mtk.pfnn.figures import mean_pose_error, pose_error
-    from mtk.toolkit.families import recover_joints
 
     weights, root = smpl_setup
     reader = open_dataset(root / "sample")

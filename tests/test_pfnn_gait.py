@@ -27,7 +27,7 @@ def _labels(joints: np.ndarray, fps: float = FPS) -> gait.FrameLabels:
 
 
 def _procedural(action: str, seconds: float, seed: int = 1, **kwargs) -> np.ndarray:
-    from mtk.toolkit.sample import Segment, build_motion
+    from mtk.sample.procedural import Segment, build_motion
 
     return build_motion([Segment(action, seconds, **kwargs)], FPS, np.random.default_rng(seed))[1]
 

@@ -9,10 +9,11 @@ import click
 from mtk.pfnn.gait import LOCOMOTION
 from mtk.pfnn.schema import PRESETS
 from mtk.pfnn.sources import GAIT_MODES
+from mtk.schemas import PFNN31
 
 _OPTIONS = (
     click.option("--skeleton", type=click.Choice(list(PRESETS)), default=None,
-                 help="[pfnn] Skeleton preset (default: detected; pfnn31 reproduces PFNN's own generator)."),
+                 help=f"[pfnn] Skeleton preset (default: detected; {PFNN31.name} reproduces PFNN's own generator)."),
     click.option("--rotations", type=click.Choice(["logquat", "6d"]), default=None,
                  help="[pfnn] Joint rotations in Y: log-quaternion with w >= 0 (PFNN's) or 6D. Default logquat."),
     click.option("--terrain", type=click.Choice(["zero", "none"]), default=None,

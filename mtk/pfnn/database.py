@@ -255,7 +255,7 @@ def columns_for_widths(x_dim: int, y_dim: int) -> tuple[str, PfnnColumns] | None
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Rows, dims, column groups, phase histogram and per-group statistics of a PFNN database."""
-    from mtk.toolkit.inspection import Report, block_stats
+    from mtk.analysis.inspection import Report, block_stats
 
     X, Y, P, found = read_pfnn_database(path)
     report = Report(path=str(path), kind="pfnn", frames=int(len(X)), dim=int(X.shape[1]), dtype=str(X.dtype))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mtk.pfnn.schema import FACING_SIGMA_S, GAIT_CLASSES, GAIT_SPEED_BANDS, PfnnPreset
-from mtk.toolkit.extract import gaussian_smooth
+from mtk.maths.smoothing import gaussian_smooth
 
 #: what a frame is, for selection (``--keep``); the first seven are locomotion
 LOCOMOTION = ("stand", "walk", "jog", "crouch", "jump", "sidestep", "backstep")

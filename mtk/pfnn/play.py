@@ -54,7 +54,7 @@ def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
         source = source_from_bvh(path, ExportOptions(skeleton=preset.name))
         joints, clip_fps = source.motion.positions, source.motion.fps
         if abs(clip_fps - fps) > 1e-6:
-            from mtk.toolkit.resample import resample_linear
+            from mtk.maths.resample import resample_linear
 
             joints = resample_linear(joints, clip_fps, fps)
     else:

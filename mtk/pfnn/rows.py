@@ -1,7 +1,7 @@
 """PFNN's database generator as pure array functions, for any skeleton and frame rate.
 
 Input: global joint positions (T, J, 3) and rotations (T, J, 3, 3) of one motion, plus optional phase,
-gait, contacts and footstep cycles. Output: PFNN's X, Y, P rows (docs/pfnn.md, "The algorithm"). Windows are in
+gait, contacts and footstep cycles. Output: PFNN's X, Y, P rows (docs/pfnn.md, "The algorithm", "Columns"). Windows are in
 seconds (trajectory samples between frames are interpolated); every rate is per 1/60 s (PFNN's frame).
 The grouped normalisation of PFNN's trainer (docs/pfnn.md, "Normalisation") is :func:`grouped_stats`.
 """
@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mtk.features.hml import foot_contacts
+from mtk.maths import rotations as rot
+from mtk.maths.resample import resample_linear
+from mtk.maths.smoothing import gaussian_smooth
 from mtk.pfnn.gait import gait_from_speed
 from mtk.pfnn.phase import phase_increment
 from mtk.pfnn.schema import (
@@ -30,9 +34,6 @@ from mtk.pfnn.schema import (
     pfnn_columns,
 )
 from mtk.schemas.skeletons import Skeleton
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.extract import foot_contacts, gaussian_smooth
-from mtk.toolkit.resample import resample_linear
 
 _UP = np.array([0.0, 1.0, 0.0])
 

@@ -1,7 +1,7 @@
 """PFNN's data as data: skeleton presets (roles, weights, units, rates) and the X / Y column maps.
 
-docs/pfnn.md states each fact this module holds: the trajectory window, the 342 / 311 column layouts, the
-gait classes, the normalisation groups and joint weights, and the presets of the 22- and 21-joint skeletons.
+docs/pfnn.md describes what these encode: the trajectory window and gait classes ("The algorithm"), the
+342 / 311 columns ("Columns"), the normalisation groups and joint weights ("Normalisation") and the presets.
 Times are in seconds so one preset works at any frame rate; rates are per *reference frame* (1/60 s, PFNN's
 own frame), so mixed-fps corpora share one normalisation and PFNN's demo can use the rows unchanged.
 """
@@ -103,15 +103,15 @@ class PfnnPreset:
         return CONTACT_SQ_M / self.metres_per_unit**2
 
 
-PRESETS: dict[str, PfnnPreset] = {
-    "pfnn31": PfnnPreset(
-        PFNN31, metres_per_unit=0.01, unit="cm", source_scale=5.6444, masked=PFNN31.roles["masked"],  # type: ignore
-        heel_height=5.0, toe_height=4.0, floor="contacts", crouch_heights=(80.0, 130.0), cycles_only=True,
-        target_fps=60.0, edges="drop", bvh=True),
-    "smpl22": PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m", bvh=True),
-    # KIT-ML lengths are on a millimetre-like scale (docs/pfnn.md, Presets)
-    "kit21": PfnnPreset(KIT21, metres_per_unit=0.001, unit="kit (mm-like)"),
-}
+#: the presets by skeleton name
+PRESETS: dict[str, PfnnPreset] = {preset.name: preset for preset in (
+    PfnnPreset(PFNN31, metres_per_unit=0.01, unit="cm", source_scale=5.6444, masked=PFNN31.roles["masked"],  # type: ignore
+               heel_height=5.0, toe_height=4.0, floor="contacts", crouch_heights=(80.0, 130.0), cycles_only=True,
+               target_fps=60.0, edges="drop", bvh=True),
+    PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m", bvh=True),
+    # KIT-ML lengths are on a millimetre-like scale (docs/motion.md, "What the families compute"; unverified)
+    PfnnPreset(KIT21, metres_per_unit=0.001, unit="mm-like"),
+)}
 
 
 def get_preset(name: str) -> PfnnPreset:
