@@ -164,6 +164,8 @@ def test_export_summary_states_label_sources_and_selection(tmp_path: Path, mtk_c
     for name, start, stop in db.clips():
         assert (name in held) == np.isin(np.arange(start, stop), val).all()
     assert len(train) + len(val) == len(db.X)
+    shown = mtk_cli("inspect", tmp_path / "db", "--json")
+    assert json.loads(shown.stdout)["details"]["labels"] in line  # the same summary, read back from layout.json
     everything = mtk_cli("convert", src, tmp_path / "all", "--to", "pfnn", "--gait", "motion")
     assert everything.code == 0 and "gait: motion;" in everything.stdout and "selection: all frames" in everything.stdout
     assert json.loads((tmp_path / "all" / "layout.json").read_text())["options"]["gait"] == "motion"

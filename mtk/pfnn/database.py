@@ -19,6 +19,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, first_line
 from mtk.io.small_text import read_small_text
+from mtk.pfnn.gait import LOCOMOTION
 from mtk.pfnn.schema import (
     PRESETS,
     REFERENCE_FPS,
@@ -79,6 +80,14 @@ class DatabaseLayout(ExportSpec):
         """The frame rate when every clip has the same one, else None."""
         return self.fps[0] if len(self.fps) == 1 else None
 
+    def labels_summary(self) -> str:
+        """The gait sources, disagreements, rows per label and the selection, in one line ('' when the layout
+        holds no readable label summary: an older export, or a damaged file)."""
+        try:
+            return _labels_line(self.labels)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            return ""
+
     def document(self) -> dict[str, Any]:
         """``layout.json``: the stored fields plus every column's name and the groups, for readers outside mtk."""
         from mtk.pfnn.schema import FACING_SIGMA_S, INPUT_SAMPLES, OUTPUT_SAMPLES, STEP_S, WINDOW_S
@@ -123,6 +132,28 @@ class DatabaseLayout(ExportSpec):
             raise BadInputError(source, f"is not a valid PFNN layout: {first_line(err)}",
                                 "re-export the database or remove layout.json") from None
         return layout
+
+
+def _labels_line(labels: dict) -> str:
+    gait, selection = labels["gait"], labels["selection"]
+    text = "gait: " + ", ".join(f"{source} ({count})" if len(gait["sources"]) > 1 else str(source)
+                                for source, count in gait["sources"].items())
+    if gait["motions_with_texts"]:
+        found = gait["disagreements"]
+        text += (f"; text vs motion disagreements in {gait['motions_with_texts']} motions with texts: "
+                 + (", ".join(f"{kind} {count}" for kind, count in found.items()) if found else "none"))
+    rows_per_label = gait["rows_per_label"]
+    total = sum(rows_per_label.values()) or 1
+    text += "; rows: " + ", ".join(f"{label} {100 * count / total:.0f} %" for label, count in rows_per_label.items())
+    if selection["mode"] == "all":
+        return text + "; selection: all frames"
+    motions, rows = selection["motions"], selection["rows"]
+    kept = "every locomotion gait" if set(selection["keep"]) == set(LOCOMOTION) else ", ".join(selection["keep"])
+    text += (f"; selection: locomotion ({kept}), kept {motions['kept']} of {motions['in']} motions and "
+             f"{rows['kept']} of {rows['kept'] + rows['dropped']} rows")
+    if selection["dropped"]:
+        text += " (dropped: " + ", ".join(f"{reason} {count}" for reason, count in selection["dropped"].items()) + ")"
+    return text
 
 
 def _finite(value: Any) -> bool:
@@ -183,19 +214,16 @@ def _check_tiling(clips: tuple[Clip, ...], rows: int) -> None:
 
 
 def write_database(dest, X: np.ndarray, Y: np.ndarray, P: np.ndarray, stats, layout: DatabaseLayout) -> None:
-    """X, Y, P, the stats and ``layout.json`` into ``dest``'s temporary sibling folder, then one rename."""
-    partial = Path(dest.partial)
-    partial.mkdir(parents=True)
-    try:
+    """X, Y, P, the stats and ``layout.json`` into ``dest``'s temporary sibling folder, then one rename (the
+destination's context: an error leaves nothing written)."""
+    with dest:
+        partial = Path(dest.partial)
+        partial.mkdir(parents=True)
         np.savez(partial / DATABASE, Xun=X, Yun=Y, Pun=P)  # deflate would save ~25 % at ~15x the time
         for name, vector in zip(STATS, (stats.x_mean, stats.x_std, stats.y_mean, stats.y_std), strict=True):
             np.save(partial / f"{name}.npy", vector, allow_pickle=False)
             vector.astype("<f4").tofile(partial / f"{name}.bin")
         (partial / LAYOUT).write_text(json.dumps(layout.document(), indent=1))
-        dest.commit()
-    except BaseException:
-        dest.discard()
-        raise
 
 
 def detect(path: str) -> bool:
@@ -267,8 +295,8 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
             "skeleton": found.skeleton, "options": {"rotations": found.rotations, "terrain": found.terrain,
                                                     **found.options},
             "clips": len(found.clips), "pooled_std": {k: float(f"{v:.4g}") for k, v in found.pooled_std.items()}})
-        if found.labels:
-            report.details["labels"] = found.labels
+        if found.labels_summary():
+            report.details["labels"] = found.labels_summary()
         x_groups, y_groups = columns.x_groups, columns.y_groups
     else:
         guessed = columns_for_widths(X.shape[1], Y.shape[1])

@@ -59,14 +59,9 @@ def export_demo_folder(weights: PfnnWeights, out: str | Path, overwrite: bool = 
     of the files written."""
     from mtk.io.destination import prepare
 
-    dest = prepare(str(out), overwrite=overwrite)
-    Path(dest.partial).mkdir(parents=True)
-    try:
+    with prepare(str(out), overwrite=overwrite) as dest:
+        Path(dest.partial).mkdir(parents=True)
         written = export_demo(weights, dest.partial)
-        dest.commit()
-    except BaseException:
-        dest.discard()
-        raise
     return [path.name for path in written]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError
 from mtk.pfnn.database import Clip, DatabaseLayout, write_database
-from mtk.pfnn.gait import LABELS, LOCOMOTION
+from mtk.pfnn.gait import LABELS
 from mtk.pfnn.rows import PfnnRows, export_rows, grouped_stats
 from mtk.pfnn.schema import export_columns, get_preset
 from mtk.pfnn.selection import Selection, runs
@@ -62,7 +62,7 @@ def _export(job: tuple[Callable[[], Source], ExportOptions]) -> Exported:
                     Counter(names.tolist()), dropped, source.disagreements, source.has_texts)
 
 
-def convert_to_pfnn(src: str, dst: str, skeleton: str | None = None, rotations: str = "logquat",
+def convert_to_pfnn(src: str, dst: str, *, skeleton: str | None = None, rotations: str = "logquat",
                     terrain: str = "zero", phase_from: str | None = None, gait_from: str | None = None,
                     gait: str | None = None, select: str | None = None, keep: str | None = None,
                     workers: int = 1, layout: str | None = None, fps: float | None = None,
@@ -111,7 +111,7 @@ def _export_database(src: str, dst: str, options: ExportOptions, workers: int, l
     used = "; ".join(f"{k}: {v}" for k, v in results[0].used.items() if k != "gait") if len(results) == 1 else ""
     return (f"wrote {dst}: {len(X)} rows, X {X.shape[1]} / Y {Y.shape[1]} columns from "
             f"{sum(1 for r in results if r.runs)} motion(s) ({preset.name}, {fps_text} fps)"
-            + (f"; {used}" if used else "") + "; " + summary_line(layout_.labels))
+            + (f"; {used}" if used else "") + "; " + layout_.labels_summary())
 
 
 def _jobs(loaders: Iterator[Callable[[], Source]],
@@ -165,29 +165,6 @@ def label_summary(options: ExportOptions, results: list[Exported]) -> dict:
                       "rows": {"kept": kept_rows, "dropped": sum(dropped.values())},
                       "dropped": dict(dropped.most_common())},
     }
-
-
-def summary_line(labels: dict) -> str:
-    """The gait sources, disagreements and selection of ``layout.json``'s ``labels``, in one line."""
-    gait, selection = labels["gait"], labels["selection"]
-    text = "gait: " + ", ".join(f"{source} ({count})" if len(gait["sources"]) > 1 else source
-                                for source, count in gait["sources"].items())
-    if gait["motions_with_texts"]:
-        found = gait["disagreements"]
-        text += (f"; text vs motion disagreements in {gait['motions_with_texts']} motions with texts: "
-                 + (", ".join(f"{kind} {count}" for kind, count in found.items()) if found else "none"))
-    rows_per_label = gait["rows_per_label"]
-    total = sum(rows_per_label.values()) or 1
-    text += "; rows: " + ", ".join(f"{label} {100 * count / total:.0f} %" for label, count in rows_per_label.items())
-    if selection["mode"] == "all":
-        return text + "; selection: all frames"
-    motions, rows = selection["motions"], selection["rows"]
-    kept = "every locomotion gait" if set(selection["keep"]) == set(LOCOMOTION) else ", ".join(selection["keep"])
-    text += (f"; selection: locomotion ({kept}), kept {motions['kept']} of {motions['in']} motions and "
-             f"{rows['kept']} of {rows['kept'] + rows['dropped']} rows")
-    if selection["dropped"]:
-        text += " (dropped: " + ", ".join(f"{reason} {count}" for reason, count in selection["dropped"].items()) + ")"
-    return text
 
 
 def database_layout(skeleton: str, options: ExportOptions, results: list[Exported],
