@@ -1,0 +1,81 @@
+"""``mtk tokenizer eval --metrics fid,rprecision,...``: a tokenizer's reconstructions measured with a
+text–motion evaluator, by T2M-GPT's protocol (:mod:`mtk.metrics.protocol`).
+
+Each crop of the reference protocol is normalized with the tokenizer's own mean/std, reconstructed through the
+codes (padded batches, masked: equal to one crop at a time), denormalized, and given to the evaluator, which
+normalizes with its own statistics. FID compares the reconstructions' embeddings with the crops'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from mtk.errors import MtkError
+from mtk.metrics.protocol import Predict, reconstruction_replication, reference_items, summarize
+from mtk.tokenizer.model import TokenizerModel
+
+
+def reconstructor(model: TokenizerModel, mean: torch.Tensor, std: torch.Tensor) -> Predict:
+    """A :data:`~mtk.metrics.protocol.Predict` that reconstructs raw crops through ``model``'s codes
+    (lengths cut to the model's unit)."""
+    device = next(model.parameters()).device
+    mean, std = mean.to(device, torch.float32), std.to(device, torch.float32)
+
+    @torch.no_grad()
+    def predict(raw: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lengths = (lengths // model.unit_length * model.unit_length).to(device)
+        target = raw[:, : int(lengths.max())].to(device, torch.float32)
+        out = model((target - mean) / std, lengths)
+        return out.reconstruction * std + mean, lengths
+
+    return predict
+
+
+def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: str, *, split: str | None = None,
+                            glove: str | None = None, text_model: str | None = None, replications: int = 20,
+                            seed: int = 0, with_text: bool = True, layout: str | None = None,
+                            splits: str | None = None,
+                            on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Reconstruction FID, R-precision, MM-Dist and diversity of the tokenizer ``ckpt_path`` on ``split`` of
+    ``dataset_path`` (default: test when it has one), with the reference figures of the same crops."""
+    from mtk.formats.datasets import open_dataset
+    from mtk.io.progress import announce_total
+    from mtk.metrics.evaluator import load_evaluator
+    from mtk.tokenizer.checkpoint import load_checkpoint
+    from mtk.tokenizer.evaluate import ALL, _checked_layout, default_split
+    from mtk.tokenizer.tokenize import checkpoint_stats, load_stats
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model, info = load_checkpoint(ckpt_path, map_location="cpu")
+    model = model.to(device).eval()
+    reader = open_dataset(dataset_path, layout=layout, splits=splits)
+    data_layout = _checked_layout(dataset_path, reader.info.layout, model, info)
+    stats, _ = load_stats(None, None, [(f"{ckpt_path} stats", checkpoint_stats(info)),
+                                       (f"{dataset_path} stats", reader.info.stats)], model.input_dim)
+    evaluator = load_evaluator(evaluator_path, data_layout.name, glove=glove, text_model=text_model, device=device)
+    split = split or default_split(reader.info)
+    try:
+        key = None if split == ALL else reader.info.resolve_split(split)
+    except KeyError as err:
+        raise MtkError(dataset_path, str(err).strip("'\""), "pass --split with one of its splits") from None
+    items = reference_items(reader.iter(key), evaluator, reader.info.fps or data_layout.fps)
+    if len(items) < evaluator.protocol.batch_size:
+        raise MtkError(dataset_path, f"split {split} has {len(items)} motions the {evaluator.name} protocol keeps "
+                       f"({evaluator.protocol.min_source_frames} to {evaluator.protocol.end_source_frames - 1} "
+                       f"frames), fewer than one batch of {evaluator.protocol.batch_size}", "use a larger split")
+    if with_text:
+        for item in items:
+            for line in item.texts:
+                evaluator.check_text(line, f"{dataset_path}: {item.name}")
+    predict = reconstructor(model, torch.as_tensor(stats.mean), torch.as_tensor(stats.std))
+    announce_total(on_progress, replications)
+    runs = []
+    for r in range(replications):
+        runs.append(reconstruction_replication(items, evaluator, predict, seed + r, with_text))
+        if on_progress:
+            on_progress(1)
+    return {"evaluator": evaluator.name, "replications": replications, "seed": seed, "split": split,
+            "evaluated_motions": len(items), **summarize(runs)}
