@@ -18,7 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "mtk.toolkit": {"mtk.errors", "mtk.schemas"},
     "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit"},
     "mtk.jobs": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats"},
-    "mtk.tokenizer": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
+    "mtk.metrics": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats"},
+    "mtk.tokenizer": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs", "mtk.metrics"},
     "mtk.pfnn": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
 }
 

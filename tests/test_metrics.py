@@ -102,7 +102,7 @@ def t2m(tmp_path):
 
 
 def test_t2m_evaluator_embeddings_equal_the_original_modules(t2m):
-    from mtk.metrics.evaluator import load_evaluator
+    from mtk.metrics.load import load_evaluator
 
     evaluator = load_evaluator(t2m[0], "hml263", glove=t2m[1])
     lengths = [196, 160, 120, 64]
@@ -156,7 +156,7 @@ def test_damaged_evaluator_checkpoint_is_one_line(t2m):
     state = torch.load(ckpt, weights_only=True)
     state["motion_encoder"]["input_emb.weight"][0, 0] = float("nan")
     torch.save(state, ckpt)
-    from mtk.metrics.evaluator import load_evaluator
+    from mtk.metrics.load import load_evaluator
 
     with pytest.raises(BadInputError, match="NaN"):
         load_evaluator(t2m[0], "hml263", glove=t2m[1])
@@ -179,7 +179,7 @@ def sample263(tmp_path_factory):
 
 def test_reconstruction_protocol_with_a_perfect_reconstruction(t2m, sample263):
     from mtk.formats.datasets import open_dataset
-    from mtk.metrics.evaluator import load_evaluator
+    from mtk.metrics.load import load_evaluator
     from mtk.metrics.protocol import reconstruction_replication, reference_items
 
     evaluator = load_evaluator(t2m[0], "hml263", glove=t2m[1])
@@ -265,9 +265,11 @@ def _generated(sample263, out, repeats=12):
     (out / "new_joint_vecs").mkdir()
     motions = list(reader.iter(reader.info.resolve_split("train")))
     rs = np.random.RandomState(0)
-    for m in motions:
-        np.save(out / "new_joint_vecs" / f"{m.name}.npy", m.features.astype(np.float32))
-        (out / "texts" / f"{m.name}.txt").write_text(m.texts[0] + "\n")
+    for m in motions:  # two generations per reference text: more than the 100 diversity pairs
+        for suffix, noise in (("", 0.0), ("_b", 0.02)):
+            moved = m.features + noise * rs.standard_normal(m.features.shape)
+            np.save(out / "new_joint_vecs" / f"{m.name}{suffix}.npy", moved.astype(np.float32))
+            (out / "texts" / f"{m.name}{suffix}.txt").write_text(m.texts[0] + "\n")
     prompt = motions[0].texts[0].split("#")[0]
     for r in range(repeats):
         noisy = motions[0].features + 0.05 * rs.standard_normal(motions[0].features.shape)
@@ -283,7 +285,7 @@ def test_mtk_metrics_on_generated_motion(t2m, sample263, tmp_path, run_cli):
     result = run_cli(args)
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
-    assert document["multimodality_prompts"] == 1 and document["multimodality_repeats"] == 13  # the copy and 12 noisy
+    assert document["multimodality_prompts"] == 1 and document["multimodality_repeats"] == 14  # two copies and 12 noisy
     evaluated = document["evaluated"]
     assert {"fid", "top1", "mmdist", "diversity", "multimodality"} <= set(evaluated)
     assert evaluated["multimodality"]["mean"] < evaluated["diversity"]["mean"]
@@ -294,7 +296,8 @@ def test_mtk_metrics_on_generated_motion(t2m, sample263, tmp_path, run_cli):
 
 def test_mtk_metrics_refuses_untagged_unknown_prompts(t2m, sample263, tmp_path, run_cli):
     generated = _generated(sample263, tmp_path / "gen", repeats=0)
-    (generated / "texts" / "000000.txt").write_text("a prompt nobody wrote\n")
+    first = sorted((generated / "texts").glob("*.txt"))[0]
+    first.write_text("a prompt nobody wrote\n")
     result = run_cli(["metrics", str(generated), str(sample263), "--split", "train", "--evaluator", str(t2m[0]),
                       "--glove", str(t2m[1]), "--replications", "1"])
     assert result.exit_code == 2 and "word/POS" in result.output

@@ -1,9 +1,9 @@
-"""What every text–motion evaluator offers the metrics, and how mtk finds the one a layout needs.
+"""What every text–motion evaluator offers the metrics.
 
 An evaluator maps motions and texts into one embedding space. FID and diversity use the motion embeddings
 alone; R-precision and MM-Dist compare each motion with the text it was made from. Each evaluator also fixes
 the protocol constants it was trained for: the frames it reads, the unit motion lengths are cut to, and which
-reference motions count.
+reference motions count. :func:`mtk.metrics.load.load_evaluator` finds the one a layout needs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import MtkError
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,8 @@ class Evaluator(ABC):
 
     #: a short name for reports ("t2m", "kit", "motionmillion-272", ...)
     name: str
-    #: the layouts whose features it reads
-    layouts: tuple[str, ...]
+    #: the width of the features it reads
+    dim: int
     protocol: Protocol
 
     @abstractmethod
@@ -71,25 +70,3 @@ def find_stats(folders: list[Path], dim: int) -> tuple[np.ndarray, np.ndarray] |
                 check_normalisation(mean, std, dim, mean_path.parent)
                 return mean.astype(np.float32), std.astype(np.float32)
     return None
-
-
-def load_evaluator(path: str | Path, layout: str, *, glove: str | Path | None = None,
-                   text_model: str | Path | None = None, device: str = "cpu") -> Evaluator:
-    """The evaluator at ``path`` (a checkpoint file or its folder) for features of ``layout``.
-
-    HumanML3D (263) and KIT-ML (251) use Guo et al.'s ``text_mot_match`` with the GloVe folder ``glove``;
-    the 272 layout uses a TMR-style evaluator (MotionMillion's or MotionStreamer's) with the DistilBERT folder
-    ``text_model``."""
-    from mtk.schemas import get_layout
-
-    family = get_layout(layout).dataset_family if layout else None
-    if family in ("humanml3d", "kit"):
-        from mtk.metrics.t2m import load_t2m_evaluator
-
-        if glove is None:
-            raise MtkError(None, f"the {layout} evaluator reads GloVe word vectors",
-                           "pass --glove DIR, the folder of our_vab_data.npy, our_vab_words.pkl, our_vab_idx.pkl")
-        return load_t2m_evaluator(path, family, glove, device=device)
-    from mtk.metrics.tmr import load_tmr_evaluator
-
-    return load_tmr_evaluator(path, layout, text_model, device=device)

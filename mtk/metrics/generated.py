@@ -119,7 +119,7 @@ def evaluate_generated(generated: str, reference: str, evaluator_path: str, *, s
 
     from mtk.formats.datasets import open_dataset
     from mtk.io.progress import announce_total
-    from mtk.metrics.evaluator import load_evaluator
+    from mtk.metrics.load import load_evaluator
 
     reader = open_dataset(reference, layout=layout, splits=splits)
     info = reader.info

@@ -34,7 +34,6 @@ STATS_FOLDERS = ("text_mot_match/meta", "Comp_v6_KLD005/meta", "Comp_v6_KLD01/me
                  "VQVAEV3_CB1024_CMT_H1024_NRES3/meta", "meta", ".")
 #: T2M-GPT's ``eval_trans`` constants per dataset
 PROTOCOLS = {"humanml3d": Protocol(4, 196, 40, 200), "kit": Protocol(4, 196, 24, 200)}
-LAYOUTS = {"humanml3d": ("hml263",), "kit": ("kit251",)}
 #: foot-contact columns the movement encoder does not read (the last 4)
 CONTACT_COLUMNS = 4
 
@@ -112,7 +111,7 @@ class T2MEvaluator(Evaluator):
     def __init__(self, family: str, movement: MovementEncoder, motion: MotionEncoder, text: TextEncoder,
                  words: WordVectors, mean: np.ndarray, std: np.ndarray, device: str = "cpu"):
         self.name = {"humanml3d": "t2m", "kit": "kit"}[family]
-        self.layouts = LAYOUTS[family]
+        self.dim = movement.main[0].in_channels + CONTACT_COLUMNS
         self.protocol = PROTOCOLS[family]
         self.device = torch.device(device)
         self.movement, self.motion, self.text = (m.to(self.device) for m in (movement, motion, text))
@@ -167,20 +166,18 @@ def _find_stats(root: Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return stats
 
 
-def load_t2m_evaluator(path: str | Path, family: str, glove: str | Path, device: str = "cpu") -> T2MEvaluator:
+def load_t2m_evaluator(path: str | Path, family: str, dim: int, glove: str | Path,
+                       device: str = "cpu") -> T2MEvaluator:
     """Load the evaluator from ``path`` (``checkpoints/t2m``, its ``text_mot_match`` folder or ``finest.tar``),
     its normalization from the released ``meta`` folder, and the GloVe subset from ``glove``."""
     ckpt_path, root = _find_checkpoint(Path(path))
     networks = _networks(read_weights(ckpt_path), ckpt_path)
-    dim = networks[0].main[0].in_channels + CONTACT_COLUMNS
+    if networks[0].main[0].in_channels + CONTACT_COLUMNS != dim:
+        raise BadInputError(ckpt_path, f"reads {networks[0].main[0].in_channels + CONTACT_COLUMNS}-dim features, "
+                            f"not {dim}", "pass the evaluator of the dataset being evaluated (t2m: HumanML3D, "
+                            "kit: KIT-ML)")
     words = WordVectors.load(glove)
     if words.dim != networks[2].pos_emb.out_features:
         raise BadInputError(glove, f"holds {words.dim}-d word vectors but the evaluator reads "
                             f"{networks[2].pos_emb.out_features}-d ones", "pass the GloVe folder released with it")
-    evaluator = T2MEvaluator(family, *networks, words, *_find_stats(root, dim), device=device)
-    from mtk.schemas import get_layout
-
-    if get_layout(evaluator.layouts[0]).dim != dim:
-        raise BadInputError(ckpt_path, f"reads {dim}-dim features, not the {evaluator.layouts[0]} layout's",
-                            "pass the evaluator of the dataset being evaluated (t2m: HumanML3D, kit: KIT-ML)")
-    return evaluator
+    return T2MEvaluator(family, *networks, words, *_find_stats(root, dim), device=device)

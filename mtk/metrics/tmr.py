@@ -136,11 +136,10 @@ def _sizes(motion: dict[str, Tensor], path: Path) -> tuple[int, int, int, int, i
 class TMREvaluator(Evaluator):
     """A 272 evaluator: motion embeddings of normalized features, text embeddings of captions."""
 
-    layouts = ("smpl272",)
-
     def __init__(self, motion: MotionEncoder, text: TextEncoder, mean: np.ndarray, std: np.ndarray,
                  device: str = "cpu"):
         self.name, self.protocol = KNOWN.get(motion.skel_embedding.out_features, GENERIC)
+        self.dim = motion.skel_embedding.in_features
         self.device = torch.device(device)
         self.motion, self.text = motion.to(self.device).eval(), text.to(self.device).eval()
         self.mean = torch.as_tensor(mean, dtype=torch.float32, device=self.device)
@@ -188,7 +187,7 @@ def _find_checkpoint(path: Path) -> Path:
     return found[0]
 
 
-def load_tmr_evaluator(path: str | Path, layout: str | None, text_model: str | Path | None,
+def load_tmr_evaluator(path: str | Path, dim: int, text_model: str | Path | None,
                        device: str = "cpu") -> TMREvaluator:
     """Load a 272 evaluator: the ``.ckpt`` at ``path`` (or the one in that folder), its mean/std beside it (or
     in ``meta/`` or ``mean_std/``), and DistilBERT's tokenizer and config from ``text_model``."""
@@ -203,8 +202,9 @@ def load_tmr_evaluator(path: str | Path, layout: str | None, text_model: str | P
         raise BadInputError(ckpt_path, "has no state_dict", "is this the 272 evaluator's Lightning checkpoint?")
     motion_state, text_state = sub_state(state, "motionencoder", ckpt_path), sub_state(state, "textencoder", ckpt_path)
     nfeats, latent, ff_size, layers, positions = _sizes(motion_state, ckpt_path)
-    if layout and nfeats != 272:
-        raise BadInputError(ckpt_path, f"reads {nfeats}-dim features, not 272", "pass the 272 evaluator")
+    if nfeats != dim:
+        raise BadInputError(ckpt_path, f"reads {nfeats}-dim features, not {dim}",
+                            "pass the evaluator of the features' layout")
     motion = MotionEncoder(nfeats, latent, ff_size, layers, positions)
     load_strict(motion, motion_state, ckpt_path, "motion encoder")
     bert, tokenizer = _text_model(Path(text_model), sub_state(text_state, "text_model", ckpt_path), ckpt_path)

@@ -43,7 +43,7 @@ def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: s
     ``dataset_path`` (default: test when it has one), with the reference figures of the same crops."""
     from mtk.formats.datasets import open_dataset
     from mtk.io.progress import announce_total
-    from mtk.metrics.evaluator import load_evaluator
+    from mtk.metrics.load import load_evaluator
     from mtk.tokenizer.checkpoint import load_checkpoint
     from mtk.tokenizer.evaluate import ALL, _checked_layout, default_split
     from mtk.tokenizer.tokenize import checkpoint_stats, load_stats
