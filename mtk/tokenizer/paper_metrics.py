@@ -9,6 +9,7 @@ normalizes with its own statistics. FID compares the reconstructions' embeddings
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -37,10 +38,13 @@ def reconstructor(model: TokenizerModel, mean: torch.Tensor, std: torch.Tensor) 
 def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: str, *, split: str | None = None,
                             glove: str | None = None, text_model: str | None = None, replications: int = 20,
                             seed: int = 0, with_text: bool = True, layout: str | None = None,
-                            splits: str | None = None,
+                            splits: str | None = None, batch_size: int | None = None,
                             on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Reconstruction FID, R-precision, MM-Dist and diversity of the tokenizer ``ckpt_path`` on ``split`` of
-    ``dataset_path`` (default: test when it has one), with the reference figures of the same crops."""
+    ``dataset_path`` (default: test when it has one), with the reference figures of the same crops.
+
+    ``batch_size`` replaces the protocol's 32 (R-precision is easier in smaller batches: only for data too
+    small for one batch, such as the quick demo's)."""
     from mtk.formats.datasets import open_dataset
     from mtk.io.progress import announce_total
     from mtk.metrics.load import load_evaluator
@@ -56,6 +60,8 @@ def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: s
     stats, _ = load_stats(None, None, [(f"{ckpt_path} stats", checkpoint_stats(info)),
                                        (f"{dataset_path} stats", reader.info.stats)], model.input_dim)
     evaluator = load_evaluator(evaluator_path, data_layout.name, glove=glove, text_model=text_model, device=device)
+    if batch_size is not None:
+        evaluator.protocol = replace(evaluator.protocol, batch_size=batch_size)
     split = split or default_split(reader.info)
     try:
         key = None if split == ALL else reader.info.resolve_split(split)
