@@ -21,7 +21,7 @@ from mtk.errors import MtkError
 from mtk.metrics import statistics as stats
 from mtk.metrics.evaluator import Evaluator
 from mtk.metrics.protocol import (MULTIMODALITY_PAIRS, Accumulator, Item, padded, reference_batches,
-                                  reference_items, summarize)
+                                  reference_items, replicate, require_batch)
 from mtk.metrics.words import parse_caption
 
 
@@ -118,7 +118,6 @@ def evaluate_generated(generated: str, reference: str, evaluator_path: str, *, s
     import torch
 
     from mtk.formats.datasets import open_dataset
-    from mtk.io.progress import announce_total
     from mtk.metrics.load import load_evaluator
 
     reader = open_dataset(reference, layout=layout, splits=splits)
@@ -132,22 +131,14 @@ def evaluate_generated(generated: str, reference: str, evaluator_path: str, *, s
     except KeyError as err:
         raise MtkError(reference, str(err).strip("'\""), "pass --split with one of its splits") from None
     references = reference_items(reader.iter(key), evaluator, info.fps or info.layout.fps)
-    if len(references) < evaluator.protocol.batch_size:
-        raise MtkError(reference, f"split {split} has {len(references)} motions the {evaluator.name} protocol "
-                       f"keeps, fewer than one batch of {evaluator.protocol.batch_size}", "use a larger split")
+    require_batch(len(references), evaluator, reference, f"split {split} has")
     generations = read_generations(generated, info.layout.name, evaluator, references, generated_layout)
-    if len(generations) < evaluator.protocol.batch_size:
-        raise MtkError(generated, f"holds {len(generations)} motions, fewer than one batch of "
-                       f"{evaluator.protocol.batch_size}", "generate at least one motion per reference motion")
+    require_batch(len(generations), evaluator, generated, "holds")
     groups = repeat_groups(generations)
-    announce_total(on_progress, replications)
-    runs = []
-    for r in range(replications):
-        runs.append(generated_replication(references, generations, evaluator, seed + r, with_text, groups))
-        if on_progress:
-            on_progress(1)
+    summary = replicate(lambda s: generated_replication(references, generations, evaluator, s, with_text, groups),
+                        replications, seed, on_progress)
     return {"generated": str(Path(generated)), "reference": str(reference), "split": split,
             "evaluator": evaluator.name, "layout": info.layout.name, "replications": replications, "seed": seed,
             "reference_motions": len(references), "generated_motions": len(generations),
             "multimodality_prompts": len(groups), "multimodality_repeats": len(groups[0]) if groups else 0,
-            **summarize(runs)}
+            **summary}

@@ -159,6 +159,29 @@ def reconstruction_replication(items: list[Item], evaluator: Evaluator, predict:
     return result
 
 
+def require_batch(count: int, evaluator: Evaluator, path: str, what: str) -> None:
+    """Refuse (one line) ``count`` motions that do not fill one batch of the protocol."""
+    if count < evaluator.protocol.batch_size:
+        protocol = evaluator.protocol
+        raise MtkError(path, f"{what} {count} motions the {evaluator.name} protocol keeps ({protocol.min_source_frames}"
+                       f" to {protocol.end_source_frames - 1} frames), fewer than one batch of {protocol.batch_size}",
+                       "evaluate a larger split")
+
+
+def replicate(run: Callable[[int], dict[str, dict[str, Any]]], replications: int, seed: int,
+              on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """``run(seed + r)`` for each replication r, summarized (:func:`summarize`), with progress per replication."""
+    from mtk.io.progress import announce_total
+
+    announce_total(on_progress, replications)
+    runs = []
+    for r in range(replications):
+        runs.append(run(seed + r))
+        if on_progress:
+            on_progress(1)
+    return summarize(runs)
+
+
 def summarize(replications: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Mean and 95 % half-interval of every figure over the replications."""
     summary: dict[str, Any] = {}

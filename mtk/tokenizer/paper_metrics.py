@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from mtk.errors import MtkError
-from mtk.metrics.protocol import Predict, reconstruction_replication, reference_items, summarize
+from mtk.metrics.protocol import Predict, reconstruction_replication, reference_items, replicate, require_batch
 from mtk.tokenizer.model import TokenizerModel
 
 
@@ -46,7 +46,6 @@ def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: s
     ``batch_size`` replaces the protocol's 32 (R-precision is easier in smaller batches: only for data too
     small for one batch, such as the quick demo's)."""
     from mtk.formats.datasets import open_dataset
-    from mtk.io.progress import announce_total
     from mtk.metrics.load import load_evaluator
     from mtk.tokenizer.checkpoint import load_checkpoint
     from mtk.tokenizer.evaluate import ALL, _checked_layout, default_split
@@ -68,20 +67,13 @@ def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: s
     except KeyError as err:
         raise MtkError(dataset_path, str(err).strip("'\""), "pass --split with one of its splits") from None
     items = reference_items(reader.iter(key), evaluator, reader.info.fps or data_layout.fps)
-    if len(items) < evaluator.protocol.batch_size:
-        raise MtkError(dataset_path, f"split {split} has {len(items)} motions the {evaluator.name} protocol keeps "
-                       f"({evaluator.protocol.min_source_frames} to {evaluator.protocol.end_source_frames - 1} "
-                       f"frames), fewer than one batch of {evaluator.protocol.batch_size}", "use a larger split")
+    require_batch(len(items), evaluator, dataset_path, f"split {split} has")
     if with_text:
         for item in items:
             for line in item.texts:
                 evaluator.check_text(line, f"{dataset_path}: {item.name}")
     predict = reconstructor(model, torch.as_tensor(stats.mean), torch.as_tensor(stats.std))
-    announce_total(on_progress, replications)
-    runs = []
-    for r in range(replications):
-        runs.append(reconstruction_replication(items, evaluator, predict, seed + r, with_text))
-        if on_progress:
-            on_progress(1)
+    summary = replicate(lambda s: reconstruction_replication(items, evaluator, predict, s, with_text), replications,
+                        seed, on_progress)
     return {"evaluator": evaluator.name, "replications": replications, "seed": seed, "split": split,
-            "evaluated_motions": len(items), **summarize(runs)}
+            "evaluated_motions": len(items), **summary}
