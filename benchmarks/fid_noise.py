@@ -6,7 +6,7 @@ per-replication spread, the 95 % half-interval the papers would print for 1, 5, 
 the spread of the means of disjoint groups of replications (what two papers running the same model see).
 
     python benchmarks/fid_noise.py DATA --ckpt RUN/net_best.pth [--evaluator DIR --glove DIR]
-        [--replications 40] [--split all] [--sizes released|small]
+        [--replications 40] [--split all] [--sizes released|small] [--fid-only]
 
 Without ``--evaluator`` a seeded random evaluator of Guo et al.'s architecture is written to a temporary
 folder (``--sizes``: the released widths or 1/8 of them): its FID values say nothing about quality, but the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--split", default="all")
     parser.add_argument("--replications", type=int, default=40)
     parser.add_argument("--sizes", choices=("released", "small"), default="released")
+    parser.add_argument("--fid-only", action="store_true", help="skip the text encoder (R-precision, MM-Dist)")
     parser.add_argument("--json", help="also write the per-replication values here")
     args = parser.parse_args()
 
@@ -51,8 +53,16 @@ def main() -> None:
             folder, reader.info.stats.mean, reader.info.stats.std, captions, sizes=sizes))
         label = f"seeded random evaluator ({args.sizes} widths)"
     started = time.perf_counter()
+
+    def progress(n: int) -> None:
+        progress.done += n
+        print(f"replication {progress.done}/{args.replications} at {time.perf_counter() - started:.0f} s",
+              file=sys.stderr, flush=True)
+
+    progress.done = 0
     result = evaluate_with_evaluator(args.data, args.ckpt, evaluator, split=args.split, glove=glove,
-                                     replications=args.replications)
+                                     replications=args.replications, with_text=not args.fid_only,
+                                     on_progress=progress)
     seconds = time.perf_counter() - started
     print(f"{label}; {result['evaluated_motions']} motions ({args.split}), {args.replications} replications "
           f"in {seconds:.0f} s")
@@ -62,6 +72,8 @@ def main() -> None:
     for side, key in (("evaluated", "fid"), ("evaluated", "top1"), ("reference", "top1"), ("evaluated", "mmdist"),
                       ("evaluated", "diversity")):
         values = np.array(result[side][key]["values"])
+        if not np.isfinite(values).all() or (args.fid_only and key in ("top1", "mmdist")):
+            continue
         std = values.std()
         halves = " / ".join(f"{1.96 * std / np.sqrt(r):.4f}" for r in (1, 5, 10, 20))
         groups = [values[i: i + 20].mean() for i in range(0, len(values) - 19, 20)]

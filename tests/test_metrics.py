@@ -304,3 +304,16 @@ def test_mtk_metrics_refuses_untagged_unknown_prompts(t2m, sample263, tmp_path, 
     result = run_cli(["metrics", str(generated), str(sample263), "--split", "train", "--evaluator", str(t2m[0]),
                       "--glove", str(t2m[1]), "--replications", "1"])
     assert result.exit_code == 2 and "word/POS" in result.output
+
+
+def test_kit_evaluator_and_a_mismatched_one(tmp_path):
+    from mtk.metrics.load import load_evaluator
+
+    kit = write_t2m_evaluator(tmp_path / "kit", dim_pose=251)
+    glove = write_glove(tmp_path / "glove")
+    evaluator = load_evaluator(kit, "kit251", glove=glove)
+    assert evaluator.name == "kit" and evaluator.dim == 251 and evaluator.protocol.min_source_frames == 24
+    batch = torch.from_numpy(np.random.RandomState(0).standard_normal((2, 48, 251)).astype(np.float32))
+    assert evaluator.embed_motions(batch, torch.tensor([48, 24])).shape == (2, 6)
+    with pytest.raises(BadInputError, match="reads 251-dim features, not 263"):
+        load_evaluator(kit, "hml263", glove=glove)
