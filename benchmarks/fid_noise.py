@@ -3,7 +3,8 @@
 Each replication draws new captions, crops and batches (``RandomState(seed + r)``); papers report the mean of
 20 and ``1.96 · std / sqrt(20)``. This script runs ``--replications`` of them for one tokenizer and prints the
 per-replication spread, the 95 % half-interval the papers would print for 1, 5, 10 and 20 replications, and
-the spread of the means of disjoint groups of replications (what two papers running the same model see).
+the spread of the means of disjoint groups of replications (what two papers running the same model see),
+and every replication's FID.
 
     python benchmarks/fid_noise.py DATA --ckpt RUN/net_best.pth [--evaluator DIR --glove DIR]
         [--replications 40] [--split all] [--sizes released|small] [--fid-only]
@@ -66,8 +67,9 @@ def main() -> None:
     seconds = time.perf_counter() - started
     print(f"{label}; {result['evaluated_motions']} motions ({args.split}), {args.replications} replications "
           f"in {seconds:.0f} s")
+    group = min(20, args.replications // 2)
     print("| figure | mean | std per replication | 95 % half-interval for R = 1 / 5 / 10 / 20 | "
-          "spread of means of disjoint groups of 20 (max - min) |")
+          f"spread of means of disjoint groups of {group} (max - min) |")
     print("|---|---:|---:|---|---:|")
     for side, key in (("evaluated", "fid"), ("evaluated", "top1"), ("reference", "top1"), ("evaluated", "mmdist"),
                       ("evaluated", "diversity")):
@@ -76,10 +78,11 @@ def main() -> None:
             continue
         std = values.std()
         halves = " / ".join(f"{1.96 * std / np.sqrt(r):.4f}" for r in (1, 5, 10, 20))
-        groups = [values[i: i + 20].mean() for i in range(0, len(values) - 19, 20)]
+        groups = [values[i: i + group].mean() for i in range(0, len(values) - group + 1, group)]
         spread = f"{max(groups) - min(groups):.4f} ({len(groups)} groups)" if len(groups) > 1 else "-"
         print(f"| {side} {key} | {values.mean():.4f} | {std:.4f} | {halves} | {spread} |")
         assert np.isclose(confidence_interval(values), 1.96 * std / np.sqrt(len(values)))
+    print("FID per replication:", " ".join(f"{v:.4f}" for v in result["evaluated"]["fid"]["values"]))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=1)

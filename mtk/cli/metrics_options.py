@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -41,10 +42,11 @@ def require_evaluator(evaluator: str | None, metrics: tuple[str, ...]) -> None:
                                "what to download)")
 
 
-def _cell(figure: dict[str, float] | None, scale: float = 1.0) -> str:
-    if figure is None:
+def _cell(figure: dict[str, float] | None) -> str:
+    """``mean ± half-interval``; ``-`` where there is none (diversity of at most 100 motions)."""
+    if figure is None or figure["mean"] is None or not math.isfinite(figure["mean"]):
         return "-"
-    return f"{figure['mean'] * scale:.3f} ± {figure['conf'] * scale:.3f}"
+    return f"{figure['mean']:.3f} ± {figure['conf']:.3f}"
 
 
 ROWS = (("fid", "FID", ("fid",)), ("rprecision", "R-precision top-1", ("top1",)),

@@ -20,7 +20,7 @@ import numpy as np
 from mtk.errors import MtkError
 from mtk.metrics import statistics as stats
 from mtk.metrics.evaluator import Evaluator
-from mtk.metrics.protocol import (MULTIMODALITY_PAIRS, Accumulator, Item, padded, reference_batches,
+from mtk.metrics.protocol import (MULTIMODALITY_PAIRS, Accumulator, Item, check_texts, padded, reference_batches,
                                   reference_items, replicate, require_batch)
 from mtk.metrics.words import parse_caption
 
@@ -89,12 +89,12 @@ def generated_replication(references: list[Item], generations: list[Generation],
         real.add(evaluator.embed_motions(batch, lengths), evaluator.embed_texts(texts) if with_text else None)
     size = evaluator.protocol.batch_size
     order = rng.permutation(len(generations))
-    embeddings = np.zeros((len(generations), 0))
+    embeddings: np.ndarray | None = None  # per generation, in the generations' order (multimodality groups)
     for start in range(0, len(order), size):
         chosen = [generations[i] for i in order[start: start + size]]
         motion = evaluator.embed_motions(*padded([g.motion for g in chosen]))
-        if embeddings.shape[1] == 0:
-            embeddings = np.zeros((len(generations), motion.shape[1]))
+        if embeddings is None:
+            embeddings = np.empty((len(generations), motion.shape[1]))
         embeddings[order[start: start + size]] = motion
         if len(chosen) == size:  # the incomplete batch counts for FID and diversity only
             evaluated.add(motion, evaluator.embed_texts([g.prompt for g in chosen]) if with_text else None)
@@ -132,6 +132,8 @@ def evaluate_generated(generated: str, reference: str, evaluator_path: str, *, s
         raise MtkError(reference, str(err).strip("'\""), "pass --split with one of its splits") from None
     references = reference_items(reader.iter(key), evaluator, info.fps or info.layout.fps)
     require_batch(len(references), evaluator, reference, f"split {split} has")
+    if with_text:
+        check_texts(references, evaluator, reference)
     generations = read_generations(generated, info.layout.name, evaluator, references, generated_layout)
     require_batch(len(generations), evaluator, generated, "holds")
     groups = repeat_groups(generations)

@@ -159,6 +159,13 @@ def reconstruction_replication(items: list[Item], evaluator: Evaluator, predict:
     return result
 
 
+def check_texts(items: list[Item], evaluator: Evaluator, path: str) -> None:
+    """Refuse (one line) the first caption of the reference set the evaluator cannot read."""
+    for item in items:
+        for line in item.texts:
+            evaluator.check_text(line, f"{path}: {item.name}")
+
+
 def require_batch(count: int, evaluator: Evaluator, path: str, what: str) -> None:
     """Refuse (one line) ``count`` motions that do not fill one batch of the protocol."""
     if count < evaluator.protocol.batch_size:

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from mtk.errors import MtkError
-from mtk.metrics.protocol import Predict, reconstruction_replication, reference_items, replicate, require_batch
+from mtk.metrics.protocol import (Predict, check_texts, reconstruction_replication, reference_items, replicate,
+                                  require_batch)
 from mtk.tokenizer.model import TokenizerModel
 
 
@@ -69,9 +70,7 @@ def evaluate_with_evaluator(dataset_path: str, ckpt_path: str, evaluator_path: s
     items = reference_items(reader.iter(key), evaluator, reader.info.fps or data_layout.fps)
     require_batch(len(items), evaluator, dataset_path, f"split {split} has")
     if with_text:
-        for item in items:
-            for line in item.texts:
-                evaluator.check_text(line, f"{dataset_path}: {item.name}")
+        check_texts(items, evaluator, dataset_path)
     predict = reconstructor(model, torch.as_tensor(stats.mean), torch.as_tensor(stats.std))
     summary = replicate(lambda s: reconstruction_replication(items, evaluator, predict, s, with_text), replications,
                         seed, on_progress)
