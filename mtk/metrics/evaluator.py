@@ -60,7 +60,7 @@ STATS_NAMES = (("mean.npy", "std.npy"), ("Mean.npy", "Std.npy"))
 def find_stats(folders: list[Path], dim: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The first mean/std pair found in ``folders`` (checked: ``(dim,)``, finite, std > 0), or None."""
     from mtk.formats.arrays import load_npy
-    from mtk.toolkit.finite import check_normalisation
+    from mtk.analysis.finite import check_normalisation
 
     for folder in folders:
         for mean_name, std_name in STATS_NAMES:

@@ -43,7 +43,7 @@ def read_generations(path: str, layout: str, evaluator: Evaluator, references: l
     """The generated motions of ``path`` (every motion), cut to the evaluator's longest motion, with
     prompts the evaluator can read (tagged from the reference when the prompt is plain)."""
     from mtk.formats.datasets import open_dataset
-    from mtk.toolkit.finite import require_finite
+    from mtk.analysis.finite import require_finite
 
     reader = open_dataset(path, layout=tree_layout)
     if reader.info.layout is None or reader.info.layout.name != layout:

@@ -20,7 +20,7 @@ def load_evaluator(path: str | Path, layout: str, *, glove: str | Path | None = 
     HumanML3D (263) and KIT-ML (251) use Guo et al.'s ``text_mot_match`` with the GloVe folder ``glove``;
     the 272 layout uses a TMR-style evaluator (MotionMillion's or MotionStreamer's) with the DistilBERT folder
     ``text_model``."""
-    from mtk.schemas import get_layout
+    from mtk.features import get_layout
 
     spec = get_layout(layout)
     if spec.dataset_family in T2M_FAMILIES:

@@ -54,7 +54,7 @@ class Item:
 
 def reference_items(motions: Iterator, evaluator: Evaluator, fps: float) -> list[Item]:
     """The evaluation set of a split, as the original loaders build it (``motions``: mtk ``Motion`` objects)."""
-    from mtk.toolkit.finite import require_finite
+    from mtk.analysis.finite import require_finite
 
     protocol = evaluator.protocol
     low, end = protocol.min_source_frames, protocol.end_source_frames
