@@ -38,12 +38,12 @@ def write_glove(folder: Path, words: list[str] = GLOVE_WORDS, dim: int = 8, seed
 
 
 def write_t2m_evaluator(root: Path, dim_pose: int = 263, mean: np.ndarray | None = None,
-                        std: np.ndarray | None = None, word: int = 8) -> Path:
-    """``root/t2m`` as released: ``text_mot_match/model/finest.tar`` and ``Comp_v6_KLD005/meta``; sizes as
+                        std: np.ndarray | None = None, word: int = 8, name: str = "t2m") -> Path:
+    """``root/<name>`` as released: ``text_mot_match/model/finest.tar`` and ``Comp_v6_KLD005/meta``; sizes as
     the reference run (movement 12/10, text hidden 12, motion hidden 16, embeddings 6)."""
     from mtk.metrics.t2m import MotionEncoder, MovementEncoder, TextEncoder
 
-    dataset = root / "t2m"
+    dataset = root / name
     (dataset / "text_mot_match" / "model").mkdir(parents=True)
     movement, motion, text = MovementEncoder(dim_pose - 4, 12, 10), MotionEncoder(10, 16, 6), TextEncoder(word, 15, 12, 6)
     torch.save({"movement_encoder": seeded_state(movement, 11), "text_encoder": seeded_state(text, 12),

@@ -17,8 +17,8 @@ def evaluator_options(command: Callable) -> Callable:
     """``--evaluator``, ``--glove``, ``--text-model``, ``--replications``, ``--seed``."""
     options = [
         click.option("--evaluator", "evaluator", metavar="DIR", default=None,
-                     help="The text-motion evaluator. HumanML3D/KIT: checkpoints/t2m (or kit) with "
-                          "text_mot_match/model/finest.tar and the released meta/ mean and std. 272: the folder "
+                     help="The text-motion evaluator. HumanML3D/KIT-ML: the released dataset folder (checkpoints/"
+                          "t2m, or KIT-ML's) with text_mot_match/model/finest.tar and the meta/ mean and std. 272: the folder "
                           "of MotionMillion's epoch=199.ckpt (or MotionStreamer's epoch=99.ckpt) with the "
                           "evaluator's mean.npy and std.npy."),
         click.option("--glove", metavar="DIR", default=None,

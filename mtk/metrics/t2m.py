@@ -32,8 +32,9 @@ CHECKPOINT = Path("text_mot_match") / "model" / "finest.tar"
 #: where the evaluator's mean/std are looked for, relative to the dataset folder (``checkpoints/t2m``)
 STATS_FOLDERS = ("text_mot_match/meta", "Comp_v6_KLD005/meta", "Comp_v6_KLD01/meta",
                  "VQVAEV3_CB1024_CMT_H1024_NRES3/meta", "meta", ".")
-#: T2M-GPT's ``eval_trans`` constants per dataset
-PROTOCOLS = {"humanml3d": Protocol(4, 196, 40, 200), "kit": Protocol(4, 196, 24, 200)}
+#: T2M-GPT's ``eval_trans`` constants, by the feature width the evaluator reads (HumanML3D's 263, KIT-ML's 251:
+#: their loaders keep motions of at least 40 and 24 frames)
+PROTOCOLS = {263: Protocol(4, 196, 40, 200), 251: Protocol(4, 196, 24, 200)}
 #: foot-contact columns the movement encoder does not read (the last 4)
 CONTACT_COLUMNS = 4
 
@@ -106,13 +107,13 @@ def _networks(ckpt: dict, path: Path) -> tuple[MovementEncoder, MotionEncoder, T
 
 
 class T2MEvaluator(Evaluator):
-    """Guo et al.'s evaluator for HumanML3D (``t2m``) or KIT-ML (``kit``)."""
+    """Guo et al.'s evaluator for HumanML3D or KIT-ML; ``name`` is its release's dataset folder (``t2m``, ...)."""
 
-    def __init__(self, family: str, movement: MovementEncoder, motion: MotionEncoder, text: TextEncoder,
+    def __init__(self, name: str, movement: MovementEncoder, motion: MotionEncoder, text: TextEncoder,
                  words: WordVectors, mean: np.ndarray, std: np.ndarray, device: str = "cpu"):
-        self.name = {"humanml3d": "t2m", "kit": "kit"}[family]
+        self.name = name
         self.dim = movement.main[0].in_channels + CONTACT_COLUMNS
-        self.protocol = PROTOCOLS[family]
+        self.protocol = PROTOCOLS.get(self.dim, PROTOCOLS[263])
         self.device = torch.device(device)
         self.movement, self.motion, self.text = (m.to(self.device) for m in (movement, motion, text))
         self.words = words
@@ -154,7 +155,7 @@ def _find_checkpoint(path: Path) -> tuple[Path, Path]:
     if (path / "model" / "finest.tar").is_file():
         return path / "model" / "finest.tar", path.parent
     raise MtkError(path, f"holds no {CHECKPOINT}",
-                   "pass --evaluator checkpoints/t2m (or checkpoints/kit) of the released evaluator")
+                   "pass --evaluator the released evaluator's dataset folder, e.g. checkpoints/t2m")
 
 
 def _find_stats(root: Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,18 +167,23 @@ def _find_stats(root: Path, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return stats
 
 
-def load_t2m_evaluator(path: str | Path, family: str, dim: int, glove: str | Path,
-                       device: str = "cpu") -> T2MEvaluator:
+def is_t2m_evaluator(path: Path) -> bool:
+    """Whether ``path`` looks like Guo et al.'s evaluator: a ``.tar`` file, or a folder holding its layout."""
+    if path.is_file():
+        return path.suffix == ".tar"
+    return any((root / CHECKPOINT).is_file() for root in (path, path.parent)) or (path / "model" / "finest.tar").is_file()
+
+
+def load_t2m_evaluator(path: str | Path, dim: int, glove: str | Path, device: str = "cpu") -> T2MEvaluator:
     """Load the evaluator from ``path`` (``checkpoints/t2m``, its ``text_mot_match`` folder or ``finest.tar``),
     its normalization from the released ``meta`` folder, and the GloVe subset from ``glove``."""
     ckpt_path, root = _find_checkpoint(Path(path))
     networks = _networks(read_weights(ckpt_path), ckpt_path)
     if networks[0].main[0].in_channels + CONTACT_COLUMNS != dim:
         raise BadInputError(ckpt_path, f"reads {networks[0].main[0].in_channels + CONTACT_COLUMNS}-dim features, "
-                            f"not {dim}", "pass the evaluator of the dataset being evaluated (t2m: HumanML3D, "
-                            "kit: KIT-ML)")
+                            f"not {dim}", "pass the evaluator released for the dataset being evaluated")
     words = WordVectors.load(glove)
     if words.dim != networks[2].pos_emb.out_features:
         raise BadInputError(glove, f"holds {words.dim}-d word vectors but the evaluator reads "
                             f"{networks[2].pos_emb.out_features}-d ones", "pass the GloVe folder released with it")
-    return T2MEvaluator(family, *networks, words, *_find_stats(root, dim), device=device)
+    return T2MEvaluator(root.name or "t2m", *networks, words, *_find_stats(root, dim), device=device)
