@@ -255,12 +255,12 @@ class Demo:
                  "perplexity": round(figures["perplexity"], 1)}, summary)
 
     def pfnn(self) -> tuple[dict[str, Any], str]:
-        from mtk.formats.pfnn import read_pfnn_database
-        from mtk.jobs.pfnn_export import convert_to_pfnn
+        from mtk.pfnn.database import read_pfnn_database
+        from mtk.pfnn.export import convert_to_pfnn
 
         with self.progress("pfnn export", self.size.motions) as advance:
-            summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), overwrite=self.overwrite,
-                                      on_progress=advance)
+            summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), select="locomotion",
+                                      overwrite=self.overwrite, on_progress=advance)
         X, Y, _, _ = read_pfnn_database(self.out / "pfnn")
         from mtk.pfnn.demo_step import pfnn_demo
 

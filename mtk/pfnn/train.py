@@ -4,7 +4,7 @@ on an ``mtk convert --to pfnn`` folder, on a CPU, one GPU or many under accelera
 The schedule is a pure function of (seed, step): epoch e visits the training rows in the permutation
 ``default_rng([seed, e])``; a step is one optimizer update. ``net_latest.pth`` (with the optimizer and the
 dropout RNG) is saved at every evaluation, so ``--resume`` continues the very same run. Validation holds
-out whole clips (:func:`mtk.pfnn.data.clip_split`); ``net_best.pth`` has the lowest validation normalised
+out whole clips (:func:`mtk.pfnn.database.clip_split`); ``net_best.pth`` has the lowest validation normalised
 RMSE. ``log.jsonl`` has one record per log / eval event, ``training_curve.png`` plots it at the end.
 PFNN's 20 macro-epochs of 10 chunks are 20 passes over the data: the default ``--epochs 20``.
 """
@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from mtk.errors import BadInputError, MtkError, first_line
-from mtk.pfnn.data import Database, clip_split, read_database
+from mtk.pfnn.database import Database, clip_split, read_database
 from mtk.pfnn.evaluate import scores
-from mtk.pfnn.meta import meta_from_database
+from mtk.pfnn.figures import data_figures
+from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.netfile import BEST, LATEST, read_document, save_network
 from mtk.pfnn.network import PhaseFunctionedNetwork
 from mtk.pfnn.weights import PfnnWeights
@@ -148,8 +149,9 @@ class Run:
             torch.set_num_threads(cfg.threads)
         self.db = db = read_database(cfg.database)
         self.plan = plan_run(cfg, db, self.world)
-        self.meta = {**meta_from_database(db.layout, db.Y, db.X, cfg.database), "val_clips": self.plan.val_clips,
-                     "train_rows": int(len(self.plan.train_rows))}
+        self.meta = NetworkMeta.for_database(db, cfg.database)
+        self.meta.data_figures = data_figures(db.X, db.Y, self.meta, [(a, b) for _, a, b in db.clips()])
+        self.meta.val_clips, self.meta.train_rows = self.plan.val_clips, int(len(self.plan.train_rows))
         torch.manual_seed(cfg.seed + self.rank)
         net = PhaseFunctionedNetwork(db.X.shape[1], db.Y.shape[1], cfg.hidden, torch.Generator().manual_seed(cfg.seed))
         optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
