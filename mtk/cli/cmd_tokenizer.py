@@ -173,6 +173,8 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, la
     with progress_bar(f"evaluating {split or 'the default split'}", None) as advance:
         result = evaluate_checkpoint(dataset, ckpt, split=split, batch_size=batch_size, on_progress=advance,
                                      layout=tree_layout(dataset, layout, as_dataset, splits), splits=splits)
+    if not result.pop("main_process"):
+        return
     if split is None and result["split"] != "test":
         print_note(f"{dataset} has no test split: evaluating all {result['motions']} motions")
     if as_json:
@@ -180,7 +182,7 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, la
         return
     out = console()
     out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, "
-              f"{result['frames']} frames)")
+              f"{result['frames']} frames, {result['processes']} process(es))")
     out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
     out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")
     out.print(f"  codebook usage   {result['codes_used']}/{result['codebook_size']} "

@@ -9,7 +9,9 @@ The aux loss keeps the bits informative: a commitment term ``||h - sg(q)||^2`` (
 entropy term of MAGVIT-v2 (weight 0.1): low per-token entropy (each bit decided), high batch entropy (each
 code value used). The entropy is **factorised per bit** (``p_i = sigmoid(4 h_i / tau)``, the softmax over
 ``{-1, +1}`` of negative squared distances): exact when the bits are independent, and O(bits) instead of
-the O(2^bits) of the full code distribution. Runs in float32 under autocast.
+the O(2^bits) of the full code distribution. The batch's bit probabilities are averaged over every process
+(:func:`mtk.tokenizer.quantizers.collective.global_mean`), so several processes optimise the entropy of the
+global batch, as one process would. Runs in float32 under autocast.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
+from mtk.tokenizer.quantizers.collective import global_mean
 
 COMMITMENT = 0.25
 ENTROPY = 0.1
@@ -101,7 +104,7 @@ class LFQ(Quantizer):
         commit = F.mse_loss(h, codes.detach())
         p = torch.sigmoid(4 * h.reshape(-1, self.bits) / TEMPERATURE)
         token_entropy = _binary_entropy(p).sum(-1).mean()
-        batch_entropy = _binary_entropy(p.mean(0)).sum()
+        batch_entropy = _binary_entropy(global_mean(p.mean(0))).sum()
         return self.commitment * commit + self.entropy * (token_entropy - batch_entropy) / math.log(2)
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:

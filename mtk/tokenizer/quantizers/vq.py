@@ -6,8 +6,10 @@ are re-seeded with random encoder outputs of the current batch (T2M-GPT resets b
 about 16 tokens per code per step, i.e. 1/16 of the average; an absolute threshold of 1 would re-seed
 nearly every code at every step when a batch holds fewer tokens than the codebook has codes). The encoder is pulled towards its codes by a commitment
 loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.quantizers.fsq.FSQ` it runs in float32 under autocast. Under
-``torch.distributed`` the EMA statistics are summed over processes and resets come from rank 0, so all
-replicas keep the same codebook. ``codes_reseeded`` counts the resets since the module was built.
+``torch.distributed`` the EMA statistics are summed over processes, the dead codes are rank 0's and re-seeded
+rows are drawn from every process's encoder outputs with a shared generator
+(:mod:`mtk.tokenizer.quantizers.collective`): all replicas keep the same codebook, the one a single process
+would learn on the global batch. ``codes_reseeded`` counts the resets since the module was built.
 """
 
 from __future__ import annotations
@@ -18,32 +20,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, distributed as dist
+from torch import Tensor
 
 from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
+from mtk.tokenizer.quantizers.collective import (all_reduce_sum, broadcast_from_main, gather_rows, shared_generator,
+                                                  world_size)
 from mtk.tokenizer.quantizers.fsq import levels_for
 
 DEFAULT_COMMITMENT = 0.02
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def _world() -> int:
-    return dist.get_world_size() if _distributed() else 1
-
-
-def _all_reduce(tensor: Tensor) -> Tensor:
-    if _distributed():
-        dist.all_reduce(tensor)
-    return tensor
-
-
-def _broadcast(tensor: Tensor) -> Tensor:
-    if _distributed():
-        dist.broadcast(tensor, src=0)
-    return tensor
 
 
 def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
@@ -114,34 +98,40 @@ class VQ(Quantizer):
         """Index of the nearest code for each row of ``flat (M, dim)``."""
         return nearest_code(flat, self.codebook)
 
-    def _random_rows(self, flat: Tensor, count: int) -> Tensor:
-        """``count`` rows drawn from ``flat`` (with repetition and a little noise when it is too short)."""
-        if flat.shape[0] >= count:
-            return flat[torch.randperm(flat.shape[0], device=flat.device)[:count]]
-        picks = torch.randint(flat.shape[0], (count,), device=flat.device)
-        return flat[picks] + 0.01 * torch.randn(count, flat.shape[1], device=flat.device) / self.dim ** 0.5
+    def _fresh_rows(self, flat: Tensor) -> Tensor:
+        """``codebook_size`` rows drawn from the encoder outputs ``flat`` of every process (with repetition and
+        a little noise when they are too few): the same rows on every process, and the rows one process would
+        draw from the whole global batch."""
+        rows = gather_rows(flat)
+        generator = shared_generator(rows.device)
+        count = self.codebook_size
+        if rows.shape[0] >= count:
+            return rows[torch.randperm(rows.shape[0], device=rows.device, generator=generator)[:count]]
+        picks = torch.randint(rows.shape[0], (count,), device=rows.device, generator=generator)
+        noise = torch.randn(count, rows.shape[1], device=rows.device, generator=generator)
+        return rows[picks] + 0.01 * noise / self.dim ** 0.5
 
     @torch.no_grad()
     def _initialise(self, flat: Tensor) -> None:
-        self.codebook.copy_(_broadcast(self._random_rows(flat, self.codebook_size)))
-        self.ema_count.fill_(flat.shape[0] * _world() / self.codebook_size)
+        self.codebook.copy_(self._fresh_rows(flat))
+        self.ema_count.fill_(flat.shape[0] * world_size() / self.codebook_size)
         self.ema_sum.copy_(self.codebook * self.ema_count[:, None])
         self.initialised.fill_(True)
 
     @torch.no_grad()
     def _update(self, flat: Tensor, indices: Tensor) -> None:
-        counts = _all_reduce(torch.bincount(indices, minlength=self.codebook_size).float())
-        sums = _all_reduce(torch.zeros_like(self.ema_sum).index_add_(0, indices, flat))
+        counts = all_reduce_sum(torch.bincount(indices, minlength=self.codebook_size).float())
+        sums = all_reduce_sum(torch.zeros_like(self.ema_sum).index_add_(0, indices, flat))
         self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         total = self.ema_count.sum()
         smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
         self.codebook.copy_(self.ema_sum / smoothed[:, None])
         threshold = self.dead_fraction * counts.sum() / self.codebook_size
-        dead = _broadcast((self.ema_count < threshold).to(torch.uint8)).bool()
+        dead = broadcast_from_main((self.ema_count < threshold).to(torch.uint8)).bool()
         if dead.any():
             self.codes_reseeded += int(dead.sum())
-            fresh = _broadcast(self._random_rows(flat, self.codebook_size))
+            fresh = self._fresh_rows(flat)
             self.codebook[dead] = fresh[dead]
             self.ema_count[dead] = counts.sum() / self.codebook_size
             self.ema_sum[dead] = fresh[dead] * self.ema_count[dead, None]
