@@ -58,7 +58,7 @@ def run_quantizers(rank: int, world: int) -> dict[str, object]:
         torch.distributed.all_reduce(grad)
         grad /= world
     return {"vq": {k: v.clone() for k, v in vq.state_dict().items()}, "reseeded": vq.codes_reseeded,
-            "lfq_grad": grad, "lfq_aux": float(aux)}
+            "lfq_grad": grad}
 
 
 def check_quantizers(out: Path, rank: int, world: int) -> None:

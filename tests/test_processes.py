@@ -275,6 +275,15 @@ def test_the_environment_says_how_many_processes_were_launched():
             collective_timeout({"MTK_PROCESS_TIMEOUT": bad})
 
 
+def test_a_failed_collective_reads_as_one_line_only_inside_a_group():
+    from mtk.io.processes import _gloo_detail, group_failure
+
+    err = RuntimeError("[/src/third_party/gloo/gloo/transport/tcp/pair.cc:537] Read error [127.0.0.1]:36019: "
+                       "Connection reset by peer. This is typically caused by a remote worker crashing.\nmore")
+    assert _gloo_detail(err) == "Read error [127.0.0.1]:36019: Connection reset by peer"
+    assert group_failure(err) is None  # no group in this process: not a group failure
+
+
 def _refused(monkeypatch, capsys, tmp_path, **variables: str) -> str:
     """``mtk tokenizer train`` in this process under ``variables``: exit 2, one line, no run folder."""
     from mtk.cli import main

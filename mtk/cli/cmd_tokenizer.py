@@ -61,7 +61,7 @@ def tokenizer_command() -> None:
     Examples:
       mtk tokenizer train data/ --out runs/tiny --preset tiny
       mtk tokenizer train data/ --out runs/tiny --resume
-      accelerate launch -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k --mixed-precision bf16
+      torchrun --standalone --nproc_per_node 4 -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k
       mtk tokenizer eval data/ --ckpt runs/tiny/net_best.pth --split test
     """
 
@@ -78,7 +78,8 @@ def tokenizer_command() -> None:
 @click.option("--commitment", type=float, default=None, metavar="W",
               help="Commitment weight of vq (default 0.02), vqvae (0.25) or lfq (0.25).")
 @click.option("--iters", type=int, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
-@click.option("--batch-size", type=int, default=None, metavar="B", help="Windows per process per step.")
+@click.option("--batch-size", type=int, default=None, metavar="B",
+              help="Windows per process per step (on --resume: the run's global batch over the processes).")
 @click.option("--window", type=int, default=None, metavar="T", help="Training window in frames (even).")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW).")
 @click.option("--warmup", type=int, default=None, metavar="N", help="Linear warm-up steps.")
@@ -105,9 +106,10 @@ def tokenizer_command() -> None:
 def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None:
     """Train a tokenizer on DATASET (train split) and write checkpoints to RUN.
 
-    Runs on one CPU/GPU as is, and on many GPUs or nodes under accelerate:
-    `accelerate launch -m mtk tokenizer train DATASET --out RUN ...` (the batch size is per process;
-    the schedule counts optimizer steps, whatever the number of processes).
+    Runs on one CPU/GPU as is, and on several GPUs, machines or CPU processes under a launcher:
+    `torchrun --standalone --nproc_per_node 4 -m mtk tokenizer train DATASET --out RUN ...` (or `accelerate
+    launch`). --batch-size is per process: 4 processes of batch 16 train the run 1 process of batch 64 would;
+    the schedule counts optimizer steps, whatever the number of processes. See docs/scaling.md.
     """
     from mtk.tokenizer.presets import cpu_default_note, default_preset
     from mtk.tokenizer.train import TrainConfig, planned_steps, train

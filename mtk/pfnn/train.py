@@ -192,6 +192,11 @@ class Run:
         if document.get("rng") is not None and self.world == 1:
             torch.set_rng_state(document["rng"])
 
+    def mean_over_processes(self, values: np.ndarray) -> list[float]:
+        """``values`` averaged over the processes (each held an equal share of the rows)."""
+        local = torch.as_tensor(values, dtype=torch.float64, device=self.accelerator.device)
+        return self.accelerator.reduce(local, "mean").tolist()
+
     @property
     def model(self) -> PhaseFunctionedNetwork:
         return self.accelerator.unwrap_model(self.net)
@@ -272,7 +277,7 @@ def _train(run: Run, on_progress: Callable[[int], None] | None) -> dict[str, Any
                     on_progress(1)
                 if run.step % cfg.log_every == 0 or run.step == plan.total_steps:
                     run.log.write({"event": "train", "iter": run.step, "epoch": run.step / plan.steps_per_epoch,
-                                   **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(),
+                                   **dict(zip(("loss", "mse", "regularizer"), run.mean_over_processes(running / since),
                                               strict=True))})
                     running, since = np.zeros(3), 0
                 if run.step in plan.eval_steps:

@@ -94,15 +94,18 @@ class _Processes:
 
         if self.count == 1:
             return [arrays]
+        device = self.state.device  # NCCL moves tensors of the GPU only
         lengths = torch.tensor([len(a) for a in arrays], dtype=torch.int64)
-        sizes = [torch.zeros(2, dtype=torch.int64) for _ in range(self.count)]
-        dist.all_gather(sizes, torch.tensor([len(arrays), int(lengths.sum())]))
-        most_items, most_frames = (max(int(size[k]) for size in sizes) for k in (0, 1))
+        sizes = [torch.zeros(2, dtype=torch.int64, device=device) for _ in range(self.count)]
+        dist.all_gather(sizes, torch.tensor([len(arrays), int(lengths.sum())], device=device))
+        sizes = [size.tolist() for size in sizes]
+        most_items, most_frames = (max(size[k] for size in sizes) for k in (0, 1))
         items = torch.zeros(most_items, dtype=torch.int64)
         items[:len(arrays)] = lengths
         frames = torch.zeros(most_frames, width, dtype=torch.float32)
         if arrays:
             frames[:int(lengths.sum())] = torch.from_numpy(np.concatenate(arrays).astype(np.float32, copy=False))
+        items, frames = items.to(device), frames.to(device)
         main = self.index == 0
         item_parts = [torch.empty_like(items) for _ in range(self.count)] if main else None
         frame_parts = [torch.empty_like(frames) for _ in range(self.count)] if main else None
@@ -111,9 +114,10 @@ class _Processes:
         if not main:
             return None
         out = []
-        for size, item, frame in zip(sizes, item_parts, frame_parts, strict=True):
-            counts = item[:int(size[0])].tolist()
-            out.append(list(np.split(frame[:int(size[1])].numpy(), np.cumsum(counts)[:-1])) if counts else [])
+        for (count, total), item, frame in zip(sizes, item_parts, frame_parts, strict=True):
+            counts = item[:count].tolist()
+            rows = frame[:total].cpu().numpy()
+            out.append(list(np.split(rows, np.cumsum(counts)[:-1])) if counts else [])
         return out
 
 

@@ -12,6 +12,7 @@ eval MPJPE), ``config.json`` and ``log.jsonl`` (one JSON record per log/eval eve
 processes; TensorBoard events too when it is installed). Resuming on another number of processes keeps
 the global batch unless ``--batch-size`` is given.
 """
+
 from __future__ import annotations
 
 import json

@@ -54,8 +54,8 @@ def gather_rows(rows: Tensor) -> Tensor:
 def shared_generator(device: torch.device) -> torch.Generator:
     """A generator seeded from process 0's global RNG: the same draws on every process. Every process draws
     its own seed too, so the global RNG advances alike everywhere (and as in one process)."""
-    seed = broadcast_from_main(torch.randint(0, 2**62, (1,), dtype=torch.int64))
-    return torch.Generator(device=device).manual_seed(int(seed))
+    seed = broadcast_from_main(torch.randint(0, 2**62, (1,), dtype=torch.int64).to(device))
+    return torch.Generator(device=device).manual_seed(int(seed.item()))
 
 
 class _GlobalMean(torch.autograd.Function):
