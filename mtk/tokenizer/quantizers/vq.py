@@ -8,7 +8,7 @@ nearly every code at every step when a batch holds fewer tokens than the codeboo
 loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.quantizers.fsq.FSQ` it runs in float32 under autocast. Under
 ``torch.distributed`` the EMA statistics are summed over processes, the dead codes are rank 0's and re-seeded
 rows are drawn from every process's encoder outputs with a shared generator
-(:mod:`mtk.tokenizer.quantizers.collective`): all replicas keep the same codebook, the one a single process
+(:mod:`mtk.tokenizer.collective`): all replicas keep the same codebook, the one a single process
 would learn on the global batch. ``codes_reseeded`` counts the resets since the module was built.
 """
 
@@ -22,12 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
-from mtk.tokenizer.quantizers.collective import (all_reduce_sum, broadcast_from_main, gather_rows, shared_generator,
-                                                  world_size)
+from mtk.tokenizer.collective import all_reduce_sum, broadcast_from_main, gather_rows, shared_generator, world_size
+from mtk.tokenizer.quantizers.base import Quantizer, QuantizerOption, register_quantizer
 from mtk.tokenizer.quantizers.fsq import levels_for
 
 DEFAULT_COMMITMENT = 0.02
+COMMITMENT_HELP = "weight of the commitment loss that pulls the encoder to its code"
 
 
 def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
@@ -38,6 +38,22 @@ def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
     """
     squared = codebook.pow(2).sum(1)[None]
     return torch.cat([torch.addmm(squared, part, codebook.t(), alpha=-2).argmin(dim=1) for part in flat.split(chunk)])
+
+
+def sample_rows(flat: Tensor, count: int, generator: torch.Generator | None = None) -> Tensor:
+    """``count`` rows drawn from ``flat (M, dim)``: without repetition when ``M >= count``, else with
+    repetition plus Gaussian jitter of 1 % of the rows' per-channel spread, so repeats are distinct codes."""
+    if flat.shape[0] >= count:
+        return flat[torch.randperm(flat.shape[0], device=flat.device, generator=generator)[:count]]
+    picks = torch.randint(flat.shape[0], (count,), device=flat.device, generator=generator)
+    spread = flat.std(dim=0, keepdim=True) if flat.shape[0] > 1 else flat.new_ones(1, flat.shape[1])
+    return flat[picks] + 0.01 * spread * torch.randn(count, flat.shape[1], device=flat.device, generator=generator)
+
+
+def draw_rows(flat: Tensor, count: int) -> Tensor:
+    """:func:`sample_rows` from the encoder outputs ``flat`` of every process, with a generator seeded from
+    process 0: the same rows on every process, and the rows one process would draw from the global batch."""
+    return sample_rows(gather_rows(flat), count, shared_generator(flat.device))
 
 
 def equal_footing_size(codebook_size: int | None, nominal_size: int) -> int:
@@ -53,6 +69,7 @@ class VQ(Quantizer):
 
     name = "vq"
     summary = "VQ-VAE codebook with EMA updates and dead-code reset (T2M-GPT)"
+    options = (QuantizerOption("commitment", float, DEFAULT_COMMITMENT, COMMITMENT_HELP),)
 
     def __init__(self, codebook_size: int, dim: int, decay: float = 0.99, commitment: float = DEFAULT_COMMITMENT,
                  dead_fraction: float = 1 / 16, eps: float = 1e-5):
@@ -70,12 +87,9 @@ class VQ(Quantizer):
         self.codes_reseeded = 0
 
     @classmethod
-    def make_config(cls, codebook_size: int | None, nominal_size: int, commitment: float | None = None,
-                    **options: Any) -> dict[str, Any]:
+    def make_config(cls, codebook_size: int | None, nominal_size: int, **options: Any) -> dict[str, Any]:
         """Any size (default: FSQ's real size for the nominal one, 1,000 for 2^10), and the commitment weight."""
-        refuse_options(cls.name, options)
-        return {"codebook_size": equal_footing_size(codebook_size, nominal_size),
-                "commitment": DEFAULT_COMMITMENT if commitment is None else float(commitment)}
+        return {"codebook_size": equal_footing_size(codebook_size, nominal_size), **cls.option_values(options)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> VQ:
@@ -98,22 +112,9 @@ class VQ(Quantizer):
         """Index of the nearest code for each row of ``flat (M, dim)``."""
         return nearest_code(flat, self.codebook)
 
-    def _fresh_rows(self, flat: Tensor) -> Tensor:
-        """``codebook_size`` rows drawn from the encoder outputs ``flat`` of every process (with repetition and
-        a little noise when they are too few): the same rows on every process, and the rows one process would
-        draw from the whole global batch."""
-        rows = gather_rows(flat)
-        generator = shared_generator(rows.device)
-        count = self.codebook_size
-        if rows.shape[0] >= count:
-            return rows[torch.randperm(rows.shape[0], device=rows.device, generator=generator)[:count]]
-        picks = torch.randint(rows.shape[0], (count,), device=rows.device, generator=generator)
-        noise = torch.randn(count, rows.shape[1], device=rows.device, generator=generator)
-        return rows[picks] + 0.01 * noise / self.dim ** 0.5
-
     @torch.no_grad()
     def _initialise(self, flat: Tensor) -> None:
-        self.codebook.copy_(self._fresh_rows(flat))
+        self.codebook.copy_(draw_rows(flat, self.codebook_size))
         self.ema_count.fill_(flat.shape[0] * world_size() / self.codebook_size)
         self.ema_sum.copy_(self.codebook * self.ema_count[:, None])
         self.initialised.fill_(True)
@@ -129,12 +130,13 @@ class VQ(Quantizer):
         self.codebook.copy_(self.ema_sum / smoothed[:, None])
         threshold = self.dead_fraction * counts.sum() / self.codebook_size
         dead = broadcast_from_main((self.ema_count < threshold).to(torch.uint8)).bool()
-        if dead.any():
-            self.codes_reseeded += int(dead.sum())
-            fresh = self._fresh_rows(flat)
-            self.codebook[dead] = fresh[dead]
+        reseeded = int(dead.sum())
+        if reseeded:
+            self.codes_reseeded += reseeded
+            fresh = draw_rows(flat, reseeded)
+            self.codebook[dead] = fresh
             self.ema_count[dead] = counts.sum() / self.codebook_size
-            self.ema_sum[dead] = fresh[dead] * self.ema_count[dead, None]
+            self.ema_sum[dead] = fresh * self.ema_count[dead, None]
 
     def dequantize(self, indices: Tensor) -> Tensor:
         """Indices ``(B, N)`` -> codes ``(B, dim, N)``."""
