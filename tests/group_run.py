@@ -38,9 +38,10 @@ QUANTIZER_CHECK = {"steps": 6, "batch": 4, "dim": 8, "tokens": 6, "codebook": 32
 
 
 def run_quantizers(rank: int, world: int) -> dict[str, object]:
-    """VQ fed its share of each global batch (EMA, resets) and LFQ's gradient on its share, on this process
-    (``world`` 1: the whole batch). Returns the VQ state, its reset count and LFQ's averaged gradient."""
-    from mtk.tokenizer.quantizers import LFQ, VQ
+    """VQ fed its share of each global batch (EMA, resets), VQ-VAE's data-initialised codebook and LFQ's
+    gradient on its share, on this process (``world`` 1: the whole batch). Returns the VQ state, its reset
+    count, the VQ-VAE codebook and LFQ's averaged gradient."""
+    from mtk.tokenizer.quantizers import LFQ, VQ, PlainVQ
 
     c = QUANTIZER_CHECK
     torch.manual_seed(0)
@@ -48,6 +49,9 @@ def run_quantizers(rank: int, world: int) -> dict[str, object]:
     share = slice(rank * c["batch"] * 2 // world, (rank + 1) * c["batch"] * 2 // world)
     for batch in quantizer_batches(c["steps"], c["batch"], c["dim"], c["tokens"]):
         vq(batch[share] * (1 + 3 * (torch.arange(c["dim"]) < 2)[:, None]))  # uneven spread: codes die, are re-seeded
+    torch.manual_seed(0)
+    plain = PlainVQ(c["codebook"] * 4, c["dim"], codebook_init="data").train()  # more codes than rows: jitter
+    plain(quantizer_batches(1, c["batch"], c["dim"], c["tokens"])[0][share])
     torch.manual_seed(0)
     lfq = LFQ(c["bits"], c["dim"])
     z = quantizer_batches(1, c["batch"], c["dim"], c["tokens"])[0][share]
@@ -58,7 +62,7 @@ def run_quantizers(rank: int, world: int) -> dict[str, object]:
         torch.distributed.all_reduce(grad)
         grad /= world
     return {"vq": {k: v.clone() for k, v in vq.state_dict().items()}, "reseeded": vq.codes_reseeded,
-            "lfq_grad": grad}
+            "vqvae": plain.embedding.weight.detach().clone(), "lfq_grad": grad}
 
 
 def check_quantizers(out: Path, rank: int, world: int) -> None:
@@ -66,7 +70,7 @@ def check_quantizers(out: Path, rank: int, world: int) -> None:
     with the very same VQ state."""
     result = run_quantizers(rank, world)
     same = True
-    for value in result["vq"].values():
+    for value in [*result["vq"].values(), result["vqvae"]]:
         copies = [torch.empty_like(value) for _ in range(world)]
         torch.distributed.all_gather(copies, value.contiguous())
         same &= all(torch.equal(copies[0], copy) for copy in copies)

@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +21,26 @@ import pytest
 import torch
 
 from mtk.errors import MtkError
-from mtk.tokenizer.quantizers import quantizer_names
+from mtk.tokenizer.quantizers import QUANTIZERS
 from mtk.tokenizer.train import TrainConfig, train
 
 HERE = Path(__file__).parent
+
+
+def variants() -> dict[str, tuple[str, dict[str, str]]]:
+    """Every registered quantizer, and one variant per other choice of each option with choices
+    (``vqvae`` and ``vqvae-codebook_init-data``): run name -> (quantizer, options)."""
+    found = {}
+    for name, quantizer in QUANTIZERS.items():
+        found[name] = (name, {})
+        for option in quantizer.options:
+            for choice in option.kind if isinstance(option.kind, tuple) else ():
+                if choice != option.default:
+                    found[f"{name}-{option.key}-{choice}"] = (name, {option.key: choice})
+    return found
+
+
+VARIANTS = variants()
 #: per-process batch B; one process trains with 2B on the same windows
 BATCH = 4
 STEPS = 4
@@ -31,9 +49,10 @@ TRAIN = {"preset": "tiny", "window": 16, "lr": 1e-3, "warmup": 2, "milestones": 
 
 
 def train_args(dataset: Path, out: Path, **settings) -> list[str]:
-    """``mtk tokenizer train`` arguments for TRAIN updated with ``settings``."""
+    """``mtk tokenizer train`` arguments for TRAIN updated with ``settings`` (``quantizer_options`` as flags)."""
     args = ["tokenizer", "train", str(dataset), "--out", str(out)]
-    for key, value in {**TRAIN, **settings}.items():
+    settings = {**TRAIN, **settings}
+    for key, value in {**(settings.pop("quantizer_options", None) or {}), **settings}.items():
         flag = "--" + key.replace("_", "-")
         if value is True:
             args.append(flag)
@@ -94,8 +113,9 @@ def group(data) -> Path:
     out = data["root"] / "group"
     out.mkdir()
     sample = data["sample"]
-    commands = [(f"train_{name}", train_args(sample, out / f"run_{name}", quantizer=name, batch_size=BATCH,
-                                             iters=STEPS)) for name in quantizer_names()]
+    commands = [(f"train_{name}", train_args(sample, out / f"run_{name}", quantizer=quantizer,
+                                             quantizer_options=options, batch_size=BATCH, iters=STEPS))
+                for name, (quantizer, options) in VARIANTS.items()]
     commands += [
         ("resume_one_then_two", train_args(sample, data["one_then_two"], resume=True, iters=STEPS, preset=None,
                                            window=None, lr=None, warmup=None, milestones=None, gamma=None,
@@ -159,13 +179,15 @@ def assert_same_model(got: Path, want: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("quantizer", quantizer_names())
-def test_two_processes_train_the_model_one_process_trains_with_twice_the_batch(group, data, tmp_path, quantizer):
-    run = group / f"run_{quantizer}"
-    assert f"{STEPS} steps on 2 process(es)" in output(group, f"train_{quantizer}")
-    assert output(group, f"train_{quantizer}", rank=1) == ""  # the main process reports for the group
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_two_processes_train_the_model_one_process_trains_with_twice_the_batch(group, data, tmp_path, variant):
+    quantizer, options = VARIANTS[variant]
+    run = group / f"run_{variant}"
+    assert f"{STEPS} steps on 2 process(es)" in output(group, f"train_{variant}")
+    assert output(group, f"train_{variant}", rank=1) == ""  # the main process reports for the group
     assert json.loads((run / "config.json").read_text())["processes"] == 2
-    one_process(data["sample"], tmp_path / "one", quantizer=quantizer, batch_size=2 * BATCH, iters=STEPS)
+    one_process(data["sample"], tmp_path / "one", quantizer=quantizer, quantizer_options=options,
+                batch_size=2 * BATCH, iters=STEPS)
     assert_same_model(run / "net_latest.pth", tmp_path / "one" / "net_latest.pth")
     # the logged losses are the global batch's: equal to one process's
     logs = [[json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
@@ -186,6 +208,8 @@ def test_quantizer_state_is_identical_on_every_process_and_equals_one_process(gr
     assert one["reseeded"] > 0 and two["reseeded"] == one["reseeded"]  # resets happened, the same ones
     for key, value in one["vq"].items():
         torch.testing.assert_close(two["vq"][key], value, rtol=1e-5, atol=1e-6, msg=key)
+    # VQ-VAE's data-initialised codebook is drawn from the global batch
+    torch.testing.assert_close(two["vqvae"], one["vqvae"], rtol=1e-5, atol=1e-6)
     # LFQ's entropy term is the global batch's: DDP's average gradient equals one process's
     torch.testing.assert_close(two["lfq_grad"], one["lfq_grad"], rtol=1e-5, atol=1e-7)
 
@@ -326,7 +350,7 @@ def test_two_trainings_never_write_one_run_folder(tmp_path):
     with exclusive(tmp_path / "run"):  # another mtk process training into it
         with pytest.raises(MtkError, match="is being written by another mtk process"):
             one_process(tmp_path / "unused", tmp_path / "run", iters=2)
-    assert not any((tmp_path / "run").iterdir()) if (tmp_path / "run").exists() else True
+    assert not (tmp_path / "run").exists()
 
 
 def _free_port() -> int:
@@ -335,18 +359,32 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _launch(command: list[str], run: Path, **env: str) -> subprocess.Popen:
-    """Start a launcher in a session of its own (as a terminal's foreground job) and wait for the run's first
-    checkpoint."""
+@contextmanager
+def _launch(command: list[str], run: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """Start a launcher in a session of its own (as a terminal's foreground job), wait for the run's first
+    checkpoint; whatever is still running at the end is killed."""
     launcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True, env=environment(**env))
-    deadline = time.monotonic() + 120
-    while not (run / "net_latest.pth").is_file():
-        if launcher.poll() is not None or time.monotonic() > deadline:
-            launcher.kill()
-            pytest.fail(f"no checkpoint: {launcher.communicate()[1][-2000:]}")
-        time.sleep(0.2)
-    return launcher
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "net_latest.pth").is_file():
+            if launcher.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no checkpoint: {launcher.communicate(timeout=60)[1][-2000:]}")
+            time.sleep(0.2)
+        yield launcher
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.communicate()
+
+
+def _ends_within(launcher: subprocess.Popen, stop: Callable[[], object], seconds: float = 30) -> str:
+    """``stop()`` the launch: every process must be gone, the launch failed, within ``seconds``. Its stderr."""
+    stop()
+    stopped = time.monotonic()
+    _, stderr = launcher.communicate(timeout=60)
+    assert time.monotonic() - stopped < seconds and launcher.returncode != 0
+    return stderr
 
 
 def _resumes_on_one_process(data, run: Path) -> None:
@@ -372,19 +410,12 @@ def test_accelerate_multi_gpu_without_gpus_forms_one_group_and_a_killed_process_
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
                str(_free_port()), "-m", "mtk", *train_args(data["sample"], run, **LONG_RUN)]
-    launcher = _launch(command, run, MTK_PROCESS_TIMEOUT="20")
-    try:
+    with _launch(command, run, MTK_PROCESS_TIMEOUT="20") as launcher:
         assert json.loads((run / "config.json").read_text())["processes"] == 2  # one group, not two runs
         ranks = {p.environ().get("RANK"): p for p in psutil.Process(launcher.pid).children(recursive=True)
                  if "mtk" in p.cmdline()}
         assert set(ranks) == {"0", "1"}
-        ranks["1"].kill()
-        killed = time.monotonic()
-        _, stderr = launcher.communicate(timeout=60)
-        assert time.monotonic() - killed < 30 and launcher.returncode != 0
-    finally:
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGKILL)
+        stderr = _ends_within(launcher, ranks["1"].kill)
     ours = [line for line in stderr.splitlines() if line.startswith("mtk: ")]
     assert any(line.startswith(("mtk: error: process 0 of 2: another process of the group stopped",
                                 "mtk: process 0 of 2: stopped by the launcher")) for line in ours), stderr[-2000:]
@@ -396,14 +427,7 @@ def test_ctrl_c_on_the_launcher_leaves_a_run_that_resumes(data, tmp_path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "mtk",
                *train_args(data["sample"], run, **LONG_RUN)]
-    launcher = _launch(command, run, ACCELERATE_USE_CPU="1")
-    try:
-        os.killpg(launcher.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        interrupted = time.monotonic()
-        _, stderr = launcher.communicate(timeout=60)
-        assert time.monotonic() - interrupted < 30 and launcher.returncode != 0
-    finally:
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGKILL)
+    with _launch(command, run, ACCELERATE_USE_CPU="1") as launcher:
+        stderr = _ends_within(launcher, lambda: os.killpg(launcher.pid, signal.SIGINT))  # what Ctrl-C does
     assert "holds the last checkpoint: rerun with --resume" in stderr
     _resumes_on_one_process(data, run)
