@@ -46,6 +46,8 @@ BATCH = 4
 STEPS = 4
 TRAIN = {"preset": "tiny", "window": 16, "lr": 1e-3, "warmup": 2, "milestones": (3,), "gamma": 0.5,
          "eval_every": 2, "save_every": 2, "log_every": 1, "workers": 0, "seed": 5}
+#: on --resume every setting is the run's own
+THE_RUNS_OWN = dict.fromkeys(TRAIN)
 
 
 def train_args(dataset: Path, out: Path, **settings) -> list[str]:
@@ -93,6 +95,22 @@ def test_every_process_takes_its_share_of_the_global_batch_of_one_stream():
     assert WindowStream(5, seed=4, lengths=lengths, window=16).keys(0, 5) != stream.keys(0, 5)
 
 
+def test_pfnn_steps_take_the_same_rows_on_two_processes_and_resume_with_the_global_batch():
+    from mtk.pfnn.train import Plan, TrainConfig as PfnnConfig, _batches, _same_global_batch
+
+    rows = np.arange(100, 300)
+    plan = Plan(rows, np.zeros(0, np.int64), [], steps_per_epoch=12, total_steps=30, eval_steps=frozenset({30}))
+    one = _batches(plan, PfnnConfig("db", "run", batch_size=16, seed=4), 1, rank=0, world=1)
+    two = [_batches(plan, PfnnConfig("db", "run", batch_size=8, seed=4), 1, rank=r, world=2) for r in (0, 1)]
+    np.testing.assert_array_equal(np.concatenate(two, axis=1), one)
+    saved = PfnnConfig("db", "run", batch_size=8, resume=True)
+    assert _same_global_batch(saved, {"processes": 2}, world=1).batch_size == 16
+    assert _same_global_batch(saved, {"processes": 2}, world=4).batch_size == 4
+    assert _same_global_batch(saved, {"step": 3}, world=2).batch_size == 4  # saved before the count: 1 process
+    with pytest.raises(MtkError, match="global batch of 16 rows .* does not split over 3 processes"):
+        _same_global_batch(saved, {"processes": 2}, world=3)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> dict[str, Path]:
     """A 272 sample dataset (24 motions), its PFNN database, and a 1-process run stopped at step 2 that the
@@ -117,10 +135,8 @@ def group(data) -> Path:
                                              quantizer_options=options, batch_size=BATCH, iters=STEPS))
                 for name, (quantizer, options) in VARIANTS.items()]
     commands += [
-        ("resume_one_then_two", train_args(sample, data["one_then_two"], resume=True, iters=STEPS, preset=None,
-                                           window=None, lr=None, warmup=None, milestones=None, gamma=None,
-                                           eval_every=None, save_every=None, log_every=None, workers=None,
-                                           seed=None)),
+        ("resume_one_then_two", train_args(sample, data["one_then_two"], **THE_RUNS_OWN, resume=True,
+                                           iters=STEPS)),
         ("eval", ["tokenizer", "eval", str(sample), "--ckpt", str(out / "run_vq" / "net_latest.pth"), "--split",
                   "all", "--batch-size", "5", "--json"]),
         ("tokenize", ["tokenize", str(sample), "--ckpt", str(out / "run_fsq" / "net_latest.pth"), "--out",
@@ -223,15 +239,11 @@ def test_a_run_resumes_on_another_number_of_processes(group, data, tmp_path):
     assert_same_model(data["one_then_two"] / "net_latest.pth", reference / "net_latest.pth")
     # started on 2 processes, resumed on 1: the batch becomes 2B by itself
     resumed = tmp_path / "two_then_one"
-    (resumed).mkdir()
+    resumed.mkdir()
     for name in ("net_latest.pth", "config.json"):
         (resumed / name).write_bytes((group / "run_fsq" / name).read_bytes())
-    one_process(data["sample"], resumed, resume=True, iters=STEPS + 2, preset=None, **dict.fromkeys(
-        ("window", "lr", "warmup", "milestones", "gamma", "eval_every", "save_every", "log_every", "workers",
-         "seed")))
-    one_process(data["sample"], reference, resume=True, iters=STEPS + 2, preset=None, **dict.fromkeys(
-        ("window", "lr", "warmup", "milestones", "gamma", "eval_every", "save_every", "log_every", "workers",
-         "seed")))
+    one_process(data["sample"], resumed, **THE_RUNS_OWN, resume=True, iters=STEPS + 2)
+    one_process(data["sample"], reference, **THE_RUNS_OWN, resume=True, iters=STEPS + 2)
     assert_same_model(resumed / "net_latest.pth", reference / "net_latest.pth")
 
 
@@ -391,9 +403,7 @@ def _resumes_on_one_process(data, run: Path) -> None:
     """The run left behind continues on one process, from its checkpoint, with the same global batch."""
     saved = torch.load(run / "net_latest.pth", weights_only=True)
     assert saved["processes"] == 2 and saved["train"]["batch_size"] == BATCH
-    result = one_process(data["sample"], run, resume=True, iters=saved["nb_iter"] + 2, **dict.fromkeys(
-        ("preset", "window", "lr", "warmup", "milestones", "gamma", "eval_every", "save_every", "log_every",
-         "workers", "seed")))
+    result = one_process(data["sample"], run, **THE_RUNS_OWN, resume=True, iters=saved["nb_iter"] + 2)
     assert result["processes"] == 1 and result["iter"] == saved["nb_iter"] + 2
     assert result["settings"]["batch_size"] == 2 * BATCH
     assert not list(run.parent.glob("*.mtk-lock"))
