@@ -75,7 +75,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "sample"
-        write_sample_dataset(str(data), "smpl272", args.motions, seed=0)
+        write_sample_dataset(str(data), layout="smpl272", count=args.motions, seed=0)
         runs = configurations(args, data)
         rates: dict[str, list[float]] = {name: [] for name in runs}
         for round_ in range(args.rounds):

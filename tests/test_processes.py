@@ -119,7 +119,7 @@ def data(tmp_path_factory) -> dict[str, Path]:
     from mtk.jobs.sample import write_sample_dataset
 
     root = tmp_path_factory.mktemp("processes")
-    write_sample_dataset(str(root / "sample"), "smpl272", 24, seed=3)
+    write_sample_dataset(str(root / "sample"), layout="smpl272", count=24, seed=3)
     convert_to_pfnn(str(root / "sample"), str(root / "pfnn"))
     one_process(root / "sample", root / "one_then_two", batch_size=2 * BATCH, iters=2)
     return {"root": root, "sample": root / "sample", "pfnn": root / "pfnn", "one_then_two": root / "one_then_two"}
@@ -342,7 +342,7 @@ def test_processes_that_form_no_group_are_refused_with_what_to_run(monkeypatch, 
     sample = tmp_path / "data"
     from mtk.jobs.sample import write_sample_dataset
 
-    write_sample_dataset(str(sample), "smpl272", 4, seed=1)
+    write_sample_dataset(str(sample), layout="smpl272", count=4, seed=1)
     # WORLD_SIZE exported by hand: nobody to meet
     error = _refused(monkeypatch, capsys, tmp_path, WORLD_SIZE="2", RANK="0")
     assert "WORLD_SIZE=2 announces 2 processes but MASTER_ADDR is unset" in error and "torchrun" in error

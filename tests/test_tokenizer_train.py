@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mtk.errors import MtkError
-from mtk.schemas import get_layout
+from mtk.features import get_layout
 from mtk.tokenizer import build_model, load_checkpoint
 from mtk.tokenizer.evaluate import batch_errors, evaluate
 from mtk.tokenizer.losses import position_slice, reconstruction_loss

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
     "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
     "pfnn": "mtk.cli.cmd_pfnn:pfnn_command",
+    "metrics": "mtk.cli.cmd_metrics:metrics_command",
 }
 
 
@@ -118,6 +119,9 @@ _show_python_warning = warnings.showwarning
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
     warnings.showwarning = show_warning
+    destination = sys.modules.get("mtk.io.destination")
+    if destination is not None:
+        destination.start_command()
     args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
     debug = "--debug" in args
     try:

@@ -2,7 +2,7 @@
 
 Protocol (fixed in code so numbers are comparable): each motion is cropped deterministically to its first
 ``floor(T / unit) * unit`` frames and reconstructed through the codes; prediction and ground truth are
-denormalized and joints are recovered from the features (:func:`mtk.toolkit.families.recover_joints`).
+denormalized and joints are recovered from the features (:func:`mtk.features.recover_joints`).
 Per motion, errors are averaged over joints, then frames; the figures are means over motions (as
 MotionMillion and MoMask do):
 
@@ -30,14 +30,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mtk.features import recover_joints
 from mtk.io.progress import announce_total
 from mtk.schemas import Layout
 from mtk.tokenizer.model import TokenizerModel
 from mtk.tokenizer.quantizers import code_counts, usage_from_counts
-from mtk.toolkit.families import recover_joints
 
-#: layout units -> millimetres (KIT positions are on a millimetre-like scale, the others in metres)
-MM_PER_UNIT: dict[str, float] = {"kit": 1.0}
 #: the 6D encoding of "no rotation" (first two columns, or rows, of the identity)
 IDENTITY_6D = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 #: per-motion sums in layout units, averaged over motions at the end
@@ -46,7 +44,8 @@ MOTION_MEANS = ("mpjpe", "pose_mpjpe", "root", "accel_error", "accel_mean", "acc
 
 
 def mm_per_unit(layout: Layout) -> float:
-    return MM_PER_UNIT.get(layout.dataset_family, 1000.0)
+    """Millimetres per unit of the layout's positions."""
+    return 1000.0 * layout.metres_per_unit
 
 
 def _zero() -> Tensor:
@@ -215,7 +214,7 @@ def default_split(info) -> str:
 def _checked_layout(dataset_path: str, data_layout: Layout | None, model: TokenizerModel, info: dict) -> Layout:
     """The dataset's layout, refused (naming both) when it is not the one the checkpoint was trained on."""
     from mtk.errors import BadInputError
-    from mtk.schemas import get_layout, layout_for_dim
+    from mtk.features import get_layout, layout_for_dim
 
     trained = get_layout(info["layout"]) if info.get("layout") else layout_for_dim(model.input_dim)
     if data_layout is None or data_layout.dim != model.input_dim:
@@ -226,7 +225,7 @@ def _checked_layout(dataset_path: str, data_layout: Layout | None, model: Tokeni
     return data_layout
 
 
-def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = None, batch_size: int = 32,
+def evaluate_checkpoint(dataset_path: str, ckpt_path: str, *, split: str | None = None, batch_size: int = 32,
                         on_progress: Callable[[int], None] | None = None, layout: str | None = None,
                         splits: str | None = None) -> dict[str, Any]:
     """``mtk tokenizer eval``: load a checkpoint, evaluate it on ``split`` of a dataset (sharded and reduced

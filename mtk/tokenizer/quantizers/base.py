@@ -8,7 +8,7 @@ and one-line summary (the CLI's ``--quantizer`` choices), the options it takes (
 (:meth:`Quantizer.make_config` / :meth:`Quantizer.from_config`), which of them shape its state dict
 (``arch_keys``), and how to recognise its state dict in a checkpoint saved without a config
 (:meth:`Quantizer.config_from_state`). Code counting uses ``bincount`` on the model's device (never a dense
-one-hot); usage and perplexity arithmetic is :mod:`mtk.toolkit.codebook`'s.
+one-hot); usage and perplexity arithmetic is :mod:`mtk.analysis.codebook`'s.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from mtk.toolkit.codebook import perplexity
+from mtk.analysis.codebook import perplexity
 
 
 @dataclass(frozen=True)
