@@ -75,6 +75,25 @@ def _write_fault(err: Exception):
     """The one-line error for a failed write of the command's output (full disk, read-only ...), or None."""
     destination = sys.modules.get("mtk.io.destination")
     return destination.write_fault(err) if destination else None
+
+
+def _stopped_by_launcher(err: BaseException):
+    """The :class:`mtk.io.processes.Stopped` behind ``err`` (click wraps it in Abort), or None. From now on a
+    SIGTERM ends the process quietly: the interruption is being reported."""
+    processes = sys.modules.get("mtk.io.processes")
+    if processes is None:
+        return None
+    processes.default_sigterm()
+    for cause in (err, err.__context__, err.__cause__):
+        if isinstance(cause, processes.Stopped):
+            return cause
+    return None
+
+
+def _group_failure(err: Exception):
+    """The one-line error for a collective that another process of the group left hanging, or None."""
+    processes = sys.modules.get("mtk.io.processes")
+    return processes.group_failure(err) if processes else None
 QUIET_FLAGS = ("-q", "--quiet")
 
 
@@ -125,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"mtk: error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt) as err:
+        stopped = _stopped_by_launcher(err)
+        if stopped is not None:
+            click.echo(_interrupted(str(stopped)), err=True)
+            sys.exit(143)
         click.echo(_interrupted("aborted" if isinstance(err, click.exceptions.Abort) else "interrupted"), err=True)
         sys.exit(130)
     except BrokenPipeError:
@@ -132,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # noqa: BLE001 - the last line of defence keeps errors to one line
         if debug:
             raise
-        fault = _write_fault(err)
+        fault = _group_failure(err) or _write_fault(err)
         if fault is not None:
             click.echo(f"mtk: error: {fault.one_line()}", err=True)
             sys.exit(fault.exit_code)

@@ -46,8 +46,9 @@ def pfnn_command() -> None:
 def train_command(database: str, out: str, as_json: bool, **options: Any) -> None:
     """Train a PFNN on DATABASE (an `mtk convert --to pfnn` folder; any skeleton).
 
-    Validation holds out whole clips. Runs on a CPU or one GPU as is, and on many GPUs under accelerate:
-    `accelerate launch -m mtk pfnn train DATABASE --out RUN` (the batch size is per process).
+    Validation holds out whole clips. Runs on a CPU or one GPU as is, and on several processes under a
+    launcher: `torchrun --standalone --nproc_per_node 4 -m mtk pfnn train DATABASE --out RUN` (the batch size
+    is per process; see docs/scaling.md).
     """
     from mtk.pfnn.train import TrainConfig, planned_steps, train
 

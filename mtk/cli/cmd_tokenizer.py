@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from mtk.cli.common import (console, emit_json, json_option, layout_option, print_note, print_summary, progress_bar,
-                            tree_layout, tree_options)
+from mtk.cli.common import (console, emit_json, is_main_process, json_option, layout_option, print_note, print_summary,
+                            progress_bar, tree_layout, tree_options)
 from mtk.cli.metrics_options import evaluator_options, print_table, require_evaluator, selected
 
 PRESET_NAMES = ("mm64k", "small", "tiny")
@@ -95,7 +95,7 @@ def tokenizer_command() -> None:
     Examples:
       mtk tokenizer train data/ --out runs/tiny --preset tiny
       mtk tokenizer train data/ --out runs/tiny --resume
-      accelerate launch -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k --mixed-precision bf16
+      torchrun --standalone --nproc_per_node 4 -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k
       mtk tokenizer eval data/ --ckpt runs/tiny/net_best.pth --split test
     """
 
@@ -111,7 +111,8 @@ def tokenizer_command() -> None:
               help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ, VQ-VAE: any size "
                    "(default: as many codes as FSQ's); LFQ: a power of two.")
 @click.option("--iters", type=int, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
-@click.option("--batch-size", type=int, default=None, metavar="B", help="Windows per process per step.")
+@click.option("--batch-size", type=int, default=None, metavar="B",
+              help="Windows per process per step (on --resume: the run's global batch over the processes).")
 @click.option("--window", type=int, default=None, metavar="T", help="Training window in frames (even).")
 @click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW).")
 @click.option("--warmup", type=int, default=None, metavar="N", help="Linear warm-up steps.")
@@ -138,9 +139,10 @@ def tokenizer_command() -> None:
 def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None:
     """Train a tokenizer on DATASET (train split) and write checkpoints to RUN.
 
-    Runs on one CPU/GPU as is, and on many GPUs or nodes under accelerate:
-    `accelerate launch -m mtk tokenizer train DATASET --out RUN ...` (the batch size is per process;
-    the schedule counts optimizer steps, whatever the number of processes).
+    Runs on one CPU/GPU as is, and on several GPUs, machines or CPU processes under a launcher:
+    `torchrun --standalone --nproc_per_node 4 -m mtk tokenizer train DATASET --out RUN ...` (or `accelerate
+    launch`). --batch-size is per process: 4 processes of batch 16 train the run 1 process of batch 64 would;
+    the schedule counts optimizer steps, whatever the number of processes. See docs/scaling.md.
     """
     from mtk.tokenizer.presets import cpu_default_note, default_preset
     from mtk.tokenizer.train import TrainConfig, planned_steps, train
@@ -207,7 +209,7 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, me
     split; with --metrics and --evaluator, the papers' reconstruction FID, R-precision, MM-Dist and diversity.
 
     Each motion is cropped to its first floor(T/unit)*unit frames (deterministic); the metrics cover the
-    whole split, gathered across processes under accelerate. Motions are normalised as `mtk tokenize` does:
+    whole split, gathered across processes under torchrun or accelerate launch. Motions are normalised as `mtk tokenize` does:
     with the checkpoint's mean/std, else the dataset's.
 
     \b
@@ -241,12 +243,12 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, me
                                              splits=splits, on_progress=advance)
         if as_json:
             document["paper_metrics"] = selected(result, paper)
-        else:
+        elif is_main_process():
             if not document:
                 console().print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, "
                                 f"{result['evaluated_motions']} motions)")
             print_table(result, paper, "reconstructed")
-    if as_json:
+    if as_json and is_main_process():
         emit_json(document)
 
 
@@ -258,13 +260,14 @@ def _mpjpe(dataset: str, ckpt: str, split: str | None, batch_size: int, tree: st
     with progress_bar(f"evaluating {split or 'the default split'}", None) as advance:
         result = evaluate_checkpoint(dataset, ckpt, split=split, batch_size=batch_size, on_progress=advance,
                                      layout=tree, splits=splits)
+    main = result.pop("main_process")
     if split is None and result["split"] != "test":
         print_note(f"{dataset} has no test split: evaluating all {result['motions']} motions")
-    if as_json:
+    if as_json or not main:  # under a launcher the main process reports for the group
         return result
     out = console()
     out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, "
-              f"{result['frames']} frames)")
+              f"{result['frames']} frames, {result['processes']} process(es))")
     out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
     out.print(f"  pose MPJPE       {result['pose_mpjpe_mm']:.2f} mm (pelvis-aligned, heading removed)")
     out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,12 @@ def resolve(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
 def planned_steps(cfg: TrainConfig) -> tuple[int, int]:
     """(first step, last step) of the run ``cfg`` describes, for a progress bar."""
     cfg, document = resolve(cfg)
+    from mtk.io.processes import announced_processes
+
     db = read_database(cfg.database)
-    return (int(document["step"]) if document else 0), plan_run(cfg, db).total_steps
+    world = announced_processes()[0]
+    return (int(document["step"]) if document else 0), plan_run(_same_global_batch(cfg, document, world), db,
+                                                                world).total_steps
 
 
 def _batches(plan: Plan, cfg: TrainConfig, epoch: int, rank: int, world: int) -> np.ndarray:
@@ -116,14 +121,17 @@ def _batches(plan: Plan, cfg: TrainConfig, epoch: int, rank: int, world: int) ->
     return order[:used].reshape(plan.steps_per_epoch, world, cfg.batch_size)[:, rank]
 
 
-def _accelerator(mixed_precision: str):
-    from accelerate import Accelerator
-
-    try:
-        return Accelerator(mixed_precision=mixed_precision)
-    except (ValueError, RuntimeError) as err:
-        raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
-                       "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
+def _same_global_batch(cfg: TrainConfig, document: dict[str, Any] | None, world: int) -> TrainConfig:
+    """On resume with another number of processes, the batch per process that keeps the run's global batch
+    (so the steps take the same rows)."""
+    saved = int(document.get("processes", 1)) if document else world
+    if saved == world:
+        return cfg
+    global_batch = cfg.batch_size * saved
+    if global_batch % world:
+        raise MtkError(cfg.out, f"the run's global batch of {global_batch} rows ({saved} x {cfg.batch_size}) does "
+                       f"not split over {world} processes", f"resume on a number of processes dividing {global_batch}")
+    return replace(cfg, batch_size=global_batch // world)
 
 
 class Run:
@@ -131,14 +139,18 @@ class Run:
     the device, the plan, the best validation figure and the log."""
 
     def __init__(self, cfg: TrainConfig, document: dict[str, Any] | None,
-                 on_event: Callable[[dict], None] | None):
+                 on_event: Callable[[dict], None] | None, held: ExitStack):
+        from mtk.io.lock import exclusive
+        from mtk.io.processes import start_group
         from mtk.io.runlog import RunLog
 
-        self.cfg = cfg
-        self.accelerator = accelerator = _accelerator(cfg.mixed_precision)
+        self.accelerator = accelerator = start_group(cfg.mixed_precision)
         self.main, self.rank, self.world = (accelerator.is_main_process, accelerator.process_index,
                                             accelerator.num_processes)
+        self.cfg = cfg = _same_global_batch(cfg, document, self.world)
         self.out = Path(cfg.out)
+        if self.main:  # one writer per run folder (until ``held`` closes), whatever else runs on the machine
+            held.enter_context(exclusive(self.out))
         accelerator.wait_for_everyone()
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -182,6 +194,11 @@ class Run:
         if document.get("rng") is not None and self.world == 1:
             torch.set_rng_state(document["rng"])
 
+    def mean_over_processes(self, values: np.ndarray) -> list[float]:
+        """``values`` averaged over the processes (each held an equal share of the rows)."""
+        local = torch.as_tensor(values, dtype=torch.float64, device=self.accelerator.device)
+        return self.accelerator.reduce(local, "mean").tolist()
+
     @property
     def model(self) -> PhaseFunctionedNetwork:
         return self.accelerator.unwrap_model(self.net)
@@ -217,7 +234,8 @@ class Run:
         return scores(self.weights(), self.db.X[rows], self.db.Y[rows], self.db.P[rows], prediction)
 
     def save(self, name: str, metrics: dict[str, Any], full: bool) -> None:
-        extra: dict[str, Any] = {"step": self.step, "train": self.cfg.settings(), "metrics": metrics}
+        extra: dict[str, Any] = {"step": self.step, "train": self.cfg.settings(), "metrics": metrics,
+                                 "processes": self.world}
         if full:
             extra.update(optimizer=self.optimizer.state_dict(), rng=torch.get_rng_state())
         save_network(self.out / name, self.weights(), **extra)
@@ -241,8 +259,12 @@ def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
           on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
     """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is."""
     cfg, document = resolve(cfg)
-    run = Run(cfg, document, on_event)
-    plan = run.plan
+    with ExitStack() as held:
+        return _train(Run(cfg, document, on_event, held), on_progress)
+
+
+def _train(run: Run, on_progress: Callable[[int], None] | None) -> dict[str, Any]:
+    cfg, plan = run.cfg, run.plan
     started, first_step = time.perf_counter(), run.step
     last_eval: dict[str, Any] | None = None
     running, since = np.zeros(3), 0
@@ -257,7 +279,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
                     on_progress(1)
                 if run.step % cfg.log_every == 0 or run.step == plan.total_steps:
                     run.log.write({"event": "train", "iter": run.step, "epoch": run.step / plan.steps_per_epoch,
-                                   **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(),
+                                   **dict(zip(("loss", "mse", "regularizer"), run.mean_over_processes(running / since),
                                               strict=True))})
                     running, since = np.zeros(3), 0
                 if run.step in plan.eval_steps:
