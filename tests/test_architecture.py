@@ -17,9 +17,10 @@ ALLOWED: dict[str, set[str]] = {
     "mtk.io": {"mtk.errors"},
     "mtk.toolkit": {"mtk.errors", "mtk.schemas"},
     "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit"},
-    "mtk.jobs": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats"},
-    "mtk.tokenizer": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
-    "mtk.pfnn": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
+    "mtk.mocap": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit"},
+    "mtk.jobs": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.mocap"},
+    "mtk.tokenizer": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.mocap", "mtk.jobs"},
+    "mtk.pfnn": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.mocap", "mtk.jobs"},
 }
 
 
@@ -111,7 +112,7 @@ def test_imports_point_one_way():
 
 
 #: packages that ``mtk --help``, ``mtk inspect`` and format detection load (the registry imports every format)
-LIGHT = ("errors", "schemas", "io", "toolkit", "formats", "cli")
+LIGHT = ("errors", "schemas", "io", "toolkit", "mocap", "formats", "cli")
 
 
 def _light_modules():
