@@ -3,19 +3,22 @@
 Positions fix every bone's direction but not its twist, so the solver adds what a human body implies:
 
 * a joint with several children (SMPL's pelvis and upper spine) takes the rotation that best maps its rest
-  children onto the data's (Kabsch); this sets the twist of the body's core;
-* a joint whose child is a hinge (hip above a knee, shoulder above an elbow) takes the twist that puts the
-  hinge's rest axis across the limb's plane, so the knee or elbow bends about that one axis. A limb that is
-  nearly straight has no plane: there the twist eases toward the parent's (and a slightly over-straight limb
-  keeps the parent's side of the plane);
+  children onto the data's (Kabsch). The children toward the feet count fully and the others a tenth, so
+  where the source's pelvis is built differently from the rest pose's, the legs keep their positions (and
+  the feet their contacts) and the upper body takes the difference;
+* a joint whose child is a hinge (hip above a knee, shoulder above an elbow) takes the twist that lets the
+  hinge bend about its rest axis alone (:attr:`~mtk.schemas.Skeleton.hinge_axes`), found from the plane of
+  the limb's two bones. A nearly straight limb has no plane: there its twist comes from the plane of the
+  last two bones beyond the hinge (shin and foot: the ankle bends about an axis close to the knee's), or
+  for an arm from its parent, blended in between;
 * any other joint with one child takes the shortest turn from a hint to its bone: the parent's rotation,
   or for the spine a share of the turn from the pelvis to the upper spine;
 * a joint without children (SMPL-22's head, wrists and toes) keeps its parent's rotation: nothing in the
   positions says how it turns.
 
-Bone directions are matched exactly, so when the positions lie on the rest pose's bone lengths the
-rotations reproduce every joint whose branch geometry matches the rest pose (forward kinematics gives the
-positions back to float precision for motion made from the rest pose); :class:`IkSolution` reports the
+Joints are solved from the root outward, each turning toward where the data puts its children as seen from
+where the solution has put the joint, so a difference in branch geometry near the root is made up along the
+limbs. Positions made on the rest pose come back to float precision; :class:`IkSolution` reports the
 remaining distance for any other input.
 """
 
@@ -136,7 +139,7 @@ def _branch_weights(skeleton: Skeleton, kids: dict[int, list[int]], joint: int) 
         return j in feet or any(reaches_feet(k) for k in kids[j])
 
     weights = np.array([1.0 if reaches_feet(k) else _UPPER_WEIGHT for k in kids[joint]])
-    return weights if weights.max() == 1.0 and weights.min() < 1.0 else np.ones(len(kids[joint]))
+    return weights / weights.max()
 
 
 def _spine_shares(skeleton: Skeleton, branching: list[int]) -> dict[int, tuple[int, int, float]]:
@@ -172,9 +175,10 @@ def solve_rotations(positions: np.ndarray, skeleton: Skeleton) -> IkSolution:
     frames, count = positions.shape[:2]
     bone_unit = _unit(positions - positions[:, np.maximum(parents, 0)])
     branching = [j for j in range(count) if len(kids[j]) > 1]
+    weights = {j: _branch_weights(skeleton, kids, j)[:, None] for j in branching}
     # the branching joints' rotations from the data alone: the spine's twist is shared out between them
-    core = {j: kabsch(rest[kids[j]], (positions[:, kids[j]] - positions[:, j:j + 1])
-                      * _branch_weights(skeleton, kids, j)[:, None]) for j in branching}
+    core = {j: kabsch(rest[kids[j]], (positions[:, kids[j]] - positions[:, j:j + 1]) * weights[j])
+            for j in branching}
     shares = _spine_shares(skeleton, branching)
     hinges = {j: _unit(np.asarray(axis, dtype=np.float64)) for j, axis in skeleton.hinge_axes.items()}
     solved = np.zeros((frames, count, 3, 3))
@@ -183,8 +187,7 @@ def solve_rotations(positions: np.ndarray, skeleton: Skeleton) -> IkSolution:
         toward = _unit(positions[:, kids[j]] - posed[:, j:j + 1]) if kids[j] else None
         parent_rotation = solved[:, parents[j]] if parents[j] >= 0 else np.broadcast_to(np.eye(3), (frames, 3, 3))
         if j in branching:
-            reach = positions[:, kids[j]] - posed[:, j:j + 1]
-            solved[:, j] = kabsch(rest[kids[j]], reach * _branch_weights(skeleton, kids, j)[:, None])
+            solved[:, j] = kabsch(rest[kids[j]], (positions[:, kids[j]] - posed[:, j:j + 1]) * weights[j])
         elif not kids[j]:
             solved[:, j] = parent_rotation
         elif kids[j][0] in hinges and len(kids[kids[j][0]]) == 1:
