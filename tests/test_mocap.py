@@ -130,6 +130,35 @@ def test_a_map_naming_absent_joints_is_refused_by_the_cli(data_dir, tmp_path, ca
     assert code == 2 and "puts the ends of bones pelvis-left_hip" in err and not out.exists()
 
 
+def _mixamo_name(smpl_name: str) -> str:
+    side, _, part = smpl_name.partition("_")
+    if not part:
+        return {"Pelvis": "Hips", "Spine1": "Spine", "Spine2": "Spine1", "Spine3": "Spine2"}.get(smpl_name, smpl_name)
+    limb = {"hip": "UpLeg", "knee": "Leg", "ankle": "Foot", "foot": "ToeBase", "collar": "Shoulder",
+            "shoulder": "Arm", "elbow": "ForeArm", "wrist": "Hand", "palm": "HandIndex1"}[part]
+    return f"{side}{limb}"
+
+
+@pytest.mark.parametrize("layout", ["hml263", "smpl272"])
+def test_a_mixamo_take_in_centimetres_with_z_up(data_dir, tmp_path, capsys, layout):
+    """MotionMillion's SMPL take written again as a Mixamo rig (``mixamorig:`` names, centimetres, z up) is
+    found as such and gives the features of the SMPL take through the smpl map."""
+    src = data_dir / "motionmillion/bvh/case1_0_predict.bvh"
+    motion = read_bvh(src)
+    to_z_up = UP_AXES["z"].T
+    rotations = motion.local_rotations.copy()
+    rotations[:, 0] = to_z_up @ rotations[:, 0]
+    rig = tmp_path / "rig.bvh"
+    write_bvh(rig, ["mixamorig:" + _mixamo_name(n) for n in motion.joint_names], motion.parents,
+              motion.offsets * 100, rotations, motion.root_positions @ to_z_up.T * 100, motion.fps)
+    smpl, mixamo = tmp_path / "smpl.npy", tmp_path / "mixamo.npy"
+    code, _, _ = run(capsys, "convert", src, smpl, "--to", layout, "--unit", "m")
+    assert code == 0
+    code, summary, _ = run(capsys, "convert", rig, mixamo, "--to", layout)
+    assert code == 0 and "mixamo map of 24 joints, unit cm = 0.01 m (detected), z up (detected)" in summary
+    assert np.abs(np.load(smpl) - np.load(mixamo)).max() < 1e-4
+
+
 # --- units and up axis --------------------------------------------------------------------------------
 
 

@@ -19,7 +19,8 @@ from mtk.errors import BadInputError, MtkError
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
 from mtk.toolkit.finite import require_finite
-from mtk.schemas import PFNN31, SMPL22, Skeleton, layouts_on
+from mtk.mocap.maps import closest_map
+from mtk.schemas import LAYOUTS, PFNN31, SMPL22, Skeleton
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 _POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
@@ -323,11 +324,14 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report.details["skeleton"] = skeleton.name if skeleton else None
     report.details["joint_names"] = motion.joint_names
     report.details["frame_time"] = 1.0 / motion.fps
+    joint_map, unmapped = closest_map(motion.joint_names)
+    report.details["smpl22_map"] = None if unmapped else joint_map.name
     report.findings = [f for f in report.findings if f.code != "unknown_skeleton"]
-    if skeleton is None:
-        report.add("info", "unknown_skeleton", f"{motion.num_joints} joints match no mtk skeleton by name; "
-                   f"--to joints works, --to {'/'.join(spec.name for spec in layouts_on(SMPL22))} need the SMPL-22 "
-                   "joints")
+    if unmapped:
+        report.add("info", "unknown_skeleton", f"{motion.num_joints} joints fit no built-in SMPL-22 map (the "
+                   f"closest, {joint_map.name}, has no source for {', '.join(unmapped[:6])}"
+                   f"{', ...' if len(unmapped) > 6 else ''}): --to joints works, --to "
+                   f"{'/'.join(spec.name for spec in LAYOUTS.values())} need --joint-map FILE")
     return report
 
 

@@ -159,18 +159,22 @@ def builtin_map(name: str) -> JointMap:
     raise KeyError(f"no built-in joint map {name!r}; known: {', '.join(m.name for m in BUILTIN_MAPS)}")
 
 
+def closest_map(joint_names: list[str]) -> tuple[JointMap, list[str]]:
+    """The built-in map that places the most SMPL joints from ``joint_names`` (the first, among equals), and
+    the SMPL joints it cannot place (none: it fits)."""
+    missing = [(joint_map, joint_map.missing(joint_names)) for joint_map in BUILTIN_MAPS]
+    return min(missing, key=lambda found: len(found[1]))
+
+
 def find_map(joint_names: list[str], path: str | Path) -> JointMap:
     """The first built-in map whose source joints ``joint_names`` has; a one-line error naming the target
     joints the closest map cannot place otherwise."""
-    missing = {joint_map.name: joint_map.missing(joint_names) for joint_map in BUILTIN_MAPS}
-    for joint_map in BUILTIN_MAPS:
-        if not missing[joint_map.name]:
-            return joint_map
-    closest = min(BUILTIN_MAPS, key=lambda m: len(missing[m.name]))
+    closest, missing = closest_map(joint_names)
+    if not missing:
+        return closest
     shown = ", ".join(joint_names[:4]) + (", ..." if len(joint_names) > 4 else "")
     raise BadInputError(path, f"has {len(joint_names)} joints ({shown}) that no built-in skeleton map fits; the "
-                        f"closest ({closest.name}) has no source for SMPL joints "
-                        f"{', '.join(missing[closest.name])}",
+                        f"closest ({closest.name}) has no source for SMPL joints {', '.join(missing)}",
                         "pass --joint-map FILE: a JSON object of SMPL-22 joint -> source joint, see docs/motion.md")
 
 
