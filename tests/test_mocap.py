@@ -336,16 +336,28 @@ def test_smpl_bvh_input_keeps_its_exact_path_and_maps_on_request(data_dir, tmp_p
     _assert_same_shape(recover_joints(np.load(solved), spec), on_smpl22, 0.03)
 
 
+def test_joints_at_their_own_rate_are_resampled(data_dir, tmp_path, capsys):
+    """HumanML3D's joints are 20 fps: --source-fps 20 makes 272 at 30 fps (170 frames -> 254 rows)."""
+    out = tmp_path / "j272.npy"
+    code, summary, _ = run(capsys, "convert", data_dir / "humanml3d/new_joints/012314.npy", out, "--to", "smpl272",
+                           "--source-fps", "20")
+    assert code == 0 and "from SMPL-22 joints at 20 fps (--source-fps)" in summary
+    assert np.load(out).shape == (254, 272) and inspect_findings(capsys, out) == []
+    code, _, err = run(capsys, "convert", data_dir / TAKE, out, "--to", "smpl272", "--source-fps", "20",
+                       "--overwrite")
+    assert code == 2 and "--source-fps gives the rate of a joints .npy" in err
+
+
 def test_kit_features_from_smpl_joints(data_dir, tmp_path, capsys):
     """251 from SMPL-22 joints: MMM's joints placed on the body, in millimetres; the pelvis keeps its height
     (the floor moves down to MMM's toe tips, placed a little beyond SMPL's toes)."""
     src = data_dir / "humanml3d/new_joints/012314.npy"
     out = tmp_path / "k.npy"
-    code, summary, _ = run(capsys, "convert", src, out, "--to", "kit251")
+    code, summary, _ = run(capsys, "convert", src, out, "--to", "kit251", "--source-fps", "20")
     assert code == 0 and "kit21 joints placed on the SMPL-22 body" in summary
     features = np.load(out)
-    assert features.shape == (169, 251)
-    assert {f["code"] for f in inspect_findings(capsys, out)} <= {"fps_doubt"}  # the joints are 20 fps
+    assert features.shape == (105, 251)
+    assert inspect_findings(capsys, out) == []
     recovered = recover_joints(features.astype(np.float64), get_layout("kit251")) / 1000
     joints = np.load(src).astype(np.float64)
     assert abs(np.median(recovered[:, 0, 1]) - np.median(joints[:, 0, 1])) < 0.03

@@ -57,6 +57,9 @@ class ConvertCommand(click.Command):
 @click.option("--up", type=click.Choice(["y", "z", "x", "-y", "-z", "-x"]), default=None,
               help="Joints/BVH -> features: the input's up axis; default: detected from a BVH's body, y for a "
                    "joints .npy.")
+@click.option("--source-fps", type=click.FloatRange(min=0, min_open=True), default=None, metavar="F",
+              help="Joints .npy -> features: the joints' frame rate (they carry none); they are resampled to the output "
+                   "rate. Default: taken to be at the output rate.")
 @click.option("--trim", default=None, metavar="START:END",
               help="Joints/BVH -> features: keep these source frames (END excluded; 120: or :2332 also work).")
 @pfnn_options
@@ -74,7 +77,7 @@ def convert_command(src: str, dst: str, target: str | None, layout: str | None, 
       mtk convert LocomotionFlat04_000.bvh pfnn_db --to pfnn     # uses .phase/.gait/_footsteps.txt siblings
       mtk convert walk.bvh walk272.npy --to smpl272        # SMPL-22 BVH -> 272 at 30 fps (--fps F)
       mtk convert take.bvh take263.npy --to hml263         # any mapped skeleton (CMU, Mixamo, LaFAN1, ...)
-      mtk convert joints.npy j272.npy --to smpl272         # (T, 22, 3) joints -> 272 (rotations solved by IK)
+      mtk convert joints.npy j272.npy --to smpl272 --source-fps 20   # HumanML3D joints -> 272 at 30 fps (IK)
       mtk convert motion272.npy motion.bvh                 # features -> SMPL-22 BVH
     """
     from mtk.cli.common import print_summary, progress_bar

@@ -3,7 +3,7 @@
 
 ``--fps`` is the *output* rate; inputs are resampled by time (slerp for rotations, linear for positions),
 never by an integer stride. Feature outputs default to their layout's rate (30, 20, 12.5 fps). Joints
-``.npy`` inputs carry no rate and are taken to be at the output rate already.
+``.npy`` inputs carry no rate: they are taken to be at the output rate unless ``--source-fps`` gives theirs.
 """
 
 from __future__ import annotations
@@ -40,12 +40,14 @@ def bvh_joints(src: str, fps: float | None = None) -> tuple[np.ndarray, FrameRat
 @dataclass(frozen=True)
 class TakeOptions:
     """How to read a take for features: a JSON joint map, the unit and up axis (None: detected for a BVH,
-    metres and y up for joints) and the source frames to keep (``trim``, ``START:END``)."""
+    metres and y up for joints), the source frames to keep (``trim``, ``START:END``) and the rate of a joints
+    file (None: the output rate; a BVH's comes from its Frame Time)."""
 
     joint_map: str | None = None
     unit: str | None = None
     up: str | None = None
     trim: str | None = None
+    source_fps: float | None = None
 
     @property
     def as_is(self) -> bool:
@@ -72,6 +74,8 @@ class TakeOptions:
 def _from_bvh(src: str, spec: Layout, fps: float, reproduce_quirks: bool, take: TakeOptions) -> tuple[np.ndarray, str]:
     """Features of ``spec`` at ``fps`` from a BVH file: an SMPL-22 take's own joints and rotations (unless a
     map, unit or up axis is given), any other skeleton through a joint map onto SMPL-22."""
+    if take.source_fps is not None:
+        raise MtkError(src, "--source-fps gives the rate of a joints .npy", "a BVH's rate comes from its Frame Time")
     motion = read_bvh(src)
     kept = take.frames(motion.frames, src)
     origin = f"from {motion.fps:g} fps BVH" + (f" frames {kept.start}:{kept.stop}" if take.trim else "")
@@ -102,13 +106,16 @@ def _from_joints(src: str, spec: Layout, fps: float, reproduce_quirks: bool, tak
         raise BadInputError(src, f"has shape {array.shape}; {spec.name} is made from SMPL-22 joints "
                             f"(T, {SMPL22.num_joints}, 3){own} or a BVH file")
     array = array[take.frames(array.shape[0], src)].astype(np.float64)
+    rate = f" at {take.source_fps:g} fps (--source-fps)" if take.source_fps else ""
+    if take.source_fps:
+        array, _ = resample_motion(array, None, take.source_fps, fps)
     _require_frames(src, array, fps, spec)
     if array.shape[1] != SMPL22.num_joints:
-        return family_of(spec).extract(array, None, spec, reproduce_quirks=reproduce_quirks), "from joints"
+        return family_of(spec).extract(array, None, spec, reproduce_quirks=reproduce_quirks), f"from joints{rate}"
     placed = place_joints(array, src, take.unit, take.up)
     warn_on_jumps(placed.joints, fps, src)
     features, how = features_from_joints(placed.joints, spec, reproduce_quirks)
-    return features, f"from SMPL-22 joints: {', '.join(placed.notes)}; {how}"
+    return features, f"from SMPL-22 joints{rate}: {', '.join(placed.notes)}; {how}"
 
 
 def _require_frames(src: str, positions: np.ndarray, fps: float, spec: Layout) -> None:
@@ -119,21 +126,22 @@ def _require_frames(src: str, positions: np.ndarray, fps: float, spec: Layout) -
 
 def convert_to_features(src: str, dst: str, layout: str, fps: float | None = None, overwrite: bool = False,
                         fix_quirks: bool = False, joint_map: str | None = None, unit: str | None = None,
-                        up: str | None = None, trim: str | None = None) -> str:
+                        up: str | None = None, trim: str | None = None, source_fps: float | None = None) -> str:
     """A BVH take or a joints file -> ``layout`` features (T-1 rows for 263/251, T for 272).
 
     An SMPL-22 BVH gives its own joints (and, for 272, its SMPL rotations, exactly). Any other BVH skeleton
     is mapped onto SMPL-22 (a built-in map found from its joint names, or the JSON ``joint_map``), put in
     metres and y up (``unit`` and ``up`` detected unless given), retargeted onto SMPL-22's bone lengths; 272
     then takes rotations solved by inverse kinematics. (T, 22, 3) joints .npy (metres, y up unless ``unit``,
-    ``up`` say otherwise) make every layout; (T, 21, 3) KIT joints make 251. ``trim`` (``START:END``) keeps
-    those source frames; ``fix_quirks`` fixes the released HumanML3D generator's quirks.
+    ``up`` say otherwise; at ``source_fps``, else at the output rate) make every layout; (T, 21, 3) KIT joints
+    make 251. ``trim`` (``START:END``) keeps those source frames; ``fix_quirks`` fixes the released HumanML3D
+    generator's quirks.
     """
     spec = get_layout(layout)
     family = family_of(spec)
     refuse_existing(dst, overwrite, sources=[src])
     rate = chosen_rate(fps, spec.fps)
-    take = TakeOptions(joint_map, unit, up, trim)
+    take = TakeOptions(joint_map, unit, up, trim, source_fps)
     make = _from_bvh if _is_bvh(src) else _from_joints
     features, origin = make(src, spec, rate.value, not fix_quirks, take)
     save_npy(dst, require_finite(features.astype(spec.dtype_on_disk), src, COMPUTED_HINT))
