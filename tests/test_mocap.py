@@ -127,7 +127,7 @@ def test_a_map_naming_absent_joints_is_refused_by_the_cli(data_dir, tmp_path, ca
     collapsed = {joint: "Hips" for joint in SMPL22.joint_names}
     path.write_text(json.dumps(collapsed))
     code, _, err = run(capsys, "convert", data_dir / TAKE, out, "--to", "hml263", "--joint-map", path)
-    assert code == 2 and "puts the ends of bones pelvis-left_hip" in err and not out.exists()
+    assert code == 2 and "map map.json put the ends of bones pelvis-left_hip" in err and not out.exists()
 
 
 def _mixamo_name(smpl_name: str) -> str:
@@ -369,3 +369,35 @@ def test_a_junk_tail_is_warned_about_and_trimmed(take):
     mapped = map_skeleton(take.positions(), take.joint_names, TAKE).joints
     with pytest.warns(Warning, match="root jumps 2.22 m between frames 2331 and 2332"):
         warn_on_jumps(mapped, take.fps, TAKE)
+
+
+def test_bad_joints_are_one_line_errors(data_dir, tmp_path, capsys):
+    joints = np.load(data_dir / "humanml3d/new_joints/012314.npy")
+    out = tmp_path / "out.npy"
+    nan = joints.copy()
+    nan[5, 3, 1] = np.nan
+    for array, problem in ((nan, "holds 1 NaN or Inf values"),
+                           (np.zeros((50, 22, 3), np.float32), "the joints put the ends of bones pelvis-left_hip")):
+        np.save(tmp_path / "in.npy", array)
+        code, _, err = run(capsys, "convert", tmp_path / "in.npy", out, "--to", "smpl272")
+        assert code == 2 and problem in err and not out.exists()
+
+
+def test_joints_in_another_unit_are_warned_about(data_dir):
+    from mtk.mocap.retarget import place_joints
+
+    joints = np.load(data_dir / "humanml3d/new_joints/012314.npy").astype(np.float64)
+    with pytest.warns(Warning, match="pass --unit mm if so"):
+        place_joints(joints * 1000, "mm.npy")
+    with pytest.warns(Warning, match="the body stands along z, not y: pass --up z if so"):
+        place_joints(joints @ UP_AXES["z"], "z.npy")
+    assert place_joints(joints * 1000, "mm.npy", unit="mm").joints == pytest.approx(joints)
+
+
+def test_a_mirrored_file_is_warned_about(data_dir):
+    """Joints whose labelled left side is on the body's right (a left-handed file) get a warning."""
+    from mtk.mocap.retarget import place_joints
+
+    joints = np.load(data_dir / "humanml3d/new_joints/012314.npy").astype(np.float64)
+    with pytest.warns(Warning, match="the joints labelled left are on the body's right"):
+        place_joints(joints * [-1, 1, 1], "left-handed.npy")

@@ -105,7 +105,8 @@ def _from_joints(src: str, spec: Layout, fps: float, reproduce_quirks: bool, tak
         own = f", {spec.skeleton.name} joints (T, {spec.num_joints}, 3)" if spec.skeleton is not SMPL22 else ""
         raise BadInputError(src, f"has shape {array.shape}; {spec.name} is made from SMPL-22 joints "
                             f"(T, {SMPL22.num_joints}, 3){own} or a BVH file")
-    array = array[take.frames(array.shape[0], src)].astype(np.float64)
+    array = require_finite(array[take.frames(array.shape[0], src)].astype(np.float64), src,
+                           "fix those frames, or keep others with --trim")
     rate = f" at {take.source_fps:g} fps (--source-fps)" if take.source_fps else ""
     if take.source_fps:
         array, _ = resample_motion(array, None, take.source_fps, fps)

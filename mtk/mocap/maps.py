@@ -226,13 +226,14 @@ def check_sources(joint_map: JointMap, joint_names: list[str], path: str | Path)
                             f"{shown}", "fix the names in the joint map")
 
 
-def check_bones(joints: np.ndarray, skeleton: Skeleton, joint_map: JointMap, path: str | Path) -> None:
-    """A one-line error when two mapped joints joined by a bone of ``skeleton`` coincide in some frame
-    (the bone has no direction to retarget)."""
+def check_bones(joints: np.ndarray, skeleton: Skeleton, path: str | Path, placed_by: str = "the joints",
+                hint: str = "check them with mtk inspect; a joints file must hold distinct joints") -> None:
+    """A one-line error when two joints joined by a bone of ``skeleton`` coincide in some frame (the bone has
+    no direction to retarget); ``placed_by`` says what put them there (``map cmu``)."""
     parents = np.array(skeleton.parents)
     lengths = np.linalg.norm(joints[:, 1:] - joints[:, parents[1:]], axis=-1)
     short = lengths.min(0) <= _MIN_BONE * float(np.median(lengths.sum(-1)))
     if short.any():
         pairs = [f"{skeleton.joint_names[parents[j + 1]]}-{skeleton.joint_names[j + 1]}" for j in np.flatnonzero(short)]
-        raise BadInputError(path, f"map {joint_map.name} puts the ends of bones {', '.join(pairs)} at one point",
-                            "map those joints to distinct points (--joint-map with \"between\")")
+        raise BadInputError(path, f"{placed_by} put the ends of bones {', '.join(pairs[:6])}"
+                            f"{', ...' if len(pairs) > 6 else ''} at one point", hint)

@@ -117,6 +117,20 @@ def facing_sign(joints: np.ndarray) -> float:
     return 1.0 if float((left * across).sum()) >= 0 else -1.0
 
 
+def _warn_if_other_unit(joints: np.ndarray, path: str) -> None:
+    """Warn when joints taken to be in metres have legs no human has in metres."""
+    leg = leg_length(joints)
+    if _LEG_RANGE[0] <= leg <= _LEG_RANGE[1]:
+        return
+    try:
+        name, _ = detect_unit(joints, path)
+        hint = f"pass --unit {name} if so"
+    except MtkError:
+        hint = "pass --unit"
+    warnings.warn(f"{path}: the legs measure {leg:.4g} units, no human's in metres: {hint}", MtkWarning,
+                  stacklevel=3)
+
+
 def placement(joints: np.ndarray, path: str, unit: str | None = None, up: str | None = None,
               assume: bool = False) -> Placement:
     """The placement of SMPL-22 ``joints`` (T, 22, 3): ``unit`` and ``up`` when given, else detected (or,
@@ -136,10 +150,11 @@ def placement(joints: np.ndarray, path: str, unit: str | None = None, up: str | 
         unit_source = "given"
     elif assume:
         name, metres, unit_source = "m", 1.0, "assumed"
+        _warn_if_other_unit(joints, path)
     else:
         (name, metres), unit_source = detect_unit(joints, path), "detected"
     result = Placement(name, metres, unit_source, up, up_source)
-    if facing_sign(result.apply(joints)) < 0:
+    if up == found_up and facing_sign(result.apply(joints)) < 0:
         warnings.warn(f"{path}: the joints labelled left are on the body's right (a left-handed file, or "
                       "swapped labels); features follow the labels", MtkWarning, stacklevel=2)
     return result

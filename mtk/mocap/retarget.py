@@ -48,7 +48,8 @@ def map_skeleton(positions: np.ndarray, joint_names: list[str], path: str | Path
     chosen = load_joint_map(joint_map) if joint_map else find_map(joint_names, path)
     check_sources(chosen, joint_names, path)
     joints = chosen.apply(np.asarray(positions, dtype=np.float64), joint_names)
-    check_bones(joints, SMPL22, chosen, path)
+    check_bones(joints, SMPL22, path, f"map {chosen.name}",
+                'map those joints to distinct points (--joint-map with "between")')
     place = placement(joints, str(path), unit, up)
     return SmplMotion(place.apply(joints), [f"{chosen.name} map of {len(joint_names)} joints", place.describe()])
 
@@ -69,6 +70,7 @@ def warn_on_jumps(joints: np.ndarray, fps: float, path: str | Path, first_frame:
 
 def place_joints(joints: np.ndarray, path: str | Path, unit: str | None = None, up: str | None = None) -> SmplMotion:
     """SMPL-22 joints from a joints array: metres and y up unless ``unit`` or ``up`` say otherwise."""
+    check_bones(joints, SMPL22, path)
     place = placement(joints, str(path), unit, up, assume=True)
     return SmplMotion(place.apply(joints), [place.describe()])
 
