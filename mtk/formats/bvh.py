@@ -218,20 +218,9 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     )
 
 
-def _name_key(name: str) -> str:
-    """Joint names compared loosely: ``Left_hip``, ``left_hip``, ``L_Hip`` and ``LeftHip`` are one key."""
-    key = "".join(ch for ch in name.lower() if ch.isalnum())
-    for long, short in (("left", "l"), ("right", "r")):
-        if key.startswith(long):
-            key = short + key[len(long):]
-    return key
-
-
 def skeleton_indices(motion: BvhMotion, skeleton: Skeleton) -> list[int] | None:
     """BVH joint index of each of the skeleton's joints, matched by name; None when any is missing."""
-    keys = {_name_key(n): i for i, n in enumerate(motion.joint_names)}
-    found = [keys.get(_name_key(n)) for n in skeleton.joint_names]
-    return None if any(i is None for i in found) else found  # type: ignore[return-value]
+    return skeleton.indices_in(motion.joint_names)
 
 
 def known_skeleton(motion: BvhMotion) -> Skeleton | None:
