@@ -184,3 +184,15 @@ def test_augment_needs_an_augmentation(data_dir, tmp_path, capsys):
     src = _humanml3d_folder(tmp_path / "HumanML3D", data_dir)
     code, _, err = run(capsys, "augment", src, tmp_path / "out")
     assert code == 2 and "pass --mirror" in err and not (tmp_path / "out").exists()
+
+
+def test_augment_a_tree_of_npy_files_into_an_npy_folder(data_dir, tmp_path, capsys):
+    src = tmp_path / "tree"
+    (src / "walks").mkdir(parents=True)
+    shutil.copy(data_dir / "humanml3d/new_joint_vecs/012314.npy", src / "walks/a.npy")
+    (src / "walks/a.txt").write_text("turns LEFT\n")
+    out = tmp_path / "out"
+    code, _, _ = run(capsys, "augment", src, out, "--mirror", "--as-dataset")
+    assert code == 0
+    reader = open_dataset(out)
+    assert reader.names == ["walks/a", "walks/Ma"] and reader.read("walks/Ma").texts == ["turns RIGHT"]

@@ -14,7 +14,7 @@ from mtk.cli.common import RegistryChoice, layout_option, tree_layout, tree_opti
               help="Add every motion's mirror image as MNAME (HumanML3D's M copies): features mirrored left to right, "
                    "left/right (clockwise/counterclockwise, ...) swapped in its texts, splits extended.")
 @click.option("--to", "to", type=RegistryChoice(lambda: _dataset_formats()), default=None,
-              help="Output format (default: DST's suffix, else the source's).")
+              help="Output format (default: DST's suffix, else the source's; a tree of .npy files gives an npy folder).")
 @layout_option
 @tree_options
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Reader threads.")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mtk.errors import MtkError
+from mtk.formats import registry
 from mtk.formats.datasets import format_for_path, open_dataset, reader_format
 from mtk.formats.model import Motion
 from mtk.jobs.convert_dataset import ConvertResult, Derivation, convert_dataset
@@ -46,6 +47,12 @@ def mirror_derivation(names: list[str], layout: Layout) -> tuple[Derivation, int
     return Derivation(motions, splits, "mirrored M copies"), len(paired)
 
 
+def _writable_format(reader) -> str:
+    """The source's format when mtk writes it, else an npy folder (a tree of .npy files is read, not written)."""
+    source = reader_format(reader)
+    return source if registry.get("dataset", source).writer is not None else "npy"
+
+
 def augment_dataset(src: str, dst: str, mirror: bool = False, to: str | None = None, layout: str | None = None,
                     workers: int | None = None, overwrite: bool = False,
                     on_progress: Callable[[int], None] | None = None, splits: str | None = None) -> ConvertResult:
@@ -58,7 +65,7 @@ def augment_dataset(src: str, dst: str, mirror: bool = False, to: str | None = N
     if info.layout is None:
         raise MtkError(src, "holds features of no known layout", "pass --layout")
     derivation, paired = mirror_derivation(info.names, info.layout)
-    result = convert_dataset(src, dst, to or format_for_path(dst) or reader_format(reader), layout=layout,
+    result = convert_dataset(src, dst, to or format_for_path(dst) or _writable_format(reader), layout=layout,
                              workers=workers, overwrite=overwrite, on_progress=on_progress, splits=splits,
                              derive=derivation)
     reader.close()
