@@ -40,9 +40,6 @@ class JointSource:
     def names(self) -> tuple[str, ...]:
         return (self.joint,) if self.toward is None else (self.joint, self.toward)
 
-    def describe(self) -> str:
-        return self.joint if self.toward is None else f"{self.at:g} of {self.joint} -> {self.toward}"
-
 
 @dataclass(frozen=True)
 class JointMap:
@@ -108,15 +105,14 @@ def _smpl_map(name: str, table: dict[str, str | tuple[str, str, float]]) -> Join
     return JointMap(name, SMPL22, tuple(_point(table[joint]) for joint in SMPL22.joint_names))
 
 
-def _sides(table: dict[str, str | tuple[str, str, float]], left: str, right: str
-           ) -> dict[str, str | tuple[str, str, float]]:
-    """``table`` for the left side plus its mirror for the right (``left`` -> ``right`` in every name)."""
+def _with_right_side(table: dict[str, str | tuple[str, str, float]]) -> dict[str, str | tuple[str, str, float]]:
+    """``table`` for the middle and the left side, plus the right side (``Left`` -> ``Right`` in every name)."""
     out = dict(table)
     for joint, spec in table.items():
         if joint.startswith("left_"):
-            swap = (spec.replace(left, right) if isinstance(spec, str)
-                    else (spec[0].replace(left, right), spec[1].replace(left, right), spec[2]))
-            out["right_" + joint[5:]] = swap
+            right = (spec.replace("Left", "Right") if isinstance(spec, str)
+                     else (spec[0].replace("Left", "Right"), spec[1].replace("Left", "Right"), spec[2]))
+            out["right_" + joint[5:]] = right
     return out
 
 
@@ -129,15 +125,15 @@ _MIXAMO_BODY = {
 #: the built-in maps, tried in this order (the first whose joints a file has all of is used)
 BUILTIN_MAPS: tuple[JointMap, ...] = (
     JointMap("smpl", SMPL22, tuple(JointSource(joint) for joint in SMPL22.joint_names)),
-    _smpl_map("mixamo", _sides({**_MIXAMO_BODY, "left_foot": "LeftToeBase"}, "Left", "Right")),
-    _smpl_map("lafan1", _sides({**_MIXAMO_BODY, "left_foot": "LeftToe"}, "Left", "Right")),
-    _smpl_map("cmu", _sides({
+    _smpl_map("mixamo", _with_right_side({**_MIXAMO_BODY, "left_foot": "LeftToeBase"})),
+    _smpl_map("lafan1", _with_right_side({**_MIXAMO_BODY, "left_foot": "LeftToe"})),
+    _smpl_map("cmu", _with_right_side({
         "pelvis": "Hips", "spine1": "Spine", "spine2": ("Spine", "Spine1", 0.65), "spine3": "Spine1",
         "neck": "Neck1", "head": "Head",
         "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot", "left_foot": "LeftToeBase",
         "left_collar": ("LeftShoulder", "LeftArm", 0.5), "left_shoulder": "LeftArm", "left_elbow": "LeftForeArm",
         "left_wrist": "LeftHand",
-    }, "Left", "Right")),
+    })),
 )
 
 #: SMPL-22 -> KIT-21 (the MMM joints of KIT-ML, left at +x as mtk's KIT skeleton has it): the body joints one

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.errors import MtkError, MtkWarning
 from mtk.mocap.ik import IkSolution, solve_rotations
 from mtk.mocap.maps import SMPL_TO_KIT, JointMap, check_bones, check_sources, find_map, load_joint_map
 from mtk.mocap.placement import placement
-from mtk.errors import MtkError, MtkWarning
 from mtk.schemas import KIT21, SMPL22, Layout, Skeleton
 from mtk.toolkit.extract import branch_flips, leg_scale, uniform_skeleton
 from mtk.toolkit.families import family_of
