@@ -21,18 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.features import family_of, get_layout, recover_joints, recover_local_rotations
+from mtk.features.hml import (branch_flips, canonical_positions, extract_263, foot_contacts, leg_scale,
+                              uniform_skeleton)
+from mtk.features.mirror import REFLECTION, mirror_joints, mirror_rotations
+from mtk.features.smpl272 import extract_272, yaw_of
 from mtk.formats.bvh import read_bvh
+from mtk.maths import rotations as rot
+from mtk.maths.fitting import fit_offsets
+from mtk.maths.kinematics import forward_kinematics
+from mtk.maths.resample import resample_motion
 from mtk.mocap.ik import solve_rotations
-from mtk.mocap.mirror import REFLECTION, mirror_features, mirror_joints, mirror_rotations
 from mtk.mocap.retarget import features_from_joints, map_skeleton, solve_smpl
-from mtk.schemas import SMPL22, get_layout
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.extract import (branch_flips, canonical_positions, extract_263, extract_272, foot_contacts,
-                                 leg_scale, uniform_skeleton, yaw_of)
-from mtk.toolkit.families import recover_joints, recover_local_rotations
-from mtk.toolkit.kinematics import forward_kinematics
-from mtk.toolkit.pose import fit_offsets
-from mtk.toolkit.resample import resample_motion
+from mtk.schemas import SMPL22
 
 DATA = Path(os.environ.get("MTK_TEST_DATA", "../shared/data"))
 FEET = list(SMPL22.roles["feet_left"] + SMPL22.roles["feet_right"])
@@ -40,6 +41,10 @@ GROUPS = {
     "legs": [1, 2, 4, 5, 7, 8, 10, 11], "spine, neck, head": [3, 6, 9, 12, 15],
     "collars, shoulders": [13, 14, 16, 17], "elbows, wrists": [18, 19, 20, 21],
 }
+
+
+def mirror_features(features: np.ndarray, layout) -> np.ndarray:
+    return family_of(layout).mirror(features, layout)
 
 
 def mm(x: float) -> str:

@@ -12,13 +12,19 @@ import pytest
 
 from mtk.cli import main
 from mtk.formats.datasets import open_dataset
-from mtk.mocap.mirror import mirror_features, mirror_joints, mirror_rotations, mirrored_name
+from mtk.jobs.augment import mirrored_name
 from mtk.mocap.retarget import joints_on
 from mtk.mocap.sides import swap_sides
-from mtk.schemas import KIT21, SMPL22, get_layout
-from mtk.toolkit.extract import extract_263, extract_272
-from mtk.toolkit.families import recover_joints, recover_local_rotations
-from mtk.toolkit.rotations import axis_angle_to_matrix
+from mtk.features import family_of, get_layout, recover_joints, recover_local_rotations
+from mtk.features.hml import extract_263
+from mtk.features.mirror import mirror_joints, mirror_rotations
+from mtk.features.smpl272 import extract_272
+from mtk.maths.rotations import axis_angle_to_matrix
+from mtk.schemas import KIT21, SMPL22
+
+
+def mirror_features(features: np.ndarray, layout) -> np.ndarray:
+    return family_of(layout).mirror(features, layout)
 
 
 def run(capsys, *args) -> tuple[int, str, str]:

@@ -16,12 +16,13 @@ from mtk.mocap.ik import solve_rotations
 from mtk.mocap.maps import BUILTIN_MAPS, builtin_map, find_map, load_joint_map
 from mtk.mocap.placement import UP_AXES, UNITS, placement
 from mtk.mocap.retarget import map_skeleton, solve_smpl
-from mtk.schemas import SMPL22, get_layout
-from mtk.toolkit.extract import branch_flips, canonical_positions, foot_contacts, leg_scale, uniform_skeleton, yaw_of
-from mtk.toolkit.families import recover_joints, recover_local_rotations
-from mtk.toolkit.kinematics import forward_kinematics
-from mtk.toolkit.rotations import axis_angle_to_matrix, geodesic_angle
-from mtk.toolkit.resample import resample_motion
+from mtk.features import get_layout, recover_joints, recover_local_rotations
+from mtk.features.hml import branch_flips, canonical_positions, foot_contacts, leg_scale, uniform_skeleton
+from mtk.features.smpl272 import yaw_of
+from mtk.maths.kinematics import forward_kinematics
+from mtk.maths.resample import resample_motion
+from mtk.maths.rotations import axis_angle_to_matrix, geodesic_angle
+from mtk.schemas import SMPL22
 
 TAKE = "pfnn/animations/LocomotionFlat04_000.bvh"
 #: the take ends with 96 frames of a collapsed pose at the origin; 0:600 is 5 s of walking

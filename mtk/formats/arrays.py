@@ -16,11 +16,12 @@ from typing import Literal
 
 import numpy as np
 
+from mtk.analysis.finite import require_finite
 from mtk.errors import BadInputError, MtkError, first_line
+from mtk.features import get_layout, layout_dims, layout_for_dim, layout_names, layouts
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
-from mtk.toolkit.finite import require_finite
-from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
+from mtk.schemas import Layout
 
 ArrayKind = Literal["features", "joints", "stats"]
 NPY_MAGIC = b"\x93NUMPY"
@@ -166,7 +167,7 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
     found = resolve_layout(array.shape[1], layout, path)
     if found is None:
         raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",
-                            "known: " + ", ".join(f"{spec.dim} ({spec.name})" for spec in LAYOUTS.values()))
+                            "known: " + ", ".join(f"{spec.dim} ({spec.name})" for spec in layouts().values()))
     return FeatureFile(Path(path), array, found)
 
 
@@ -185,7 +186,7 @@ def detect(path: str) -> bool:
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Report on a feature, joints or stats file."""
-    from mtk.toolkit.inspection import describe_features, describe_joints, describe_stats
+    from mtk.analysis.inspection import describe_features, describe_joints, describe_stats
 
     array = load_npy(path)
     kind = array_kind(array, path)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import require_finite
 from mtk.errors import BadInputError, MtkError
+from mtk.features import layouts, skeleton_for_joints
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
-from mtk.toolkit.finite import require_finite
 from mtk.mocap.maps import closest_map
-from mtk.schemas import LAYOUTS, PFNN31, SMPL22, Skeleton
+from mtk.schemas import SMPL22
 
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 _POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
@@ -50,7 +51,7 @@ class BvhMotion:
         return len(self.joint_names)
 
     def _fk(self) -> tuple[np.ndarray, np.ndarray]:
-        from mtk.toolkit.kinematics import forward_kinematics
+        from mtk.maths.kinematics import forward_kinematics
 
         offsets: np.ndarray = self.offsets
         if self.joint_translations is not None:
@@ -193,7 +194,7 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     root_positions = np.broadcast_to(offsets[0], (frames, 3)).copy()
     translations: np.ndarray | None = None
     column = 0
-    from mtk.toolkit.rotations import euler_to_matrix
+    from mtk.maths.rotations import euler_to_matrix
 
     for index, joint in enumerate(joints):
         order = "".join(_ROTATION_CHANNELS.get(c, "") for c in joint.channels)
@@ -218,26 +219,13 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     )
 
 
-def skeleton_indices(motion: BvhMotion, skeleton: Skeleton) -> list[int] | None:
-    """BVH joint index of each of the skeleton's joints, matched by name; None when any is missing."""
-    return skeleton.indices_in(motion.joint_names)
-
-
-def known_skeleton(motion: BvhMotion) -> Skeleton | None:
-    """The mtk skeleton whose joint names this BVH holds (SMPL-22 or PFNN-31), if any."""
-    for skeleton in (SMPL22, PFNN31):
-        if skeleton_indices(motion, skeleton) is not None:
-            return skeleton
-    return None
-
-
 def smpl22_motion(motion: BvhMotion, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """SMPL-22 local rotations (T, 22, 3, 3) and joint positions (T, 22, 3), in SMPL joint order.
 
     Extra joints (hands, fingers) are dropped; the rotations are SMPL rotations only if the BVH rest pose
     is SMPL's (as in SMPL/AMASS exports such as the 272 pipeline's and MotionMillion's).
     """
-    indices = skeleton_indices(motion, SMPL22)
+    indices = SMPL22.indices_in(motion.joint_names)
     if indices is None:
         raise BadInputError(path, f"has {motion.num_joints} joints ({', '.join(motion.joint_names[:4])}, ...), "
                             "not the 22 SMPL body joints", "expected names like Pelvis, Left_hip, Spine1, ...")
@@ -261,8 +249,8 @@ def write_bvh(path: str | Path, joint_names: Sequence[str], parents: Sequence[in
     The root's position channels hold its absolute position, so importers that add the root OFFSET and
     importers that ignore it agree.
     """
-    from mtk.toolkit.kinematics import children as joint_children
-    from mtk.toolkit.rotations import matrix_to_euler
+    from mtk.maths.kinematics import children as joint_children
+    from mtk.maths.rotations import matrix_to_euler
 
     children = joint_children(parents)
     order: list[int] = []
@@ -304,12 +292,12 @@ def detect(path: str) -> bool:
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Report on a BVH file: skeleton, rate, duration, position ranges."""
-    from mtk.toolkit.inspection import describe_joints
+    from mtk.analysis.inspection import describe_joints
 
     motion = read_bvh(path)
     report = describe_joints(motion.positions(), path, fps or motion.fps, fps_source="--fps" if fps else "file")
     report.kind = "bvh"
-    skeleton = known_skeleton(motion)
+    skeleton = skeleton_for_joints(motion.joint_names)
     report.details["skeleton"] = skeleton.name if skeleton else None
     report.details["joint_names"] = motion.joint_names
     report.details["frame_time"] = 1.0 / motion.fps
@@ -320,7 +308,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
         report.add("info", "unknown_skeleton", f"{motion.num_joints} joints fit no built-in SMPL-22 map (the "
                    f"closest, {joint_map.name}, has no source for {', '.join(unmapped[:6])}"
                    f"{', ...' if len(unmapped) > 6 else ''}): --to joints works, --to "
-                   f"{'/'.join(spec.name for spec in LAYOUTS.values())} need --joint-map FILE")
+                   f"{'/'.join(layouts())} need --joint-map FILE")
     return report
 
 

@@ -1,7 +1,7 @@
 """``mtk augment SRC DST --mirror``: a dataset with every motion's mirror image beside it.
 
 For each motion ``NAME`` the output holds ``NAME`` and ``MNAME`` (HumanML3D's convention; ``a/b/NAME``
-gets ``a/b/MNAME``): the features mirrored exactly (:func:`mtk.mocap.mirror.mirror_features`), the texts
+gets ``a/b/MNAME``): the features mirrored exactly (:meth:`mtk.features.Family.mirror`), the texts
 with left and right swapped (:func:`mtk.mocap.sides.swap_sides`). Each split lists its motions and then
 their mirror images, as HumanML3D's split files do. A motion whose mirror image the source already holds
 (an ``M`` pair) is copied as it is. Mean and std are not copied: they describe the data before augmenting
@@ -12,20 +12,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import PurePosixPath
 
 from mtk.errors import MtkError
+from mtk.features import family_of
 from mtk.formats import registry
 from mtk.formats.datasets import format_for_path, open_dataset, reader_format
 from mtk.formats.model import Motion
 from mtk.jobs.convert_dataset import ConvertResult, Derivation, convert_dataset
-from mtk.mocap.mirror import mirror_features, mirrored_name
 from mtk.mocap.sides import swap_sides
 from mtk.schemas import Layout
 
 
+def mirrored_name(name: str) -> str:
+    """HumanML3D's name for a motion's mirror image: ``M`` before the last part (``a/b/012314`` ->
+    ``a/b/M012314``)."""
+    path = PurePosixPath(name)
+    return str(path.with_name("M" + path.name))
+
+
 def mirror_motion(motion: Motion, layout: Layout) -> Motion:
     """The mirror image of ``motion``: ``M``-prefixed name, mirrored features, sides swapped in its texts."""
-    return replace(motion, name=mirrored_name(motion.name), features=mirror_features(motion.features, layout),
+    features = family_of(layout).mirror(motion.features, layout)
+    return replace(motion, name=mirrored_name(motion.name), features=features,
                    texts=[swap_sides(text) for text in motion.texts])
 
 

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtk.analysis.finite import COMPUTED_HINT, require_finite
+from mtk.analysis.frame_rate import FILE, FrameRate, chosen_rate, warn_if_doubtful
 from mtk.errors import BadInputError, MtkError
+from mtk.features import family_of, get_layout
 from mtk.formats.arrays import array_kind, load_features, load_npy, save_npy
-from mtk.formats.bvh import bvh_joint_name, read_bvh, skeleton_indices, smpl22_motion, write_bvh
+from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
 from mtk.io.atomic import refuse_existing
+from mtk.maths.resample import resample_motion
 from mtk.mocap.retarget import features_from_joints, map_skeleton, place_joints, warn_on_jumps
-from mtk.schemas import SMPL22, Layout, get_layout
-from mtk.toolkit.families import family_of
-from mtk.toolkit.finite import COMPUTED_HINT, require_finite
-from mtk.toolkit.frame_rate import FILE, FrameRate, chosen_rate, warn_if_doubtful
-from mtk.toolkit.resample import resample_motion
+from mtk.schemas import SMPL22, Layout
 
 
 def _is_bvh(path: str) -> bool:
@@ -80,7 +80,7 @@ def _from_bvh(src: str, spec: Layout, fps: float, reproduce_quirks: bool, take: 
     kept = take.frames(motion.frames, src)
     origin = f"from {motion.fps:g} fps BVH" + (f" frames {kept.start}:{kept.stop}" if take.trim else "")
     family = family_of(spec)
-    if take.as_is and spec.skeleton is SMPL22 and skeleton_indices(motion, SMPL22) is not None:
+    if take.as_is and spec.skeleton is SMPL22 and SMPL22.indices_in(motion.joint_names) is not None:
         rotations, positions = smpl22_motion(motion, src)
         positions, rotations = resample_motion(positions[kept], rotations[kept] if family.needs_rotations else None,
                                                motion.fps, fps)
@@ -125,7 +125,7 @@ def _require_frames(src: str, positions: np.ndarray, fps: float, spec: Layout) -
         raise BadInputError(src, f"has {positions.shape[0]} frames at {fps:g} fps; at least 3 are needed")
 
 
-def convert_to_features(src: str, dst: str, layout: str, fps: float | None = None, overwrite: bool = False,
+def convert_to_features(src: str, dst: str, *, layout: str, fps: float | None = None, overwrite: bool = False,
                         fix_quirks: bool = False, joint_map: str | None = None, unit: str | None = None,
                         up: str | None = None, trim: str | None = None, source_fps: float | None = None) -> str:
     """A BVH take or a joints file -> ``layout`` features (T-1 rows for 263/251, T for 272).
@@ -150,7 +150,7 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
     return f"wrote {dst}: {features.shape[0]} rows x {spec.dim} ({spec.name}, {rate}, {origin}{quirks})"
 
 
-def convert_to_bvh(src: str, dst: str, layout: str | None = None, fps: float | None = None,
+def convert_to_bvh(src: str, dst: str, *, layout: str | None = None, fps: float | None = None,
                    overwrite: bool = False) -> str:
     """Features -> BVH: exact stored rotations where the family has them (272); otherwise (263/251) through
     the swing rotations (an approximation: joint positions are reproduced, limb twist is not)."""

@@ -11,17 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import require_finite
 from mtk.errors import BadInputError, MtkError
+from mtk.features import recover_joints, skeleton_for_joints, skeletons
 from mtk.formats.arrays import array_kind, load_npy, resolve_layout
 from mtk.io.atomic import atomic_file, refuse_existing
-from mtk.schemas import KIT21, PFNN31, SMPL22
-from mtk.toolkit.finite import require_finite
-from mtk.toolkit.render import Scene, animation, key_frames
-from mtk.toolkit.resample import sample_times
+from mtk.maths.resample import sample_times
+from mtk.render.stick_figure import Scene, animation, key_frames
 
 OUTPUTS = (".gif", ".mp4", ".png")
 _JOINTS_FPS = 20.0
-_SKELETONS = {s.num_joints: s for s in (SMPL22, KIT21, PFNN31)}
 
 
 def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | None]:
@@ -35,8 +34,6 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
     array = require_finite(load_npy(path), path)
     kind = array_kind(array, path)
     if kind == "features":
-        from mtk.toolkit.families import recover_joints
-
         found = resolve_layout(array.shape[1], layout, path)
         if found is None:
             raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout")
@@ -44,9 +41,10 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
         skeleton = found.skeleton
         return Scene(joints, skeleton.parents, skeleton.joint_names, f"{name} ({found.name})"), found.fps
     if kind == "joints":
-        skeleton = _SKELETONS.get(array.shape[1])
+        skeleton = skeleton_for_joints(int(array.shape[1]))
         if skeleton is None:
-            raise BadInputError(path, f"has {array.shape[1]} joints, which matches no known skeleton (22, 21, 31)",
+            counts = ", ".join(str(s.num_joints) for s in skeletons())
+            raise BadInputError(path, f"has {array.shape[1]} joints, which matches no known skeleton ({counts})",
                                 "render a BVH file, which names its own tree")
         return Scene(array.astype(np.float64), skeleton.parents, skeleton.joint_names, f"{name} (joints)"), None
     raise BadInputError(path, f"is a vector of {array.shape[0]} values, not a motion")
@@ -63,7 +61,7 @@ def _writer(out: Path, fps: float):
     return FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
 
 
-def render_file(path: str, out: str, fps: float | None = None, layout: str | None = None,
+def render_file(path: str, out: str, *, fps: float | None = None, layout: str | None = None,
                 overwrite: bool = False, frames: int = 6) -> str:
     """Render ``path`` to ``out`` (.gif, .mp4, or .png for a strip of ``frames`` key frames)."""
     target = Path(out)

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mtk.analysis.finite import check_normalisation, require_finite
 from mtk.errors import MtkError
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import open_dataset
-from mtk.toolkit.finite import check_normalisation, require_finite
 
 
 class _StoreDataset(Dataset):

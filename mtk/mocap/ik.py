@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtk.maths import rotations as rot
+from mtk.maths.fitting import global_to_local, kabsch
+from mtk.maths.kinematics import children
 from mtk.schemas import Skeleton
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.kinematics import children
-from mtk.toolkit.pose import global_to_local, kabsch
 
 #: a hinge flexed less than this beyond its straightest is read from the guide alone, more than the second
 #: from the plane of its two bones alone (in between, a blend)

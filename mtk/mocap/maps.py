@@ -139,7 +139,7 @@ BUILTIN_MAPS: tuple[JointMap, ...] = (
 #: SMPL-22 -> KIT-21 (the MMM joints of KIT-ML, left at +x as mtk's KIT skeleton has it): the body joints one
 #: to one; MMM's foot has a joint at the ball of the foot (``LMrot``) and one at the toe tip (``LF``), SMPL's
 #: only the first, so the tip is placed 0.4 of the ankle-to-ball length beyond it
-SMPL_TO_KIT = JointMap("smpl-to-kit", KIT21, tuple(_point(spec) for spec in (
+SMPL_TO_KIT = JointMap(f"{SMPL22.name} to {KIT21.name}", KIT21, tuple(_point(spec) for spec in (
     "pelvis", "spine1", "spine3", "neck", "head",
     "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
     "left_hip", "left_knee", "left_ankle", "left_foot", ("left_ankle", "left_foot", 1.4),

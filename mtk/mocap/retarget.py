@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import MtkError, MtkWarning
+from mtk.features import family_of
+from mtk.features.hml import branch_flips, leg_scale, uniform_skeleton
 from mtk.mocap.ik import IkSolution, solve_rotations
 from mtk.mocap.maps import SMPL_TO_KIT, JointMap, check_bones, check_sources, find_map, load_joint_map
 from mtk.mocap.placement import placement
 from mtk.schemas import KIT21, SMPL22, Layout, Skeleton
-from mtk.toolkit.extract import branch_flips, leg_scale, uniform_skeleton
-from mtk.toolkit.families import family_of
 
 #: root speed (m/s) that no human motion reaches between two frames (sprinters peak near 12)
 _MAX_ROOT_SPEED = 15.0

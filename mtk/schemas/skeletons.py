@@ -137,7 +137,7 @@ KIT21 = Skeleton(
     ),
     chains=((0, 11, 12, 13, 14, 15), (0, 16, 17, 18, 19, 20), (0, 1, 2, 3, 4), (3, 5, 6, 7), (3, 8, 9, 10)),
     roles={
-        # text-to-motion's KIT parameters; the code's "r_hip" is MMM's LH (see feature_layouts.md §2).
+        # text-to-motion's KIT parameters; its "r_hip" is MMM's LH (docs/motion.md, "What the families compute").
         "face_joints": (11, 16, 5, 8),
         "feet_left": (19, 20),
         "feet_right": (14, 15),

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import require_finite
 from mtk.formats.base import DatasetReader
-from mtk.toolkit.finite import require_finite
 
 #: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
 MAX_BATCH_FRAMES = 32_768

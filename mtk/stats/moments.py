@@ -1,4 +1,4 @@
-"""Dataset mean/std in the conventions of the text-to-motion ecosystem (feature_layouts.md §6).
+"""Dataset mean/std in the conventions of the text-to-motion ecosystem (docs/stats.md, "The three conventions").
 
 Pure functions on arrays. :class:`Moments` accumulates per-dimension count, mean and M2 in float64 and
 merges chunks with Chan's exact pairwise formula, so a dataset is one streaming pass in O(D) memory and

@@ -1,4 +1,4 @@
-"""Left-right mirroring of joints, rotations, features and names (HumanML3D's ``M`` copies).
+"""Left-right mirroring of joints, rotations and features (the motions of HumanML3D's ``M`` copies).
 
 Every layout is y up with the character's left at +x, so a mirror image is the reflection x -> -x with each
 left joint trading places with its right one (:attr:`mtk.schemas.Skeleton.mirror_pairs`). A rotation R
@@ -19,13 +19,11 @@ contacts            joints traded
 
 This is exact and its own inverse, and it equals making the features from the mirrored motion, because
 both feature generators only ever compare directions, heights and headings, all of which the reflection
-carries over (the 263 generator's flipped hip term included). It needs nothing per family: a layout made
-of these block kinds mirrors as it is.
+carries over (the 263 generator's flipped hip term included). :meth:`mtk.features.Family.mirror` uses it
+by default, so a family whose layouts are made of these block kinds mirrors without code.
 """
 
 from __future__ import annotations
-
-from pathlib import PurePosixPath
 
 import numpy as np
 
@@ -38,13 +36,6 @@ _SIXD_ENTRIES = {
     "columns": ((0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)),
     "rows": ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)),
 }
-
-
-def mirrored_name(name: str) -> str:
-    """HumanML3D's name for a motion's mirror image: ``M`` before the last part (``a/b/012314`` ->
-    ``a/b/M012314``)."""
-    path = PurePosixPath(name)
-    return str(path.with_name("M" + path.name))
 
 
 def mirror_joints(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
@@ -62,7 +53,7 @@ def _sixd_signs(convention: str) -> np.ndarray:
     return np.array([REFLECTION[i] * REFLECTION[j] for i, j in _SIXD_ENTRIES[convention]])
 
 
-def column_map(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+def _column_map(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     """For every column of ``layout``: the column its mirrored value comes from, and the sign it takes."""
     source = np.arange(layout.dim)
     sign = np.ones(layout.dim)
@@ -88,7 +79,8 @@ def column_map(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     return source, sign
 
 
-def mirror_features(features: np.ndarray, layout: Layout) -> np.ndarray:
-    """Features (..., T, D) of the mirror image of the motion they describe (exact; its own inverse)."""
-    source, sign = column_map(layout)
+def mirror_by_blocks(features: np.ndarray, layout: Layout) -> np.ndarray:
+    """Features (..., T, D) of the mirror image of the motion they describe, one rule per block kind (exact;
+    its own inverse)."""
+    source, sign = _column_map(layout)
     return (features[..., source] * sign).astype(features.dtype, copy=False)
