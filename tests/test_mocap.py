@@ -365,8 +365,10 @@ def test_a_junk_tail_is_warned_about_and_trimmed(take):
     from mtk.mocap.retarget import warn_on_jumps
 
     mapped = map_skeleton(take.positions(), take.joint_names, TAKE).joints
-    with pytest.warns(Warning, match="root jumps 2.22 m between frames 2331 and 2332"):
+    with pytest.warns(Warning, match="root jumps 2.22 m between frames 2331 and 2332.*is --trim 0:2332$"):
         warn_on_jumps(mapped, take.fps, TAKE)
+    with pytest.warns(Warning, match="between frames 2331 and 2332.*is --trim 100:2332$"):
+        warn_on_jumps(mapped[100:], take.fps, TAKE, first_frame=100)
 
 
 def test_bad_joints_are_one_line_errors(data_dir, tmp_path, cli):

@@ -56,16 +56,21 @@ def map_skeleton(positions: np.ndarray, joint_names: list[str], path: str | Path
 
 def warn_on_jumps(joints: np.ndarray, fps: float, path: str | Path, first_frame: int = 0) -> None:
     """Warn when the root of SMPL-22 ``joints`` (T, 22, 3) in metres moves faster than a human can between
-    two frames: takes often begin or end with frames that do not belong to them (a rest pose at the origin)."""
+    two frames: takes often begin or end with frames that do not belong to them (a rest pose at the origin).
+    The warning names the longest stretch without such a jump, as the ``--trim`` that keeps it."""
     if len(joints) < 2:
         return
     speed = np.linalg.norm(np.diff(joints[:, 0], axis=0), axis=-1) * fps
     jumps = np.flatnonzero(speed > _MAX_ROOT_SPEED)
-    if jumps.size:
-        first = int(jumps[0])
-        warnings.warn(f"{path}: the root jumps {speed[first] / fps:.2f} m between frames {first + first_frame} and "
-                      f"{first + first_frame + 1} ({speed[first]:.0f} m/s; {jumps.size} such jumps): frames that do "
-                      "not belong to the take? (keep a part of it with --trim START:END)", MtkWarning, stacklevel=2)
+    if jumps.size == 0:
+        return
+    first = int(jumps[0])
+    bounds = [0, *(jumps + 1).tolist(), len(joints)]
+    start, stop = max(zip(bounds[:-1], bounds[1:]), key=lambda span: span[1] - span[0])
+    warnings.warn(f"{path}: the root jumps {speed[first] / fps:.2f} m between frames {first + first_frame} and "
+                  f"{first + first_frame + 1} ({speed[first]:.0f} m/s; {jumps.size} such jumps): frames that do not "
+                  f"belong to the take? The longest stretch without one is --trim {start + first_frame}:"
+                  f"{stop + first_frame}", MtkWarning, stacklevel=2)
 
 
 def place_joints(joints: np.ndarray, path: str | Path, unit: str | None = None, up: str | None = None) -> SmplMotion:
