@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
     "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
     "pfnn": "mtk.cli.cmd_pfnn:pfnn_command",
+    "metrics": "mtk.cli.cmd_metrics:metrics_command",
 }
 
 
