@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "mtk"
 
 _BELOW_FORMATS = {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.maths", "mtk.features", "mtk.analysis", "mtk.stats",
-                  "mtk.render", "mtk.sample"}
+                  "mtk.render", "mtk.sample", "mtk.mocap"}
 #: package -> the mtk packages it may import (itself always allowed), None for anything; see docs/architecture.md.
 #: A package missing here fails the test: a new room is placed in the order on purpose, not by default.
 ALLOWED: dict[str, set[str] | None] = {
@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str] | None] = {
     "mtk.stats": {"mtk.errors", "mtk.schemas", "mtk.maths", "mtk.features"},
     "mtk.render": set(),
     "mtk.sample": {"mtk.errors", "mtk.schemas", "mtk.maths", "mtk.features"},
-    "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.maths", "mtk.features", "mtk.analysis"},
+    "mtk.mocap": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.maths", "mtk.features"},
+    "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.maths", "mtk.features", "mtk.analysis", "mtk.mocap"},
     "mtk.jobs": _BELOW_FORMATS | {"mtk.formats"},
     "mtk.metrics": _BELOW_FORMATS | {"mtk.formats"},
     "mtk.tokenizer": _BELOW_FORMATS | {"mtk.formats", "mtk.jobs", "mtk.metrics"},
@@ -133,8 +134,8 @@ def test_every_package_is_placed():
 
 #: packages that ``mtk --help``, ``mtk inspect`` and format detection load (the registry imports every format,
 #: and each package's ``formats`` module with what it imports)
-LIGHT = ("errors", "schemas", "io", "maths", "features", "analysis", "stats", "render", "sample", "formats", "cli",
-         "pfnn/formats.py", "pfnn/database.py", "pfnn/schema.py")
+LIGHT = ("errors", "schemas", "io", "maths", "features", "analysis", "stats", "render", "sample", "mocap", "formats",
+         "cli", "pfnn/formats.py", "pfnn/database.py", "pfnn/schema.py")
 
 
 def _light_modules():

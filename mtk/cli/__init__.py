@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "validate": "mtk.cli.cmd_validate:validate_command",
     "stats": "mtk.cli.cmd_stats:stats_command",
     "convert": "mtk.cli.cmd_convert:convert_command",
+    "augment": "mtk.cli.cmd_augment:augment_command",
     "sample": "mtk.cli.cmd_sample:sample_command",
     "render": "mtk.cli.cmd_render:render_command",
     "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",

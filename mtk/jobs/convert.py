@@ -76,7 +76,7 @@ def _feature_targets() -> list[Target]:
                     convert_to_joints,
                     frozenset({"layout", "fps"}))]
     for spec in layouts().values():
-        options = {"fps", "fix_quirks"} if family_of(spec).has_quirks else {"fps"}
+        options = {"fps", "joint_map", "unit", "up", "trim", "source_fps"} | ({"fix_quirks"} if family_of(spec).has_quirks else set())
         found.append(Target(spec.name, f"{spec.title} features .npy", partial(convert_to_features, layout=spec.name),
                             frozenset(options)))
     return found
