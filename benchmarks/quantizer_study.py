@@ -62,6 +62,8 @@ class StudySettings:
     rates: tuple[float, ...] = (5e-4, 1e-3, 2e-3)
     sweep_sizes: tuple[int, ...] = (10, 16)
     sweep_seeds: tuple[int, ...] = (0, 1)
+    # variants outside the main pair that sweep at the smaller size only (their 2^16 runs cost 40 CPU-minutes)
+    small_sweep: tuple[str, ...] = ("vqvae", "vqvae/data")
     sizes: tuple[int, ...] = (8, 10, 12, 14, 16)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     variants: tuple[str, ...] | None = None
@@ -129,7 +131,8 @@ def _geomean(values: list[float]) -> float:
 
 
 def sweep_specs(variant: str, rates: tuple[float, ...], s: StudySettings) -> list[RunSpec]:
-    return [RunSpec(variant, e, lr, seed) for e in s.sweep_sizes for lr in rates for seed in s.sweep_seeds]
+    sizes = s.sweep_sizes[:1] if variant in s.small_sweep else s.sweep_sizes
+    return [RunSpec(variant, e, lr, seed) for e in sizes for lr in rates for seed in s.sweep_seeds]
 
 
 def chosen_rate(variant: str, s: StudySettings, done: dict[str, dict]) -> tuple[float | None, tuple[float, ...]]:
@@ -156,26 +159,28 @@ def plan(s: StudySettings, done: dict[str, dict]) -> tuple[list[RunSpec], bool]:
     """The runs still to do, in priority order, and whether more will follow once they finish (grid runs
     wait for their variant's sweep)."""
     variants = s.variants or tuple(all_variants())
+    first = [v for v in variants if v in MAIN_PAIR]
+    rest = [v for v in variants if v not in MAIN_PAIR]
     todo: list[RunSpec] = []
     waiting = False
     chosen: dict[str, float] = {}
-    for variant in variants:
+    for variant in first + rest:  # every sweep first, the main pair's before the others'
         rate, rates = chosen_rate(variant, s, done)
         todo += [spec for spec in sweep_specs(variant, rates, s) if spec.key not in done]
         if rate is None:
             waiting = True
         else:
             chosen[variant] = rate
-    first = [v for v in variants if v in MAIN_PAIR]
-    rest = [v for v in variants if v not in MAIN_PAIR]
     middle = [e for e in s.sizes if e not in (10, 14)] or list(s.sizes)
-    tiers = [(first, s.sizes), (rest, middle), (rest, [e for e in s.sizes if e not in middle])]
-    for group, sizes in tiers:
+    # the grid by tiers: the main pair on three seeds, then its other seeds, then the other variants
+    tiers = [(first, s.sizes, s.seeds[:3]), (first, s.sizes, s.seeds[3:]), (rest, middle, s.seeds),
+             (rest, [e for e in s.sizes if e not in middle], s.seeds)]
+    for group, sizes, seeds in tiers:
         for e in sizes:
             for variant in group:
                 if variant not in chosen:
                     continue
-                todo += [spec for seed in s.seeds if (spec := RunSpec(variant, e, chosen[variant], seed)).key not in done]
+                todo += [spec for seed in seeds if (spec := RunSpec(variant, e, chosen[variant], seed)).key not in done]
     return list(dict.fromkeys(todo)), waiting
 
 
