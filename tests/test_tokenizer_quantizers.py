@@ -324,3 +324,19 @@ def test_new_quantizers_train_through_the_cli(name, tmp_path, mtk_cli):
     assert model.codebook_size == 256 and math.isfinite(float(model.quantizer.commitment))
     done = mtk_cli("tokenize", data, "--ckpt", run / "net_latest.pth", "--out", tmp_path / "codes")
     assert done.code == 0, done.stderr
+
+
+def test_fsq_logs_the_saturated_share_of_each_channel_in_training():
+    from mtk.tokenizer.quantizers.fsq import FSQ
+
+    fsq = FSQ([8, 5, 5, 5], 4)  # no projection: the latent channels are the FSQ channels
+    assert fsq.train_stats() == {}
+    z = torch.zeros(2, 4, 50)
+    z[:, 0] = 10.0  # far past the tanh's knee
+    z[:, 1, :25] = -10.0
+    fsq.train()
+    fsq(z)
+    assert fsq.train_stats() == {"saturated_share": [1.0, 0.5, 0.0, 0.0]}
+    fsq.eval()
+    fsq(torch.zeros(2, 4, 50))  # evaluation leaves the last training batch's figures
+    assert fsq.train_stats()["saturated_share"] == [1.0, 0.5, 0.0, 0.0]

@@ -149,6 +149,8 @@ def test_training_writes_logs_and_checkpoints(tmp_path):
     assert [r["iter"] for r in records(tmp_path, "train")] == [1, 2, 3, 4]
     assert [r["iter"] for r in records(tmp_path, "eval")] == [0, 2, 4]
     assert [r["lr"] for r in records(tmp_path, "train")] == pytest.approx([5e-4, 1e-3, 1e-3, 5e-4])
+    shares = [r["saturated_share"] for r in records(tmp_path, "train")]  # FSQ's, one per channel
+    assert all(len(s) == 4 and all(0 <= v <= 1 for v in s) for s in shares)
     ckpt = torch.load(run / "net_latest.pth", weights_only=True)
     assert {"net", "optimizer", "scheduler", "nb_iter", "config", "train", "mean", "std", "layout"} <= set(ckpt)
     assert ckpt["nb_iter"] == 4 and ckpt["layout"] == "smpl272"

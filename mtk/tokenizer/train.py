@@ -327,6 +327,16 @@ class _Training:
     def sum_over_processes(self, tensor: torch.Tensor) -> torch.Tensor:
         return self.accelerator.reduce(tensor, "sum")
 
+    def quantizer_stats(self) -> dict[str, Any]:
+        """The quantizer's training figures, each averaged over the processes (counters are the same on every
+        process and stay integers; shares of equal local batches average to the global batch's)."""
+        stats = {}
+        for key, value in self.network.quantizer.train_stats().items():
+            local = torch.tensor(value, dtype=torch.float64, device=self.accelerator.device)
+            mean = self.accelerator.reduce(local, "mean").tolist()
+            stats[key] = round(mean) if isinstance(value, int) else mean
+        return stats
+
     def save(self, name: str, step: int, with_optimizer: bool) -> None:
         """Write a checkpoint from the main process (all processes hold the same model)."""
         self.accelerator.wait_for_everyone()
@@ -346,12 +356,11 @@ class _Training:
         last global batch."""
         device = self.accelerator.device
         losses = self.accelerator.reduce(torch.tensor(list(running.values()), device=device) / steps, "mean")
-        quantizer = self.network.quantizer
-        counts = self.sum_over_processes(quantizer.counts(indices))
+        counts = self.sum_over_processes(self.network.quantizer.counts(indices))
         usage = usage_from_counts(counts)
         self.log.write({"event": "train", "iter": step, "lr": lr,
                         **dict(zip(running, losses.tolist(), strict=True)),
-                        "batch_usage": usage.usage, "batch_perplexity": usage.perplexity, **quantizer.train_stats()})
+                        "batch_usage": usage.usage, "batch_perplexity": usage.perplexity, **self.quantizer_stats()})
 
     def run(self, on_progress: Callable[[int], None] | None) -> dict[str, Any]:
         cfg, model, optimizer = self.cfg, self.model, self.optimizer

@@ -156,8 +156,8 @@ class Quantizer(nn.Module, metaclass=ABCMeta):
         code could flip with the float summation order of a batched encoder. None by default."""
         return torch.zeros(z.shape[0], z.shape[2], dtype=torch.bool, device=z.device)
 
-    def train_stats(self) -> dict[str, float]:
-        """Counters worth logging during training (e.g. codes re-seeded so far); none by default."""
+    def train_stats(self) -> dict[str, float | list[float]]:
+        """Figures worth logging during training (codes re-seeded so far, saturated channels); none by default."""
         return {}
 
     def counts(self, indices: Tensor) -> Tensor:

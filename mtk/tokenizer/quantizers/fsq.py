@@ -31,6 +31,8 @@ FSQ_LEVELS: dict[int, tuple[int, ...]] = {
 }
 
 BOUND_EPS = 1e-3
+#: |tanh| above which a channel counts as saturated (its gradient 1 - tanh^2 is below 0.1)
+SATURATED = 0.95
 
 
 def levels_for(codebook_size: int) -> tuple[int, ...]:
@@ -119,7 +121,7 @@ class FSQ(Quantizer):
         return self.squash(z) * half - offset
 
     @torch.no_grad()
-    def channel_report(self, z: Tensor, saturated_above: float = 0.95) -> tuple[Tensor, Tensor]:
+    def channel_report(self, z: Tensor, saturated_above: float = SATURATED) -> tuple[Tensor, Tensor]:
         """For latents ``z (B, dim, N)``: per channel, how many tokens have ``|tanh| > saturated_above``
         (``(d,)`` int64), and how often each level occurs (``(d, max L)`` int64; levels past a channel's
         ``L`` stay 0)."""
@@ -166,7 +168,17 @@ class FSQ(Quantizer):
             codes = self.quantize(h)
             indices = self.codes_to_indices(codes)
             out = self.project_out(codes).transpose(1, 2)
+            if self.training:
+                with torch.no_grad():
+                    self._saturated = (self.squash(h.detach()).abs() > SATURATED).float().mean(dim=(0, 1))
         return out, indices, z.new_zeros((), dtype=torch.float32)
+
+    def train_stats(self) -> dict[str, list[float]]:
+        """Per channel, the share of the last training batch's tokens (this process's) whose tanh is past
+        ``SATURATED``: near 1 the channel's gradient vanishes and its codes pile onto the grid's edge (a
+        learning rate too high for FSQ shows here first)."""
+        saturated = getattr(self, "_saturated", None)
+        return {} if saturated is None else {"saturated_share": [round(v, 4) for v in saturated.tolist()]}
 
 
 register_quantizer(FSQ)
