@@ -1,5 +1,5 @@
-"""The package's shape: imports point one way (cli -> jobs/tokenizer -> formats -> toolkit -> schemas) and
-form no cycle. Read from the source with ``ast``, so a violation fails here before it bites at run time."""
+"""The package's shape: imports point one way (cli -> tokenizer/pfnn -> jobs -> formats -> features -> schemas)
+and form no cycle. Read from the source with ``ast``, so a violation fails here before it bites at run time."""
 
 from __future__ import annotations
 
