@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -41,26 +39,28 @@ def run_mtk(*args: str, cwd: Path | None = None, timeout: float = 600) -> CliRes
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float | None = None) -> CliResult:
-    """Run ``mtk ARGS`` in this process, through the console entry point: the same exit codes, stdout and
-    stderr as a subprocess, without starting an interpreter (``timeout`` is accepted and ignored)."""
-    from mtk.cli import main
+    """Run ``mtk ARGS`` in this process through the console entry point (:func:`mtk.testing.run_cli`): the
+    same exit codes, stdout and stderr as a subprocess, without starting an interpreter (``timeout`` is
+    accepted and ignored)."""
+    from mtk.testing import run_cli as in_process
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(cwd or os.getcwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    return CliResult(code, out.getvalue(), err.getvalue())
+    done = in_process(*args, cwd=cwd)
+    return CliResult(done.code, done.stdout, done.stderr)
 
 
 @pytest.fixture
 def mtk_cli():
-    return run_mtk
-
-
-@pytest.fixture
-def cli():
-    """``mtk ARGS`` in this process (:func:`run_cli`)."""
+    """``mtk ARGS`` in this process (:func:`run_cli`); tests about processes use :func:`run_mtk`."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory):
+    """One ``mtk demo --quick`` run into ``.../mtk-demo``, shared by the tests that read its outputs:
+    (output folder, the run's result, the step names in the order they ran)."""
+    from mtk.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "mtk-demo"
+    seen: list[str] = []
+    result = run_demo(out, quick=True, on_step=lambda step: seen.append(step.name))
+    return out, result, seen

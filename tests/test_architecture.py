@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "mtk.pfnn": _BELOW_FORMATS | {"mtk.formats", "mtk.jobs"},
     "mtk.cli": None,
     "mtk.demo": None,
+    "mtk.testing": None,
     "mtk": None,
     "mtk.__main__": None,
 }

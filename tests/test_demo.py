@@ -15,11 +15,8 @@ STEPS = ["sample", "validate", "stats", "convert", "train fsq", "train vq", "eva
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "out"
-    seen: list[str] = []
-    result = run_demo(out, quick=True, on_step=lambda step: seen.append(step.name))
-    return out, result, seen
+def demo(quick_demo):
+    return quick_demo
 
 
 def test_every_step_runs_in_order_and_reports_figures(demo):
@@ -80,23 +77,6 @@ def test_cli_refuses_existing_out_with_one_line(mtk_cli, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
 
 
-def test_cli_quick_demo_writes_to_mtk_demo_by_default_and_prints_the_summary(mtk_cli, tmp_path):
-    result = mtk_cli("demo", "--quick", cwd=tmp_path)
-    assert result.code == 0, result.stderr
-    for step in STEPS:
-        assert step in result.stdout and f"done {step}" in result.stderr
-    report = tmp_path / "mtk-demo" / "report" / "report.md"
-    assert "report: mtk-demo/report/report.md" in result.stdout.replace("\n", "")  # as the README shows it
-    assert report.is_file()
-
-
-def test_overwrite_reruns_in_place(demo):
-    out, first, _ = demo
-    second = run_demo(out, quick=True, overwrite=True)
-    assert [s.name for s in second.steps] == STEPS
-    assert second.steps[0].figures == first.steps[0].figures  # the same seed, the same sample data
-
-
 def test_verdict_names_the_winner_honestly():
     def figures(used: int) -> dict:
         return codebook_figures(np.array([5] * used + [0] * (100 - used)))
@@ -118,3 +98,20 @@ def test_usage_trend_comes_from_the_training_log(demo):
     first, last = batch_usage_trend(out / "runs" / "fsq")
     assert (first, last) == (100 * records[0]["batch_usage"], 100 * records[-1]["batch_usage"])
     assert f"FSQ's usage went from {first:.1f} % to {last:.1f} %" in result.verdict
+
+
+def test_cli_quick_demo_reruns_in_place_in_mtk_demo_by_default(demo, mtk_cli):
+    """``mtk demo --quick --overwrite`` in the folder holding the shared run's ``mtk-demo``: the default
+    output, every step in the summary, the report path as the README shows it, the same sample data."""
+    from factories import checksums
+
+    out, _, _ = demo
+    assert out.name == "mtk-demo"
+    sample = checksums(out / "data" / "sample")
+    result = mtk_cli("demo", "--quick", "--overwrite", cwd=out.parent)
+    assert result.code == 0, result.stderr
+    for step in STEPS:
+        assert step in result.stdout and f"done {step}" in result.stderr
+    assert "report: mtk-demo/report/report.md" in result.stdout.replace("\n", "")  # as the README shows it
+    assert (out / "report" / "report.md").is_file()
+    assert checksums(out / "data" / "sample") == sample  # the same seed, the same sample data

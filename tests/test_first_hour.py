@@ -49,7 +49,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile import (assert_one_line_error, motion_files, mtk, sample, setup_mtk, tiny_checkpoint, tree_state)
+from hostile import assert_one_line_error, motion_files, sample, setup_mtk, tiny_checkpoint, tree_state
+from hostile import mtk_here as mtk  # what a user reads, not process bounds: in this process
 
 
 NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
@@ -313,15 +314,13 @@ def test_11_render_summary_counts_motion_frames(tmp_path):
     assert run.code == 0 and str(frames) in run.output, (frames, run.output)
 
 
-@pytest.mark.slow
-def test_11_demo_report_names_inspectable_tokens(tmp_path):
-    run = mtk("demo", tmp_path / "demo", "--quick", timeout=300)
-    assert run.code == 0, run.output
-    report = (tmp_path / "demo" / "report" / "report.md").read_text()
+def test_11_demo_report_names_inspectable_tokens(quick_demo):
+    out = quick_demo[0]
+    report = (out / "report" / "report.md").read_text()
     named = re.findall(r"`\.\./(tokens/[^`]+?)/?`", report)
     assert named, report
     for rel in named:
-        opened = mtk("inspect", tmp_path / "demo" / rel)
+        opened = mtk("inspect", out / rel)
         assert opened.code == 0, (rel, opened.output)
 
 
