@@ -56,11 +56,29 @@ def mtk_cli():
 
 @pytest.fixture(scope="session")
 def quick_demo(tmp_path_factory):
-    """One ``mtk demo --quick`` run into ``.../mtk-demo``, shared by the tests that read its outputs:
-    (output folder, the run's result, the step names in the order they ran)."""
-    from mtk.demo import run_demo
+    """One ``mtk demo --quick`` run through the command line (in this process, into its default ``mtk-demo``
+    folder), shared by the tests that read its outputs: (output folder, the run's result, the step names in
+    the order they ran, the command's exit code and output)."""
+    import mtk.demo
 
-    out = tmp_path_factory.mktemp("demo") / "mtk-demo"
-    seen: list[str] = []
-    result = run_demo(out, quick=True, on_step=lambda step: seen.append(step.name))
-    return out, result, seen
+    folder = tmp_path_factory.mktemp("demo")
+    runs = []
+    real = mtk.demo.run_demo
+
+    def recorded(*args, on_step=None, **kwargs):
+        seen: list[str] = []
+
+        def step(done):
+            seen.append(done.name)
+            if on_step:
+                on_step(done)
+
+        runs.append((real(*args, on_step=step, **kwargs), seen))
+        return runs[-1][0]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mtk.demo, "run_demo", recorded)
+        cli = run_cli("demo", "--quick", cwd=folder)
+    assert cli.code == 0 and len(runs) == 1, cli.stderr
+    (result, seen), = runs
+    return folder / "mtk-demo", result, seen, cli

@@ -16,7 +16,8 @@ STEPS = ["sample", "validate", "stats", "convert", "train fsq", "train vq", "eva
 
 @pytest.fixture(scope="module")
 def demo(quick_demo):
-    return quick_demo
+    """(output folder, result, step names) of the session's one ``mtk demo --quick``."""
+    return quick_demo[:3]
 
 
 def test_every_step_runs_in_order_and_reports_figures(demo):
@@ -100,18 +101,38 @@ def test_usage_trend_comes_from_the_training_log(demo):
     assert f"FSQ's usage went from {first:.1f} % to {last:.1f} %" in result.verdict
 
 
-def test_cli_quick_demo_reruns_in_place_in_mtk_demo_by_default(demo, mtk_cli):
-    """``mtk demo --quick --overwrite`` in the folder holding the shared run's ``mtk-demo``: the default
-    output, every step in the summary, the report path as the README shows it, the same sample data."""
+def test_cli_quick_demo_writes_to_mtk_demo_by_default_and_prints_the_summary(quick_demo):
+    out, _, _, cli = quick_demo
+    assert out.name == "mtk-demo" and (out / "report" / "report.md").is_file()
+    for step in STEPS:
+        assert step in cli.stdout and f"done {step}" in cli.stderr
+    assert "report: mtk-demo/report/report.md" in cli.stdout.replace("\n", "")  # as the README shows it
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_overwrite_reruns_in_place(demo, tmp_path):
+    """``--overwrite`` over a finished demo: each step writes over its own output (the first four here: the
+    training, tokenizing and rendering writers' --overwrite are tested with them), with the same sample data."""
+    import shutil
+
     from factories import checksums
 
-    out, _, _ = demo
-    assert out.name == "mtk-demo"
-    sample = checksums(out / "data" / "sample")
-    result = mtk_cli("demo", "--quick", "--overwrite", cwd=out.parent)
-    assert result.code == 0, result.stderr
-    for step in STEPS:
-        assert step in result.stdout and f"done {step}" in result.stderr
-    assert "report: mtk-demo/report/report.md" in result.stdout.replace("\n", "")  # as the README shows it
-    assert (out / "report" / "report.md").is_file()
-    assert checksums(out / "data" / "sample") == sample  # the same seed, the same sample data
+    out, first, _ = demo
+    again = tmp_path / "mtk-demo"
+    shutil.copytree(out, again)
+    sample = checksums(again / "data" / "sample")
+    steps = []
+
+    def stop_after_convert(step):
+        steps.append(step)
+        if step.name == "convert":
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_demo(again, quick=True, overwrite=True, on_step=stop_after_convert)
+    assert [s.name for s in steps] == STEPS[:4]
+    assert [s.figures for s in steps] == [s.figures for s in first.steps[:4]]  # the same seed, the same data
+    assert checksums(again / "data" / "sample") == sample
