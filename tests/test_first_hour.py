@@ -113,8 +113,8 @@ def on_terminal(*args, timeout: float = 120) -> str:
 def test_1_training_and_tokenizing_show_progress_with_eta(tmp_path, ckpt263):
     """A bar with a known total (done/total or a percentage) and a remaining time on a terminal."""
     data = sample(tmp_path / "data", count=40)
-    trained = on_terminal("tokenizer", "train", data, "--out", tmp_path / "run", "--preset", "tiny", "--iters", 40,
-                          "--eval-every", 40, "--save-every", 40, "--workers", 0, "--batch-size", 4)
+    trained = on_terminal("tokenizer", "train", data, "--out", tmp_path / "run", "--preset", "tiny", "--iters", 10,
+                          "--eval-every", 10, "--save-every", 10, "--workers", 0, "--batch-size", 4)
     encoded = on_terminal("tokenize", data, "--ckpt", ckpt263, "--out", tmp_path / "tok" / "codes")
     for output in (trained, encoded):
         assert re.search(r"\d+%|\d+/\d+", output) and re.search(r"\d+:\d\d:\d\d", output), output
