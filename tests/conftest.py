@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -41,26 +39,46 @@ def run_mtk(*args: str, cwd: Path | None = None, timeout: float = 600) -> CliRes
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float | None = None) -> CliResult:
-    """Run ``mtk ARGS`` in this process, through the console entry point: the same exit codes, stdout and
-    stderr as a subprocess, without starting an interpreter (``timeout`` is accepted and ignored)."""
-    from mtk.cli import main
+    """Run ``mtk ARGS`` in this process through the console entry point (:func:`mtk.testing.run_cli`): the
+    same exit codes, stdout and stderr as a subprocess, without starting an interpreter (``timeout`` is
+    accepted and ignored)."""
+    from mtk.testing import run_cli as in_process
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(cwd or os.getcwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    return CliResult(code, out.getvalue(), err.getvalue())
+    done = in_process(*args, cwd=cwd)
+    return CliResult(done.code, done.stdout, done.stderr)
 
 
 @pytest.fixture
 def mtk_cli():
-    return run_mtk
-
-
-@pytest.fixture
-def cli():
-    """``mtk ARGS`` in this process (:func:`run_cli`)."""
+    """``mtk ARGS`` in this process (:func:`run_cli`); tests about processes use :func:`run_mtk`."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory):
+    """One ``mtk demo --quick`` run through the command line (in this process, into its default ``mtk-demo``
+    folder), shared by the tests that read its outputs: (output folder, the run's result, the step names in
+    the order they ran, the command's exit code and output)."""
+    import mtk.demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    runs = []
+    real = mtk.demo.run_demo
+
+    def recorded(*args, on_step=None, **kwargs):
+        seen: list[str] = []
+
+        def step(done):
+            seen.append(done.name)
+            if on_step:
+                on_step(done)
+
+        runs.append((real(*args, on_step=step, **kwargs), seen))
+        return runs[-1][0]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mtk.demo, "run_demo", recorded)
+        cli = run_cli("demo", "--quick", cwd=folder)
+    assert cli.code == 0 and len(runs) == 1, cli.stderr
+    (result, seen), = runs
+    return folder / "mtk-demo", result, seen, cli

@@ -1,8 +1,9 @@
 """Helpers for the hostile-input tests (issue #12) and the first-hour tests (issue #16).
 
-Everything here goes through stable interfaces only: the ``mtk`` command line in a subprocess, and the
-third-party libraries (numpy, zarr, h5py, torch) that write the files mtk reads. Nothing imports mtk's
-internal modules, so these tests survive the package restructure.
+Everything here goes through stable interfaces only: the ``mtk`` command line (in a bounded subprocess, or
+in this process through ``mtk.testing.run_cli`` where a process is not the point: building inputs, the
+first-hour messages), and the third-party libraries (numpy, zarr, h5py, torch) that write the files mtk
+reads. Nothing imports mtk's internal modules, so these tests survive the package restructure.
 
 Bounds (issue #12 acceptance): a command may not hang beyond ``TIME_BOUND`` seconds nor use more than
 ``MEMORY_BOUND`` bytes of memory on inputs under 1 MB. Memory is measured as the child's peak RSS
@@ -87,9 +88,30 @@ def mtk(*args, cwd: Path | None = None, timeout: float = TIME_BOUND, env: dict |
                    err.read().decode(errors="replace"), time.perf_counter() - started, usage.ru_maxrss * 1024)
 
 
+def mtk_here(*args, cwd: Path | None = None, timeout: float | None = None, env: dict | None = None) -> Run:
+    """``mtk ARGS`` run in this process through its console entry point (``mtk.testing.run_cli``), for tests
+    where a process is not the point: the same exit code, stdout and stderr as :func:`mtk`, without an
+    interpreter start-up; no bounds (``max_rss`` 0, ``timeout`` ignored). ``env`` is set for the call."""
+    from mtk.testing import run_cli
+
+    saved = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
+    started = time.perf_counter()
+    try:
+        done = run_cli(*args, cwd=cwd)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return Run(tuple(map(str, args)), done.code, done.stdout, done.stderr, time.perf_counter() - started, 0)
+
+
 def setup_mtk(*args, cwd: Path | None = None) -> Run:
-    """Run an mtk command that builds a test input (generous timeout); it must succeed."""
-    run = mtk("-q", *args, cwd=cwd, timeout=300)
+    """Run an mtk command that builds a test input, in this process (building inputs is not what the
+    bounds are about); it must succeed."""
+    run = mtk_here("-q", *args, cwd=cwd)
     assert run.code == 0, run.output
     return run
 

@@ -15,11 +15,9 @@ STEPS = ["sample", "validate", "stats", "convert", "train fsq", "train vq", "eva
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "out"
-    seen: list[str] = []
-    result = run_demo(out, quick=True, on_step=lambda step: seen.append(step.name))
-    return out, result, seen
+def demo(quick_demo):
+    """(output folder, result, step names) of the session's one ``mtk demo --quick``."""
+    return quick_demo[:3]
 
 
 def test_every_step_runs_in_order_and_reports_figures(demo):
@@ -82,23 +80,6 @@ def test_cli_refuses_existing_out_with_one_line(mtk_cli, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
 
 
-def test_cli_quick_demo_writes_to_mtk_demo_by_default_and_prints_the_summary(mtk_cli, tmp_path):
-    result = mtk_cli("demo", "--quick", cwd=tmp_path)
-    assert result.code == 0, result.stderr
-    for step in STEPS:
-        assert step in result.stdout and f"done {step}" in result.stderr
-    report = tmp_path / "mtk-demo" / "report" / "report.md"
-    assert "report: mtk-demo/report/report.md" in result.stdout.replace("\n", "")  # as the README shows it
-    assert report.is_file()
-
-
-def test_overwrite_reruns_in_place(demo):
-    out, first, _ = demo
-    second = run_demo(out, quick=True, overwrite=True)
-    assert [s.name for s in second.steps] == STEPS
-    assert second.steps[0].figures == first.steps[0].figures  # the same seed, the same sample data
-
-
 def test_verdict_names_the_winner_honestly():
     def figures(used: int) -> dict:
         return codebook_figures(np.array([5] * used + [0] * (100 - used)))
@@ -152,3 +133,40 @@ def test_report_pieces_take_any_number_of_quantizers(tmp_path):
     assert "| test MPJPE (mm, pelvis-aligned) | 10.0 | 11.0 | 12.0 |" in table
     plot_usage(demo.usage, tmp_path / "usage.png")
     assert (tmp_path / "usage.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_quick_demo_writes_to_mtk_demo_by_default_and_prints_the_summary(quick_demo):
+    out, _, _, cli = quick_demo
+    assert out.name == "mtk-demo" and (out / "report" / "report.md").is_file()
+    for step in STEPS:
+        assert step in cli.stdout and f"done {step}" in cli.stderr
+    assert "report: mtk-demo/report/report.md" in cli.stdout.replace("\n", "")  # as the README shows it
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_overwrite_reruns_in_place(demo, tmp_path):
+    """``--overwrite`` over a finished demo: each step writes over its own output (the first four here: the
+    training, tokenizing and rendering writers' --overwrite are tested with them), with the same sample data."""
+    import shutil
+
+    from factories import checksums
+
+    out, first, _ = demo
+    again = tmp_path / "mtk-demo"
+    shutil.copytree(out, again)
+    sample = checksums(again / "data" / "sample")
+    steps = []
+
+    def stop_after_convert(step):
+        steps.append(step)
+        if step.name == "convert":
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_demo(again, quick=True, overwrite=True, on_step=stop_after_convert)
+    assert [s.name for s in steps] == STEPS[:4]
+    assert [s.figures for s in steps] == [s.figures for s in first.steps[:4]]  # the same seed, the same data
+    assert checksums(again / "data" / "sample") == sample

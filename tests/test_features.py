@@ -80,18 +80,13 @@ def test_families_answer_for_their_layouts():
 
 
 _SCRIPT = r"""
-import contextlib, io, json, sys
-from mtk.cli import main
+import json, sys
+
+from mtk.testing import run_cli
 
 def run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit:
-            code = exit.code or 0
-    return [code, out.getvalue(), err.getvalue()]
+    done = run_cli(*args)
+    return [done.code, done.stdout, done.stderr]
 
 work = sys.argv[1]
 print(json.dumps({

@@ -49,7 +49,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile import (assert_one_line_error, motion_files, mtk, sample, setup_mtk, tiny_checkpoint, tree_state)
+from hostile import assert_one_line_error, motion_files, sample, setup_mtk, tiny_checkpoint, tree_state
+from hostile import mtk_here as mtk  # what a user reads, not process bounds: in this process
 
 
 NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
@@ -112,8 +113,8 @@ def on_terminal(*args, timeout: float = 120) -> str:
 def test_1_training_and_tokenizing_show_progress_with_eta(tmp_path, ckpt263):
     """A bar with a known total (done/total or a percentage) and a remaining time on a terminal."""
     data = sample(tmp_path / "data", count=40)
-    trained = on_terminal("tokenizer", "train", data, "--out", tmp_path / "run", "--preset", "tiny", "--iters", 40,
-                          "--eval-every", 40, "--save-every", 40, "--workers", 0, "--batch-size", 4)
+    trained = on_terminal("tokenizer", "train", data, "--out", tmp_path / "run", "--preset", "tiny", "--iters", 10,
+                          "--eval-every", 10, "--save-every", 10, "--workers", 0, "--batch-size", 4)
     encoded = on_terminal("tokenize", data, "--ckpt", ckpt263, "--out", tmp_path / "tok" / "codes")
     for output in (trained, encoded):
         assert re.search(r"\d+%|\d+/\d+", output) and re.search(r"\d+:\d\d:\d\d", output), output
@@ -313,15 +314,13 @@ def test_11_render_summary_counts_motion_frames(tmp_path):
     assert run.code == 0 and str(frames) in run.output, (frames, run.output)
 
 
-@pytest.mark.slow
-def test_11_demo_report_names_inspectable_tokens(tmp_path):
-    run = mtk("demo", tmp_path / "demo", "--quick", timeout=300)
-    assert run.code == 0, run.output
-    report = (tmp_path / "demo" / "report" / "report.md").read_text()
+def test_11_demo_report_names_inspectable_tokens(quick_demo):
+    out = quick_demo[0]
+    report = (out / "report" / "report.md").read_text()
     named = re.findall(r"`\.\./(tokens/[^`]+?)/?`", report)
     assert named, report
     for rel in named:
-        opened = mtk("inspect", tmp_path / "demo" / rel)
+        opened = mtk("inspect", out / rel)
         assert opened.code == 0, (rel, opened.output)
 
 

@@ -118,7 +118,9 @@ def test_kill_anywhere_in_the_overwrite_commit(tmp_path, inputs, writer):
     old, new = inputs
     reference = tmp_path / "reference"
     reference.mkdir()
-    setup_mtk(*command(writer, new, reference)[1:])
+    # the bytes a process writes are compared with the killed processes' below: made by a process too
+    made = mtk(*command(writer, new, reference), timeout=300)
+    assert made.code == 0, made.output
     expected_new = output_state(reference)
     original = tmp_path / "original"  # the old output, made once and copied before each kill (saves a run)
     original.mkdir()

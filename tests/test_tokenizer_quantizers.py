@@ -15,16 +15,11 @@ from mtk.cli import cli
 from mtk.errors import BadInputError
 from mtk.tokenizer import build_model, load_checkpoint, model_config, save_checkpoint
 from mtk.tokenizer.checkpoint import infer_config
-from mtk.tokenizer.quantizers import (LFQ, QUANTIZERS, VQ, PlainVQ, Quantizer, get_quantizer, quantizer_names,
-                                      register_quantizer)
+from mtk.testing.quantizers import check_quantizer
+from mtk.tokenizer.quantizers import LFQ, QUANTIZERS, VQ, PlainVQ, Quantizer, quantizer_names, register_quantizer
 from mtk.tokenizer.train import TrainConfig, train
 
 BUILT_IN = ("fsq", "lfq", "vq", "vqvae")
-
-
-def quantizer(name: str, size: int = 256, dim: int = 8) -> Quantizer:
-    cls = get_quantizer(name)
-    return cls.from_config({**cls.make_config(size, size), "code_dim": dim})
 
 
 def test_registry_lists_the_built_in_quantizers_fsq_first():
@@ -33,36 +28,11 @@ def test_registry_lists_the_built_in_quantizers_fsq_first():
         build_model("tiny", quantizer="rvq")
 
 
-@pytest.mark.parametrize("name", BUILT_IN)
-def test_shapes_dequantize_and_straight_through_gradient(name):
-    torch.manual_seed(0)
-    q = quantizer(name)
-    z = torch.randn(2, 8, 10, requires_grad=True)
-    q.train()
-    q(z)
-    q.eval()
-    quantized, indices, aux = q(z)
-    assert quantized.shape == z.shape and indices.shape == (2, 10) and indices.dtype == torch.int32
-    assert 0 <= int(indices.min()) and int(indices.max()) < q.codebook_size and aux.shape == ()
-    assert torch.allclose(q.dequantize(indices), quantized, atol=1e-5)
-    (quantized.square().sum() + aux).backward()
-    assert z.grad is not None and z.grad.abs().sum() > 0
-
-
-@pytest.mark.parametrize("name", BUILT_IN)
-def test_checkpoint_round_trip_with_and_without_config(name, tmp_path):
-    torch.manual_seed(1)
-    model = build_model("tiny", 272, name, 256)
-    model.train()
-    model(torch.randn(3, 16, 272))  # VQ initialises its codebook from the first batch
-    save_checkpoint(tmp_path / "mtk.pth", model)
-    torch.save({"net": {f"module.{k}": v for k, v in model.state_dict().items()}}, tmp_path / "mm.pth")
-    x = torch.randn(2, 16, 272)
-    expected = model.eval().encode(x)
-    for path in ("mtk.pth", "mm.pth"):
-        loaded, info = load_checkpoint(tmp_path / path, codebook_size=model.codebook_size)  # FSQ 2^8, 2^9: 3 channels
-        assert info["config"]["quantizer"] == name and loaded.codebook_size == model.codebook_size
-        assert torch.equal(loaded.encode(x), expected)
+@pytest.mark.parametrize("name", quantizer_names())
+def test_every_quantizer_passes_the_conformance_kit(name, tmp_path):
+    """mtk.testing.check_quantizer: shapes, codes in range, dequantize, straight-through gradient, checkpoints
+    with and without a config (FSQ 2^8 and 2^9 both have 3 channels: the size tells them apart)."""
+    check_quantizer(name, tmp_path)
 
 
 def test_plain_vqvae_learns_by_codebook_loss_and_leaves_unused_codes_alone():
@@ -284,6 +254,7 @@ def toy():
 def test_a_toy_quantizer_registered_in_one_module_is_everywhere(toy, tmp_path):
     help_text = CliRunner().invoke(cli, ["tokenizer", "train", "--help"]).output
     assert "fsq|lfq|toy|vq|vqvae" in help_text
+    assert "toy: a one-channel toy for the registry test" in " ".join(help_text.split())  # --quantizer lists each one's summary
     result = train(TrainConfig(dataset="memory", out=str(tmp_path / "run"), preset="tiny", quantizer="toy",
                                codebook_size=16, iters=2, batch_size=2, window=16, warmup=1, milestones=(2,),
                                eval_every=2, save_every=2, log_every=1, workers=0), datasets=_datasets())

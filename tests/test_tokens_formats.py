@@ -10,7 +10,7 @@ import pytest
 from factories import write_malicious_pickle
 
 from mtk.analysis.codebook import code_counts, most_frequent, perplexity, usage
-from mtk.errors import BadInputError, DestinationExistsError
+from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats import registry
 from mtk.formats.tokens import TokenSet, read_tokens, write_tokens
 from mtk.formats.tokens.zarr import code_dtype
@@ -208,3 +208,38 @@ def test_damaged_tokens_store_is_a_one_line_error(tmp_path, damage):
     with pytest.raises(BadInputError) as err:
         read_tokens(store)
     assert str(store) in err.value.one_line() and "\n" not in err.value.one_line()
+
+
+def _stacked(q: int = 3, k: int = 40) -> TokenSet:
+    """Tokens of a quantizer with ``q`` codes per step."""
+    rng = np.random.default_rng(1)
+    codes = [rng.integers(0, k, (n, q)) for n in (5, 0, 9)]
+    return TokenSet(["a", "b", "c/d"], codes, codebook_size=k, unit_length=2, layout="hml263", fps=20.0)
+
+
+def test_several_codes_per_step_round_trip_through_the_zarr_store(tmp_path):
+    tokens = _stacked()
+    assert tokens.codes_per_step == 3 and tokens.lengths.tolist() == [5, 0, 9]
+    write_tokens(tmp_path / "t.zarr", tokens, "zarr")
+    back = read_tokens(tmp_path / "t.zarr")
+    _same(tokens, back)
+    assert back.codes_per_step == 3 and back.codes[1].shape == (0, 3)
+    np.testing.assert_array_equal(back.frequencies()[:40], code_counts(tokens.codes, 40)[:40])
+    assert back.frequencies()[40] == 3
+
+
+def test_several_codes_per_step_are_refused_where_one_is_held(tmp_path):
+    with pytest.raises(MtkError, match="motionmillion tokens hold one code per step; this tokenizer makes 3"):
+        write_tokens(tmp_path / "codes", _stacked(), "motionmillion")
+    assert not (tmp_path / "codes").exists()
+    with pytest.raises(BadInputError, match="different shapes"):
+        TokenSet(["a", "b"], [np.zeros((2, 3), int), np.zeros(2, int)])
+
+
+def test_a_store_whose_codes_do_not_match_codes_per_step_is_refused(tmp_path):
+    import zarr
+
+    write_tokens(tmp_path / "t.zarr", _stacked(), "zarr")
+    zarr.open_group(str(tmp_path / "t.zarr"), mode="r+").attrs["codes_per_step"] = 2
+    with pytest.raises(BadInputError, match=r"expected integers \(L, 2\)"):
+        read_tokens(tmp_path / "t.zarr")

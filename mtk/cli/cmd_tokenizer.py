@@ -72,6 +72,19 @@ class PresetOption(click.Option):
         return super().get_help_record(ctx)
 
 
+class QuantizerNameOption(click.Option):
+    """``--quantizer``, whose help lists every registered quantizer with its one-line summary (read when
+    help is shown, like :class:`PresetOption`)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from mtk.tokenizer.quantizers import QUANTIZERS, quantizer_names
+
+        listed = "; ".join(f"{name}: {QUANTIZERS[name].summary}" for name in quantizer_names())
+        self.help = (f"{listed}. The options after --codebook-size belong to the quantizers named in their "
+                     "help.")
+        return super().get_help_record(ctx)
+
+
 def _milestones(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
@@ -104,9 +117,7 @@ def tokenizer_command() -> None:
 @click.argument("dataset")
 @click.option("--out", "out", required=True, metavar="RUN", help="Run folder (checkpoints, log.jsonl, config.json).")
 @click.option("--preset", cls=PresetOption, type=click.Choice(PRESET_NAMES), default=None)
-@click.option("--quantizer", type=QuantizerChoice(), default=None,
-              help="fsq (default); vq (EMA + resets), vqvae (plain), lfq, or any registered quantizer. "
-                   "The options after --codebook-size belong to the quantizers named in their help.")
+@click.option("--quantizer", cls=QuantizerNameOption, type=QuantizerChoice(), default=None)
 @click.option("--codebook-size", type=int, default=None, metavar="K",
               help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ, VQ-VAE: any size "
                    "(default: as many codes as FSQ's); LFQ: a power of two.")

@@ -134,6 +134,8 @@ class TokenWriter(ABC):
 
     #: whether :meth:`write` takes fsspec URLs as well as local paths
     writes_urls: bool = False
+    #: whether the format holds several codes per step (``(L, Q)`` codes); else only ``(L,)``
+    writes_several_codes: bool = False
 
     def outputs(self, path: str | Path) -> list[Path]:
         """Every file or folder :meth:`write` makes for ``path`` (what must not exist without ``overwrite``)."""

@@ -71,8 +71,10 @@ class DatasetInfo:
 class TokenSet:
     """Token sequences of many motions, in order, with what is needed to decode them.
 
-    ``codes[i]`` is a 1-D int array without end token; the end token is ``codebook_size`` and the pad token
-    ``codebook_size + 1`` (MotionMillion's convention). ``stats`` is the normalisation used when encoding.
+    ``codes[i]`` is an int array without end token: ``(L,)`` for one code per step, ``(L, Q)`` for a tokenizer
+    whose quantizer makes Q codes per step (every motion of a set has the same Q). The end token is
+    ``codebook_size`` and the pad token ``codebook_size + 1`` (MotionMillion's convention). ``stats`` is the
+    normalisation used when encoding.
     """
 
     names: list[str]
@@ -87,6 +89,15 @@ class TokenSet:
     def __post_init__(self) -> None:
         if not self.texts:
             self.texts = [[] for _ in self.names]
+        shapes = {np.shape(c)[1:] for c in self.codes}
+        if len(shapes) > 1 or any(len(shape) > 1 or shape == (0,) for shape in shapes):
+            raise BadInputError(None, f"token sequences of different shapes {sorted(shapes)}",
+                                "every motion needs (L,) codes, or (L, Q) with one Q")
+
+    @property
+    def codes_per_step(self) -> int:
+        """1, or the Q of ``(L, Q)`` codes."""
+        return int(np.shape(self.codes[0])[1]) if self.codes and np.ndim(self.codes[0]) == 2 else 1
 
     def __len__(self) -> int:
         return len(self.names)
@@ -96,7 +107,8 @@ class TokenSet:
         return np.array([len(c) for c in self.codes], dtype=np.int64)
 
     def frequencies(self) -> np.ndarray:
-        """Counts of size K+2: every code, plus the end token K once per motion (pad K+1 stays 0)."""
+        """Counts of size K+2: every code (all Q of a step), plus the end token K once per motion (pad K+1
+        stays 0)."""
         from mtk.analysis.codebook import code_counts
 
         if self.codebook_size is None:

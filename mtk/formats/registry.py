@@ -74,9 +74,17 @@ def register_format(name: str, kind: Kind, description: str, label: str, detect:
                     suffixes: tuple[str, ...] = (), reader: Any = None, writer: Any = None,
                     inspect: Callable[..., Any] | None = None, order: int = 50,
                     convert: ConvertJob | None = None) -> Format:
-    """Add a format to the table (names are unique within a kind); returns its entry."""
+    """Add a format to the table; returns its entry. A name or a suffix its kind has taken already is refused
+    (ValueError), unless the entry comes from the same module again (a reloaded module replaces its entry)."""
     entry = Format(name, kind, description, label, detect, tuple(s.lower() for s in suffixes), reader, writer,
                    inspect, order, convert)
+    known = _FORMATS.get((kind, name))
+    if known is not None and known.detect.__module__ != detect.__module__:
+        raise ValueError(f"a {kind} format named {name!r} is already registered (by {known.detect.__module__})")
+    for other in _FORMATS.values():
+        taken = set(entry.suffixes) & set(other.suffixes)
+        if other.kind == kind and other.name != name and taken:
+            raise ValueError(f"suffix {sorted(taken)[0]} is taken by the {kind} format {other.name}")
     _FORMATS[(kind, name)] = entry
     return entry
 

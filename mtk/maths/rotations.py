@@ -98,10 +98,6 @@ def _transpose(m: Array) -> Array:
 # --- quaternions ---------------------------------------------------------------------------------------
 
 
-def quat_normalize(q: Array) -> Array:
-    return _normalize(q)
-
-
 def quat_conjugate(q: Array) -> Array:
     """The inverse of a unit quaternion."""
     return _stack([q[..., 0], -q[..., 1], -q[..., 2], -q[..., 3]], -1)

@@ -66,7 +66,7 @@ def plan_batches(lengths: Sequence[int], batch_size: int, max_frames: int = MAX_
 
 
 def _codes_and_ties(model, x, lengths) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (B, N) and, per token, whether it lies within ``TIE_MARGIN`` of a quantization boundary
+    """Codes (B, N) or (B, N, Q) and, per token, whether it lies within ``TIE_MARGIN`` of a quantization boundary
     (:meth:`mtk.tokenizer.quantizers.Quantizer.near_boundary`)."""
     latents = model.vqvae.encoder(x.float().transpose(1, 2), lengths)
     codes = model.quantizer(latents)[1]
@@ -74,7 +74,8 @@ def _codes_and_ties(model, x, lengths) -> tuple[np.ndarray, np.ndarray]:
 
 
 def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Codes (int32, 1-D) of normalised, cropped motions, encoded together as one zero-padded batch.
+    """Codes (int32, ``(N,)`` or ``(N, Q)``) of normalised, cropped motions, encoded together as one
+    zero-padded batch.
 
     A lone motion is encoded as it is, without padding. In a batch, a motion with a token on a quantization
     boundary (FSQ rounding, LFQ sign; where the batched convolutions' float summation order could quantize it
@@ -85,7 +86,8 @@ def encode_batch(model, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
 
     unit = model.unit_length
     lengths = [len(a) for a in arrays]
-    out = [np.zeros(0, dtype=np.int32) for _ in arrays]
+    step = () if model.codes_per_step == 1 else (model.codes_per_step,)
+    out = [np.zeros((0, *step), dtype=np.int32) for _ in arrays]
     live = [i for i, n in enumerate(lengths) if n >= unit]
     if not live:
         return out

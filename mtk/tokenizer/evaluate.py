@@ -35,7 +35,6 @@ from mtk.io.progress import announce_total
 from mtk.schemas import Layout
 from mtk.tokenizer.model import TokenizerModel
 from mtk.tokenizer.quantizers import code_counts, usage_from_counts
-
 #: the 6D encoding of "no rotation" (first two columns, or rows, of the identity)
 IDENTITY_6D = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 #: per-motion sums in layout units, averaged over motions at the end

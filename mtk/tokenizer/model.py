@@ -193,6 +193,8 @@ class TokenizerModel(nn.Module):
         self.vqvae = VQVAE(Encoder(*arch), quantizer, Decoder(*arch))
         self.unit_length = STRIDE ** c["down_t"]
         self.codebook_size = quantizer.codebook_size
+        #: codes per token step: 1 (codes ``(B, N)``) or the quantizer's Q (codes ``(B, N, Q)``)
+        self.codes_per_step = quantizer.codes_per_step
         self.input_dim = c["input_dim"]
 
     @property
@@ -206,14 +208,15 @@ class TokenizerModel(nn.Module):
         return None if lengths is None else lengths // self.unit_length
 
     def encode(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Normalized features ``(B, T, D)`` -> int32 codes ``(B, T // unit_length)``.
+        """Normalized features ``(B, T, D)`` -> int32 codes ``(B, T // unit_length)`` (``(B, T // unit_length, Q)``
+        for a quantizer with several codes per step).
 
         ``lengths`` (B,): frames of each zero-padded motion; codes past ``lengths // unit_length`` are undefined.
         """
         return self.vqvae.quantizer(self._latents(x, lengths))[1]
 
     def decode(self, indices: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Codes ``(B, N)`` -> normalized features ``(B, N * unit_length, D)``; ``lengths`` in tokens."""
+        """Codes ``(B, N)`` or ``(B, N, Q)`` -> normalized features ``(B, N * unit_length, D)``; ``lengths`` in tokens."""
         latents = self.vqvae.quantizer.dequantize(indices)
         return self.vqvae.decoder(latents, lengths).transpose(1, 2)
 

@@ -180,7 +180,7 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
     """:func:`tokenize_dataset`'s work, journaling finished batches in ``work`` when given."""
     from mtk.formats import registry
     from mtk.formats.datasets import open_dataset
-    from mtk.formats.tokens import write_tokens
+    from mtk.formats.tokens import check_codes_per_step, write_tokens
     from mtk.tokenizer.checkpoint import load_checkpoint
 
     url = is_url(job.out)
@@ -193,6 +193,7 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
     if not overwrite and not url:
         _check_free(out_path, job.format)
     model, ckpt_info = load_checkpoint(job.ckpt, map_location=procs.device)
+    check_codes_per_step(job.out, job.format, model.codes_per_step)
     reader = open_dataset(job.dataset, layout=job.layout, splits=job.splits)
     info = reader.info
     if info.layout is not None and info.layout.dim != model.input_dim:
@@ -273,6 +274,7 @@ def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
     import torch
 
     unit = model.unit_length
+    step = () if model.codes_per_step == 1 else (model.codes_per_step,)
     out: list[np.ndarray] = [np.zeros((0, model.input_dim), np.float32) for _ in codes]
     lengths = [len(c) for c in codes]
     device = next(model.parameters()).device
@@ -281,7 +283,7 @@ def decode_codes(model, codes: list[np.ndarray]) -> list[np.ndarray]:
         if not live:
             continue
         steps = lengths[live[0]]
-        indices = np.zeros((len(live), steps), dtype=np.int64)
+        indices = np.zeros((len(live), steps, *step), dtype=np.int64)
         for row, i in enumerate(live):
             indices[row, :lengths[i]] = codes[i]
         with torch.inference_mode():
@@ -317,6 +319,9 @@ def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = No
     if tokens.codebook_size not in (None, model.codebook_size):
         raise BadInputError(tokens_path, f"was made with a codebook of {tokens.codebook_size} codes; the checkpoint "
                             f"has {model.codebook_size}", "decode with the checkpoint that made the tokens")
+    if tokens.codes_per_step != model.codes_per_step:
+        raise BadInputError(tokens_path, f"has {tokens.codes_per_step} code(s) per step; the checkpoint's quantizer "
+                            f"makes {model.codes_per_step}", "decode with the checkpoint that made the tokens")
     top = max((int(c.max()) for c in tokens.codes if len(c)), default=-1)
     if top >= model.codebook_size:
         raise BadInputError(tokens_path, f"holds code {top}, beyond the checkpoint's {model.codebook_size} codes")

@@ -11,20 +11,23 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, damaged_input
+from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.model import TokenSet
 
-__all__ = ["TokenSet", "as_codes", "read_tokens", "write_tokens"]
+__all__ = ["TokenSet", "as_codes", "check_codes_per_step", "read_tokens", "write_tokens"]
 
 
-def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
-    """A stored code array, (1, L) or (L,), as 1-D int64; non-integer or negative codes are refused."""
-    with damaged_input(where, "expected integer codes (1, L)"):
+def as_codes(array: np.ndarray, where: str | Path, per_step: int = 1) -> np.ndarray:
+    """A stored code array as int64: ``(1, L)`` or ``(L,)`` -> ``(L,)``; with ``per_step`` Q > 1, ``(1, L, Q)``
+    or ``(L, Q)`` -> ``(L, Q)``. Other shapes, non-integer or negative codes are refused."""
+    expected = "(1, L)" if per_step == 1 else f"(L, {per_step})"
+    with damaged_input(where, f"expected integer codes {expected}"):
         array = np.asarray(array)
-    if array.ndim == 2 and array.shape[0] == 1:
+    if array.ndim == (2 if per_step == 1 else 3) and array.shape[0] == 1:
         array = array[0]
-    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
-        raise BadInputError(where, f"holds {array.dtype} codes of shape {array.shape}; expected integers (1, L)")
+    shape_ok = array.ndim == 1 if per_step == 1 else array.ndim == 2 and array.shape[1] == per_step
+    if not shape_ok or not np.issubdtype(array.dtype, np.integer):
+        raise BadInputError(where, f"holds {array.dtype} codes of shape {array.shape}; expected integers {expected}")
     codes = array.astype(np.int64)
     if codes.size and codes.min() < 0:
         raise BadInputError(where, f"holds a negative code ({int(codes.min())})")
@@ -39,8 +42,20 @@ def read_tokens(path: str | Path) -> TokenSet:
     return registry.detect(path, "tokens").reader.read(path)
 
 
+def check_codes_per_step(path: str | Path, format: str, codes_per_step: int) -> None:
+    """Refuse (one line) to write tokens of ``codes_per_step`` codes per step in a format that holds one."""
+    from mtk.formats import registry
+
+    if codes_per_step == 1 or registry.get("tokens", format).writer.writes_several_codes:
+        return
+    takers = [f.name for f in registry.formats("tokens", writable=True) if f.writer.writes_several_codes]
+    raise MtkError(path, f"{format} tokens hold one code per step; this tokenizer makes {codes_per_step}",
+                   f"use --format {' or '.join(takers)}")
+
+
 def write_tokens(path: str | Path, tokens: TokenSet, format: str = "motionmillion", overwrite: bool = False) -> str:
     """Write ``tokens`` in the registered tokens format ``format``; returns a one-line summary."""
     from mtk.formats import registry
 
+    check_codes_per_step(path, format, tokens.codes_per_step)
     return registry.get("tokens", format).writer.write(path, tokens, overwrite=overwrite)

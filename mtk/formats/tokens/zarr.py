@@ -3,8 +3,9 @@
 ::
 
     tokens.zarr/     attributes: mtk_format=1, kind="tokens", codebook_size, unit_length, layout, fps,
-                                 count, total_tokens, end_token, pad_token, created_by
-      codes    (total_tokens,) uint16 when codebook_size + 2 <= 65536, else int32
+                                 count, total_tokens, codes_per_step, end_token, pad_token, created_by
+      codes    (total_tokens,) uint16 when codebook_size + 2 <= 65536, else int32;
+               (total_tokens, Q) when the tokenizer makes Q codes per step (codes_per_step; absent means 1)
       offsets  (count + 1,) int64       motion i = codes[offsets[i]:offsets[i+1]]
       names    (count,) str
       texts    (count,) str             a motion's text lines joined by "\\n"
@@ -71,10 +72,13 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     lengths = tokens.lengths
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     dtype = code_dtype(tokens.codebook_size)
-    codes = np.concatenate([np.asarray(c) for c in tokens.codes]).astype(dtype) if len(tokens) else np.zeros(0, dtype)
+    per_step = tokens.codes_per_step
+    step = () if per_step == 1 else (per_step,)
+    codes = (np.concatenate([np.asarray(c) for c in tokens.codes]).astype(dtype) if len(tokens)
+             else np.zeros((0, *step), dtype))
     with prepare(path, overwrite=overwrite) as dest:
         group = zarr.open_group(dest.partial, mode="w")
-        group.create_array("codes", data=codes, chunks=(CODE_CHUNK,))
+        group.create_array("codes", data=codes, chunks=(max(CODE_CHUNK // per_step, 1), *step))
         group.create_array("offsets", data=offsets, chunks=(max(len(offsets), 1),))
         group.create_array("counts", data=counts, chunks=(len(counts),))
         for key, values in (("names", tokens.names), ("texts", [join_texts(t) for t in tokens.texts])):
@@ -87,7 +91,8 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
         group.attrs.update({
             "mtk_format": 1, "kind": KIND, "codebook_size": tokens.codebook_size,
             "unit_length": tokens.unit_length, "layout": tokens.layout, "fps": tokens.fps,
-            "count": len(tokens), "total_tokens": int(lengths.sum()), "end_token": tokens.codebook_size,
+            "count": len(tokens), "total_tokens": int(lengths.sum()), "codes_per_step": per_step,
+            "end_token": tokens.codebook_size,
             "pad_token": tokens.codebook_size + 1, "created_by": created_by(),
         })
     return f"wrote {len(tokens)} motions ({int(lengths.sum())} tokens, {dtype}) to {path}"
@@ -116,11 +121,11 @@ def read(path: str | Path) -> TokenSet:
     check_names(names, path)
     if len(texts) != len(names):
         raise BadInputError(path, f"has {len(texts)} texts for {len(names)} names")
-    for key in ("codebook_size", "unit_length"):
+    for key in ("codebook_size", "unit_length", "codes_per_step"):
         value = attrs.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise BadInputError(path, f"has attribute {key}={value!r}; expected a positive integer")
-    codes = as_codes(codes, path)
+    codes = as_codes(codes, path, per_step=attrs.get("codes_per_step") or 1)
     return TokenSet(names, [codes[a:b] for a, b in zip(offsets[:-1], offsets[1:])], texts,
                     codebook_size=attrs.get("codebook_size"), unit_length=attrs.get("unit_length"),
                     layout=attrs.get("layout"), fps=attrs.get("fps"), stats=stats)
@@ -137,6 +142,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report = describe_tokens(str(path), tokens.lengths, code_counts(tokens.codes, size), tokens.codebook_size,
                              tokens.unit_length)
     report.details["format"] = "zarr"
+    report.details["codes_per_step"] = tokens.codes_per_step
     report.layout, report.fps = tokens.layout, tokens.fps
     if tokens.codebook_size and not report.has_errors:
         with damaged_input(path):
@@ -152,6 +158,7 @@ class ZarrTokens(TokenReader, TokenWriter):
     read = staticmethod(read)
     write = staticmethod(write)
     writes_urls = True
+    writes_several_codes = True
 
 
 register_format("zarr", "tokens", "a Zarr tokens store (codes, offsets, names, texts, counts)", "a tokens .zarr",

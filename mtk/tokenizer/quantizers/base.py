@@ -90,9 +90,11 @@ class QuantizerOption:
 class Quantizer(nn.Module, metaclass=ABCMeta):
     """The quantizer interface of the tokenizer.
 
-    ``forward(z (B, C, N)) -> (quantized (B, C, N), indices (B, N) int32, aux_loss scalar)``: the aux loss
-    (commitment, codebook or entropy terms; 0 when there are none) is added to the training loss as is.
-    ``dequantize(indices (B, N)) -> (B, C, N)``.
+    ``forward(z (B, C, N)) -> (quantized (B, C, N), indices, aux_loss scalar)``: the aux loss (commitment,
+    codebook or entropy terms; 0 when there are none) is added to the training loss as is. ``indices`` are
+    int32 ``(B, N)`` for one code per step, ``(B, N, Q)`` for a quantizer that makes :attr:`codes_per_step`
+    ``Q > 1`` (a residual quantizer's stages); every code is below :attr:`codebook_size`.
+    ``dequantize(indices) -> (B, C, N)`` takes them back in the same shape.
     """
 
     #: the ``--quantizer`` name and the ``quantizer`` entry of the model config
@@ -104,6 +106,8 @@ class Quantizer(nn.Module, metaclass=ABCMeta):
     #: the settings this quantizer takes (flags of ``mtk tokenizer train``, entries of the model config)
     options: ClassVar[tuple[QuantizerOption, ...]] = ()
     codebook_size: int
+    #: codes per step: 1, or the Q of ``(B, N, Q)`` indices (set per instance when the config chooses it)
+    codes_per_step: int = 1
 
     @classmethod
     def option_values(cls, given: dict[str, Any]) -> dict[str, Any]:
@@ -145,11 +149,11 @@ class Quantizer(nn.Module, metaclass=ABCMeta):
 
     @abstractmethod
     def dequantize(self, indices: Tensor) -> Tensor:
-        """Indices ``(B, N)`` -> the decoder's input ``(B, dim, N)``."""
+        """Indices ``(B, N)`` (or ``(B, N, Q)``) -> the decoder's input ``(B, dim, N)``."""
 
     @abstractmethod
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``z (B, dim, N)`` -> (quantized ``(B, dim, N)``, indices ``(B, N)`` int32, aux loss scalar)."""
+        """``z (B, dim, N)`` -> (quantized ``(B, dim, N)``, indices ``(B, N)`` or ``(B, N, Q)`` int32, aux loss)."""
 
     def near_boundary(self, z: Tensor, margin: float) -> Tensor:
         """``(B, N)`` bool: tokens of ``z (B, C, N)`` within ``margin`` of a boundary between two codes, whose
