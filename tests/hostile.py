@@ -1,8 +1,9 @@
 """Helpers for the hostile-input tests (issue #12) and the first-hour tests (issue #16).
 
-Everything here goes through stable interfaces only: the ``mtk`` command line in a subprocess, and the
-third-party libraries (numpy, zarr, h5py, torch) that write the files mtk reads. Nothing imports mtk's
-internal modules, so these tests survive the package restructure.
+Everything here goes through stable interfaces only: the ``mtk`` command line (in a subprocess, or in this
+process through its console entry point ``mtk.cli.main``), and the third-party libraries (numpy, zarr, h5py,
+torch) that write the files mtk reads. Nothing imports mtk's internal modules, so these tests survive the
+package restructure.
 
 Bounds (issue #12 acceptance): a command may not hang beyond ``TIME_BOUND`` seconds nor use more than
 ``MEMORY_BOUND`` bytes of memory on inputs under 1 MB. Memory is measured as the child's peak RSS
@@ -87,6 +88,32 @@ def mtk(*args, cwd: Path | None = None, timeout: float = TIME_BOUND, env: dict |
                    err.read().decode(errors="replace"), time.perf_counter() - started, usage.ru_maxrss * 1024)
 
 
+def mtk_here(*args, cwd: Path | None = None) -> Run:
+    """Run ``mtk ARGS`` in this process through the console entry point (``mtk.cli.main``): the same exit code
+    and output as the command line, without a new interpreter. For tests whose point is not a memory or time
+    bound (``max_rss`` is 0: :func:`assert_bounded` holds trivially)."""
+    import contextlib
+    import io
+
+    from mtk.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main([str(a) for a in args])
+                code = 0
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    finally:
+        os.chdir(old)
+    return Run(tuple(map(str, args)), code, out.getvalue(), err.getvalue(), time.perf_counter() - started, 0)
+
+
 def setup_mtk(*args, cwd: Path | None = None) -> Run:
     """Run an mtk command that builds a test input (generous timeout); it must succeed."""
     run = mtk("-q", *args, cwd=cwd, timeout=300)
@@ -142,6 +169,20 @@ def strays(folder: Path) -> list[str]:
 
 
 # -- inputs ------------------------------------------------------------------------------------------------
+
+def sample_here(root: Path, count: int = 6, layout: str = "hml263", seed: int = 0) -> Path:
+    """:func:`sample`, in this process."""
+    run = mtk_here("-q", "sample", root, "--count", count, "--layout", layout, "--seed", seed)
+    assert run.code == 0, run.output
+    return root
+
+
+def store_here(src: Path, dst: Path) -> Path:
+    """:func:`store`, in this process."""
+    run = mtk_here("-q", "convert", src, dst)
+    assert run.code == 0, run.output
+    return dst
+
 
 def sample(root: Path, count: int = 6, layout: str = "hml263", seed: int = 0) -> Path:
     """A procedural dataset written by ``mtk sample`` (HumanML3D layout for hml263, MotionMillion for 272)."""

@@ -99,6 +99,9 @@ _show_python_warning = warnings.showwarning
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
     warnings.showwarning = show_warning
+    destination = sys.modules.get("mtk.io.destination")
+    if destination is not None:  # an earlier command in this process
+        destination.forget_outputs()
     args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
     debug = "--debug" in args
     try:

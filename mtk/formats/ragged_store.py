@@ -219,6 +219,7 @@ class RaggedWriter(DatasetWriter):
             pass
 
     def add(self, motion: Motion) -> None:
+        check_name(motion.name, self.dest.final)
         features = np.asarray(motion.features)
         if features.ndim != 2 or features.shape[0] == 0:
             raise BadInputError(motion.name, f"has shape {features.shape}; expected features (T, D) with T > 0")

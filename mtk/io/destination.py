@@ -37,6 +37,13 @@ _WRITE_FAULTS = {
 OUTPUTS: list[str] = []
 
 
+def forget_outputs() -> None:
+    """Start a new command: forget the outputs and resumable work of the previous one (for callers that run
+    several commands in one process)."""
+    OUTPUTS.clear()
+    RESUMABLE.clear()
+
+
 def is_url(path: str | Path) -> bool:
     return "://" in str(path)
 
