@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mtk.cli.common import RegistryChoice, fps_option, layout_option, tree_layout, tree_options
+from mtk.cli.numbers import WORKERS
 from mtk.cli.pfnn_options import pfnn_options
 
 
@@ -40,7 +41,7 @@ class ConvertCommand(click.Command):
 @tree_options
 @fps_option
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Worker processes.")
+@click.option("--workers", type=WORKERS, default=None, metavar="N", help="Worker processes.")
 @click.option("--resume", is_flag=True, default=None, help="Finish an interrupted conversion to DST (dataset targets).")
 @click.option("--skip-bad", is_flag=True, default=None,
               help="Skip unreadable source motions and list them at the end (dataset targets).")

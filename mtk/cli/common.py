@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
+from mtk.cli.numbers import FPS
 from mtk.schemas import LAYOUTS, layout_names, one_of
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 layout_option = click.option("--layout", "layout", metavar="L", default=None,
                              help=f"Feature layout: {layout_names()} (default: detected from the width).")
 _LAYOUT_RATES = one_of([f"{spec.fps:g}" for spec in LAYOUTS.values()])
-fps_option = click.option("--fps", type=float, default=None, metavar="F",
+fps_option = click.option("--fps", type=FPS, default=None, metavar="F",
                           help=f"Frame rate (default: the layout's: {_LAYOUT_RATES}).")
 
 
