@@ -98,11 +98,25 @@ _show_python_warning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
+    from mtk.cli.streams import prepare, stdout_failure
+
+    prepare()
     warnings.showwarning = show_warning
     destination = sys.modules.get("mtk.io.destination")
     if destination is not None:  # an earlier command in this process
         destination.forget_outputs()
-    args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
+    try:
+        code = _run(hoist_quiet(list(argv if argv is not None else sys.argv[1:])))
+    except SystemExit as done:  # click exits by itself after a write to a closed pipe
+        code = done.code if isinstance(done.code, int) else 1
+    failed = stdout_failure()
+    sys.exit(code if failed is None else failed)
+
+
+def _run(args: list[str]) -> int:
+    """Run the command; its exit code, every error reported on one line (``--debug`` re-raises)."""
+    from mtk.cli.streams import stdout_failure
+
     debug = "--debug" in args
     try:
         code = cli.main(args=args, prog_name="mtk", standalone_mode=False)
@@ -110,33 +124,34 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         click.echo(f"mtk: error: {err.one_line()}", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.exceptions.Exit as err:
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.exceptions.NoArgsIsHelpError as err:
         err.show()
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.UsageError as err:
         command = err.ctx.command_path if err.ctx else "mtk"
         click.echo(f"mtk: error: {err.format_message()} (see {command} --help)", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.ClickException as err:
         click.echo(f"mtk: error: {err.format_message()}", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt) as err:
         click.echo(_interrupted("aborted" if isinstance(err, click.exceptions.Abort) else "interrupted"), err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
+        return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence keeps errors to one line
+        broken = stdout_failure() if isinstance(err, OSError) else None
+        if broken is not None:  # writing the command's output to stdout failed
+            return broken
         if debug:
             raise
         fault = _write_fault(err)
         if fault is not None:
             click.echo(f"mtk: error: {fault.one_line()}", err=True)
-            sys.exit(fault.exit_code)
+            return fault.exit_code
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
         click.echo(f"mtk: error: internal error: {type(err).__name__}: {message} "
                    "(run with --debug for the traceback and please report it)", err=True)
-        sys.exit(3)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 3
+    return code if isinstance(code, int) else 0
