@@ -85,6 +85,23 @@ def hoist_quiet(args: list[str]) -> list[str]:
     return ["-q", *(arg for arg in args[:end] if arg not in QUIET_FLAGS), *args[end:]]
 
 
+def local_urls(args: list[str]) -> list[str]:
+    """Every ``file://`` URL on the command line (an argument, or an option's ``--opt=file://...``) replaced by
+    the local path it names, so that every command reads and writes it exactly there, with the local checks
+    (:func:`mtk.io.location.local_path`)."""
+    from mtk.io.location import LOCAL_SCHEMES, local_path
+
+    prefixes = tuple(f"{scheme}://" for scheme in LOCAL_SCHEMES)
+
+    def local(arg: str) -> str:
+        option, equals, value = arg.partition("=")
+        if arg.startswith("--") and equals and value.startswith(prefixes):
+            return f"{option}={local_path(value)}"
+        return str(local_path(arg)) if arg.startswith(prefixes) else arg
+
+    return [local(arg) for arg in args]
+
+
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """mtk's own warnings as one line on stderr; others as Python shows them."""
     if issubclass(category, MtkWarning):
@@ -119,7 +136,7 @@ def _run(args: list[str]) -> int:
 
     debug = "--debug" in args
     try:
-        code = cli.main(args=args, prog_name="mtk", standalone_mode=False)
+        code = cli.main(args=local_urls(args), prog_name="mtk", standalone_mode=False)
     except MtkError as err:
         if debug:
             raise

@@ -19,6 +19,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
+from mtk.io.location import require_local
 from mtk.toolkit.finite import require_finite
 from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
 
@@ -172,7 +173,7 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` atomically (temporary sibling, then rename)."""
-    path = Path(path)
+    path = require_local(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array, allow_pickle=False)

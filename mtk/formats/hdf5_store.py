@@ -60,8 +60,6 @@ class Hdf5Writer(RaggedWriter):
     """Writes an HDF5 dataset file; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
 
     def __init__(self, path: str, info, **options):
-        if is_url(path):
-            raise MtkError(path, "HDF5 files are written to local paths only", "write a .zarr store to a URL")
         self.file = None
         super().__init__(path, info, **options)
 

@@ -233,8 +233,6 @@ class NpyFolderWriter(DatasetWriter):
 
     def __init__(self, path: str | Path, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
                  family: str | None = None):
-        if is_url(path):
-            raise MtkError(path, "npy folders are written to local paths only", "write a .zarr store to a URL")
         self.info = info
         self.family = family or family_for_layout(info.layout)
         self.dest = prepare(path, overwrite=overwrite, resume=resume)

@@ -36,6 +36,9 @@ CHUNK_FRAMES = 1024
 SHARD_FRAMES = 1024 * 16
 #: entries per chunk of the names/texts arrays
 TEXT_CHUNK = 4096
+#: a root attribute saying that every chunk of texts was written, empty ones too: a missing one is damage
+#: (stores written before it existed skip chunks of empty texts, so theirs are not checked)
+TEXT_CHUNKS_ATTR = "texts_complete"
 
 
 def created_by() -> str:
@@ -108,8 +111,11 @@ class RaggedWriter(DatasetWriter):
     """Buffers motions into whole shards and writes them through the backend's ``_write_rows``.
 
     Backends implement the abstract hooks below (``_create``, ``_reopen``, ``_write_rows``, ``_resize_rows``,
-    ``_write_vector``, ``_write_strings``, ``_set_attrs``, ``_close``).
+    ``_write_vector``, ``_write_strings``, ``_set_attrs``, ``_close``), and say whether they write URLs.
     """
+
+    #: whether the backend writes fsspec URLs (else a URL output is refused)
+    writes_urls = False
 
     def __init__(self, path: str, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
                  chunk_frames: int = CHUNK_FRAMES, shard_frames: int = SHARD_FRAMES):
@@ -118,7 +124,7 @@ class RaggedWriter(DatasetWriter):
         self.info = info
         self.chunk_frames = chunk_frames
         self.shard_frames = shard_frames
-        self.dest: Destination = prepare(path, overwrite=overwrite, resume=resume)
+        self.dest: Destination = prepare(path, overwrite=overwrite, resume=resume, urls=self.writes_urls)
         self.journal = Journal(self.dest.journal)
         self.splits: dict[str, list[str]] = {}
         self.stats: Stats | None = None
@@ -297,7 +303,7 @@ class RaggedWriter(DatasetWriter):
         self._set_attrs({
             "mtk_format": FORMAT_VERSION, "layout": layout.name if layout else None, "fps": float(self.info.fps),
             "dim": self.dim, "count": count, "total_frames": int(offsets[-1]), "created_by": created_by(),
-            "family": self.info.family,
+            "family": self.info.family, TEXT_CHUNKS_ATTR: True,
         })
 
     def _journal_texts(self) -> Iterator[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mtk.io import commit
 from mtk.io.destination import check_destination
+from mtk.io.location import require_local
 from mtk.io.lock import process_running
 
 TEMP_MARK = ".tmp-"
@@ -31,8 +32,8 @@ def create_temp(path: str | Path, suffix: str = "") -> Path:
 
     Inside a partial output or work folder (which this run owns, under its lock) the name is fixed, so that
     a resumed run replaces a killed run's leftover; elsewhere it carries this process's id and a random part,
-    and the leftovers of dead processes are removed first."""
-    path = Path(path)
+    and the leftovers of dead processes are removed first. A URL other than ``file://`` is refused."""
+    path = require_local(path)
     if _inside_temporary(path):
         tmp = path.with_name(f".{path.name}{TEMP_MARK}{suffix}")
         commit.remove_path(tmp)  # a killed run's leftover (a link is unlinked, never followed)
@@ -75,7 +76,7 @@ def _inside_temporary(path: Path) -> bool:
 def atomic_file(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """A fresh temporary sibling of ``path`` to write (ending in ``suffix``, for writers that go by the
     extension); it replaces ``path`` when the block succeeds and is removed in any case."""
-    path = Path(path)
+    path = require_local(path)
     tmp = create_temp(path, suffix)
     try:
         yield tmp
@@ -90,7 +91,8 @@ def write_together(name: str | Path, writers: dict[Path, Callable[[Path], object
     fresh empty file, or a fresh empty folder for the finals in ``folders``) and put them in place in one
     recorded commit named after ``name`` (:func:`mtk.io.commit.replace_all`): a kill leaves the old outputs,
     the new ones, or a record from which the next run finishes the commit."""
-    folders = set(folders)
+    writers = {require_local(final): write for final, write in writers.items()}
+    folders = {require_local(folder) for folder in folders}
     staged: list[tuple[Path, Path]] = []
     try:
         for final, write in writers.items():

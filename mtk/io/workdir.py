@@ -22,6 +22,7 @@ from mtk.errors import MtkError
 from mtk.io.atomic import create_temp
 from mtk.io.commit import remove_path
 from mtk.io.destination import RESUMABLE
+from mtk.io.location import require_local
 from mtk.io.testhooks import pause_point
 
 WORK_SUFFIX = ".mtk-work"
@@ -30,7 +31,7 @@ KEY_FILE = "key"
 
 def work_path(destination: str | Path) -> Path:
     """``dir/name`` -> ``dir/.name.mtk-work``."""
-    final = Path(str(destination).rstrip("/")).absolute()
+    final = require_local(str(destination).rstrip("/"), "a resumable run's work").absolute()
     return final.with_name(f".{final.name}{WORK_SUFFIX}")
 
 

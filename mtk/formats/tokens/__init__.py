@@ -13,6 +13,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, damaged_input
 from mtk.formats.model import TokenSet
+from mtk.io.location import local_path
 
 __all__ = ["TokenSet", "as_codes", "read_tokens", "write_tokens"]
 
@@ -36,6 +37,7 @@ def read_tokens(path: str | Path) -> TokenSet:
     file, a Zarr tokens store)."""
     from mtk.formats import registry
 
+    path = local_path(path)
     return registry.detect(path, "tokens").reader.read(path)
 
 
@@ -43,4 +45,4 @@ def write_tokens(path: str | Path, tokens: TokenSet, format: str = "motionmillio
     """Write ``tokens`` in the registered tokens format ``format``; returns a one-line summary."""
     from mtk.formats import registry
 
-    return registry.get("tokens", format).writer.write(path, tokens, overwrite=overwrite)
+    return registry.get("tokens", format).writer.write(local_path(path), tokens, overwrite=overwrite)

@@ -22,10 +22,10 @@ import numpy as np
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.model import Stats
-from mtk.formats.ragged_store import created_by, join_texts, split_texts
+from mtk.formats.ragged_store import TEXT_CHUNKS_ATTR, created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
-from mtk.formats.zarr_store import refuse_oversized
+from mtk.formats.zarr_store import first_missing_shard, missing_shard, open_store, refuse_oversized
 from mtk.io.destination import is_url
 from mtk.io.names import check_names
 from mtk.io.small_text import read_small_text
@@ -67,7 +67,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
 
     if tokens.codebook_size is None:
         raise MtkError(path, "cannot write tokens without a codebook size")
-    dest = prepare(path, overwrite=overwrite)
+    dest = prepare(path, overwrite=overwrite, urls=True)
     counts = tokens.frequencies()
     lengths = tokens.lengths
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -79,7 +79,8 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
         group.create_array("offsets", data=offsets, chunks=(max(len(offsets), 1),))
         group.create_array("counts", data=counts, chunks=(len(counts),))
         for key, values in (("names", tokens.names), ("texts", [join_texts(t) for t in tokens.texts])):
-            array = group.create_array(key, shape=(len(values),), dtype=str, chunks=(NAME_CHUNK,))
+            array = group.create_array(key, shape=(len(values),), dtype=str, chunks=(NAME_CHUNK,),
+                                       config={"write_empty_chunks": True})  # every chunk: see TEXT_CHUNKS_ATTR
             if values:
                 array[:] = np.array(values, dtype=object)
         if tokens.stats is not None:
@@ -89,7 +90,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             "mtk_format": 1, "kind": KIND, "codebook_size": tokens.codebook_size,
             "unit_length": tokens.unit_length, "layout": tokens.layout, "fps": tokens.fps,
             "count": len(tokens), "total_tokens": int(lengths.sum()), "end_token": tokens.codebook_size,
-            "pad_token": tokens.codebook_size + 1, "created_by": created_by(),
+            "pad_token": tokens.codebook_size + 1, "created_by": created_by(), TEXT_CHUNKS_ATTR: True,
         })
     except BaseException:
         dest.discard()
@@ -100,20 +101,24 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
 
 def read(path: str | Path) -> TokenSet:
     """Read a tokens store written by :func:`write`."""
-    import zarr
-
     try:
-        group = zarr.open_group(str(path), mode="r")
+        group, tree = open_store(str(path))
         attrs = dict(group.attrs)
-        for key in ("codes", "offsets", "names", "texts"):
-            refuse_oversized(group[key], str(path), key)
-        codes = group["codes"][:]
-        offsets = group["offsets"][:].astype(np.int64)
-        names = [str(n) for n in group["names"][:]]
-        texts = [split_texts(str(t)) for t in group["texts"][:]]
+
+        def whole(key: str) -> np.ndarray:
+            refuse_oversized(group[key], tree, key)
+            return group[key][:]
+
+        for key in ("codes", "offsets", "names", *(("texts",) if attrs.get(TEXT_CHUNKS_ATTR) else ())):
+            if missing := first_missing_shard(group[key], tree, key):
+                raise missing_shard(f"{path}/{key}/{missing}", f"{key} declares more rows than its files hold")
+        codes = whole("codes")
+        offsets = whole("offsets").astype(np.int64)
+        names = [str(n) for n in whole("names")]
+        texts = [split_texts(str(t)) for t in whole("texts")]
         stats = None
         if "stats" in group:
-            stats = Stats(np.asarray(group["stats/mean"][:]), np.asarray(group["stats/std"][:]))
+            stats = Stats(np.asarray(whole("stats/mean")), np.asarray(whole("stats/std")))
     except DECODE_ERRORS as err:
         raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
     if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
@@ -135,8 +140,6 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Describe a tokens store, checking its stored counts against its codes."""
     from mtk.toolkit.codebook import code_counts, describe_tokens
 
-    import zarr
-
     tokens = read(path)
     size = tokens.codebook_size or 0
     report = describe_tokens(str(path), tokens.lengths, code_counts(tokens.codes, size), tokens.codebook_size,
@@ -145,7 +148,9 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report.layout, report.fps = tokens.layout, tokens.fps
     if tokens.codebook_size and not report.has_errors:
         with damaged_input(path):
-            stored = zarr.open_group(str(path), mode="r")["counts"][:]
+            group, tree = open_store(str(path))
+            refuse_oversized(group["counts"], tree, "counts")
+            stored = group["counts"][:]
         if not np.array_equal(stored, tokens.frequencies()):
             report.add("error", "counts_mismatch", "the stored counts do not match the codes")
     return report
