@@ -10,6 +10,9 @@ import math
 import os
 import stat
 import tokenize
+import zipfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, first_line
+from mtk.formats.limits import zip_member_problem
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
 from mtk.io.location import require_local
@@ -41,8 +45,9 @@ class NpyHeader:
     offset: int
 
 
-def _read_header(handle, path: Path) -> NpyHeader:
-    """Parse the header at the start of the open ``handle`` and check it against the file size."""
+def _read_header(handle, path: Path, size: int | None = None) -> NpyHeader:
+    """Parse the header at the start of the open ``handle`` and check it against the file size (``size``:
+    the bytes of a stream that is not a file, such as an archive member)."""
     try:
         magic = handle.read(len(NPY_MAGIC))
         if magic != NPY_MAGIC:
@@ -61,7 +66,7 @@ def _read_header(handle, path: Path) -> NpyHeader:
         raise BadInputError(path, "holds pickled data (e.g. an object array), which mtk never unpickles",
                             "save it as a plain numeric array")
     header = NpyHeader(tuple(int(n) for n in shape), dtype, bool(fortran_order), handle.tell())
-    size = os.fstat(handle.fileno()).st_size
+    size = os.fstat(handle.fileno()).st_size if size is None else size
     declared = header.offset + math.prod(header.shape) * dtype.itemsize
     if declared != size:
         raise BadInputError(path, f"declares {header.shape} {dtype} ({declared} bytes with its header) but holds "
@@ -115,6 +120,43 @@ def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
     if len(data) != count:
         raise BadInputError(path, f"ended early ({len(data)} of {count} values)", "the file may be truncated")
     return data.reshape(header.shape, order=order)
+
+
+def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (default: all) of an ``.npz`` archive, read without trusting it: the archive's
+    directory is checked first (:func:`mtk.formats.limits.zip_member_problem`: a deflate bomb is refused), each
+    member's ``.npy`` header against the member's size, before its array is allocated; no pickles, numbers
+    and fixed-width text only, one-line errors."""
+    path = Path(path)
+    handle = _open_npy(path)
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        handle.close()
+        raise BadInputError(path, f"is not a readable .npz archive: {first_line(err)}",
+                            "the file may be truncated or corrupted") from None
+    with handle, archive:
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        wanted = list(members) if keys is None else list(keys)
+        missing = [key for key in wanted if key not in members]
+        if missing:
+            raise BadInputError(path, f"has no array {missing[0]!r} (it holds {', '.join(members) or 'none'})")
+        found = {}
+        for key in wanted:
+            info = members[key]
+            if problem := zip_member_problem(info):
+                raise BadInputError(path, problem, "the archive is damaged or hostile")
+            try:
+                with archive.open(info) as member:
+                    header = _read_header(member, path / key, info.file_size)
+                    if header.dtype.kind not in "biufU":
+                        raise BadInputError(path / key, f"has dtype {header.dtype}, expected numbers or text")
+                    member.seek(0)
+                    found[key] = np.lib.format.read_array(member, allow_pickle=False)
+            except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as err:
+                raise BadInputError(path / key, f"is not readable: {first_line(err)}",
+                                    "the archive may be truncated or corrupted") from None
+        return found
 
 
 def array_kind(array: np.ndarray, path: str | Path) -> ArrayKind:

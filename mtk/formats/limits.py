@@ -7,10 +7,17 @@ is inflated. So every container format (Zarr, HDF5, ``.npz``) is held to the sam
   :data:`CHUNK_BYTES_LIMIT` once decoded, unless its bytes are stored uncompressed (then the file holds them);
 - an array may declare at most :data:`EXPANSION_LIMIT` times the bytes its storage holds (motion features barely
   compress, 1.01-1.14x; token codes 2-10x), above :data:`SMALL_ARRAY_BYTES`;
-- metadata read whole (``zarr.json``, HDF5 attributes) may hold at most :data:`METADATA_LIMIT` bytes.
+- metadata read whole (``zarr.json``, HDF5 attributes) may hold at most :data:`METADATA_LIMIT` bytes;
+- a zip archive (``.npz``, a torch checkpoint) is judged by its central directory before a member is read: a
+  stored member holds its bytes; a deflated one may declare at most :data:`EXPANSION_LIMIT` times its compressed
+  bytes above :data:`SMALL_ARRAY_BYTES` (a deflate bomb declares ~1000x); other compressions are refused.
 """
 
 from __future__ import annotations
+
+import zipfile
+
+from mtk.errors import BadInputError
 
 #: the most one chunk may declare decoded: mtk's own are at most ~18 MB (16,384 frames x 272 float32)
 CHUNK_BYTES_LIMIT = 256 * 2**20
@@ -38,3 +45,33 @@ def metadata_problem(size: int) -> str | None:
     if size > METADATA_LIMIT:
         return f"holds {size:,} bytes of metadata (at most {METADATA_LIMIT:,})"
     return None
+
+
+def zip_member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why the zip member ``info`` declares more than it could hold (see the module doc), or None."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.file_size != info.compress_size:
+            return f"member {info.filename} declares {info.file_size:,} bytes but stores {info.compress_size:,}"
+        return None
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        return f"member {info.filename} uses compression method {info.compress_type}, which mtk does not read"
+    problem = declared_problem(0, info.file_size, info.compress_size)
+    return None if problem is None else f"member {info.filename} {problem}"
+
+
+def zip_problem(path) -> str | None:
+    """:func:`zip_member_problem` for every member of the zip archive at ``path``; None when it is not a zip
+    archive (another reader judges it) or every member is within the bounds."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return None
+    return next(filter(None, map(zip_member_problem, members)), None)
+
+
+def refuse_zip_bomb(path) -> None:
+    """A one-line error when the zip archive at ``path`` (an ``.npz``, a torch file) fails :func:`zip_problem`;
+    called before a reader that trusts the archive's directory (``torch.load``) opens it."""
+    if problem := zip_problem(path):
+        raise BadInputError(path, problem, "the file is damaged or hostile")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mtk.errors import BadInputError, first_line
+from mtk.formats.arrays import load_npz
 from mtk.formats.registry import register_format
+from mtk.io.contained import Root
 from mtk.io.small_text import read_small_text
 from mtk.schemas.pfnn import get_preset, pfnn_columns
 
@@ -53,22 +54,26 @@ def detect(path: str) -> bool:
     return all(f"{k}.npy" in names for k in KEYS)
 
 
+def database_root(path: Path) -> Root:
+    """The folder a PFNN database (a folder, or its ``database.npz``) is read from."""
+    return Root(path if path.is_dir() else path.parent, "the database folder")
+
+
 def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
-    """X, Y, P and the layout.json beside the archive (None when absent), checked for shape and type."""
+    """X, Y, P and the layout.json beside the archive (None when absent), checked for shape and type; read
+    only from inside the database folder (:class:`~mtk.io.contained.Root`)."""
     p = Path(path)
+    root = database_root(p)
     if p.is_dir():
-        p = p / DATABASE
-    try:
-        with np.load(p, allow_pickle=False) as archive:
-            X, Y, P = (archive[k] for k in KEYS)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise BadInputError(p, f"is not a readable PFNN database: {first_line(err)}") from None
+        p = root.check(p / DATABASE)
+    arrays = load_npz(p, KEYS)
+    X, Y, P = (arrays[k] for k in KEYS)
     if X.ndim != 2 or Y.ndim != 2 or P.ndim != 1 or not len(X) == len(Y) == len(P):
         raise BadInputError(p, f"has Xun {X.shape}, Yun {Y.shape}, Pun {P.shape}",
                             "expected (N, X), (N, Y) and (N,)")
     if not all(np.issubdtype(a.dtype, np.floating) for a in (X, Y, P)):
         raise BadInputError(p, f"has dtypes {X.dtype}, {Y.dtype}, {P.dtype}; expected floats")
-    layout_path = p.with_name("layout.json")
+    layout_path = root.check(p.with_name("layout.json"))
     document = _read_layout(layout_path, X.shape[1], Y.shape[1]) if layout_path.is_file() else None
     return X, Y, P, document
 

@@ -46,21 +46,20 @@ class Database:
 
 def read_database(path: str | Path) -> Database:
     """An ``mtk convert --to pfnn`` folder with its layout.json and normalisation (``.npy``)."""
-    from mtk.formats.pfnn import read_pfnn_database
+    from mtk.formats.arrays import load_npy
+    from mtk.formats.pfnn import database_root, read_pfnn_database
 
     folder = Path(path)
     X, Y, P, layout = read_pfnn_database(folder)
+    root = database_root(folder)
     if layout is None:
         raise BadInputError(folder, "has no layout.json", "train on a folder written by `mtk convert --to pfnn`")
     if folder.suffix == ".npz":
         folder = folder.parent
     norm = {}
     for name, dim in zip(NORM_FILES, (X.shape[1], X.shape[1], Y.shape[1], Y.shape[1]), strict=True):
-        file = folder / f"{name}.npy"
-        try:
-            vector = np.load(file, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise BadInputError(file, f"cannot be read: {err}", "re-export the database") from None
+        file = root.check(folder / f"{name}.npy")
+        vector = load_npy(file)
         if vector.shape != (dim,) or not np.isfinite(vector).all():
             raise BadInputError(file, f"has shape {vector.shape} or non-finite values, expected ({dim},)")
         norm[name] = vector.astype(np.float64)

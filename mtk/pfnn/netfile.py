@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, first_line
+from mtk.formats.limits import refuse_zip_bomb
 from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights
 
 FORMAT_VERSION = 1
@@ -51,6 +52,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise MtkError(path, "no such network file", "give a run folder, a .pth from `mtk pfnn train`/`import` "
                        "or a folder of PFNN .bin files")
+    refuse_zip_bomb(path)
     try:
         document = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for foreign or broken files

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from mtk.errors import BadInputError, MtkError
+from mtk.formats.limits import refuse_zip_bomb
 from mtk.io.atomic import atomic_file
 from mtk.schemas import layout_for_dim
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
@@ -57,6 +58,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise MtkError(path, "no such checkpoint file", "give the .pth written by `mtk tokenizer train`")
+    refuse_zip_bomb(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception:  # noqa: BLE001 - torch raises many types for foreign or broken files

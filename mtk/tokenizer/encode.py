@@ -159,13 +159,15 @@ def save_shard(path: str | Path, encoded: Sequence[Encoded]) -> None:
 
 def load_shard(path: str | Path) -> list[Encoded]:
     """Read a shard written by :func:`save_shard`."""
-    with np.load(path, allow_pickle=False) as data:
-        offsets, codes = data["offsets"], data["codes"]
-        out = []
-        for k, (name, text, lines) in enumerate(zip(data["names"], data["texts"], data["text_counts"])):
-            texts = str(text).split("\n") if lines else []
-            out.append(Encoded(str(name), codes[offsets[k]:offsets[k + 1]].copy(), texts))
-        return out
+    from mtk.formats.arrays import load_npz
+
+    data = load_npz(path)
+    offsets, codes = data["offsets"], data["codes"]
+    out = []
+    for k, (name, text, lines) in enumerate(zip(data["names"], data["texts"], data["text_counts"])):
+        texts = str(text).split("\n") if lines else []
+        out.append(Encoded(str(name), codes[offsets[k]:offsets[k + 1]].copy(), texts))
+    return out
 
 
 def in_order(encoded: Sequence[Encoded], names: Sequence[str]) -> list[Encoded]:

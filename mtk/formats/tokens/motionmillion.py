@@ -111,6 +111,9 @@ def read_prob(path: str | Path) -> np.ndarray:
     """The frequency vector (K+2,) of a ``_prob.npy`` file, loaded with ``torch.load(weights_only=True)``."""
     import torch
 
+    from mtk.formats.limits import refuse_zip_bomb
+
+    refuse_zip_bomb(path)
     try:
         value = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad or unsafe file
