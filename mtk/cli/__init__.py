@@ -7,6 +7,7 @@ and ``mtk inspect`` start fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 
@@ -48,8 +49,11 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="mtk")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or chatter (also when output is piped).")
+@click.option("--follow-links", is_flag=True,
+              help="Read through links inside a dataset, store or database that lead outside it (refused by "
+                   "default: a container is read only from files inside it).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, follow_links: bool) -> None:
     """mtk: motion dataset toolkit for HumanML3D-263, KIT-251 and 272-dim (MotionMillion) features.
 
     \b
@@ -61,6 +65,10 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["quiet"] = quiet
+    if follow_links:  # the environment carries it to worker processes
+        from mtk.io.contained import FOLLOW_LINKS_ENV
+
+        os.environ[FOLLOW_LINKS_ENV] = "1"
 
 
 def _interrupted(what: str) -> str:
@@ -75,14 +83,19 @@ def _write_fault(err: Exception):
     destination = sys.modules.get("mtk.io.destination")
     return destination.write_fault(err) if destination else None
 QUIET_FLAGS = ("-q", "--quiet")
+#: the group's flags that may be given anywhere on the command line (before ``--``)
+GLOBAL_FLAGS = {"-q": QUIET_FLAGS, "--follow-links": ("--follow-links",)}
 
 
 def hoist_quiet(args: list[str]) -> list[str]:
-    """``-q``/``--quiet`` anywhere before ``--`` is the group's flag: move it to the front."""
+    """``-q``/``--quiet`` and ``--follow-links`` anywhere before ``--`` are the group's flags: move them to the
+    front."""
     end = args.index("--") if "--" in args else len(args)
-    if not any(arg in QUIET_FLAGS for arg in args[:end]):
+    given = [flag for flag, spellings in GLOBAL_FLAGS.items() if any(arg in spellings for arg in args[:end])]
+    if not given:
         return args
-    return ["-q", *(arg for arg in args[:end] if arg not in QUIET_FLAGS), *args[end:]]
+    spelled = {spelling for flag in given for spelling in GLOBAL_FLAGS[flag]}
+    return [*given, *(arg for arg in args[:end] if arg not in spelled), *args[end:]]
 
 
 def local_urls(args: list[str]) -> list[str]:
@@ -122,10 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     destination = sys.modules.get("mtk.io.destination")
     if destination is not None:  # an earlier command in this process
         destination.forget_outputs()
+    environment = dict(os.environ)
     try:
         code = _run(hoist_quiet(list(argv if argv is not None else sys.argv[1:])))
     except SystemExit as done:  # click exits by itself after a write to a closed pipe
         code = done.code if isinstance(done.code, int) else 1
+    finally:  # a command's settings (--follow-links) end with it
+        os.environ.clear()
+        os.environ.update(environment)
     failed = stdout_failure()
     sys.exit(code if failed is None else failed)
 

@@ -30,6 +30,7 @@ from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.registry import register_format
+from mtk.io.contained import Root
 from mtk.io.destination import Journal, is_url, prepare
 from mtk.io.names import check_names, output_path
 from mtk.io.small_text import read_small_text
@@ -66,6 +67,16 @@ def read_lines(path: Path) -> list[str]:
     return [line for line in read_small_text(path).splitlines() if line.strip()]
 
 
+def split_files(folder: Path, guard: Root) -> list[Path]:
+    """The ``.txt`` files below ``folder``, sorted; a link leading outside ``guard``'s root is refused and a
+    hidden file or folder skipped (as motions are)."""
+    found = []
+    for path in sorted(folder.rglob("*.txt")):
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            found.append(guard.check(path))
+    return found
+
+
 def text_lines(content: str) -> list[str]:
     """The lines of a text file, verbatim except for their ``\\n`` endings."""
     lines = content.split("\n")
@@ -77,17 +88,20 @@ def text_file_content(lines: Sequence[str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = ()) -> list[str]:
+def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = (), guard: Root | None = None) -> list[str]:
     """The names (relative paths without ``.npy``) of the ``.npy`` files under ``motion_dir``, sorted;
-    hidden entries and the top-level folders ``skip`` are left out."""
+    hidden entries and the top-level folders ``skip`` are left out; a link leading outside ``guard``'s root (by
+    default ``motion_dir``) is refused."""
+    guard = guard or Root(motion_dir)
     names: list[str] = []
-    stack = [(motion_dir, "")]
+    stack = [(guard.check(motion_dir), "")]
     while stack:
         folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith(".") or (not prefix and entry.name in skip):
                     continue
+                guard.check_entry(entry)
                 if entry.is_dir() and recursive:
                     stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
                 elif entry.name.endswith(".npy") and entry.is_file():
@@ -95,18 +109,21 @@ def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = ()) -> l
     return check_names(sorted(names), motion_dir)
 
 
-def _read_splits(root: Path, family: str) -> dict[str, list[str]]:
+def _read_splits(root: Path, family: str, guard: Root) -> dict[str, list[str]]:
     if family == "humanml3d":
-        files = {p.stem: p for p in sorted(root.glob("*.txt"))}
+        files = {p.stem: guard.check(p) for p in sorted(root.glob("*.txt")) if not p.name.startswith(".")}
     else:
         base = root / SPLIT_ROOT[family]
-        files = {p.relative_to(base).with_suffix("").as_posix(): p for p in sorted(base.rglob("*.txt"))} \
+        files = {p.relative_to(base).with_suffix("").as_posix(): p for p in split_files(base, guard)} \
             if base.is_dir() else {}
     return {key: check_names(read_lines(p), p, unique=False) for key, p in files.items()}
 
 
-def load_stats_pair(mean_path: Path, std_path: Path, convention: str | None = None) -> Stats:
-    """A mean/std pair of (D,) vector files."""
+def load_stats_pair(mean_path: Path, std_path: Path, convention: str | None = None,
+                    guard: Root | None = None) -> Stats:
+    """A mean/std pair of (D,) vector files (checked to lie inside ``guard``'s root, when given)."""
+    for path in (mean_path, std_path) if guard else ():
+        guard.check(path)
     mean, std = load_npy(mean_path), load_npy(std_path)
     for path, vector in ((mean_path, mean), (std_path, std)):
         if vector.ndim != 1:
@@ -133,6 +150,7 @@ class NpyFolderReader(DatasetReader):
             raise BadInputError(path, "is not a dataset folder",
                                 "expected new_joint_vecs/ (HumanML3D/KIT) or motion_data/vector_272/ (MotionMillion)")
         self.family = family
+        self.guard = Root(self.root, "the dataset")
         self.motion_dir = self.root / FAMILY_DIRS[family]
         self._layout_request = layout
         self._info: DatasetInfo | None = None
@@ -145,7 +163,7 @@ class NpyFolderReader(DatasetReader):
         return self._info
 
     def _scan(self) -> DatasetInfo:
-        names = scan_names(self.motion_dir, recursive=self.family == "motionmillion")
+        names = scan_names(self.motion_dir, recursive=self.family == "motionmillion", guard=self.guard)
         stats = self._read_stats()
         dim = self._first_dim(names)
         if dim is None and stats is not None:
@@ -155,7 +173,7 @@ class NpyFolderReader(DatasetReader):
                                 "nothing to read")
         layout = resolve_layout(dim, self._layout_request, self.path)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=_read_splits(self.root, self.family), stats=stats, family=self.family,
+                           splits=_read_splits(self.root, self.family, self.guard), stats=stats, family=self.family,
                            fps_source="layout default")
 
     def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
@@ -176,13 +194,15 @@ class NpyFolderReader(DatasetReader):
         mean_path, std_path = self.root / mean_rel, self.root / std_rel
         if not (mean_path.is_file() and std_path.is_file()):
             return None
-        return load_stats_pair(mean_path, std_path, self.family)
+        return load_stats_pair(mean_path, std_path, self.family, self.guard)
 
     def file(self, name: str) -> Path:
-        return self.motion_dir / f"{name}.npy"
+        """The motion file of ``name``, checked to lie inside the dataset."""
+        return self.guard.check(self.motion_dir / f"{name}.npy")
 
     def text_file(self, name: str) -> Path:
-        return self.root / "texts" / f"{name}.txt"
+        """The caption file of ``name``, checked to lie inside the dataset."""
+        return self.guard.check(self.root / "texts" / f"{name}.txt")
 
     def fingerprint(self, name: str) -> str | None:
         found = self.file(name).stat()

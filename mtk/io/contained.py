@@ -45,7 +45,7 @@ class Root:
         """``path`` (a path below the root) when neither it nor a folder on the way resolves outside the root.
         Costs one ``lstat`` per call and one ``realpath`` per folder (cached) and per link."""
         path = Path(path)
-        if following_links():
+        if following_links() or path == self.root:
             return path
         folder = str(path.parent)
         inside = self._folders.get(folder)

@@ -23,6 +23,7 @@ from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.registry import register_format
 from mtk.formats.tokens import TokenSet, as_codes
+from mtk.io.contained import Root
 from mtk.io.names import check_name, check_names, output_path
 
 PICKLE_NAME = "all_data.pkl"
@@ -149,9 +150,11 @@ def read_pickle(path: str | Path) -> tuple[list[str], dict[str, np.ndarray], dic
     return names, codes, texts
 
 
-def _folder_names(folder: Path) -> list[str]:
-    return check_names(sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.npy")
-                              if not any(part.startswith(".") for part in p.relative_to(folder).parts)), folder)
+def _folder_names(folder: Path, guard: Root) -> list[str]:
+    """The motion names of a code folder's ``.npy`` files (hidden ones skipped, links leaving it refused)."""
+    from mtk.formats.npy_folder import scan_names
+
+    return scan_names(folder, recursive=True, guard=guard)
 
 
 def _codebook_size_near(pkl: Path) -> int | None:
@@ -176,15 +179,16 @@ def read(path: str | Path) -> TokenSet:
     folder = p.parent / p.name[:-len(PROB_SUFFIX)] if p.name.endswith(PROB_SUFFIX) else p
     if not folder.is_dir():
         raise MtkError(folder, "no such folder", "check the path")
-    names = _folder_names(folder)
+    guard, beside = Root(folder, "the code folder"), Root(folder.parent, "the code folder's parent")
+    names = _folder_names(folder, guard)
     texts: dict[str, list[str]] = {}
-    pkl = pickle_path(folder)
+    pkl = beside.check(pickle_path(folder))
     if pkl.is_file():
         pkl_names, _, texts = read_pickle(pkl)
         if set(pkl_names) == set(names):
             names = pkl_names
-    codes = [as_codes(load_npy(folder / f"{n}.npy"), folder / f"{n}.npy") for n in names]
-    prob = prob_path(folder)
+    codes = [as_codes(load_npy(guard.check(folder / f"{n}.npy")), folder / f"{n}.npy") for n in names]
+    prob = beside.check(prob_path(folder))
     size = len(read_prob(prob)) - 2 if prob.is_file() else None
     return TokenSet(names, codes, [texts.get(n, []) for n in names], codebook_size=size)
 
