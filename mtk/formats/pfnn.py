@@ -17,6 +17,7 @@ from mtk.formats.registry import register_format
 from mtk.io.contained import Root
 from mtk.io.small_text import read_small_text
 from mtk.schemas.pfnn import get_preset, pfnn_columns
+from mtk.toolkit.finite import finite_problem
 
 DATABASE = "database.npz"
 KEYS = ("Xun", "Yun", "Pun")
@@ -59,9 +60,10 @@ def database_root(path: Path) -> Root:
     return Root(path if path.is_dir() else path.parent, "the database folder")
 
 
-def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+def read_pfnn_database(path: str | Path, values: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """X, Y, P and the layout.json beside the archive (None when absent), checked for shape and type; read
-    only from inside the database folder (:class:`~mtk.io.contained.Root`)."""
+    only from inside the database folder (:class:`~mtk.io.contained.Root`). With ``values`` (all but ``mtk
+    inspect``, which reports them) the rows are checked too (:func:`values_problem`)."""
     p = Path(path)
     root = database_root(p)
     if p.is_dir():
@@ -73,9 +75,23 @@ def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
                             "expected (N, X), (N, Y) and (N,)")
     if not all(np.issubdtype(a.dtype, np.floating) for a in (X, Y, P)):
         raise BadInputError(p, f"has dtypes {X.dtype}, {Y.dtype}, {P.dtype}; expected floats")
+    if values and (problem := values_problem(X, Y, P)):
+        raise BadInputError(p, problem, "re-export the database with mtk convert --to pfnn")
     layout_path = root.check(p.with_name("layout.json"))
     document = _read_layout(layout_path, X.shape[1], Y.shape[1]) if layout_path.is_file() else None
     return X, Y, P, document
+
+
+def values_problem(X: np.ndarray, Y: np.ndarray, P: np.ndarray) -> str | None:
+    """What makes the rows unusable, or None: NaN or Inf in X, Y or P, a phase outside [0, 1], no rows."""
+    if not len(P):
+        return "holds no rows"
+    for name, data in (("Xun", X), ("Yun", Y), ("Pun", P)):
+        if problem := finite_problem(data):
+            return f"{name} {problem}"
+    if P.min() < 0 or P.max() > 1:
+        return f"Pun holds phases outside [0, 1] ({float(P.min()):.3g} .. {float(P.max()):.3g})"
+    return None
 
 
 def _read_layout(path: Path, x_dim: int, y_dim: int) -> dict:
@@ -108,7 +124,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Rows, dims, column groups, phase histogram and per-group statistics of a PFNN database."""
     from mtk.toolkit.inspection import Report, block_stats
 
-    X, Y, P, document = read_pfnn_database(path)
+    X, Y, P, document = read_pfnn_database(path, values=False)
     report = Report(path=str(path), kind="pfnn", frames=int(len(X)), dim=int(X.shape[1]), dtype=str(X.dtype))
     if document:
         x_groups, y_groups = document["x_groups"], document["y_groups"]

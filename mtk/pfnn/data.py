@@ -62,10 +62,9 @@ def read_database(path: str | Path) -> Database:
         vector = load_npy(file)
         if vector.shape != (dim,) or not np.isfinite(vector).all():
             raise BadInputError(file, f"has shape {vector.shape} or non-finite values, expected ({dim},)")
+        if name.endswith("std") and (vector <= 0).any():
+            raise BadInputError(file, "holds a std that is zero or negative", "re-export the database")
         norm[name] = vector.astype(np.float64)
-    for name, data in (("X", X), ("Y", Y), ("P", P)):
-        if not np.isfinite(data).all():
-            raise BadInputError(folder, f"{name} holds NaN or Inf values")
     return Database(X, Y, P, layout, norm, str(path))
 
 

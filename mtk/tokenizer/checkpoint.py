@@ -71,7 +71,16 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(ckpt.get("net"), dict):
         raise BadInputError(path, "checkpoint has no 'net' state dict", "expected {'net': state_dict, ...}")
     ckpt["net"] = clean_state_dict(ckpt["net"])
+    _refuse_non_finite(ckpt["net"], path)
     return ckpt
+
+
+def _refuse_non_finite(state: dict[str, Any], path: Path) -> None:
+    """A one-line error naming the first weight with NaN or Inf values (a diverged run's checkpoint)."""
+    for key, value in state.items():
+        if isinstance(value, Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise BadInputError(path, f"holds NaN or Inf weights ({key})",
+                                "the run diverged before this save; use an earlier checkpoint")
 
 
 def _quantizer_config(state: dict[str, Tensor], code_dim: int, codebook_size: int | None, path: Path) -> dict:

@@ -15,11 +15,17 @@ from mtk.errors import BadInputError, damaged_input
 from mtk.formats.model import TokenSet
 from mtk.io.location import local_path
 
-__all__ = ["TokenSet", "as_codes", "read_tokens", "write_tokens"]
+__all__ = ["MAX_CODEBOOK", "TokenSet", "as_codes", "read_tokens", "write_tokens"]
+
+
+#: the largest codebook any tokens format may declare, and the bound on every code: a code sizes the counts
+#: kept of it (MotionMillion's is 65,536; mtk trains up to 2^18)
+MAX_CODEBOOK = 2**20
 
 
 def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
-    """A stored code array, (1, L) or (L,), as 1-D int64; non-integer or negative codes are refused."""
+    """A stored code array, (1, L) or (L,), as 1-D int64; non-integer, negative codes and codes of no codebook
+    (>= :data:`MAX_CODEBOOK`) are refused."""
     with damaged_input(where, "expected integer codes (1, L)"):
         array = np.asarray(array)
     if array.ndim == 2 and array.shape[0] == 1:
@@ -29,6 +35,9 @@ def as_codes(array: np.ndarray, where: str | Path) -> np.ndarray:
     codes = array.astype(np.int64)
     if codes.size and codes.min() < 0:
         raise BadInputError(where, f"holds a negative code ({int(codes.min())})")
+    if codes.size and codes.max() >= MAX_CODEBOOK:
+        raise BadInputError(where, f"holds code {int(codes.max())}, beyond any codebook (at most {MAX_CODEBOOK:,} "
+                            "codes)", "the tokens are damaged or were not written by a tokenizer")
     return codes
 
 

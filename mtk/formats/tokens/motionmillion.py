@@ -22,7 +22,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.registry import register_format
-from mtk.formats.tokens import TokenSet, as_codes
+from mtk.formats.tokens import MAX_CODEBOOK, TokenSet, as_codes
 from mtk.io.contained import Root
 from mtk.io.names import check_name, check_names, output_path
 
@@ -121,8 +121,9 @@ def read_prob(path: str | Path) -> np.ndarray:
         first = first_line(err)
         raise BadInputError(path, f"is not a readable frequency file: {first}",
                             "expected torch.save of a float tensor (K+2,)") from None
-    if not isinstance(value, torch.Tensor) or value.ndim != 1 or not value.is_floating_point() or len(value) < 3:
-        raise BadInputError(path, "does not hold a 1-D float tensor of code frequencies")
+    if not isinstance(value, torch.Tensor) or value.ndim != 1 or not value.is_floating_point() \
+            or not 3 <= len(value) <= MAX_CODEBOOK + 2:
+        raise BadInputError(path, "does not hold a 1-D float tensor of code frequencies (K+2 values)")
     return value.double().numpy()
 
 

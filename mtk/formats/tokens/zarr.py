@@ -24,7 +24,7 @@ from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.model import Stats
 from mtk.formats.ragged_store import TEXT_CHUNKS_ATTR, created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
-from mtk.formats.tokens import TokenSet, as_codes
+from mtk.formats.tokens import MAX_CODEBOOK, TokenSet, as_codes
 from mtk.formats.zarr_store import first_missing_shard, missing_shard, open_store, refuse_oversized
 from mtk.io.destination import is_url
 from mtk.io.names import check_names
@@ -126,10 +126,10 @@ def read(path: str | Path) -> TokenSet:
     check_names(names, path)
     if len(texts) != len(names):
         raise BadInputError(path, f"has {len(texts)} texts for {len(names)} names")
-    for key in ("codebook_size", "unit_length"):
+    for key, top in (("codebook_size", MAX_CODEBOOK), ("unit_length", 2**16)):
         value = attrs.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise BadInputError(path, f"has attribute {key}={value!r}; expected a positive integer")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top):
+            raise BadInputError(path, f"has attribute {key}={value!r}; expected an integer in [1, {top}]")
     codes = as_codes(codes, path)
     return TokenSet(names, [codes[a:b] for a, b in zip(offsets[:-1], offsets[1:])], texts,
                     codebook_size=attrs.get("codebook_size"), unit_length=attrs.get("unit_length"),
