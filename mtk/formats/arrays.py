@@ -25,6 +25,7 @@ from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
 from mtk.io.location import require_local
 from mtk.toolkit.finite import require_finite
+from mtk.toolkit.length import require_frames
 from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
 
 ArrayKind = Literal["features", "joints", "stats"]
@@ -159,6 +160,38 @@ def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, n
         return found
 
 
+class NpyRows:
+    """The rows of a C-ordered 2-D ``.npy`` file, read on demand: ``rows[a:b]`` is a fresh array and nothing
+    stays mapped, so a reader of windows holds one window, whatever the file's length."""
+
+    def __init__(self, path: str | Path, header: NpyHeader):
+        self.path, self.header = Path(path), header
+        self.shape, self.dtype = header.shape, header.dtype
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("NpyRows reads contiguous rows only")
+        count = max(stop - start, 0)
+        width = self.shape[1]
+        with _open_npy(self.path) as handle:
+            handle.seek(self.header.offset + start * width * self.dtype.itemsize)
+            data = np.fromfile(handle, dtype=self.dtype, count=count * width) if count * width else \
+                np.empty(0, self.dtype)
+        if data.size != count * width:
+            raise BadInputError(self.path, "ended early", "the file may be truncated")
+        return data.reshape(count, width)
+
+
+def load_motion(path: str | Path) -> np.ndarray:
+    """A feature (T, D) or joints (T, J, 3) file to compute on: :func:`load_npy` after its header's frames
+    are checked against :data:`~mtk.toolkit.length.MAX_FRAMES` (nothing is read of a longer one)."""
+    shape = npy_header(path).shape
+    if len(shape) in (2, 3):
+        require_frames(shape[0], path)
+    return load_npy(path)
+
+
 def array_kind(array: np.ndarray, path: str | Path) -> ArrayKind:
     """What a loaded array is, from its shape; rejects shapes mtk has no meaning for."""
     if array.ndim == 1:
@@ -201,8 +234,9 @@ class FeatureFile:
 
 
 def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
-    """Load a (T, D) feature file whose D matches a known layout (or ``layout``)."""
-    array = load_npy(path)
+    """Load a (T, D) feature file whose D matches a known layout (or ``layout``), of at most
+    :data:`~mtk.toolkit.length.MAX_FRAMES` frames."""
+    array = load_motion(path)
     if array_kind(array, path) != "features":
         raise BadInputError(path, f"has shape {array.shape}; expected features (T, D)")
     require_finite(array, path)
@@ -227,10 +261,15 @@ def detect(path: str) -> bool:
 
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
-    """Report on a feature, joints or stats file."""
+    """Report on a feature, joints or stats file (features of any length are read in windows)."""
     from mtk.toolkit.inspection import describe_features, describe_joints, describe_stats
 
-    array = load_npy(path)
+    header = npy_header(path)
+    if len(header.shape) == 2 and not header.fortran_order and header.shape[0] > 0 \
+            and header.dtype.kind in "biuf":
+        found = resolve_layout(header.shape[1], layout, path)
+        return describe_features(NpyRows(path, header), found, str(path), fps, layout_requested=layout is not None)
+    array = load_motion(path)
     kind = array_kind(array, path)
     if kind == "joints":
         return describe_joints(array, str(path), fps)

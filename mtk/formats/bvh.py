@@ -19,6 +19,7 @@ from mtk.errors import BadInputError, MtkError
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
 from mtk.toolkit.finite import require_bounded
+from mtk.toolkit.length import require_frames
 from mtk.schemas import PFNN31, SMPL22, Skeleton, layouts_on
 
 #: the frame times a BVH may declare: 1000 fps down to one frame a minute (0, NaN or 1e-300 would make a rate of
@@ -163,6 +164,7 @@ def _motion_values(text: str, path: str) -> tuple[int, float, np.ndarray]:
         frames = frame_time = None
     if frames is None or frame_time is None:
         raise BadInputError(path, "has no valid 'Frames:' / 'Frame Time:' lines after MOTION")
+    require_frames(frames, path)  # before the values are parsed
     low, high = FRAME_TIME_RANGE
     if not low <= frame_time <= high:  # NaN fails too
         raise BadInputError(path, f"has Frame Time {frame_time!r}, outside [{low:g}, {high:g}] seconds",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
-from mtk.formats.arrays import array_kind, load_features, load_npy, save_npy
+from mtk.formats.arrays import array_kind, load_features, load_motion, save_npy
 from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
 from mtk.io.atomic import refuse_existing
 from mtk.schemas import Layout, get_layout
@@ -44,7 +44,7 @@ def _source_joints(src: str, layout: Layout, fps: float) -> tuple[np.ndarray, st
         _, positions = smpl22_motion(motion, src)
         positions, _ = resample_motion(positions, None, motion.fps, fps)
         return positions, f"{motion.fps:g} fps BVH"
-    array = load_npy(src)
+    array = load_motion(src)
     if array_kind(array, src) != "joints" or array.shape[1] != layout.num_joints:
         raise BadInputError(src, f"has shape {array.shape}; {layout.name} is made from joints "
                             f"(T, {layout.num_joints}, 3) or an SMPL-22 BVH file")
