@@ -1,10 +1,10 @@
 """``mtk convert --to pfnn`` against PFNN's own generator on the same take (LocomotionFlat04_000).
 
 PFNN's ``generate_database.py`` (original 2017 script) takes about 0.6 s of processing and 2.4 s in all for
-this take (``pfnn_format.md`` §6); it writes 8850 rows of which 885 are distinct (every flat cycle is
+this take (measured when PFNN's script was run here; docs/pfnn.md, "Reproducing PFNN's generator"); it writes 8850 rows of which 885 are distinct (every flat cycle is
 written 10 times). mtk writes the 885 distinct rows once. To compare like with like on your machine, pass
 ``--pfnn-processing`` / ``--pfnn-total`` with figures you measured, or ``--pfnn-dir DIR``: a checkout of PFNN
-whose ``generate_database.py`` runs under today's numpy (pfnn_format.md §6) with its clip list cut to this
+whose ``generate_database.py`` runs under today's numpy (numpy 2 fixes only) with its clip list cut to this
 take; its whole process is then timed alternately with ``mtk convert`` (same load for both).
 
     MTK_TEST_DATA=../shared/data python benchmarks/bench_pfnn.py [--repeat 5] [--pfnn-dir DIR]
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from timing import best_of
 
-#: PFNN's generator on LocomotionFlat04_000 (pfnn_format.md §6): seconds, rows written, distinct rows
+#: PFNN's generator on LocomotionFlat04_000: seconds, rows written, distinct rows
 PFNN_PROCESSING_S, PFNN_TOTAL_S, PFNN_ROWS, PFNN_DISTINCT = 0.6, 2.4, 8850, 885
 
 

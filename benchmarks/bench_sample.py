@@ -16,9 +16,9 @@ from pathlib import Path
 
 from timing import best_of
 
+from mtk.features import get_layout
 from mtk.jobs.sample import write_sample_dataset
-from mtk.schemas import get_layout
-from mtk.toolkit.sample import motion_features, procedural_motion
+from mtk.sample.procedural import motion_features, procedural_motion
 
 TARGET_S = 10.0
 
@@ -40,7 +40,7 @@ def main() -> None:
             counter = iter(range(args.repeat))
             generated = best_of(generate, args.repeat)
             written = best_of(lambda: write_sample_dataset(
-                str(Path(tmp) / f"run{next(counter)}"), name, args.count, 0), args.repeat)
+                str(Path(tmp) / f"run{next(counter)}"), layout=name, count=args.count), args.repeat)
         print(f"{name:8} {generated:11.2f} {written:8.2f} {written / TARGET_S:15.2f}")
 
 

@@ -6,12 +6,12 @@ this output by tests/test_stores.py, so they cannot drift from the code).
 
 from __future__ import annotations
 
-from mtk.schemas import LAYOUTS
+from mtk.features import layouts
 
 
 def layout_tables() -> str:
     parts = []
-    for layout in LAYOUTS.values():
+    for layout in layouts().values():
         parts.append(f"#### {layout.name}: {layout.title} ({layout.dim} columns, {layout.fps:g} fps, "
                      f"6D as {layout.sixd}, {layout.dtype_on_disk} on disk)\n")
         parts.append("| columns | block | meaning | unit | frame of reference |")

@@ -146,7 +146,7 @@ class Demo:
         from mtk.jobs.sample import write_sample_dataset
 
         with self.progress("sample", self.size.motions) as advance:
-            summary = write_sample_dataset(str(self.sample), HML263.name, self.size.motions, seed=0,
+            summary = write_sample_dataset(str(self.sample), layout=HML263.name, count=self.size.motions, seed=0,
                                            overwrite=self.overwrite, on_progress=advance)
         reader = open_dataset(self.sample)
         frames = sum(reader.length(n) for n in reader.info.names)
@@ -207,9 +207,9 @@ class Demo:
                 f"{result['motions']} test motions, codes {result['codes_used']}/{result['codebook_size']}")
 
     def tokenize(self, quantizer: str) -> tuple[dict[str, Any], str]:
+        from mtk.analysis.codebook import code_counts
         from mtk.formats.tokens import read_tokens
         from mtk.tokenizer.tokenize import tokenize_dataset
-        from mtk.toolkit.codebook import code_counts
 
         out = self.codes_dir(quantizer)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +256,7 @@ class Demo:
 
 def codebook_figures(counts) -> dict[str, Any]:
     """Tokens, codes used, usage and perplexity from per-code counts (length K)."""
-    from mtk.toolkit.codebook import perplexity, usage
+    from mtk.analysis.codebook import perplexity, usage
 
     return {"tokens": int(counts.sum()), "codes_used": int((counts > 0).sum()), "codebook_size": len(counts),
             "usage": usage(counts), "perplexity": perplexity(counts), "counts": counts}

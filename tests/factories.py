@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.schemas import Layout, get_layout
+from mtk.features import get_layout
+from mtk.schemas import Layout
 
 
 def random_features(rng: np.random.Generator, frames: int, layout: Layout, dtype=np.float32) -> np.ndarray:

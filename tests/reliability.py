@@ -20,7 +20,7 @@ def build_formats(root: Path) -> dict[str, Path]:
     from mtk.jobs.sample import write_sample_dataset
 
     paths = {"npy-folder": make_npy_dataset(root / "folder", "hml263", count=5, min_frames=30, max_frames=50)}
-    write_sample_dataset(str(root / "sample"), "hml263", count=3, seed=1)
+    write_sample_dataset(str(root / "sample"), layout="hml263", count=3, seed=1)
     paths["npy"] = root / "feature.npy"
     shutil.copy(sorted((root / "sample" / "new_joint_vecs").glob("*.npy"))[0], paths["npy"])
     paths["zarr"] = root / "data.zarr"

@@ -10,16 +10,29 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mtk"
 
-#: package -> the mtk packages it may import (itself always allowed); see docs/architecture.md
-ALLOWED: dict[str, set[str]] = {
+_BELOW_FORMATS = {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.maths", "mtk.features", "mtk.analysis", "mtk.stats",
+                  "mtk.render", "mtk.sample", "mtk.toolkit"}
+#: package -> the mtk packages it may import (itself always allowed), None for anything; see docs/architecture.md.
+#: A package missing here fails the test: a new room is placed in the order on purpose, not by default.
+ALLOWED: dict[str, set[str] | None] = {
     "mtk.errors": set(),
     "mtk.schemas": set(),
     "mtk.io": {"mtk.errors"},
-    "mtk.toolkit": {"mtk.errors", "mtk.schemas"},
-    "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit"},
-    "mtk.jobs": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats"},
-    "mtk.tokenizer": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
-    "mtk.pfnn": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.toolkit", "mtk.formats", "mtk.jobs"},
+    "mtk.maths": set(),
+    "mtk.features": {"mtk.errors", "mtk.schemas", "mtk.maths"},
+    "mtk.analysis": {"mtk.errors", "mtk.schemas", "mtk.maths", "mtk.features"},
+    "mtk.stats": {"mtk.errors", "mtk.schemas", "mtk.maths", "mtk.features"},
+    "mtk.render": set(),
+    "mtk.sample": {"mtk.errors", "mtk.schemas", "mtk.maths", "mtk.features"},
+    "mtk.toolkit": {"mtk.errors", "mtk.schemas", "mtk.maths", "mtk.features"},
+    "mtk.formats": {"mtk.errors", "mtk.schemas", "mtk.io", "mtk.maths", "mtk.features", "mtk.analysis"},
+    "mtk.jobs": _BELOW_FORMATS | {"mtk.formats"},
+    "mtk.tokenizer": _BELOW_FORMATS | {"mtk.formats", "mtk.jobs"},
+    "mtk.pfnn": _BELOW_FORMATS | {"mtk.formats", "mtk.jobs"},
+    "mtk.cli": None,
+    "mtk.demo": None,
+    "mtk": None,
+    "mtk.__main__": None,
 }
 
 
@@ -101,17 +114,26 @@ def _package(module: str) -> str:
 def test_imports_point_one_way():
     violations = []
     for module, targets in graph(top_level_only=False).items():
-        allowed = ALLOWED.get(_package(module))
+        package = _package(module)
+        assert package in ALLOWED, f"{package} is not in ALLOWED: place it in the import order (docs/architecture.md)"
+        allowed = ALLOWED[package]
         if allowed is None:
             continue  # cli, demo and the package root may import anything
         for target in targets:
-            if _package(target) != _package(module) and _package(target) not in allowed:
+            if _package(target) != package and _package(target) not in allowed:
                 violations.append(f"{module} imports {target}")
     assert violations == []
 
 
+def test_every_package_is_placed():
+    """ALLOWED fails closed: every package under mtk/ has its row (and no row names a package that is gone)."""
+    found = {_package(name) for name in graph(top_level_only=True)}
+    assert found == set(ALLOWED)
+
+
 #: packages that ``mtk --help``, ``mtk inspect`` and format detection load (the registry imports every format)
-LIGHT = ("errors", "schemas", "io", "toolkit", "formats", "cli")
+LIGHT = ("errors", "schemas", "io", "maths", "features", "analysis", "stats", "render", "sample", "toolkit",
+         "formats", "cli")
 
 
 def _light_modules():
@@ -138,21 +160,110 @@ def _docstrings(tree: ast.AST) -> set[int]:
             and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
 
 
-def test_layouts_are_data_outside_schemas_and_the_family_table():
-    """No layout name in code (docstrings aside) and no test on a layout's 6D convention: behaviour goes
-    through mtk.toolkit.families, names through mtk.schemas."""
-    from mtk.schemas import LAYOUTS
+def _string_constants(path: Path):
+    """(line, text) of every string constant in ``path`` that is not a docstring."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = _docstrings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.lineno, node.value
 
-    offenders = []
+
+def _family_rooms(path: Path) -> bool:
+    """schemas/ and features/ say what layouts, skeletons and datasets are; every other module asks them."""
+    return "schemas" in path.parts or "features" in path.parts
+
+
+def _named(words: set[str]):
+    """A pattern finding ``words`` as words of a text; a dotted module path (``mtk.features.smpl272``) is not
+    a name."""
+    import re
+
+    return re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, words))) + r")(?![\w.])")
+
+
+def _is_text(node: ast.AST) -> bool:
+    """A string constant, or a tuple/list/set of them."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return bool(node.elts) and all(_is_text(element) for element in node.elts)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _offenders(words: set[str], attributes: set[str]) -> list[str]:
+    """Modules outside schemas/ and features/ whose string constants (docstrings aside) spell one of
+    ``words``, or that compare one of ``attributes`` (``x.family == ...``)."""
+    pattern = _named(words)
+    found = []
     for path in PACKAGE.rglob("*.py"):
-        if "schemas" in path.parts or path.name == "families.py":
+        if _family_rooms(path):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = _docstrings(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                named = [name for name in LAYOUTS if name in node.value]
-                offenders += [f"{module_name(path)}:{node.lineno} names {name}" for name in named]
-            if isinstance(node, ast.Compare) and "sixd" in ast.unparse(node):
-                offenders.append(f"{module_name(path)}:{node.lineno} tests {ast.unparse(node)}")
+        found += [f"{module_name(path)}:{line} names {name}" for line, text in _string_constants(path)
+                  for name in pattern.findall(text)]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            sides = [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+            if any(isinstance(side, ast.Attribute) and side.attr in attributes for side in sides) and \
+                    any(_is_text(side) for side in sides):
+                found.append(f"{module_name(path)}:{node.lineno} tests {ast.unparse(node)}")
+    return found
+
+
+def test_layouts_are_data_outside_schemas_and_the_family_modules():
+    """No layout name in code (docstrings aside) and no test on a layout's 6D convention: behaviour goes
+    through mtk.features, names through the layouts."""
+    from mtk.features import layouts
+
+    assert _offenders(set(layouts()), {"sixd"}) == []
+
+
+def _family_words() -> set[str]:
+    """Skeleton, feature-family and dataset-family names, less the names of formats (the MotionMillion token
+    format shares its dataset's name; a format's name belongs to the format registry)."""
+    from mtk.features import dataset_folders, families, layouts, skeletons
+    from mtk.formats import registry
+
+    words = {s.name for s in skeletons()} | {f.name for f in families()} | {d.name for d in dataset_folders()}
+    words |= {layout.dataset_family for layout in layouts().values()}
+    return words - {f.name for f in registry.formats()}
+
+
+def test_skeletons_and_dataset_families_are_named_only_in_schemas_and_the_family_modules():
+    """Skeletons are found with ``skeleton_for_joints``, dataset folders and published stats through the
+    families: no other module spells their names (docstrings aside) or compares a family string."""
+    words = _family_words()
+    assert {"smpl22", "kit21", "pfnn31", "hml", "humanml3d", "kit"} <= words
+    assert _offenders(words, {"family", "dataset_family", "skeleton"}) == []
+
+
+def test_the_name_checks_see_a_name():
+    """The checks above would see an offence: a name in a string, not in a dotted path or a longer word."""
+    pattern = _named({"kit21", "smpl272"})
+    assert pattern.findall("use --skeleton kit21") == ["kit21"]
+    assert pattern.findall("mtk.features.smpl272 toolkit21 kit21x") == []
+    tree = ast.parse("layout.family == 'hml'\nlayout.sixd in ('rows',)\nskeleton is SMPL22")
+    assert [_is_text(node.comparators[0]) for node in ast.walk(tree) if isinstance(node, ast.Compare)] == \
+        [True, True, False]
+
+
+#: the notes beside the repository that nothing in it may cite (this file names them, so it is not scanned)
+OUTSIDE = ("shared/specs", "feature_layouts.md", "pfnn_format.md", "motionmillion_tokenizer.md", "ecosystem.md")
+
+
+def test_the_code_cites_only_the_repository():
+    """Docstrings, comments and tests cite the project's own docs (which say in their own words what the code
+    relies on), never notes outside the repository: every ``docs/*.md`` or ``README.md`` named exists."""
+    import re
+
+    root = PACKAGE.parent
+    cited = re.compile(r"(?<![\w/.-])((?:docs/)?[\w-]+\.md)\b")
+    offenders = []
+    for folder in ("mtk", "tests", "benchmarks", "docs"):
+        for path in (root / folder).rglob("*.py"):
+            if path == Path(__file__).resolve():
+                continue
+            text = path.read_text(encoding="utf-8")
+            offenders += [f"{path.relative_to(root)} cites {outside}" for outside in OUTSIDE if outside in text]
+            offenders += [f"{path.relative_to(root)} cites {name}" for name in cited.findall(text)
+                          if name.startswith("docs/") and not (root / name).is_file()
+                          or not name.startswith("docs/") and name != "report.md" and not (root / name).is_file()
+                          and not (root / "docs" / name).is_file()]
     assert offenders == []

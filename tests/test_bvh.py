@@ -18,7 +18,7 @@ def test_pfnn_take_matches_the_pfnn_skeleton(data_dir):
     zero = [i for i, o in enumerate(motion.offsets) if not np.any(o)]
     assert zero == [0, 1, 6, 11, 14, 17, 21, 23, 24, 28, 30]
     positions = read_bvh(data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", scale=5.6444).positions()
-    # PFNN's scale gives centimetres: hips around 93 cm, the head joint around 127 cm (pfnn_format.md §1.1)
+    # PFNN's scale gives centimetres: hips around 93 cm, the head joint around 127 cm
     assert 80 < np.median(positions[:, 0, 1]) < 105
     assert 115 < np.median(positions[:, 16, 1]) < 140
     # zero-offset joints sit exactly on their parents
@@ -87,8 +87,8 @@ def test_272_bvh_272_round_trip(data_dir, tmp_path, mtk_cli):
     assert mtk_cli("convert", bvh, back, "--to", "smpl272", "--fps", "60").code == 0
     assert np.abs(np.load(back) - np.load(src)).max() < 1e-4
     # the BVH carries the exact SMPL rotations: FK with the fitted offsets gives the features' joints
+    from mtk.features import recover_joints
     from mtk.schemas import SMPL272
-    from mtk.toolkit.families import recover_joints
 
     assert np.abs(motion.positions() - recover_joints(np.load(src), SMPL272)[:, [
         SMPL272.skeleton.joint_names.index(n.lower()) for n in motion.joint_names]]).max() < 1e-4

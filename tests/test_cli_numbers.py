@@ -24,9 +24,14 @@ COMMANDS = dict(_commands())
 NUMERIC = (click.types.IntParamType, click.types.FloatParamType)
 
 
+def _params(command: click.Command) -> list[click.Parameter]:
+    """Every parameter, those a command adds when click asks (the quantizers' options) included."""
+    return command.get_params(click.Context(command))
+
+
 def _numeric_params():
     for path, command in COMMANDS.items():
-        for param in command.params:
+        for param in _params(command):
             if isinstance(param.type, NUMERIC) or isinstance(param.type, numbers.StepList):
                 yield path, command, param
 
@@ -40,7 +45,7 @@ def test_every_command_is_walked():
 def test_no_number_is_unvalidated(path):
     """A numeric parameter is an :class:`numbers.Integer` or :class:`numbers.Real` (both bounds given, Real refuses
     NaN/Inf), or a :class:`numbers.StepList`; a plain int/float (or click's own ranges) fails here."""
-    for param in COMMANDS[path].params:
+    for param in _params(COMMANDS[path]):
         kind = param.type
         if isinstance(kind, NUMERIC):
             assert isinstance(kind, numbers.Integer | numbers.Real), f"{' '.join(path)} {param.opts}: {kind!r}"
@@ -62,7 +67,7 @@ def _required(command: click.Command) -> list[str]:
     """Placeholder values for the command's required arguments and options (never read: the bad number is
     refused while parsing)."""
     args: list[str] = []
-    for param in command.params:
+    for param in _params(command):
         if isinstance(param, click.Argument) and param.required:
             args.append("placeholder")
         elif isinstance(param, click.Option) and param.required:

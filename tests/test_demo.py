@@ -53,8 +53,8 @@ def test_outputs_exist_and_report_links_them(demo):
 
 
 def test_usage_figures_match_the_tokens_on_disk(demo):
+    from mtk.analysis.codebook import code_counts
     from mtk.formats.tokens import read_tokens
-    from mtk.toolkit.codebook import code_counts
 
     out, result, _ = demo
     figures = {s.name: s.figures for s in result.steps}

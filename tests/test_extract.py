@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mtk.features import recover_joints
+from mtk.features.hml import canonical_positions, extract_263
+from mtk.features.smpl272 import extract_272
+from mtk.maths.rotations import axis_angle_to_matrix
+from mtk.maths.smoothing import gaussian_smooth
 from mtk.schemas import HML263, KIT251, SMPL272
-from mtk.toolkit.extract import canonical_positions, extract_263, extract_272, gaussian_smooth
-from mtk.toolkit.families import recover_joints
-from mtk.toolkit.rotations import axis_angle_to_matrix
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def test_quirk_flag_changes_heading_channels_only_where_it_should(hml):
 
 def test_263_branch_fix_survives_a_turn_through_180_degrees(hml):
     """P4: spinning in place through 270 degrees; the released encoder loses heading, the fixed one does not."""
-    from mtk.toolkit.rotations import rotation_y
+    from mtk.maths.rotations import rotation_y
 
     joints, _ = hml
     angle = np.linspace(0, 1.5 * np.pi, 120)
@@ -88,7 +90,7 @@ def test_gaussian_smooth_matches_the_definition():
 
 def test_kit251_round_trip_on_kit_shaped_joints():
     """KIT joints (mm-like units, no target skeleton: no retargeting) -> 251 -> joints."""
-    from mtk.toolkit.sample import procedural_motion
+    from mtk.sample.procedural import procedural_motion
 
     smpl = procedural_motion(1, 4, KIT251.fps).joints
     # MMM joint k sits on the SMPL joint kit_from_smpl[k]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mtk.analysis.frame_rate import FILE, LAYOUT_DEFAULT, OPTION, FrameRate, chosen_rate, rate_doubt
+from mtk.features.smpl272 import extract_272
+from mtk.sample.procedural import procedural_motion
 from mtk.schemas import HML263, SMPL272
-from mtk.toolkit.extract import extract_272
-from mtk.toolkit.frame_rate import FILE, LAYOUT_DEFAULT, OPTION, FrameRate, chosen_rate, rate_doubt
-from mtk.toolkit.sample import procedural_motion
 
 
 def test_chosen_rate_says_where_it_comes_from():

@@ -11,11 +11,9 @@ folders, split lists, token code folders and stores, PFNN databases):
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import h5py
-import numpy as np
 import pytest
 from hostile import (assert_one_line_error, mtk_here, sample_here, store_here, tiny_checkpoint, tree_state)
 

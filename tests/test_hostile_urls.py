@@ -17,7 +17,7 @@ import uuid
 import fsspec
 import numpy as np
 import pytest
-from hostile import assert_one_line_error, mtk_here, sample_here, set_store_names, store_here, store_names, tree_state
+from hostile import assert_one_line_error, mtk_here, sample_here, store_here, store_names, tree_state
 
 HUGE = 10**12
 

@@ -12,12 +12,12 @@ import pytest
 from factories import make_npy_dataset
 
 from mtk.errors import MtkError
+from mtk.features import recover_joints
+from mtk.features import get_layout
 from mtk.formats.pfnn import read_pfnn_database
 from mtk.jobs.pfnn_export import convert_to_pfnn
 from mtk.jobs.pfnn_sources import ExportOptions, read_phase, source_from_bvh
-from mtk.schemas import get_layout
 from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset, pfnn_columns
-from mtk.toolkit.families import recover_joints
 from mtk.toolkit.pfnn import facing_directions, world_joints_from_rows
 
 TAKE = "pfnn/animations/LocomotionFlat04_000"

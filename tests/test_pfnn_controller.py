@@ -44,7 +44,7 @@ def smpl_setup(tmp_path_factory):
     from mtk.pfnn.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("pfnn_smpl")
-    write_sample_dataset(str(root / "sample"), "smpl272", 40, seed=0)
+    write_sample_dataset(str(root / "sample"), layout="smpl272", count=40, seed=0)
     convert_to_pfnn(str(root / "sample"), str(root / "db"))
     train(TrainConfig(str(root / "db"), str(root / "run"), epochs=4, hidden=256, evals=1, lr=5e-4))
     return load_network(root / "run"), read_database(root / "db"), root
@@ -77,9 +77,9 @@ def test_mtk_trained_smpl22_network_walks_and_turns(smpl_setup):
 
 
 def test_following_a_clip_reports_pose_error(smpl_setup):
+    from mtk.features import recover_joints
     from mtk.pfnn.figures import mean_pose_error, pose_error
     from mtk.pfnn.play import play
-    from mtk.toolkit.families import recover_joints
 
     from mtk.formats.datasets import open_dataset
 

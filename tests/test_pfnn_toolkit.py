@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from mtk.jobs.pfnn_sources import read_footstep_cycles, read_footstep_phase, read_phase
+from mtk.maths.kinematics import forward_kinematics
+from mtk.maths.rotations import rotation_y
 from mtk.schemas import SMPL22
 from mtk.schemas.pfnn import get_preset, pfnn_columns
-from mtk.toolkit.kinematics import forward_kinematics
 from mtk.toolkit.pfnn import PfnnMotion, export_rows, grouped_stats
 from mtk.toolkit.phase import phase_from_contacts, phase_increment
-from mtk.toolkit.rotations import rotation_y
 
 PRESET = get_preset("smpl22")
 COLUMNS = pfnn_columns(SMPL22.joint_names)
@@ -122,8 +122,8 @@ def test_phase_without_strikes_runs_at_one_hertz():
 
 
 def test_swing_rotations_point_rest_bones_along_the_data(data_dir: Path):
-    from mtk.schemas import get_layout
-    from mtk.toolkit.families import recover_joints
+    from mtk.features import recover_joints
+    from mtk.features import get_layout
     from mtk.toolkit.pfnn import facing_directions, rotations_from_positions
 
     joints = recover_joints(np.load(data_dir / "humanml3d/new_joint_vecs/012314.npy").astype(np.float64),

@@ -18,7 +18,7 @@ def small_db(tmp_path_factory) -> Path:
     from mtk.jobs.sample import write_sample_dataset
 
     root = tmp_path_factory.mktemp("pfnn_train")
-    write_sample_dataset(str(root / "sample"), "smpl272", 12, seed=3)
+    write_sample_dataset(str(root / "sample"), layout="smpl272", count=12, seed=3)
     convert_to_pfnn(str(root / "sample"), str(root / "db"))
     return root / "db"
 

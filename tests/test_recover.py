@@ -1,4 +1,4 @@
-"""Joint recovery against the real shipped files (feature_layouts.md §5, §9)."""
+"""Joint recovery against the real shipped files (docs/motion.md, "What the families compute")."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from mtk.features import recover_joints, recover_local_rotations
+from mtk.maths import rotations as rot
 from mtk.schemas import HML263, KIT251, SMPL272
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.families import recover_joints, recover_local_rotations
 
 
 def test_hml263_recovery_matches_new_joints_numpy_and_torch(data_dir):

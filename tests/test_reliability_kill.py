@@ -144,7 +144,7 @@ def test_tokenize_killed_anywhere_resumes_to_the_same_tokens(tmp_path, checkpoin
     from mtk.jobs.sample import write_sample_dataset
 
     src = tmp_path / "sample"
-    write_sample_dataset(str(src), "hml263", count=80, seed=3)
+    write_sample_dataset(str(src), layout="hml263", count=80, seed=3)
     before = checksums(src)
     whole = tmp_path / "whole" / "codes"
     started = time.perf_counter()

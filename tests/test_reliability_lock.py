@@ -91,7 +91,7 @@ def tokens(tmp_path_factory, checkpoint) -> Path:
     from mtk.tokenizer.tokenize import tokenize_dataset
 
     root = tmp_path_factory.mktemp("tokens")
-    write_sample_dataset(str(root / "sample"), "hml263", count=4, seed=2)
+    write_sample_dataset(str(root / "sample"), layout="hml263", count=4, seed=2)
     tokenize_dataset(str(root / "sample"), str(checkpoint), str(root / "tokens.zarr"), format="zarr")
     return root / "tokens.zarr"
 

@@ -97,7 +97,7 @@ def sample(tmp_path_factory) -> Path:
     from mtk.jobs.sample import write_sample_dataset
 
     path = tmp_path_factory.mktemp("sample") / "sample"
-    write_sample_dataset(str(path), "hml263", count=40, seed=5)
+    write_sample_dataset(str(path), layout="hml263", count=40, seed=5)
     return path
 
 

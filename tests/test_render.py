@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
+from mtk.sample.procedural import motion_features, procedural_motion
 from mtk.schemas import HML263
-from mtk.toolkit.sample import motion_features, procedural_motion
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mtk.toolkit import rotations as rot
+from mtk.maths import rotations as rot
 
 unit_floats = st.floats(-1.0, 1.0, allow_nan=False, width=64)
 quaternions = arrays(np.float64, (16, 4), elements=unit_floats).filter(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mtk.features import recover_joints, recover_local_rotations
+from mtk.features.hml import canonical_positions, extract_263
 from mtk.formats.datasets import open_dataset
+from mtk.maths.rotations import geodesic_angle
+from mtk.sample.procedural import ACTIONS, motion_features, procedural_motion
 from mtk.schemas import HML263, SMPL22, SMPL272
-from mtk.toolkit.extract import canonical_positions, extract_263
-from mtk.toolkit.families import recover_joints, recover_local_rotations
-from mtk.toolkit.rotations import geodesic_angle
-from mtk.toolkit.sample import ACTIONS, motion_features, procedural_motion
 
 
 def test_same_seed_same_motion_other_seed_other_motion():

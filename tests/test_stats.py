@@ -1,4 +1,4 @@
-"""mtk.toolkit.stats: exact streaming moments and the normalisation conventions, against float64 numpy."""
+"""mtk.stats.moments: exact streaming moments and the normalisation conventions, against float64 numpy."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import random_features
-from mtk.schemas import HML263, KIT251, SMPL272, get_layout
-from mtk.toolkit.stats import (
+from mtk.features import get_layout
+from mtk.schemas import HML263, KIT251, SMPL272
+from mtk.stats.moments import (
     Moments,
     accumulate,
     apply_feat_bias,
@@ -161,7 +162,7 @@ def test_real_motion_in_chunks_equals_numpy(data_dir, relpath, layout, groups):
 
 
 def test_identify_grouping_from_files_alone():
-    from mtk.toolkit.stats_check import identify_convention
+    from mtk.stats.conventions import identify_convention
 
     arrays = chunks_of(SMPL272, seed=9, count=8, dtype=np.float64)
     moments, _ = accumulate(arrays, SMPL272.dim)

@@ -11,8 +11,8 @@ import pytest
 from factories import make_npy_dataset
 import mtk.jobs.stats as dataset_stats_module
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
+from mtk.features import get_layout
 from mtk.jobs.stats import check_stats, dataset_stats, write_stats
-from mtk.schemas import get_layout
 from test_stats import assert_rel, reference
 
 FAMILY_DIR = {"hml263": "new_joint_vecs", "smpl272": "motion_data/vector_272"}
@@ -154,7 +154,7 @@ def test_check_identifies_the_real_files(data_dir, tmp_path, folder, mean, std, 
     check = result.check
     assert check.layout == layout and check.grouping == "layout" and check.feat_bias == 1.0
     assert check.convention == "grouped" and check.description.startswith(description)
-    from mtk.toolkit.stats import apply_feat_bias
+    from mtk.stats.moments import apply_feat_bias
 
     biased = tmp_path / "std5.npy"
     np.save(biased, apply_feat_bias(np.load(data_dir / folder / std), get_layout(layout), 5.0))

@@ -10,13 +10,13 @@ import pytest
 import torch
 from factories import write_malicious_pickle
 
+from mtk.features import recover_joints
 from mtk.formats.datasets import open_dataset
 from mtk.formats.tokens import read_tokens
 from mtk.tokenizer import build_model, save_checkpoint
 from mtk.tokenizer.encode import (cropped_frames, encode_batch, encode_motions, in_order, load_shard, normalize,
                                   plan_batches, save_shard, shard_names)
 from mtk.tokenizer.tokenize import _encode_sharded, _Processes, tokenize_dataset
-from mtk.toolkit.families import recover_joints
 
 
 @pytest.fixture(scope="module")

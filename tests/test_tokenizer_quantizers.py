@@ -94,13 +94,102 @@ def test_lfq_codes_are_sign_bits_least_significant_first():
 
 
 def test_lfq_entropy_term_prefers_balanced_decided_bits():
-    q = LFQ(bits=2, dim=2, commitment=0.0)
+    q = LFQ(bits=2, dim=2, commitment=0.0).train()
     with torch.no_grad():
         q.project_in.weight.copy_(torch.eye(2))
         q.project_in.bias.zero_()
     spread = torch.tensor([[3.0, 3.0], [3.0, -3.0], [-3.0, 3.0], [-3.0, -3.0]]).t()[None]
     collapsed = torch.full((1, 2, 4), 3.0)
     assert q(spread)[2] < q(collapsed)[2]
+    token, batch = q.entropy_terms(spread.transpose(1, 2))
+    assert token.item() == pytest.approx(0.0, abs=1e-6) and batch.item() == pytest.approx(math.log(4))
+
+
+def _lfq_pair(bits: int, groups: int):
+    """mtk's LFQ and vector-quantize-pytorch's on ``bits`` channels with no projection in between."""
+    from vector_quantize_pytorch import LFQ as ReferenceLFQ
+
+    mine = LFQ(bits=bits, dim=bits).train()
+    with torch.no_grad():
+        mine.project_in.weight.copy_(torch.eye(bits))
+        mine.project_in.bias.zero_()
+    reference = ReferenceLFQ(dim=bits, codebook_size=2 ** (bits // groups), num_codebooks=groups,
+                             entropy_loss_weight=0.1, commitment_loss_weight=0.25, diversity_gamma=1.0).train()
+    return mine, reference
+
+
+def _reference_index(indices: Tensor, group_bits: int) -> Tensor:
+    """vector-quantize-pytorch's per-codebook indices (channel 0 most significant) as mtk's one index
+    (channel 0 least significant); one codebook comes without its codebook axis."""
+    indices = indices if indices.ndim == 3 else indices[..., None]
+    reversed_bits = torch.zeros_like(indices)
+    for bit in range(group_bits):
+        reversed_bits |= ((indices >> bit) & 1) << (group_bits - 1 - bit)
+    return sum(reversed_bits[..., g] << (g * group_bits) for g in range(indices.shape[-1]))
+
+
+@pytest.mark.parametrize("bits, groups", [(10, 1), (16, 2)])
+def test_lfq_matches_vector_quantize_pytorch(bits, groups):
+    """2^10: the entropy of the whole code distribution; 2^16: two groups of 8 bits, which is the reference's
+    loss with two codebooks. Same indices, same entropy and commitment terms."""
+    torch.manual_seed(bits)
+    mine, reference = _lfq_pair(bits, groups)
+    x = torch.randn(3, 40, bits) * 0.05  # near the boundaries, where the soft assignments are not one-hot
+    _, indices, aux = mine(x.transpose(1, 2))
+    (_, ref_indices, ref_aux), (per_sample, codebook, commit) = reference(x, return_loss_breakdown=True)
+    assert torch.equal(indices.long(), _reference_index(ref_indices.long(), bits // groups))
+    token, batch = mine.entropy_terms(x)
+    assert token.item() == pytest.approx(per_sample.item(), rel=1e-5)
+    assert batch.item() == pytest.approx(codebook.item(), rel=1e-5)
+    assert F.mse_loss(x, torch.where(x > 0, 1.0, -1.0)).item() == pytest.approx(commit.item(), rel=1e-6)
+    assert aux.item() == pytest.approx(ref_aux.item(), rel=1e-5)
+
+
+def test_lfq_entropy_groups_stay_small():
+    from mtk.tokenizer.quantizers.lfq import entropy_groups
+
+    assert entropy_groups(10) == (10,) and entropy_groups(12) == (12,)
+    assert entropy_groups(14) == (7, 7) and entropy_groups(16) == (8, 8) and entropy_groups(25) == (9, 8, 8)
+
+
+def test_an_lfq_run_from_the_per_bit_loss_loads_but_does_not_resume(tmp_path):
+    model = build_model("tiny", 272, "lfq", 256)
+    (tmp_path / "run").mkdir()
+    save_checkpoint(tmp_path / "run" / "net_latest.pth", model, iteration=2)
+    ckpt = torch.load(tmp_path / "run" / "net_latest.pth", weights_only=True)
+    del ckpt["config"]["lfq_loss"]  # as mtk wrote LFQ runs before the code-entropy loss
+    torch.save(ckpt, tmp_path / "run" / "net_latest.pth")
+    loaded, _ = load_checkpoint(tmp_path / "run" / "net_latest.pth")
+    x = torch.randn(1, 16, 272)
+    assert torch.equal(loaded.encode(x), model.encode(x))
+    from mtk.errors import MtkError
+
+    with pytest.raises(MtkError, match="earlier per-bit entropy loss"):
+        train(TrainConfig(dataset="memory", out=str(tmp_path / "run"), resume=True, workers=0),
+              datasets=_datasets())
+
+
+def test_vqvae_data_init_starts_the_codebook_on_the_first_batch():
+    torch.manual_seed(4)
+    uniform = PlainVQ(64, 4)
+    data = PlainVQ(64, 4, codebook_init="data").train()
+    assert uniform.embedding.weight.abs().max() <= 1 / 64
+    z = torch.randn(2, 4, 16) * 3 + 5  # 32 outputs far from the origin
+    data(z)
+    rows = z.transpose(1, 2).reshape(-1, 4)
+    nearest = torch.cdist(data.embedding.weight.detach(), rows).min(dim=1).values
+    assert bool(data.initialised) and nearest.max() < 0.2  # every code sits (jittered) on an output
+    before = data.embedding.weight.detach().clone()
+    data(torch.randn(2, 4, 16))  # the second batch does not re-initialise
+    assert torch.equal(data.embedding.weight.detach(), before)
+    state = {k: v for k, v in data.state_dict().items()}
+    assert set(state) == {"embedding.weight", "initialised"}
+    assert PlainVQ.config_from_state(state, 4, None, None)["codebook_init"] == "data"
+    assert PlainVQ.config_from_state({"embedding.weight": before}, 4, None, None)["codebook_init"] == "uniform"
+    with pytest.raises(ValueError, match="--codebook-init takes one of uniform, data"):
+        model_config("tiny", quantizer="vqvae", codebook_init="kmeans")
+    with pytest.raises(ValueError, match=r"the vq quantizer takes no codebook_init \(it takes --commitment\)"):
+        model_config("tiny", quantizer="vq", codebook_init="data")
 
 
 def test_vq_reports_how_many_codes_it_reseeded():
@@ -194,7 +283,7 @@ def toy():
 
 def test_a_toy_quantizer_registered_in_one_module_is_everywhere(toy, tmp_path):
     help_text = CliRunner().invoke(cli, ["tokenizer", "train", "--help"]).output
-    assert "fsq|lfq|vq|vqvae|toy" in help_text
+    assert "fsq|lfq|toy|vq|vqvae" in help_text
     result = train(TrainConfig(dataset="memory", out=str(tmp_path / "run"), preset="tiny", quantizer="toy",
                                codebook_size=16, iters=2, batch_size=2, window=16, warmup=1, milestones=(2,),
                                eval_every=2, save_every=2, log_every=1, workers=0), datasets=_datasets())

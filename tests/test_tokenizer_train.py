@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mtk.errors import MtkError
-from mtk.schemas import get_layout
+from mtk.features import get_layout
 from mtk.tokenizer import build_model, load_checkpoint
 from mtk.tokenizer.evaluate import batch_errors, evaluate
 from mtk.tokenizer.losses import position_slice, reconstruction_loss
@@ -94,9 +94,39 @@ def test_mpjpe_is_pelvis_aligned_mean_over_joints():
     prediction[..., 8 + 3 * 5] += 0.022  # joint 5 moves 22 mm along x in every frame
     prediction[..., 0] += 0.01  # the root drifts 10 mm per frame: cancels in MPJPE, shows in root error
     lengths = torch.tensor([12, 6])
-    mpjpe, root = batch_errors(prediction, target, lengths, layout)
-    assert mpjpe.tolist() == pytest.approx([0.001, 0.001])
-    assert root[1].item() == pytest.approx(0.01 * 3.5)  # mean of 1..6 frames of 10 mm drift
+    errors = batch_errors(prediction, target, lengths, layout)
+    assert errors["mpjpe"].tolist() == pytest.approx([0.001, 0.001])
+    assert errors["pose_mpjpe"].tolist() == pytest.approx([0.001, 0.001])
+    assert errors["root"][1].item() == pytest.approx(0.01 * 3.5)  # mean of 1..6 frames of 10 mm drift
+    assert errors["accel_error"].tolist() == pytest.approx([0.0, 0.0], abs=1e-12)  # a constant offset
+
+
+def test_pose_mpjpe_ignores_the_heading_and_mpjpe_does_not():
+    layout = get_layout("smpl272")
+    rng = np.random.default_rng(1)
+    target = torch.from_numpy(rng.normal(size=(1, 10, 272)) * 0.1)
+    target[..., 2:8] = torch.tensor([1.0, 0, 0, 0, 1, 0], dtype=torch.float64)
+    prediction = target.clone()
+    turn = 0.2  # the prediction turns 0.2 rad about +y in its first frame and keeps that heading
+    c, s = np.cos(turn), np.sin(turn)
+    prediction[:, 0, 2:8] = torch.tensor([c, 0, -s, 0, 1, 0], dtype=torch.float64)
+    errors = batch_errors(prediction, target, torch.tensor([10]), layout)
+    assert errors["pose_mpjpe"].item() == pytest.approx(0.0, abs=1e-12)
+    assert errors["mpjpe"].item() > 0.01
+
+
+def test_acceleration_figures_follow_second_differences():
+    layout = get_layout("smpl272")
+    target = torch.zeros(1, 8, 272, dtype=torch.float64)
+    target[..., 2:8] = torch.tensor([1.0, 0, 0, 0, 1, 0], dtype=torch.float64)
+    prediction = target.clone()
+    prediction[0, 4, 8 + 3 * 7] += 0.004  # joint 7 jumps 4 mm along x in frame 4 only
+    errors = batch_errors(prediction, target, torch.tensor([8]), layout)
+    # frames 3, 4, 5 see |a| of 4, 8, 4 mm on one of 22 joints; the mean is over the 6 inner frames
+    assert errors["accel_max"].item() == pytest.approx((0.004 + 0.008 + 0.004) / 6)
+    assert errors["accel_mean"].item() == pytest.approx((0.004 + 0.008 + 0.004) / 6 / 22)
+    assert errors["accel_error"].item() == pytest.approx(errors["accel_mean"].item())
+    assert errors["gt_accel_max"].item() == 0.0
 
 
 def test_evaluation_shards_cover_the_split():
@@ -109,6 +139,7 @@ def test_evaluation_shards_cover_the_split():
     combined = sum(s["mpjpe_mm"] * s["motions"] for s in shards) / 7
     assert combined == pytest.approx(whole["mpjpe_mm"], rel=1e-5)
     assert whole["codes_used"] <= whole["codebook_size"] == 1000 and whole["perplexity"] >= 1
+    assert whole["pose_mpjpe_mm"] > 0 and whole["accel_error_mm"] > 0 and whole["feature_rmse"] > 0
 
 
 def test_training_writes_logs_and_checkpoints(tmp_path):

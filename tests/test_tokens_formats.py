@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from factories import write_malicious_pickle
 
+from mtk.analysis.codebook import code_counts, most_frequent, perplexity, usage
 from mtk.errors import BadInputError, DestinationExistsError
 from mtk.formats import registry
 from mtk.formats.tokens import TokenSet, read_tokens, write_tokens
 from mtk.formats.tokens.zarr import code_dtype
-from mtk.toolkit.codebook import code_counts, most_frequent, perplexity, usage
 
 K = 64_000
 

@@ -8,9 +8,7 @@ import shutil
 import numpy as np
 from factories import make_npy_dataset
 
-from mtk.formats.datasets import create_writer, open_dataset
-from mtk.formats.model import Motion, Stats
-from mtk.toolkit.validation import (
+from mtk.analysis.validation import (
     check_lengths,
     check_names,
     check_splits,
@@ -18,6 +16,8 @@ from mtk.toolkit.validation import (
     length_histogram,
     summarize_motion,
 )
+from mtk.formats.datasets import create_writer, open_dataset
+from mtk.formats.model import Motion, Stats
 
 
 def codes(report_json: str) -> dict[str, str]:

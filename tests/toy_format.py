@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError
+from mtk.features import get_layout
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file, refuse_existing
-from mtk.schemas import get_layout
 
 SUFFIX = ".toyjson"
 

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.showwarning = show_warning
     destination = sys.modules.get("mtk.io.destination")
     if destination is not None:  # an earlier command in this process
-        destination.forget_outputs()
+        destination.start_command()
     environment = dict(os.environ)
     try:
         code = _run(hoist_quiet(list(argv if argv is not None else sys.argv[1:])))

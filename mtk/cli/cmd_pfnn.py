@@ -130,14 +130,9 @@ def export_command(network: str, out: str, overwrite: bool) -> None:
     from mtk.pfnn.netfile import load_network
 
     weights = load_network(network)
-    dest = prepare(out, overwrite=overwrite)
-    Path(dest.partial).mkdir(parents=True)
-    try:
+    with prepare(out, overwrite=overwrite) as dest:  # Ctrl-C keeps the partial folder, as every writer does
+        Path(dest.partial).mkdir(parents=True)
         written = export_demo(weights, dest.partial)
-        dest.commit()
-    except BaseException:
-        dest.discard()
-        raise
     console().print(f"wrote {out}: {len(written)} files (X {weights.x_dim}, hidden {weights.hidden}, "
                     f"Y {weights.y_dim}; 50 phase samples)", soft_wrap=True)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from mtk.cli.numbers import SAMPLE_COUNT, SEED
-from mtk.schemas import SMPL22, layouts_on
+from mtk.features import layouts_on
+from mtk.schemas import SMPL22
 
-#: the layouts of the procedural skeleton (as :data:`mtk.toolkit.sample.SAMPLE_LAYOUTS`, without loading it)
+#: the layouts of the procedural skeleton (as :data:`mtk.sample.procedural.SAMPLE_LAYOUTS`, without loading it)
 LAYOUTS = [spec.name for spec in layouts_on(SMPL22)]
 
 
@@ -31,6 +32,7 @@ def sample_command(out: str, layout: str, count: int, seed: int, overwrite: bool
     from mtk.jobs.sample import write_sample_dataset
 
     with progress_bar("generating", count) as advance:
-        summary = write_sample_dataset(out, layout, count, seed, overwrite=overwrite, on_progress=advance)
+        summary = write_sample_dataset(out, layout=layout, count=count, seed=seed, overwrite=overwrite,
+                                       on_progress=advance)
     print_summary(summary)
     return 0

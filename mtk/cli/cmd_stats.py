@@ -61,14 +61,15 @@ def stats_command(dataset: str | None, split: str | None, groups: str, feat_bias
     if dataset is not None:
         layout = tree_layout(dataset, layout, as_dataset, splits)
     with progress_bar("stats", None) as advance:
+        options = {"split": split, "groups": groups, "feat_bias": feat_bias, "layout": layout, "workers": workers,
+                   "strict": strict, "on_progress": advance, "splits": splits}
         if check is not None:
-            result = ds.check_stats(check[0], check[1], dataset, split, layout, workers, on_progress=advance)
+            result = ds.check_stats(check[0], check[1], dataset, split=split, layout=layout, workers=workers,
+                                    on_progress=advance)
         elif out_dir:
-            result, written = ds.stats_to_dir(dataset, out_dir, split, groups, feat_bias, layout, workers, strict,
-                                              overwrite, resume, on_progress=advance, splits=splits)
+            result, written = ds.stats_to_dir(dataset, out_dir, overwrite=overwrite, resume=resume, **options)
         else:
-            result = ds.dataset_stats(dataset, split, groups, feat_bias, layout, workers, strict,
-                                      on_progress=advance, splits=splits)
+            result = ds.dataset_stats(dataset, **options)
     if check is not None:
         emit_json(asdict(result)) if as_json else _print_check(result)
         return 0

@@ -28,6 +28,39 @@ class QuantizerChoice(click.Choice):
     @choices.setter
     def choices(self, value: object) -> None:
         """Click sets the choices in ``__init__``; they come from the registry instead."""
+class QuantizerOptionsCommand(click.Command):
+    """A command that adds one flag per option the registered quantizers declare (``--commitment``,
+    ``--codebook-init`` ...), when click first asks for its parameters (the registry imports torch, which
+    ``mtk --help`` must not). The values reach the callback as ``quantizer_options``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._quantizer_keys: tuple[str, ...] | None = None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._quantizer_keys is None:
+            from mtk.tokenizer.quantizers import QUANTIZERS, quantizer_options
+
+            table = quantizer_options()
+            after = next(i for i, p in enumerate(self.params) if p.name == "codebook_size") + 1
+            for offset, (key, (option, takers)) in enumerate(table.items()):
+                defaults = ", ".join(f"{name} {_option_default(QUANTIZERS[name], key)}" for name in takers)
+                kind = click.Choice(option.kind) if isinstance(option.kind, tuple) else numbers.for_kind(option.kind)
+                self.params.insert(after + offset, click.Option(
+                    [option.flag, key], type=kind, default=None, metavar=None if isinstance(option.kind, tuple)
+                    else "X", help=f"{option.help[0].upper()}{option.help[1:]} (default: {defaults})."))
+            self._quantizer_keys = tuple(table)
+        return super().get_params(ctx)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.params["quantizer_options"] = {key: ctx.params.pop(key) for key in self._quantizer_keys or ()}
+        return super().invoke(ctx)
+
+
+def _option_default(quantizer: Any, key: str) -> Any:
+    return next(option.default for option in quantizer.options if option.key == key)
+
+
 class PresetOption(click.Option):
     """``--preset``, whose help lists every preset's steps and codebook (read when help is shown: the
     tokenizer package loads torch, which ``mtk --help`` must not)."""
@@ -58,17 +91,16 @@ def tokenizer_command() -> None:
     """
 
 
-@tokenizer_command.command("train")
+@tokenizer_command.command("train", cls=QuantizerOptionsCommand)
 @click.argument("dataset")
 @click.option("--out", "out", required=True, metavar="RUN", help="Run folder (checkpoints, log.jsonl, config.json).")
 @click.option("--preset", cls=PresetOption, type=click.Choice(PRESET_NAMES), default=None)
 @click.option("--quantizer", type=QuantizerChoice(), default=None,
-              help="fsq (default); vq (EMA + resets), vqvae (plain), lfq, or any registered quantizer.")
+              help="fsq (default); vq (EMA + resets), vqvae (plain), lfq, or any registered quantizer. "
+                   "The options after --codebook-size belong to the quantizers named in their help.")
 @click.option("--codebook-size", type=numbers.CODEBOOK, default=None, metavar="K",
               help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ, VQ-VAE: any size "
                    "(default: as many codes as FSQ's); LFQ: a power of two.")
-@click.option("--commitment", type=numbers.LOSS_WEIGHT, default=None, metavar="W",
-              help="Commitment weight of vq (default 0.02), vqvae (0.25) or lfq (0.25).")
 @click.option("--iters", type=numbers.STEPS, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
 @click.option("--batch-size", type=numbers.BATCH, default=None, metavar="B", help="Windows per process per step.")
 @click.option("--window", type=numbers.WINDOW, default=None, metavar="T", help="Training window in frames (even).")
@@ -154,7 +186,7 @@ def _advise_after_interrupt(out: str) -> None:
 @json_option
 def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, layout: str | None, as_dataset: bool,
                  splits: str | None, as_json: bool) -> None:
-    """Reconstruction MPJPE (mm, pelvis-aligned), root trajectory error and codebook usage on a split.
+    """Reconstruction errors (MPJPE, pose MPJPE, root, acceleration, feature RMSE) and codebook usage on a split.
 
     Each motion is cropped to its first floor(T/unit)*unit frames (deterministic); the metrics cover the
     whole split, gathered across processes under accelerate. Motions are normalised as `mtk tokenize` does:
@@ -174,6 +206,11 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, la
     out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, "
               f"{result['frames']} frames)")
     out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
+    out.print(f"  pose MPJPE       {result['pose_mpjpe_mm']:.2f} mm (pelvis-aligned, heading removed)")
     out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")
+    out.print(f"  acceleration     error {result['accel_error_mm']:.2f} mm/frame², mean {result['accel_mean_mm']:.2f} "
+              f"(data {result['gt_accel_mean_mm']:.2f}), max {result['accel_max_mm']:.2f} "
+              f"(data {result['gt_accel_max_mm']:.2f})")
+    out.print(f"  feature RMSE     {result['feature_rmse']:.4f} (normalised features)")
     out.print(f"  codebook usage   {result['codes_used']}/{result['codebook_size']} "
               f"({100 * result['usage']:.2f} %), perplexity {result['perplexity']:.1f}")

@@ -13,15 +13,16 @@ import click
 import numpy as np
 
 from mtk.cli.numbers import FPS
-from mtk.schemas import LAYOUTS, layout_names, one_of
+from mtk.features import layout_names, layouts
+from mtk.schemas import one_of
 
 if TYPE_CHECKING:
-    from mtk.toolkit.inspection import Report
+    from mtk.analysis.inspection import Report
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 layout_option = click.option("--layout", "layout", metavar="L", default=None,
                              help=f"Feature layout: {layout_names()} (default: detected from the width).")
-_LAYOUT_RATES = one_of([f"{spec.fps:g}" for spec in LAYOUTS.values()])
+_LAYOUT_RATES = one_of([f"{spec.fps:g}" for spec in layouts().values()])
 fps_option = click.option("--fps", type=FPS, default=None, metavar="F",
                           help=f"Frame rate (default: the layout's: {_LAYOUT_RATES}).")
 

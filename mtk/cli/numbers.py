@@ -94,3 +94,11 @@ SAMPLE_COUNT = Integer(1, 1_000_000)
 KEY_FRAMES = Integer(1, 100)
 #: seconds of a played motion (frames follow: an hour at 60 fps is 216,000 frames)
 SECONDS = Real(0.0, 3600.0, low_open=True)
+#: a quantizer's own numeric setting (a weight, a count): finite and non-negative, as the quantizers take them
+QUANTIZER_REAL = Real(0.0, 1e6)
+QUANTIZER_INT = Integer(0, 2**31 - 1)
+
+
+def for_kind(kind: type) -> Integer | Real:
+    """The type of a numeric setting declared as ``int`` or ``float`` elsewhere (a quantizer's options)."""
+    return QUANTIZER_INT if kind is int else QUANTIZER_REAL

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import click
 
+from mtk.schemas import PFNN31
 from mtk.schemas.pfnn import PRESETS
 
 _OPTIONS = (
     click.option("--skeleton", type=click.Choice(list(PRESETS)), default=None,
-                 help="[pfnn] Skeleton preset (default: detected; pfnn31 reproduces PFNN's own generator)."),
+                 help=f"[pfnn] Skeleton preset (default: detected; {PFNN31.name} reproduces PFNN's own generator)."),
     click.option("--rotations", type=click.Choice(["logquat", "6d"]), default=None,
                  help="[pfnn] Joint rotations in Y: log-quaternion with w >= 0 (PFNN's) or 6D. Default logquat."),
     click.option("--terrain", type=click.Choice(["zero", "none"]), default=None,

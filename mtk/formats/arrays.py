@@ -19,14 +19,15 @@ from typing import Literal
 
 import numpy as np
 
+from mtk.analysis.finite import require_finite
+from mtk.analysis.length import require_frames
 from mtk.errors import BadInputError, MtkError, first_line
+from mtk.features import get_layout, layout_dims, layout_for_dim, layout_names, layouts
 from mtk.formats.limits import zip_member_problem
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
 from mtk.io.location import require_local
-from mtk.toolkit.finite import require_finite
-from mtk.toolkit.length import require_frames
-from mtk.schemas import LAYOUTS, Layout, get_layout, layout_dims, layout_for_dim, layout_names
+from mtk.schemas import Layout
 
 ArrayKind = Literal["features", "joints", "stats"]
 NPY_MAGIC = b"\x93NUMPY"
@@ -185,7 +186,7 @@ class NpyRows:
 
 def load_motion(path: str | Path) -> np.ndarray:
     """A feature (T, D) or joints (T, J, 3) file to compute on: :func:`load_npy` after its header's frames
-    are checked against :data:`~mtk.toolkit.length.MAX_FRAMES` (nothing is read of a longer one)."""
+    are checked against :data:`~mtk.analysis.length.MAX_FRAMES` (nothing is read of a longer one)."""
     shape = npy_header(path).shape
     if len(shape) in (2, 3):
         require_frames(shape[0], path)
@@ -235,7 +236,7 @@ class FeatureFile:
 
 def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
     """Load a (T, D) feature file whose D matches a known layout (or ``layout``), of at most
-    :data:`~mtk.toolkit.length.MAX_FRAMES` frames."""
+    :data:`~mtk.analysis.length.MAX_FRAMES` frames."""
     array = load_motion(path)
     if array_kind(array, path) != "features":
         raise BadInputError(path, f"has shape {array.shape}; expected features (T, D)")
@@ -243,7 +244,7 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
     found = resolve_layout(array.shape[1], layout, path)
     if found is None:
         raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout",
-                            "known: " + ", ".join(f"{spec.dim} ({spec.name})" for spec in LAYOUTS.values()))
+                            "known: " + ", ".join(f"{spec.dim} ({spec.name})" for spec in layouts().values()))
     return FeatureFile(Path(path), array, found)
 
 
@@ -262,7 +263,7 @@ def detect(path: str) -> bool:
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Report on a feature, joints or stats file (features of any length are read in windows)."""
-    from mtk.toolkit.inspection import describe_features, describe_joints, describe_stats
+    from mtk.analysis.inspection import describe_features, describe_joints, describe_stats
 
     header = npy_header(path)
     if len(header.shape) == 2 and not header.fortran_order and header.shape[0] > 0 \

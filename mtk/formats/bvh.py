@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import require_bounded
+from mtk.analysis.length import require_frames
 from mtk.errors import BadInputError, MtkError
+from mtk.features import layouts_on, skeleton_for_joints
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
-from mtk.toolkit.finite import require_bounded
-from mtk.toolkit.length import require_frames
-from mtk.schemas import PFNN31, SMPL22, Skeleton, layouts_on
+from mtk.schemas import SMPL22
 
 #: the frame times a BVH may declare: 1000 fps down to one frame a minute (0, NaN or 1e-300 would make a rate of
 #: nothing or of 10^300 frames a second)
@@ -56,7 +57,7 @@ class BvhMotion:
         return len(self.joint_names)
 
     def _fk(self) -> tuple[np.ndarray, np.ndarray]:
-        from mtk.toolkit.kinematics import forward_kinematics
+        from mtk.maths.kinematics import forward_kinematics
 
         offsets: np.ndarray = self.offsets
         if self.joint_translations is not None:
@@ -207,7 +208,7 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     root_positions = np.broadcast_to(offsets[0], (frames, 3)).copy()
     translations: np.ndarray | None = None
     column = 0
-    from mtk.toolkit.rotations import euler_to_matrix
+    from mtk.maths.rotations import euler_to_matrix
 
     for index, joint in enumerate(joints):
         order = "".join(_ROTATION_CHANNELS.get(c, "") for c in joint.channels)
@@ -232,37 +233,13 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     )
 
 
-def _name_key(name: str) -> str:
-    """Joint names compared loosely: ``Left_hip``, ``left_hip``, ``L_Hip`` and ``LeftHip`` are one key."""
-    key = "".join(ch for ch in name.lower() if ch.isalnum())
-    for long, short in (("left", "l"), ("right", "r")):
-        if key.startswith(long):
-            key = short + key[len(long):]
-    return key
-
-
-def skeleton_indices(motion: BvhMotion, skeleton: Skeleton) -> list[int] | None:
-    """BVH joint index of each of the skeleton's joints, matched by name; None when any is missing."""
-    keys = {_name_key(n): i for i, n in enumerate(motion.joint_names)}
-    found = [keys.get(_name_key(n)) for n in skeleton.joint_names]
-    return None if any(i is None for i in found) else found  # type: ignore[return-value]
-
-
-def known_skeleton(motion: BvhMotion) -> Skeleton | None:
-    """The mtk skeleton whose joint names this BVH holds (SMPL-22 or PFNN-31), if any."""
-    for skeleton in (SMPL22, PFNN31):
-        if skeleton_indices(motion, skeleton) is not None:
-            return skeleton
-    return None
-
-
 def smpl22_motion(motion: BvhMotion, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """SMPL-22 local rotations (T, 22, 3, 3) and joint positions (T, 22, 3), in SMPL joint order.
 
     Extra joints (hands, fingers) are dropped; the rotations are SMPL rotations only if the BVH rest pose
     is SMPL's (as in SMPL/AMASS exports such as the 272 pipeline's and MotionMillion's).
     """
-    indices = skeleton_indices(motion, SMPL22)
+    indices = SMPL22.indices_in(motion.joint_names)
     if indices is None:
         raise BadInputError(path, f"has {motion.num_joints} joints ({', '.join(motion.joint_names[:4])}, ...), "
                             "not the 22 SMPL body joints", "expected names like Pelvis, Left_hip, Spine1, ...")
@@ -286,8 +263,8 @@ def write_bvh(path: str | Path, joint_names: Sequence[str], parents: Sequence[in
     The root's position channels hold its absolute position, so importers that add the root OFFSET and
     importers that ignore it agree.
     """
-    from mtk.toolkit.kinematics import children as joint_children
-    from mtk.toolkit.rotations import matrix_to_euler
+    from mtk.maths.kinematics import children as joint_children
+    from mtk.maths.rotations import matrix_to_euler
 
     children = joint_children(parents)
     order: list[int] = []
@@ -329,12 +306,12 @@ def detect(path: str) -> bool:
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Report on a BVH file: skeleton, rate, duration, position ranges."""
-    from mtk.toolkit.inspection import describe_joints
+    from mtk.analysis.inspection import describe_joints
 
     motion = read_bvh(path)
     report = describe_joints(motion.positions(), path, fps or motion.fps, fps_source="--fps" if fps else "file")
     report.kind = "bvh"
-    skeleton = known_skeleton(motion)
+    skeleton = skeleton_for_joints(motion.joint_names)
     report.details["skeleton"] = skeleton.name if skeleton else None
     report.details["joint_names"] = motion.joint_names
     report.details["frame_time"] = 1.0 / motion.fps

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import SKIP_HINT, finite_problem
 from mtk.errors import BadInputError, BadNameError, DuplicateNameError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
 from mtk.io.location import local_path
 from mtk.schemas import Layout
-from mtk.toolkit.finite import SKIP_HINT, finite_problem
 
 
 #: the format that reads any folder tree of feature .npy files (never detected on its own)
@@ -141,7 +141,7 @@ def reader_format(reader: DatasetReader) -> str:
 def dataset_report(reader: DatasetReader, lengths: dict[str, int], fps: float | None = None,
                    window: int | None = None):
     """A report (kind ``dataset``) from the reader's names, splits and stats and the motions' ``lengths``."""
-    from mtk.toolkit.validation import dataset_report as report
+    from mtk.analysis.validation import dataset_report as report
 
     info = reader.info
     std = None if info.stats is None else np.asarray(info.stats.std)
@@ -155,7 +155,7 @@ def dataset_report(reader: DatasetReader, lengths: dict[str, int], fps: float | 
 
 def bad_names_report(path: str, err: BadNameError):
     """The report of a dataset that cannot be opened because of a bad or repeated motion name: one error."""
-    from mtk.toolkit.inspection import Report
+    from mtk.analysis.inspection import Report
 
     report = Report(path=str(path), kind="dataset")
     report.add("error", "duplicate_name" if isinstance(err, DuplicateNameError) else "bad_name", err.one_line())

@@ -97,7 +97,7 @@ class TokenSet:
 
     def frequencies(self) -> np.ndarray:
         """Counts of size K+2: every code, plus the end token K once per motion (pad K+1 stays 0)."""
-        from mtk.toolkit.codebook import code_counts
+        from mtk.analysis.codebook import code_counts
 
         if self.codebook_size is None:
             raise MtkError(None, "the codebook size is unknown", "pass the checkpoint the tokens came from")

@@ -1,18 +1,19 @@
-"""Dataset folders of per-motion ``.npy`` files, in the two published layouts.
-
-HumanML3D / KIT-ML (``humanml3d`` family)::
+"""Dataset folders of per-motion ``.npy`` files, in the conventions the feature families publish
+(:class:`mtk.features.DatasetFolder`). HumanML3D / KIT-ML (``humanml3d``)::
 
     new_joint_vecs/<name>.npy   (T, 263|251) features      new_joints/  (optional, not carried)
     texts/<name>.txt            caption#tokens#start#end lines, kept verbatim
     train.txt val.txt test.txt  (any <split>.txt at the root) one name per line
     Mean.npy Std.npy
 
-MotionMillion (``motionmillion`` family)::
+MotionMillion (``motionmillion``)::
 
     motion_data/vector_272/<name>.npy     names may contain "/"
     texts/<name>.txt
     split/<version>/.../<split>.txt       the split key is the path under split/ without .txt
     mean_std/vector_272/mean.npy std.npy
+
+A folder is recognised by its convention's motions folder; a new family's convention needs no change here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.features import DatasetFolder, dataset_folders, folder_for_layout
 from mtk.formats.arrays import load_npy, npy_header, resolve_layout, save_npy
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.datasets import inspector
@@ -35,31 +37,21 @@ from mtk.io.destination import Journal, is_url, prepare
 from mtk.io.names import check_names, output_path
 from mtk.io.small_text import read_small_text
 from mtk.io.testhooks import pause_point
-from mtk.schemas import Layout
-
-FAMILY_DIRS = {"humanml3d": "new_joint_vecs", "motionmillion": "motion_data/vector_272"}
-STATS_FILES = {"humanml3d": ("Mean.npy", "Std.npy"),
-               "motionmillion": ("mean_std/vector_272/mean.npy", "mean_std/vector_272/std.npy")}
-SPLIT_ROOT = {"humanml3d": "", "motionmillion": "split"}
-#: split version used when a MotionMillion folder is written from splits without one
-DEFAULT_SPLIT_VERSION = "version1"
 
 
-def family_of(path: str | Path) -> str | None:
-    """``humanml3d`` or ``motionmillion`` when ``path`` is a dataset folder of that layout."""
+def folder_convention(path: str | Path) -> DatasetFolder | None:
+    """The dataset folder convention ``path`` follows (its motions folder is there), or None."""
     root = Path(path)
-    for family, sub in FAMILY_DIRS.items():
-        if (root / sub).is_dir():
-            return family
-    return None
+    return next((folder for folder in dataset_folders() if (root / folder.motions).is_dir()), None)
 
 
-def family_for_layout(layout: Layout | None) -> str:
-    return "motionmillion" if layout is not None and layout.dataset_family == "motionmillion" else "humanml3d"
+def conventions_hint() -> str:
+    """``new_joint_vecs/ (HumanML3D/KIT) or motion_data/vector_272/ (MotionMillion)``."""
+    return " or ".join(f"{folder.motions}/ ({folder.title})" for folder in dataset_folders())
 
 
 def detect(path: str) -> bool:
-    return not is_url(path) and family_of(path) is not None
+    return not is_url(path) and folder_convention(path) is not None
 
 
 def read_lines(path: Path) -> list[str]:
@@ -109,11 +101,11 @@ def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = (), guar
     return check_names(sorted(names), motion_dir)
 
 
-def _read_splits(root: Path, family: str, guard: Root) -> dict[str, list[str]]:
-    if family == "humanml3d":
-        files = {p.stem: guard.check(p) for p in sorted(root.glob("*.txt")) if not p.name.startswith(".")}
+def _read_splits(root: Path, folder: DatasetFolder, guard: Root) -> dict[str, list[str]]:
+    base = root / folder.splits
+    if folder.split_version is None:
+        files = {p.stem: guard.check(p) for p in sorted(base.glob("*.txt")) if not p.name.startswith(".")}
     else:
-        base = root / SPLIT_ROOT[family]
         files = {p.relative_to(base).with_suffix("").as_posix(): p for p in split_files(base, guard)} \
             if base.is_dir() else {}
     return {key: check_names(read_lines(p), p, unique=False) for key, p in files.items()}
@@ -145,13 +137,12 @@ class NpyFolderReader(DatasetReader):
     def __init__(self, path: str | Path, layout: str | None = None):
         self.path = str(path)
         self.root = Path(path)
-        family = family_of(self.root)
-        if family is None:
-            raise BadInputError(path, "is not a dataset folder",
-                                "expected new_joint_vecs/ (HumanML3D/KIT) or motion_data/vector_272/ (MotionMillion)")
-        self.family = family
+        convention = folder_convention(self.root)
+        if convention is None:
+            raise BadInputError(path, "is not a dataset folder", f"expected {conventions_hint()}")
+        self.convention = convention
         self.guard = Root(self.root, "the dataset")
-        self.motion_dir = self.root / FAMILY_DIRS[family]
+        self.motion_dir = self.root / convention.motions
         self._layout_request = layout
         self._info: DatasetInfo | None = None
         self._lengths: dict[str, int] = {}
@@ -163,7 +154,7 @@ class NpyFolderReader(DatasetReader):
         return self._info
 
     def _scan(self) -> DatasetInfo:
-        names = scan_names(self.motion_dir, recursive=self.family == "motionmillion", guard=self.guard)
+        names = scan_names(self.motion_dir, recursive=self.convention.nested_names, guard=self.guard)
         stats = self._read_stats()
         dim = self._first_dim(names)
         if dim is None and stats is not None:
@@ -173,7 +164,8 @@ class NpyFolderReader(DatasetReader):
                                 "nothing to read")
         layout = resolve_layout(dim, self._layout_request, self.path)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=_read_splits(self.root, self.family, self.guard), stats=stats, family=self.family,
+                           splits=_read_splits(self.root, self.convention, self.guard), stats=stats,
+                           family=self.convention.name,
                            fps_source="layout default")
 
     def _first_dim(self, names: list[str], tries: int = 16) -> int | None:
@@ -190,11 +182,10 @@ class NpyFolderReader(DatasetReader):
         return widths.most_common(1)[0][0] if widths else None
 
     def _read_stats(self) -> Stats | None:
-        mean_rel, std_rel = STATS_FILES[self.family]
-        mean_path, std_path = self.root / mean_rel, self.root / std_rel
+        mean_path, std_path = self.root / self.convention.mean, self.root / self.convention.std
         if not (mean_path.is_file() and std_path.is_file()):
             return None
-        return load_stats_pair(mean_path, std_path, self.family, self.guard)
+        return load_stats_pair(mean_path, std_path, self.convention.name, self.guard)
 
     def file(self, name: str) -> Path:
         """The motion file of ``name``, checked to lie inside the dataset."""
@@ -246,15 +237,12 @@ class NpyFolderReader(DatasetReader):
 
 
 class NpyFolderWriter(DatasetWriter):
-    """Writes a dataset folder in the family's layout; atomic (temporary sibling, renamed on success).
+    """Writes a dataset folder in the convention of the layout's family (MotionMillion's for 272, HumanML3D's
+    for 263/251); atomic (temporary sibling, renamed on success)."""
 
-    ``family`` defaults to the layout's (MotionMillion for 272, HumanML3D otherwise).
-    """
-
-    def __init__(self, path: str | Path, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
-                 family: str | None = None):
+    def __init__(self, path: str | Path, info: DatasetInfo, overwrite: bool = False, resume: bool = False):
         self.info = info
-        self.family = family or family_for_layout(info.layout)
+        self.convention = folder_for_layout(info.layout)
         self.dest = prepare(path, overwrite=overwrite, resume=resume)
         self.root = Path(self.dest.partial)
         self.journal = Journal(self.dest.journal)
@@ -265,7 +253,7 @@ class NpyFolderWriter(DatasetWriter):
             for record in self.journal.read():
                 self.done[record.get("m") or record["bad"]] = record.get("why")
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / FAMILY_DIRS[self.family]).mkdir(parents=True, exist_ok=True)
+        (self.root / self.convention.motions).mkdir(parents=True, exist_ok=True)
 
     @property
     def path(self) -> str:
@@ -306,7 +294,7 @@ class NpyFolderWriter(DatasetWriter):
             text_path = output_path(self.root / "texts", motion.name, ".txt")
             text_path.parent.mkdir(parents=True, exist_ok=True)
             text_path.write_text(text_file_content(motion.texts), encoding="utf-8", newline="")
-        save_npy(output_path(self.root / FAMILY_DIRS[self.family], motion.name, ".npy"), motion.features)
+        save_npy(output_path(self.root / self.convention.motions, motion.name, ".npy"), motion.features)
         self.done[motion.name] = None
         self._log({"m": motion.name})
 
@@ -315,22 +303,19 @@ class NpyFolderWriter(DatasetWriter):
         self._log({"bad": name, "why": reason})
 
     def set_splits(self, splits: dict[str, list[str]]) -> None:
-        base = self.root / SPLIT_ROOT[self.family]
+        base = self.root / self.convention.splits
+        version = self.convention.split_version
         for split, members in splits.items():
-            key = split
-            if self.family == "motionmillion" and "/" not in key:
-                key = f"{DEFAULT_SPLIT_VERSION}/{key}"
+            key = split if version is None or "/" in split else f"{version}/{split}"
             target = output_path(base, key, ".txt", "split name")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text_file_content(members), encoding="utf-8")
 
     def set_stats(self, stats: Stats) -> None:
-        mean_rel, std_rel = STATS_FILES[self.family]
-        save_npy(self.root / mean_rel, np.asarray(stats.mean))
-        save_npy(self.root / std_rel, np.asarray(stats.std))
+        save_npy(self.root / self.convention.mean, np.asarray(stats.mean))
+        save_npy(self.root / self.convention.std, np.asarray(stats.std))
 
 
-register_format("npy", "dataset", "a dataset folder: HumanML3D/KIT (new_joint_vecs/) or MotionMillion "
-                "(motion_data/vector_272/)",
-                "a HumanML3D/KIT or MotionMillion folder", detect, reader=NpyFolderReader, writer=NpyFolderWriter,
+register_format("npy", "dataset", f"a dataset folder: {conventions_hint()}",
+                f"a {' or '.join(folder.title for folder in dataset_folders())} folder", detect, reader=NpyFolderReader, writer=NpyFolderWriter,
                 inspect=inspector(NpyFolderReader), order=60)

@@ -19,10 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mtk.errors import BadInputError, MtkError
+from mtk.features import folder_for_layout
 from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Stats
-from mtk.formats.npy_folder import (NpyFolderReader, family_for_layout, load_stats_pair, read_lines, scan_names,
-                                    split_files)
+from mtk.formats.npy_folder import NpyFolderReader, load_stats_pair, read_lines, scan_names, split_files
 from mtk.formats.registry import register_format
 from mtk.io.contained import Root
 from mtk.io.names import check_names
@@ -68,9 +68,9 @@ class NpyTreeReader(NpyFolderReader):
         if not names:
             raise BadInputError(self.path, "holds no .npy files", "give the folder tree of feature .npy files")
         layout = self._resolve(names)
-        self.family = family_for_layout(layout)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=self._read_splits(), stats=self._read_stats(), family=self.family,
+                           splits=self._read_splits(), stats=self._read_stats(),
+                           family=folder_for_layout(layout).name,
                            fps_source="layout default")
 
     def _resolve(self, names: list[str]):

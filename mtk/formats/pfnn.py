@@ -16,8 +16,8 @@ from mtk.formats.arrays import load_npz
 from mtk.formats.registry import register_format
 from mtk.io.contained import Root
 from mtk.io.small_text import read_small_text
-from mtk.schemas.pfnn import get_preset, pfnn_columns
-from mtk.toolkit.finite import finite_problem
+from mtk.analysis.finite import finite_problem
+from mtk.schemas.pfnn import PRESETS, pfnn_columns
 
 DATABASE = "database.npz"
 KEYS = ("Xun", "Yun", "Pun")
@@ -110,10 +110,10 @@ def _read_layout(path: Path, x_dim: int, y_dim: int) -> dict:
 
 def _default_groups(x_dim: int, y_dim: int) -> tuple[list[dict], list[dict]]:
     """Column groups when no layout.json is beside the archive: PFNN's own 342 / 311, else whole blocks."""
-    for preset in ("pfnn31", "smpl22", "kit21"):
+    for preset in PRESETS.values():
         for rotations in ("logquat", "6d"):
             for terrain in ("zero", "none"):
-                c = pfnn_columns(get_preset(preset).skeleton.joint_names, rotations, terrain)  # type: ignore
+                c = pfnn_columns(preset.skeleton.joint_names, rotations, terrain)  # type: ignore
                 if (c.x_dim, c.y_dim) == (x_dim, y_dim):
                     return ([{"name": g.name, "start": g.start, "stop": g.stop} for g in c.x_groups],
                             [{"name": g.name, "start": g.start, "stop": g.stop} for g in c.y_groups])
@@ -122,7 +122,7 @@ def _default_groups(x_dim: int, y_dim: int) -> tuple[list[dict], list[dict]]:
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Rows, dims, column groups, phase histogram and per-group statistics of a PFNN database."""
-    from mtk.toolkit.inspection import Report, block_stats
+    from mtk.analysis.inspection import Report, block_stats
 
     X, Y, P, document = read_pfnn_database(path, values=False)
     report = Report(path=str(path), kind="pfnn", frames=int(len(X)), dim=int(X.shape[1]), dtype=str(X.dtype))

@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
+from mtk.features import get_layout
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
 from mtk.io.names import check_name, check_names, name_index
 from mtk.io.testhooks import pause_point
-from mtk.schemas import get_layout
 
 FORMAT_VERSION = 1
 #: frames per chunk (the unit of reading) and per shard (the unit of writing); see docs/formats.md

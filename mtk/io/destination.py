@@ -38,9 +38,9 @@ _WRITE_FAULTS = {
 OUTPUTS: list[str] = []
 
 
-def forget_outputs() -> None:
-    """Start a new command: forget the outputs and resumable work of the previous one (for callers that run
-    several commands in one process)."""
+def start_command() -> None:
+    """Forget the outputs and resumable work of an earlier command run in this process (a test, a notebook):
+    error messages name the current command's."""
     OUTPUTS.clear()
     RESUMABLE.clear()
 
@@ -215,7 +215,12 @@ def write_fault(err: BaseException) -> MtkError | None:
 
 @dataclass
 class Destination:
-    """Where a writer puts its output: the final path, its temporary sibling and a journal beside it."""
+    """Where a writer puts its output: the final path, its temporary sibling and a journal beside it.
+
+    A context manager (``with prepare(path) as dest:``): the sibling is committed when the block ends cleanly,
+    removed when it raises, and kept when it is interrupted (Ctrl-C), as a killed run keeps it. Writers never
+    commit or discard by hand.
+    """
 
     final: str
     partial: str
@@ -250,6 +255,12 @@ class Destination:
             fs.mv(partial, final, recursive=True)
             return
         commit.replace(self.partial, self.final, self.journal)
+
+    def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest) -> None:
+        self.close(exc_type)
 
     def close(self, exc_type: type[BaseException] | None) -> None:
         """Commit after success; after an error remove the partial output (nothing is left written); after

@@ -127,6 +127,12 @@ class WorkFolder:
     def remove(self) -> None:
         remove_path(self.path)
 
+    def __enter__(self) -> WorkFolder:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest) -> None:
+        self.close(exc_type)
+
     def close(self, exc_type: type[BaseException] | None) -> None:
         """Remove the folder after success or an error; keep it after an interruption (for ``resume``)."""
         if exc_type is None or issubclass(exc_type, Exception):

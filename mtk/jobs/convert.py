@@ -14,8 +14,8 @@ from functools import partial
 from pathlib import Path
 
 from mtk.errors import MtkError
+from mtk.features import family_of, layouts
 from mtk.formats import registry
-from mtk.schemas import LAYOUTS
 
 #: options every target takes
 _ALWAYS = frozenset({"overwrite"})
@@ -78,13 +78,12 @@ _KIND_TARGETS: dict[str, Callable[[registry.Format], Target]] = {
 def _feature_targets() -> list[Target]:
     from mtk.jobs.convert_joints import convert_to_joints
     from mtk.jobs.convert_motion import convert_to_features
-    from mtk.toolkit.families import family_of
 
     found = [Target("joints", "joint positions (T, J, 3) .npy from features (floor- and origin-aligned, as the "
                     "layouts define them: floor at y = 0, frame-0 root above the origin) or a BVH file",
                     convert_to_joints,
                     frozenset({"layout", "fps"}))]
-    for spec in LAYOUTS.values():
+    for spec in layouts().values():
         options = {"fps", "fix_quirks"} if family_of(spec).has_quirks else {"fps"}
         found.append(Target(spec.name, f"{spec.title} features .npy", partial(convert_to_features, layout=spec.name),
                             frozenset(options)))

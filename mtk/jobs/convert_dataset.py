@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from mtk.analysis.frame_rate import OPTION, FrameRate
 from mtk.errors import BadInputError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader
@@ -25,7 +26,6 @@ from mtk.formats.model import Motion
 from mtk.io.destination import Journal, refuse_overlap, source_log_path
 from mtk.io.lock import exclusive
 from mtk.io.progress import announce_total
-from mtk.toolkit.frame_rate import OPTION, FrameRate
 
 #: motions per read task
 BLOCK = 64
@@ -89,7 +89,7 @@ def read_in_order(reader: DatasetReader, names: Sequence[str], workers: int,
             yield pending.popleft().result()
 
 
-def convert_dataset(src: str, dst: str, to: str | None = None, layout: str | None = None,
+def convert_dataset(src: str, dst: str, to: str | None = None, *, layout: str | None = None,
                     fps: float | None = None, workers: int | None = None, overwrite: bool = False,
                     resume: bool = False,
                     skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
@@ -161,10 +161,10 @@ def _count_resumed(result: ConvertResult, reader: DatasetReader, done: Sequence[
     result.bytes += int(frames * frame_bytes)
 
 
-def convert_to_dataset(src: str, dst: str, to: str, layout: str | None = None, fps: float | None = None,
+def convert_to_dataset(src: str, dst: str, *, to: str, layout: str | None = None, fps: float | None = None,
                        workers: int | None = None, overwrite: bool = False, resume: bool = False,
                        skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
                        splits: str | None = None) -> str:
     """The ``mtk convert --to <dataset format>`` target: one summary line (plus the skipped motions)."""
-    return convert_dataset(src, dst, to, layout=layout, fps=fps, workers=workers, overwrite=overwrite,
+    return convert_dataset(src, dst, to=to, layout=layout, fps=fps, workers=workers, overwrite=overwrite,
                            resume=resume, skip_bad=skip_bad, on_progress=on_progress, splits=splits).summary()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from mtk.analysis.finite import COMPUTED_HINT, require_finite
+from mtk.analysis.inspection import ALIGNED
+from mtk.features import recover_joints
 from mtk.formats.arrays import load_features, save_npy
 from mtk.io.atomic import refuse_existing
-from mtk.toolkit.families import recover_joints
-from mtk.toolkit.finite import COMPUTED_HINT, require_finite
-from mtk.toolkit.inspection import ALIGNED
 
 
-def convert_to_joints(src: str, dst: str, layout: str | None = None, fps: float | None = None,
+def convert_to_joints(src: str, dst: str, *, layout: str | None = None, fps: float | None = None,
                       overwrite: bool = False) -> str:
     """Write (T, J, 3) float32 joints recovered from the (T, D) features in ``src``, or a BVH file's joint
     positions (resampled by time to ``fps`` when given)."""

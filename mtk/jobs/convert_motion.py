@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from mtk.analysis.finite import COMPUTED_HINT, require_finite
+from mtk.analysis.frame_rate import FILE, FrameRate, chosen_rate, warn_if_doubtful
 from mtk.errors import BadInputError, MtkError
+from mtk.features import family_of, get_layout
 from mtk.formats.arrays import array_kind, load_features, load_motion, save_npy
 from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
 from mtk.io.atomic import refuse_existing
-from mtk.schemas import Layout, get_layout
-from mtk.toolkit.families import family_of
-from mtk.toolkit.finite import COMPUTED_HINT, require_finite
-from mtk.toolkit.frame_rate import FILE, FrameRate, chosen_rate, warn_if_doubtful
-from mtk.toolkit.resample import resample_motion
+from mtk.maths.resample import resample_motion
+from mtk.schemas import Layout
 
 
 def _is_bvh(path: str) -> bool:
@@ -51,7 +51,7 @@ def _source_joints(src: str, layout: Layout, fps: float) -> tuple[np.ndarray, st
     return array.astype(np.float64), "joints"
 
 
-def convert_to_features(src: str, dst: str, layout: str, fps: float | None = None, overwrite: bool = False,
+def convert_to_features(src: str, dst: str, *, layout: str, fps: float | None = None, overwrite: bool = False,
                         fix_quirks: bool = False) -> str:
     """A BVH take (or, for families made from joint positions, a joints file) -> ``layout`` features.
 
@@ -84,7 +84,7 @@ def convert_to_features(src: str, dst: str, layout: str, fps: float | None = Non
             f"from {origin}{quirks})")
 
 
-def convert_to_bvh(src: str, dst: str, layout: str | None = None, fps: float | None = None,
+def convert_to_bvh(src: str, dst: str, *, layout: str | None = None, fps: float | None = None,
                    overwrite: bool = False) -> str:
     """Features -> BVH: exact stored rotations where the family has them (272); otherwise (263/251) through
     the swing rotations (an approximation: joint positions are reproduced, limb twist is not)."""

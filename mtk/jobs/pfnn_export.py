@@ -34,7 +34,7 @@ def _export(job: tuple[Callable[[], Source], str, str]) -> tuple[str, PfnnRows, 
     return source.name, rows, source.used, source.motion.fps, preset.name
 
 
-def convert_to_pfnn(src: str, dst: str, skeleton: str | None = None, rotations: str = "logquat",
+def convert_to_pfnn(src: str, dst: str, *, skeleton: str | None = None, rotations: str = "logquat",
                     terrain: str = "zero", phase_from: str | None = None, gait_from: str | None = None,
                     workers: int = 1, layout: str | None = None, fps: float | None = None,
                     overwrite: bool = False, on_progress: Callable[[int], None] | None = None) -> str:

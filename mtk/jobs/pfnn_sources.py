@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.features import family_of, skeleton_for_joints
 from mtk.io.small_text import read_small_text
-from mtk.schemas.pfnn import GAIT_FILE_COLUMNS, GAIT_MERGE, STRIKE_SPEED_M_S, PfnnPreset, get_preset
-from mtk.toolkit.length import require_frames
+from mtk.analysis.length import require_frames
+from mtk.schemas import SMPL22, one_of
+from mtk.schemas.pfnn import GAIT_FILE_COLUMNS, GAIT_MERGE, PRESETS, STRIKE_SPEED_M_S, PfnnPreset, get_preset
 from mtk.toolkit.pfnn import PfnnMotion
 
 #: sibling files of a BVH take, by role
@@ -144,7 +146,7 @@ def _phase_and_gait(name: str, frames: int, step: int, options: ExportOptions, s
 
 def _contact_phase(motion: PfnnMotion, preset: PfnnPreset) -> np.ndarray:
     """Phase from heel strikes: each heel's speed falling below :data:`STRIKE_SPEED_M_S`."""
-    from mtk.toolkit.extract import foot_contacts
+    from mtk.features.hml import foot_contacts
     from mtk.toolkit.phase import phase_from_contacts
 
     step = STRIKE_SPEED_M_S / preset.metres_per_unit / motion.fps
@@ -167,7 +169,7 @@ def _resolve_preset(requested: str | None, detected: str, path: str | Path) -> P
     try:
         preset = get_preset(name)
     except KeyError as err:
-        raise MtkError(None, str(err.args[0]), "use --skeleton smpl22, kit21 or pfnn31") from None
+        raise MtkError(None, str(err.args[0]), f"use --skeleton {one_of(list(PRESETS))}") from None
     if requested and requested != detected:
         raise BadInputError(path, f"holds a {detected} skeleton, not {requested}", f"use --skeleton {detected}")
     return preset
@@ -175,14 +177,9 @@ def _resolve_preset(requested: str | None, detected: str, path: str | Path) -> P
 
 def _bvh_skeleton(names: list[str]) -> tuple[str, list[int]]:
     """The preset a BVH's joints map onto, and the BVH index of each preset joint (matched by name)."""
-    def key(text: str) -> str:
-        return text.lower().replace("_", "").replace(" ", "")
-
-    index = {key(n): i for i, n in enumerate(names)}
-    for preset in ("pfnn31", "smpl22"):
-        wanted = [key(n) for n in get_preset(preset).skeleton.joint_names]
-        if all(w in index for w in wanted):
-            return preset, [index[w] for w in wanted]
+    skeleton = skeleton_for_joints(names)
+    if skeleton is not None and skeleton.name in PRESETS:
+        return skeleton.name, skeleton.indices_in(names)  # type: ignore[return-value]
     raise MtkError(None, "the BVH skeleton matches no PFNN preset",
                    "expected PFNN's 31 CMU joints or the 22 SMPL body joints")
 
@@ -198,7 +195,7 @@ def source_from_bvh(path: str | Path, options: ExportOptions) -> Source:
         raise BadInputError(path, err.problem, err.hint) from None
     preset = _resolve_preset(options.skeleton, detected, path)
     scale = preset.source_scale
-    if preset.name == "smpl22" and np.median(np.linalg.norm(probe.offsets, axis=-1)) > 2.0:
+    if preset.skeleton is SMPL22 and np.median(np.linalg.norm(probe.offsets, axis=-1)) > 2.0:
         scale = 0.01  # an SMPL export in centimetres
     step = max(1, int(round(probe.fps / preset.target_fps))) if preset.target_fps else 1
     kept = replace(probe, local_rotations=probe.local_rotations[::step], root_positions=probe.root_positions[::step],
@@ -215,19 +212,17 @@ def source_from_bvh(path: str | Path, options: ExportOptions) -> Source:
 
 def _motion_from_features(features: np.ndarray, layout, fps: float) -> tuple[PfnnMotion, str]:
     """Joints (and SMPL rotations for 272, the stored contacts for 263) recovered from features."""
-    from mtk.toolkit.families import family_of
-
     f = np.asarray(features, dtype=np.float64)
     family = family_of(layout)
     joints = family.recover_joints(f, layout)
     rotations = contacts = None
-    if family.local_rotations is not None:
-        from mtk.toolkit.kinematics import forward_kinematics
+    if family.stores_rotations:
+        from mtk.maths.kinematics import forward_kinematics
 
         local = family.local_rotations(f, layout)
         offsets = np.zeros((layout.num_joints, 3))
         rotations = forward_kinematics(local.rotations, local.translation, offsets, layout.skeleton.parents)[1]
-    preset = "kit21" if layout.skeleton.name == "kit21" else "smpl22"
+    preset = layout.skeleton.name
     # stored contacts are used when their joints are the preset's heel L, toe L, heel R, toe R (263: yes;
     # 251: its code calls MMM's right foot "left", so they are recomputed from the joints)
     if layout.has_contacts and layout.block("foot_contacts").joints == get_preset(preset).contact_joints:
@@ -247,7 +242,8 @@ def source_from_features(name: str, features: np.ndarray, layout, fps: float, op
 
 def source_from_joints(name: str, joints: np.ndarray, fps: float, options: ExportOptions,
                        path: str | Path) -> Source:
-    detected = {22: "smpl22", 21: "kit21", 31: "pfnn31"}.get(joints.shape[1])
+    skeleton = skeleton_for_joints(int(joints.shape[1]))
+    detected = skeleton.name if skeleton is not None and skeleton.name in PRESETS else None
     if detected is None:
         raise BadInputError(path, f"has {joints.shape[1]} joints; PFNN presets have 22, 21 or 31")
     preset = _resolve_preset(options.skeleton, detected, path)

@@ -12,20 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import require_finite
 from mtk.errors import BadInputError, MtkError
+from mtk.features import recover_joints, skeleton_for_joints, skeletons
 from mtk.formats.arrays import array_kind, load_motion, resolve_layout
 from mtk.io.atomic import atomic_file, refuse_existing
-from mtk.schemas import KIT21, PFNN31, SMPL22
-from mtk.toolkit.finite import require_finite
-from mtk.toolkit.render import Scene, animation, key_frames
-from mtk.toolkit.resample import sample_times
+from mtk.maths.resample import sample_times
+from mtk.render.stick_figure import Scene, animation, key_frames
 
 OUTPUTS = (".gif", ".mp4", ".png")
 #: the most frames a picture may hold: a GIF is assembled in memory (~420 KB a frame: 1,200 frames ~500 MB),
 #: an MP4 is streamed to ffmpeg (bounded by time: ~20 minutes of drawing)
 PICTURE_FRAMES = {".gif": 1_200, ".mp4": 36_000}
 _JOINTS_FPS = 20.0
-_SKELETONS = {s.num_joints: s for s in (SMPL22, KIT21, PFNN31)}
 
 
 def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | None]:
@@ -39,8 +38,6 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
     array = require_finite(load_motion(path), path)
     kind = array_kind(array, path)
     if kind == "features":
-        from mtk.toolkit.families import recover_joints
-
         found = resolve_layout(array.shape[1], layout, path)
         if found is None:
             raise BadInputError(path, f"has {array.shape[1]} columns, which matches no known layout")
@@ -48,9 +45,10 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
         skeleton = found.skeleton
         return Scene(joints, skeleton.parents, skeleton.joint_names, f"{name} ({found.name})"), found.fps
     if kind == "joints":
-        skeleton = _SKELETONS.get(array.shape[1])
+        skeleton = skeleton_for_joints(int(array.shape[1]))
         if skeleton is None:
-            raise BadInputError(path, f"has {array.shape[1]} joints, which matches no known skeleton (22, 21, 31)",
+            counts = ", ".join(str(s.num_joints) for s in skeletons())
+            raise BadInputError(path, f"has {array.shape[1]} joints, which matches no known skeleton ({counts})",
                                 "render a BVH file, which names its own tree")
         return Scene(array.astype(np.float64), skeleton.parents, skeleton.joint_names, f"{name} (joints)"), None
     raise BadInputError(path, f"is a vector of {array.shape[0]} values, not a motion")
@@ -77,7 +75,7 @@ def _refuse_long_picture(out: str, suffix: str, frames: int, fps: float) -> None
                        f"pass --fps {slower:g} or less{other}")
 
 
-def render_file(path: str, out: str, fps: float | None = None, layout: str | None = None,
+def render_file(path: str, out: str, *, fps: float | None = None, layout: str | None = None,
                 overwrite: bool = False, frames: int = 6) -> str:
     """Render ``path`` to ``out`` (.gif, .mp4, or .png for a strip of ``frames`` key frames)."""
     target = Path(out)

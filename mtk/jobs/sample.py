@@ -12,14 +12,14 @@ from collections.abc import Callable
 import numpy as np
 
 from mtk.errors import MtkError
+from mtk.features import get_layout
 from mtk.formats.datasets import create_writer
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.lock import exclusive
-from mtk.schemas import get_layout
-from mtk.toolkit.sample import SAMPLE_LAYOUTS, motion_features, procedural_motion, split_names
-from mtk.toolkit.stats import convention_name, dataset_stats_from_arrays
+from mtk.sample.procedural import SAMPLE_LAYOUTS, motion_features, procedural_motion, split_names
+from mtk.stats.moments import convention_name, dataset_stats_from_arrays
 
-def write_sample_dataset(path: str, layout: str = SAMPLE_LAYOUTS[0], count: int = 200, seed: int = 0,
+def write_sample_dataset(path: str, *, layout: str = SAMPLE_LAYOUTS[0], count: int = 200, seed: int = 0,
                          overwrite: bool = False, on_progress: Callable[[int], None] | None = None) -> str:
     """Generate ``count`` procedural motions and write them to ``path``; returns a one-line summary."""
     if layout not in SAMPLE_LAYOUTS:

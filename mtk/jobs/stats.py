@@ -2,12 +2,13 @@
 
 The motions are cut into contiguous runs of :data:`RUN_MOTIONS` names. Each worker process opens the
 dataset itself by path and reads its runs with ``reader.iter_names``; each run yields float64 moments
-(:class:`~mtk.toolkit.stats.Moments`, O(D)), merged in run order. Runs do not depend on the worker
+(:class:`~mtk.stats.moments.Moments`, O(D)), merged in run order. Runs do not depend on the worker
 count, so 1 or 8 workers give bit-identical results. Motions holding NaN/Inf (or of the wrong width)
 are skipped and listed, as the reference scripts do, or fail the run with ``strict``.
 
-Outputs follow the dataset family: ``Mean.npy``/``Std.npy`` float32 (HumanML3D, KIT), or
-``mean_std/vector_272/{mean,std}.npy`` float64 (MotionMillion), plus a ``stats.json`` sidecar beside them.
+Outputs follow the dataset's folder convention (:class:`mtk.features.DatasetFolder`): ``Mean.npy``/``Std.npy``
+(HumanML3D, KIT), or ``mean_std/vector_272/{mean,std}.npy`` (MotionMillion), in the layout's dtype, plus a
+``stats.json`` sidecar beside them.
 """
 
 from __future__ import annotations
@@ -23,18 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError
+from mtk.features import DatasetFolder, folder_for_layout, folder_named, layout_dims
 from mtk.formats.arrays import load_npy, resolve_layout
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import open_dataset
 from mtk.formats.model import DatasetInfo
-from mtk.formats.npy_folder import STATS_FILES, family_for_layout
 from mtk.formats.ragged_store import created_by
 from mtk.io.atomic import refuse_existing, write_together
 from mtk.io.lock import exclusive
 from mtk.io.workdir import WorkFolder, options_key, source_identity
-from mtk.schemas import Layout, layout_dims
-from mtk.toolkit.stats import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
-from mtk.toolkit.stats_check import ConventionCheck, compare_with_moments, identify_convention
+from mtk.schemas import Layout
+from mtk.stats.conventions import ConventionCheck, compare_with_moments, identify_convention
+from mtk.stats.moments import Grouping, Moments, NormStats, Scratch, chunk_moments, normalization
 
 #: motions per run (the unit of work); fixed, so the merge order never depends on the worker count.
 #: Large enough that a store's shard at a run boundary is read twice only rarely.
@@ -77,12 +78,18 @@ class DatasetStats:
 
     path: str
     layout: Layout
-    family: str
+    #: the dataset folder convention the stats are written in (its name is the sidecar's ``family``)
+    folder: DatasetFolder
     split: str
     stats: NormStats
     used: list[str]
     skipped: list[Skipped]
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def family(self) -> str:
+        """The dataset family the stats belong to (``humanml3d``, ``motionmillion``)."""
+        return self.folder.name
 
     @property
     def motion_list_sha256(self) -> str:
@@ -92,7 +99,7 @@ class DatasetStats:
     def sidecar(self) -> dict:
         stats = self.stats
         return {
-            "created_by": created_by(), "dataset": self.path, "family": self.family, "layout": self.layout.name,
+            "created_by": created_by(), "dataset": self.path, "family": self.folder.name, "layout": self.layout.name,
             "split": self.split, "convention": stats.convention, "groups": stats.groups,
             "std_groups": [label for label, _ in self.layout.std_group_slices()] if stats.groups == "layout"
             else None,
@@ -157,7 +164,7 @@ def _pool_context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def moments_pass(reader: DatasetReader, names: Sequence[str], layout: Layout, workers: int | None = None,
+def moments_pass(reader: DatasetReader, names: Sequence[str], layout: Layout, *, workers: int | None = None,
                  strict: bool = False, buckets: dict[str, Sequence[str]] | None = None,
                  on_progress: Callable[[int], None] | None = None, work: WorkFolder | None = None) -> MomentsPass:
     """Moments of ``names`` (and of each bucket's members among them) in one pass.
@@ -280,7 +287,7 @@ def _has_split(info: DatasetInfo, split: str) -> bool:
     return True
 
 
-def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layout", feat_bias: float = 1.0,
+def dataset_stats(path: str, *, split: str | None = None, groups: Grouping = "layout", feat_bias: float = 1.0,
                   layout: str | None = None, workers: int | None = None, strict: bool = False,
                   on_progress: Callable[[int], None] | None = None, work: WorkFolder | None = None,
                   splits: str | None = None) -> DatasetStats:
@@ -292,31 +299,27 @@ def dataset_stats(path: str, split: str | None = None, groups: Grouping = "layou
     split, names, missing = _split_members(info, split, path)
     if not names:
         raise MtkError(path, f"split {split} has no motions in this dataset", "pick another --split")
-    scan = moments_pass(reader, names, found, workers, strict, on_progress=on_progress, work=work)
+    scan = moments_pass(reader, names, found, workers=workers, strict=strict, on_progress=on_progress, work=work)
     if scan.total.count == 0:
         raise BadInputError(path, f"no usable motion in split {split}: all {len(scan.skipped)} were skipped",
                             scan.skipped[0].reason)
-    family = info.family if info.family in STATS_FILES else family_for_layout(found)
-    return DatasetStats(str(path), found, family, split, normalization(scan.total, found, groups, feat_bias),
+    folder = folder_named(info.family) or folder_for_layout(found)
+    return DatasetStats(str(path), found, folder, split, normalization(scan.total, found, groups, feat_bias),
                         scan.used, scan.skipped, missing)
 
 
-#: text-to-motion's names for feat-biased HumanML3D-family stats (``checkpoints/<name>/meta/{mean,std}.npy``)
-META_FILES = ("mean.npy", "std.npy")
-
-
-def output_files(out_dir: str | Path, family: str, feat_bias: float = 1.0) -> tuple[Path, Path, Path]:
-    """(mean, std, sidecar) paths under ``out_dir`` in the family's names; feat-biased HumanML3D-family stats
-    take text-to-motion's ``meta/`` names (``mean.npy``, ``std.npy``), as its training loader expects."""
-    mean_rel, std_rel = META_FILES if family == "humanml3d" and feat_bias != 1 else STATS_FILES[family]
+def output_files(out_dir: str | Path, folder: DatasetFolder, feat_bias: float = 1.0) -> tuple[Path, Path, Path]:
+    """(mean, std, sidecar) paths under ``out_dir`` in the folder convention's names; feat-biased HumanML3D
+    stats take text-to-motion's ``meta/`` names (``mean.npy``, ``std.npy``), as its training loader expects."""
+    mean_rel, std_rel = folder.stats_files(feat_bias)
     mean, std = Path(out_dir, mean_rel), Path(out_dir, std_rel)
     return mean, std, std.with_name(SIDECAR)
 
 
-def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = False) -> list[Path]:
+def write_stats(result: DatasetStats, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
     """Write the vectors (family names and dtype) and the JSON sidecar in one commit
     (:func:`mtk.io.atomic.write_together`); existing files need ``overwrite``."""
-    paths = output_files(out_dir, result.family, result.stats.feat_bias)
+    paths = output_files(out_dir, result.folder, result.stats.feat_bias)
     for path in paths:
         refuse_existing(path, overwrite)
     dtype = result.layout.dtype_on_disk
@@ -335,7 +338,7 @@ def write_stats(result: DatasetStats, out_dir: str | Path, overwrite: bool = Fal
     return list(paths)
 
 
-def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, groups: Grouping = "layout",
+def stats_to_dir(path: str, out_dir: str | Path, *, split: str | None = None, groups: Grouping = "layout",
                  feat_bias: float = 1.0, layout: str | None = None, workers: int | None = None,
                  strict: bool = False, overwrite: bool = False, resume: bool = False,
                  on_progress: Callable[[int], None] | None = None,
@@ -349,16 +352,10 @@ def stats_to_dir(path: str, out_dir: str | Path, split: str | None = None, group
     options = {"dataset": source_identity(path), "split": split,
                "groups": groups, "feat_bias": feat_bias, "layout": layout, "strict": strict, "run": RUN_MOTIONS,
                "splits": splits and source_identity(splits)}
-    with exclusive(out_dir):
-        work = WorkFolder(out_dir, options, resume, overwrite)
-        try:
-            result = dataset_stats(path, split, groups, feat_bias, layout, workers, strict, on_progress, work,
-                                   splits)
-            written = write_stats(result, out_dir, overwrite or work.resumed)
-        except BaseException as err:
-            work.close(type(err))
-            raise
-        work.close(None)
+    with exclusive(out_dir), WorkFolder(out_dir, options, resume, overwrite) as work:
+        result = dataset_stats(path, split=split, groups=groups, feat_bias=feat_bias, layout=layout, workers=workers,
+                               strict=strict, on_progress=on_progress, work=work, splits=splits)
+        written = write_stats(result, out_dir, overwrite=overwrite or work.resumed)
     return result, written
 
 
@@ -394,7 +391,7 @@ def load_stats_pair(mean_path: str, std_path: str, layout: str | None = None) ->
     return mean, std, found
 
 
-def check_stats(mean_path: str, std_path: str, dataset: str | None = None, split: str | None = None,
+def check_stats(mean_path: str, std_path: str, dataset: str | None = None, *, split: str | None = None,
                 layout: str | None = None, workers: int | None = None,
                 on_progress: Callable[[int], None] | None = None) -> StatsCheck:
     """Identify the convention of a Mean/Std pair, from the files alone or against a dataset's motions."""
@@ -411,7 +408,7 @@ def check_stats(mean_path: str, std_path: str, dataset: str | None = None, split
     requested = [_resolve_split(info, split, str(dataset))] if split else []
     present = set(info.names)
     splits = {key: [n for n in members if n in present] for key, members in info.splits.items()}
-    scan = moments_pass(reader, info.names, data_layout, workers, buckets=splits, on_progress=on_progress)
+    scan = moments_pass(reader, info.names, data_layout, workers=workers, buckets=splits, on_progress=on_progress)
     candidates = {key: scan.buckets[key] for key in splits if key in scan.buckets} | {ALL: scan.total}
     by_split = {key: compare_with_moments(mean, std, found, moments) for key, moments in candidates.items()}
     order = requested + list(by_split)

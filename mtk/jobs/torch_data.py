@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mtk.analysis.finite import check_normalisation, require_finite
+from mtk.analysis.length import MAX_ENCODE_FRAMES, require_frames
 from mtk.errors import BadInputError, MtkError
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import open_dataset
-from mtk.toolkit.finite import check_normalisation, require_finite
-from mtk.toolkit.length import MAX_ENCODE_FRAMES, require_frames
 
 
 class _StoreDataset(Dataset):

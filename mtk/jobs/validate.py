@@ -10,13 +10,13 @@ from mtk.formats.datasets import bad_names_report, dataset_report, open_dataset,
 from mtk.io.progress import announce_total
 
 
-def validate_dataset(path: str | Path, layout: str | None = None, window: int | None = None,
+def validate_dataset(path: str | Path, *, layout: str | None = None, window: int | None = None,
                      block: int = 256, on_progress: Callable[[int], None] | None = None,
                      splits: str | Path | None = None):
     """Read every motion and report structural and content findings (``mtk validate``); ``splits``: a folder
     of split lists for a tree of .npy files."""
-    from mtk.toolkit.inspection import TRAINING_WINDOW
-    from mtk.toolkit.validation import check_motions, summarize_motion
+    from mtk.analysis.inspection import TRAINING_WINDOW
+    from mtk.analysis.validation import check_motions, summarize_motion
 
     reader = open_dataset(path, layout=layout, splits=splits)
     try:

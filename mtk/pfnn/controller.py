@@ -222,7 +222,7 @@ class Controller:
         return Frame(self.joints.copy(), rotations, root.copy(), facing.copy(), phase, y[self.y["contacts"]].copy(), y)
 
     def _rotations(self, values: np.ndarray, facing: np.ndarray) -> np.ndarray:
-        from mtk.toolkit import rotations as rot
+        from mtk.maths import rotations as rot
 
         if self.weights.meta.get("rotations", "logquat") == "logquat":
             local = rot.quat_to_matrix(rot.quat_exp(values.reshape(-1, 3)))

@@ -32,7 +32,7 @@ def rmse(a: np.ndarray) -> float:
 
 def joint_rotation_error_deg(pred: np.ndarray, true: np.ndarray, rotations: str) -> float:
     """Mean geodesic angle (degrees) between predicted and true joint rotations."""
-    from mtk.toolkit import rotations as rot
+    from mtk.maths import rotations as rot
 
     if rotations == "logquat":
         qp = rot.quat_exp(pred.reshape(len(pred), -1, 3))

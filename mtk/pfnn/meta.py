@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mtk.errors import BadInputError
-from mtk.schemas.pfnn import GAIT_CLASSES, PfnnColumns, get_preset, pfnn_columns
+from mtk.schemas.pfnn import GAIT_CLASSES, PRESETS, PfnnColumns, get_preset, pfnn_columns
 
 #: gaits the controller drives
 CONTROLLER_GAITS = ("stand", "walk", "jog")
@@ -29,15 +29,14 @@ def columns_meta(columns: PfnnColumns, skeleton: str, fps: float) -> dict[str, A
 
 def meta_from_widths(x_dim: int, y_dim: int, source: str) -> dict[str, Any]:
     """Meta for a network known only by its widths: the one preset/rotations/terrain combination that fits."""
-    for skeleton in ("pfnn31", "smpl22", "kit21"):
+    for skeleton, preset in PRESETS.items():
         for rotations in ("logquat", "6d"):
             for terrain in ("zero", "none"):
-                preset = get_preset(skeleton)
                 columns = pfnn_columns(preset.skeleton.joint_names, rotations, terrain, preset.unit)  # type: ignore
                 if (columns.x_dim, columns.y_dim) == (x_dim, y_dim):
                     fps = preset.target_fps or 30.0
                     return {**columns_meta(columns, skeleton, fps), "source": source}
-    raise BadInputError(source, f"X {x_dim} / Y {y_dim} columns match no PFNN export (pfnn31, smpl22, kit21)",
+    raise BadInputError(source, f"X {x_dim} / Y {y_dim} columns match no PFNN export ({', '.join(PRESETS)})",
                         "export a database with `mtk convert --to pfnn` and train on it")
 
 

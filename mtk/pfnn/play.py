@@ -54,7 +54,7 @@ def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
         source = source_from_bvh(path, ExportOptions(skeleton=preset.name))
         joints, clip_fps = source.motion.positions, source.motion.fps
         if abs(clip_fps - fps) > 1e-6:
-            from mtk.toolkit.resample import resample_linear
+            from mtk.maths.resample import resample_linear
 
             joints = resample_linear(joints, clip_fps, fps)
     else:
@@ -120,14 +120,17 @@ def summary_figures(frames: list[Frame], weights: PfnnWeights, fps: float) -> di
 def write_bvh_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: float) -> None:
     """A BVH from the predicted global rotations; bone offsets are the mean joint offsets in the parent's
     rotated frame (constant when rotations and positions agree, as in the training data)."""
+    from mtk.features import skeleton_for_joints
     from mtk.formats.bvh import bvh_joint_name, write_bvh
+    from mtk.schemas import PFNN31, SMPL22
 
-    if weights.meta["skeleton"] not in ("pfnn31", "smpl22"):
-        raise MtkError(out, f"BVH output is for pfnn31 and smpl22 networks, not {weights.meta['skeleton']}",
-                       "write .npy or .gif instead")
-    parents = list(weights.meta["parents"])
     names = list(weights.meta["joint_names"])
-    if weights.meta["skeleton"] == "smpl22":
+    skeleton = skeleton_for_joints(names)
+    if skeleton not in (PFNN31, SMPL22):
+        raise MtkError(out, f"BVH output is for {PFNN31.name} and {SMPL22.name} networks, not "
+                       f"{weights.meta['skeleton']}", "write .npy or .gif instead")
+    parents = list(weights.meta["parents"])
+    if skeleton is SMPL22:
         names = [bvh_joint_name(n) for n in names]
     joints = np.stack([f.joints for f in frames])
     glob = np.stack([f.rotations for f in frames])

@@ -1,24 +1,13 @@
-"""What the data is, as data: feature layouts and skeletons."""
+"""What the data is, as data: feature layouts and skeletons. Imports nothing of mtk.
 
-from mtk.schemas.layouts import (
-    HEADING_CONSTANTS,
-    HML263,
-    KIT251,
-    LAYOUTS,
-    SMPL272,
-    Block,
-    Layout,
-    get_layout,
-    layout_dims,
-    layout_for_dim,
-    layout_names,
-    layouts_on,
-    one_of,
-)
-from mtk.schemas.skeletons import KIT21, PFNN31, SKELETONS, SMPL22, Skeleton, get_skeleton
+The layouts mtk knows, and lookups by name or width, are those of the registered feature families
+(:mod:`mtk.features`: ``layouts``, ``get_layout``, ``layout_for_dim``, ``skeleton_for_joints``).
+"""
+
+from mtk.schemas.layouts import HEADING_CONSTANTS, HML263, KIT251, SMPL272, Block, Layout, one_of
+from mtk.schemas.skeletons import KIT21, PFNN31, SKELETONS, SMPL22, Skeleton, get_skeleton, joint_key
 
 __all__ = [
-    "HEADING_CONSTANTS", "HML263", "KIT251", "LAYOUTS", "SMPL272", "Block", "Layout", "get_layout",
-    "layout_dims", "layout_for_dim", "layout_names", "layouts_on", "one_of",
-    "KIT21", "PFNN31", "SKELETONS", "SMPL22", "Skeleton", "get_skeleton",
+    "HEADING_CONSTANTS", "HML263", "KIT251", "SMPL272", "Block", "Layout", "one_of",
+    "KIT21", "PFNN31", "SKELETONS", "SMPL22", "Skeleton", "get_skeleton", "joint_key",
 ]

@@ -1,8 +1,9 @@
 """The feature layouts (HumanML3D-263, KIT-ML-251, 272) as data.
 
 Every module that needs a slice, an fps, a 6D convention or a std grouping asks a :class:`Layout`;
-no other module hard-codes ``4:67`` or ``140:272``. The facts come from
-``shared/specs/feature_layouts.md`` (tables 1.1-1.3 and section 6).
+no other module hard-codes ``4:67`` or ``140:272``. docs/formats.md tabulates each layout's columns
+(``docs/layout_tables.py`` prints those tables from here). The layouts mtk knows are those of the registered
+feature families (:func:`mtk.features.layouts`); each family module names the layouts it makes.
 """
 
 from __future__ import annotations
@@ -62,11 +63,15 @@ class Layout:
     feat_bias_groups: tuple[str, ...]
     #: squared-displacement (263/251) or distance (272) contact threshold per frame, in layout units
     contact_threshold: float
+    #: the dataset the layout was published with (``humanml3d``, ``kit``, ``motionmillion``), as datasets
+    #: record it (:attr:`mtk.formats.model.DatasetInfo.family`)
     dataset_family: str
     dtype_on_disk: str
-    #: the feature family: how features are made, recovered and checked (the table in
-    #: :mod:`mtk.toolkit.families`): ``hml`` (HumanML3D's generator: 263, 251), ``smpl272`` (the 272 generator)
+    #: the feature family: how features are made, recovered and checked (:mod:`mtk.features`): ``hml``
+    #: (HumanML3D's generator: 263, 251), ``smpl272`` (the 272 generator)
     family: str
+    #: metres per unit of the positions (KIT-ML's are on a millimetre scale)
+    metres_per_unit: float = 1.0
 
     def block(self, name: str) -> Block:
         for block in self.blocks:
@@ -93,7 +98,8 @@ class Layout:
         return frames + self.rows_offset
 
 
-def _ric_layout(name: str, title: str, fps: float, skeleton: Skeleton, threshold: float, family: str) -> Layout:
+def _ric_layout(name: str, title: str, fps: float, skeleton: Skeleton, threshold: float, dataset: str,
+                metres_per_unit: float = 1.0) -> Layout:
     """The HumanML3D generator's layout for a J-joint skeleton (size 12J - 1)."""
     j = skeleton.num_joints
     ric = 4 + 3 * (j - 1)
@@ -119,12 +125,13 @@ def _ric_layout(name: str, title: str, fps: float, skeleton: Skeleton, threshold
         name=name, title=title, dim=vel + 4, fps=fps, skeleton=skeleton, blocks=blocks, sixd="columns",
         rows_offset=-1, std_groups=groups,
         feat_bias_groups=("root_rot_velocity", "root_linear_velocity", "root_height", "foot_contacts"),
-        contact_threshold=threshold, dataset_family=family, dtype_on_disk="float32", family="hml",
+        contact_threshold=threshold, dataset_family=dataset, dtype_on_disk="float32", family="hml",
+        metres_per_unit=metres_per_unit,
     )
 
 
 HML263 = _ric_layout("hml263", "HumanML3D 263", 20.0, SMPL22, 0.002, "humanml3d")
-KIT251 = _ric_layout("kit251", "KIT-ML 251", 12.5, KIT21, 0.05, "kit")
+KIT251 = _ric_layout("kit251", "KIT-ML 251", 12.5, KIT21, 0.05, "kit", metres_per_unit=0.001)
 
 SMPL272 = Layout(
     name="smpl272",
@@ -156,42 +163,10 @@ SMPL272 = Layout(
     family="smpl272",
 )
 
-LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (HML263, KIT251, SMPL272)}
-LAYOUTS_BY_DIM: dict[int, Layout] = {layout.dim: layout for layout in LAYOUTS.values()}
 #: the constant entries of the 272 heading 6D block (column -> value)
 HEADING_CONSTANTS: dict[int, float] = {3: 0.0, 5: 0.0, 6: 1.0, 7: 0.0}
-
-
-def get_layout(name: str) -> Layout:
-    """Look a layout up by name (``hml263``, ``kit251``, ``smpl272``; ``263``/``251``/``272`` also work)."""
-    if name.isdigit() and int(name) in LAYOUTS_BY_DIM:
-        return LAYOUTS_BY_DIM[int(name)]
-    try:
-        return LAYOUTS[name]
-    except KeyError:
-        raise KeyError(f"unknown layout {name!r}; known: {', '.join(LAYOUTS)}") from None
-
-
-def layout_for_dim(dim: int) -> Layout | None:
-    """The layout whose feature width is ``dim``, or None."""
-    return LAYOUTS_BY_DIM.get(dim)
 
 
 def one_of(items: list[str]) -> str:
     """``a, b or c``."""
     return ", ".join(items[:-1]) + (" or " if len(items) > 1 else "") + items[-1]
-
-
-def layout_names(layouts: list[Layout] | None = None) -> str:
-    """``hml263, kit251 or smpl272``: the layouts' names for messages and help texts."""
-    return one_of([layout.name for layout in (layouts or list(LAYOUTS.values()))])
-
-
-def layout_dims() -> str:
-    """``263, 251 or 272``: the layouts' widths for messages."""
-    return one_of([str(layout.dim) for layout in LAYOUTS.values()])
-
-
-def layouts_on(skeleton: Skeleton) -> list[Layout]:
-    """The layouts whose features are made on ``skeleton``."""
-    return [layout for layout in LAYOUTS.values() if layout.skeleton is skeleton]

@@ -1,7 +1,7 @@
 """PFNN export as data: skeleton presets (roles, weights, units, rates) and the X / Y column maps.
 
-Facts come from ``shared/specs/pfnn_format.md``: the trajectory window (§2), the 342 / 311 layouts (§3),
-the gait classes (§3.4), the normalisation groups and joint weights (§5.2) and the 22-joint mapping (§9).
+docs/pfnn.md describes what these encode: the trajectory window and gait classes ("The algorithm"), the
+342 / 311 columns ("Columns"), the normalisation groups and joint weights ("Normalisation") and the presets.
 Times are in seconds so one preset works at any frame rate; rates are per *reference frame* (1/60 s, PFNN's
 own frame), so mixed-fps corpora share one normalisation and PFNN's demo can use the rows unchanged.
 """
@@ -106,7 +106,7 @@ PRESETS: dict[str, PfnnPreset] = {
         heel_height=5.0, toe_height=4.0, floor="contacts", crouch_heights=(80.0, 130.0), cycles_only=True,
         target_fps=60.0, edges="drop"),
     "smpl22": PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m"),
-    # KIT-ML lengths are on a millimetre-like scale (feature_layouts.md §1.2, unverified)
+    # KIT-ML lengths are on a millimetre-like scale (docs/motion.md, "What the families compute"; unverified)
     "kit21": PfnnPreset(KIT21, metres_per_unit=0.001, unit="kit (mm-like)"),
 }
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collections.abc import Sequence
+
 import numpy as np
+
+
+def joint_key(name: str) -> str:
+    """A joint name compared loosely: ``Left_hip``, ``left_hip``, ``L_Hip`` and ``LeftHip`` are one key."""
+    key = "".join(ch for ch in name.lower() if ch.isalnum())
+    for long, short in (("left", "l"), ("right", "r")):
+        if key.startswith(long):
+            key = short + key[len(long):]
+    return key
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,13 @@ class Skeleton:
 
     def index(self, joint_name: str) -> int:
         return self.joint_names.index(joint_name)
+
+    def indices_in(self, names: Sequence[str]) -> list[int] | None:
+        """The index in ``names`` of each of this skeleton's joints, matched by :func:`joint_key`; None when
+        any is missing."""
+        keys = {joint_key(n): i for i, n in enumerate(names)}
+        found = [keys.get(joint_key(n)) for n in self.joint_names]
+        return None if any(i is None for i in found) else found  # type: ignore[return-value]
 
 
 _X, _NX, _Y, _NY, _Z = (1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, 1.0)
@@ -84,7 +102,7 @@ KIT21 = Skeleton(
     ),
     chains=((0, 11, 12, 13, 14, 15), (0, 16, 17, 18, 19, 20), (0, 1, 2, 3, 4), (3, 5, 6, 7), (3, 8, 9, 10)),
     roles={
-        # text-to-motion's KIT parameters; the code's "r_hip" is MMM's LH (see feature_layouts.md §2).
+        # text-to-motion's KIT parameters; its "r_hip" is MMM's LH (docs/motion.md, "What the families compute").
         "face_joints": (11, 16, 5, 8),
         "feet_left": (19, 20),
         "feet_right": (14, 15),

@@ -23,9 +23,9 @@ import torch
 from torch import Tensor
 
 from mtk.errors import BadInputError, MtkError
+from mtk.features import layout_for_dim
 from mtk.formats.limits import refuse_zip_bomb
 from mtk.io.atomic import atomic_file
-from mtk.schemas import layout_for_dim
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
 from mtk.tokenizer.checkpoint_errors import load_failure
 from mtk.tokenizer.model import TokenizerModel, model_config

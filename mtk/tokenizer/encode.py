@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.length import MAX_ENCODE_FRAMES, require_frames
 from mtk.errors import MtkError
 from mtk.formats.base import DatasetReader
-from mtk.toolkit.length import MAX_ENCODE_FRAMES, require_frames
 
 #: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
 MAX_BATCH_FRAMES = 32_768

@@ -1,73 +1,142 @@
-"""Tokenizer evaluation: MPJPE, root trajectory error and codebook usage over a whole split.
+"""Tokenizer evaluation: joint, pose, acceleration and feature errors and codebook usage over a whole split.
 
 Protocol (fixed in code so numbers are comparable): each motion is cropped deterministically to its first
 ``floor(T / unit) * unit`` frames and reconstructed through the codes; prediction and ground truth are
-denormalized, joints are recovered from the features (:func:`mtk.toolkit.recover.recover_joints`), the
-pelvis is subtracted per frame, and the joint error is averaged over joints, then frames, then motions
-(a per-motion mean, as MotionMillion and MoMask do). The root trajectory error is the mean distance between
-the recovered pelvis trajectories, reported separately. Codebook usage and perplexity count every valid
-token of the split. Under accelerate each process evaluates its own shard and the sums are reduced.
+denormalized and joints are recovered from the features (:func:`mtk.features.recover_joints`).
+Per motion, errors are averaged over joints, then frames; the figures are means over motions (as
+MotionMillion and MoMask do):
+
+- ``mpjpe_mm``: the pelvis subtracted per frame, so the accumulated heading still counts;
+- ``pose_mpjpe_mm``: the pose alone — joints recovered with the root motion blocks neutralised (no root
+  velocity, no heading change), so each frame is pelvis-aligned in its own facing frame;
+- ``root_error_mm``: the distance between the recovered pelvis trajectories;
+- ``accel_error_mm``: ``|a_pred - a_true|`` with ``a_t = x_{t+1} - 2 x_t + x_{t-1}`` on pelvis-aligned joints
+  (mm per frame², at the layout's rate); ``accel_mean_mm``/``accel_max_mm`` (and ``gt_accel_*`` for the
+  ground truth) are MotionMillion's smoothness figures: per frame the mean and the max of ``|a|`` over
+  joints, averaged over frames;
+- ``feature_rmse``: the root mean square difference of the normalised features (what the loss sees), over
+  every valid frame and column.
+
+Codebook usage and perplexity count every valid token of the split. Under accelerate each process
+evaluates its own shard and the sums are reduced.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from mtk.features import recover_joints
 from mtk.io.progress import announce_total
 from mtk.schemas import Layout
-from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 from mtk.tokenizer.model import TokenizerModel
-from mtk.toolkit.families import recover_joints
+from mtk.tokenizer.quantizers import code_counts, usage_from_counts
 
-#: layout units -> millimetres (KIT positions are on a millimetre-like scale, the others in metres)
-MM_PER_UNIT: dict[str, float] = {"kit": 1.0}
+#: the 6D encoding of "no rotation" (first two columns, or rows, of the identity)
+IDENTITY_6D = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+#: per-motion sums in layout units, averaged over motions at the end
+MOTION_MEANS = ("mpjpe", "pose_mpjpe", "root", "accel_error", "accel_mean", "accel_max", "gt_accel_mean",
+                "gt_accel_max")
 
 
 def mm_per_unit(layout: Layout) -> float:
-    return MM_PER_UNIT.get(layout.dataset_family, 1000.0)
+    """Millimetres per unit of the layout's positions."""
+    return 1000.0 * layout.metres_per_unit
+
+
+def _zero() -> Tensor:
+    return torch.zeros((), dtype=torch.float64)
 
 
 @dataclass
 class EvalTotals:
     """Per-process sums, reduced across processes before the means are taken."""
 
-    mpjpe: Tensor
-    root: Tensor
-    motions: Tensor
-    frames: Tensor
     counts: Tensor
+    mpjpe: Tensor = field(default_factory=_zero)
+    pose_mpjpe: Tensor = field(default_factory=_zero)
+    root: Tensor = field(default_factory=_zero)
+    accel_error: Tensor = field(default_factory=_zero)
+    accel_mean: Tensor = field(default_factory=_zero)
+    accel_max: Tensor = field(default_factory=_zero)
+    gt_accel_mean: Tensor = field(default_factory=_zero)
+    gt_accel_max: Tensor = field(default_factory=_zero)
+    feature_squares: Tensor = field(default_factory=_zero)
+    feature_values: Tensor = field(default_factory=_zero)
+    motions: Tensor = field(default_factory=_zero)
+    frames: Tensor = field(default_factory=_zero)
 
     @classmethod
     def zeros(cls, codebook_size: int, device: torch.device) -> EvalTotals:
-        zero = torch.zeros((), dtype=torch.float64, device=device)
-        return cls(zero.clone(), zero.clone(), zero.clone(), zero.clone(),
-                   torch.zeros(codebook_size, dtype=torch.int64, device=device))
+        totals = cls(torch.zeros(codebook_size, dtype=torch.int64))
+        return totals.reduced(lambda t: t.to(device))
 
     def reduced(self, reduce: Callable[[Tensor], Tensor]) -> EvalTotals:
-        return EvalTotals(*(reduce(t) for t in (self.mpjpe, self.root, self.motions, self.frames, self.counts)))
+        return EvalTotals(**{f.name: reduce(getattr(self, f.name)) for f in fields(self)})
+
+    def add(self, **sums: Tensor) -> None:
+        for name, value in sums.items():
+            setattr(self, name, getattr(self, name) + value)
 
     def summary(self, scale: float) -> dict[str, Any]:
         n = max(float(self.motions), 1.0)
         usage = usage_from_counts(self.counts.cpu())
-        return {"motions": int(self.motions), "frames": int(self.frames), "mpjpe_mm": float(self.mpjpe) / n * scale,
-                "root_error_mm": float(self.root) / n * scale, **usage.to_dict()}
+        rmse = (float(self.feature_squares) / max(float(self.feature_values), 1.0)) ** 0.5
+        means = {f"{name if name != 'root' else 'root_error'}_mm": float(getattr(self, name)) / n * scale
+                 for name in MOTION_MEANS}
+        return {"motions": int(self.motions), "frames": int(self.frames), **means, "feature_rmse": rmse,
+                **usage.to_dict()}
 
 
-def batch_errors(prediction: Tensor, target: Tensor, lengths: Tensor, layout: Layout) -> tuple[Tensor, Tensor]:
-    """Per-motion MPJPE (pelvis-aligned) and root error, in layout units, for raw (B, T, D) features."""
+def root_free(features: Tensor, layout: Layout) -> Tensor:
+    """``features`` with the root motion neutralised: root (yaw) velocities 0 and heading changes the
+    identity, so recovered joints stay at the origin facing +z and keep only the pose and the height."""
+    neutral = features.clone()
+    for block in layout.blocks:
+        if block.kind in ("root_velocity", "root_yaw_velocity"):
+            neutral[..., block.slice] = 0
+        elif block.kind == "heading_6d":
+            neutral[..., block.slice] = torch.tensor(IDENTITY_6D, dtype=features.dtype, device=features.device)
+    return neutral
+
+
+def _per_motion(values: Tensor, valid: Tensor) -> Tensor:
+    """Mean over the valid frames of each motion: ``values (B, T)``, ``valid (B, T)`` float."""
+    return (values * valid).sum(1) / valid.sum(1).clamp(min=1)
+
+
+def _acceleration(joints: Tensor) -> Tensor:
+    """Second differences along time of ``(B, T, J, 3)``: ``(B, T - 2, J, 3)``."""
+    return joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
+
+
+def batch_errors(prediction: Tensor, target: Tensor, lengths: Tensor, layout: Layout) -> dict[str, Tensor]:
+    """Per-motion errors (``MOTION_MEANS``) in layout units for raw (B, T, D) features."""
     pred = recover_joints(prediction.double(), layout)
     true = recover_joints(target.double(), layout)
-    aligned = (pred - pred[..., :1, :]) - (true - true[..., :1, :])
-    joint_error = aligned.norm(dim=-1).mean(dim=-1)
-    root_error = (pred[..., 0, :] - true[..., 0, :]).norm(dim=-1)
-    valid = (torch.arange(pred.shape[1], device=pred.device)[None] < lengths[:, None]).double()
-    frames = lengths.clamp(min=1).double()
-    return (joint_error * valid).sum(1) / frames, (root_error * valid).sum(1) / frames
+    pred_aligned, true_aligned = pred - pred[..., :1, :], true - true[..., :1, :]
+    pred_pose = recover_joints(root_free(prediction.double(), layout), layout)
+    true_pose = recover_joints(root_free(target.double(), layout), layout)
+    frame = torch.arange(pred.shape[1], device=pred.device)[None]
+    valid = (frame < lengths[:, None]).double()
+    inner = ((frame[:, 1:-1] + 1) < lengths[:, None]).double()  # frames with a neighbour on both sides
+    pred_accel, true_accel = _acceleration(pred_aligned).norm(dim=-1), _acceleration(true_aligned).norm(dim=-1)
+    return {
+        "mpjpe": _per_motion((pred_aligned - true_aligned).norm(dim=-1).mean(-1), valid),
+        "pose_mpjpe": _per_motion(((pred_pose - pred_pose[..., :1, :]) - (true_pose - true_pose[..., :1, :]))
+                                  .norm(dim=-1).mean(-1), valid),
+        "root": _per_motion((pred[..., 0, :] - true[..., 0, :]).norm(dim=-1), valid),
+        "accel_error": _per_motion((_acceleration(pred_aligned) - _acceleration(true_aligned))
+                                   .norm(dim=-1).mean(-1), inner),
+        "accel_mean": _per_motion(pred_accel.mean(-1), inner),
+        "accel_max": _per_motion(pred_accel.amax(-1), inner),
+        "gt_accel_mean": _per_motion(true_accel.mean(-1), inner),
+        "gt_accel_max": _per_motion(true_accel.amax(-1), inner),
+    }
 
 
 @torch.no_grad()
@@ -82,15 +151,17 @@ def evaluate_batch(model: TokenizerModel, raw: Tensor, lengths: Tensor, mean: Te
     if not len(lengths):
         return
     target = raw[:, : int(lengths.max())]
-    out = model((target - mean) / std, lengths)
+    normalised = (target - mean) / std
+    out = model(normalised, lengths)
     prediction = out.reconstruction * std + mean
-    mpjpe, root = batch_errors(prediction, target, lengths, layout)
+    errors = batch_errors(prediction, target, lengths, layout)
+    valid = torch.arange(target.shape[1], device=lengths.device)[None] < lengths[:, None]
+    squares = (out.reconstruction - normalised).double().square()[valid]
     tokens = torch.arange(out.indices.shape[1], device=lengths.device)[None] < (lengths // unit)[:, None]
-    totals.mpjpe += mpjpe.sum()
-    totals.root += root.sum()
-    totals.motions += len(lengths)
-    totals.frames += lengths.sum()
-    totals.counts += code_counts(out.indices[tokens], model.codebook_size)
+    totals.add(**{name: value.sum() for name, value in errors.items()},
+               feature_squares=squares.sum(), feature_values=squares.new_tensor(float(squares.numel())),
+               motions=squares.new_tensor(float(len(lengths))), frames=lengths.sum().double(),
+               counts=code_counts(out.indices[tokens], model.codebook_size))
 
 
 def evaluate(model: TokenizerModel, dataset, layout: Layout, mean: Tensor, std: Tensor, *,
@@ -101,7 +172,8 @@ def evaluate(model: TokenizerModel, dataset, layout: Layout, mean: Tensor, std: 
 
     The model gets the motions normalized with ``model_stats`` (its training mean/std; default: the
     dataset's). Process ``rank`` of ``world`` takes every ``world``-th motion; ``reduce`` sums a tensor over processes.
-    Returns motions, frames, mpjpe_mm, root_error_mm, codes_used, codebook_size, usage, perplexity.
+    Returns motions, frames, the ``*_mm`` errors (see the module docstring), feature_rmse, codes_used,
+    codebook_size, usage, perplexity.
     """
     from torch.utils.data import DataLoader, Subset
 
@@ -142,7 +214,7 @@ def default_split(info) -> str:
 def _checked_layout(dataset_path: str, data_layout: Layout | None, model: TokenizerModel, info: dict) -> Layout:
     """The dataset's layout, refused (naming both) when it is not the one the checkpoint was trained on."""
     from mtk.errors import BadInputError
-    from mtk.schemas import get_layout, layout_for_dim
+    from mtk.features import get_layout, layout_for_dim
 
     trained = get_layout(info["layout"]) if info.get("layout") else layout_for_dim(model.input_dim)
     if data_layout is None or data_layout.dim != model.input_dim:
@@ -153,7 +225,7 @@ def _checked_layout(dataset_path: str, data_layout: Layout | None, model: Tokeni
     return data_layout
 
 
-def evaluate_checkpoint(dataset_path: str, ckpt_path: str, split: str | None = None, batch_size: int = 32,
+def evaluate_checkpoint(dataset_path: str, ckpt_path: str, *, split: str | None = None, batch_size: int = 32,
                         on_progress: Callable[[int], None] | None = None, layout: str | None = None,
                         splits: str | None = None) -> dict[str, Any]:
     """``mtk tokenizer eval``: load a checkpoint, evaluate it on ``split`` of a dataset (sharded and reduced

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mtk.schemas import layout_for_dim
+from mtk.features import layout_for_dim
 from mtk.tokenizer.presets import get_preset
 from mtk.tokenizer.quantizers import Quantizer, get_quantizer
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mtk.analysis.finite import check_normalisation, require_finite
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
 from mtk.io.destination import is_url
 from mtk.io.progress import announce_total
 from mtk.io.workdir import WorkFolder, source_identity
-from mtk.toolkit.finite import check_normalisation, require_finite
 from mtk.tokenizer.encode import (Encoded, encode_motions, in_order, load_shard, plan_batches, save_shard,
                                    shard_arrays, shard_names)
 
@@ -113,7 +113,7 @@ class TokenizeJob:
     splits: str | None = None
 
 
-def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmillion", split: str | None = None,
+def tokenize_dataset(dataset: str, ckpt: str, out: str, *, format: str = "motionmillion", split: str | None = None,
                      batch_size: int = 64, mean: str | None = None, std: str | None = None,
                      overwrite: bool = False, resume: bool = False, on_progress: Progress = None,
                      layout: str | None = None, splits: str | None = None) -> str:
@@ -137,14 +137,8 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, format: str = "motionmil
         options = {"dataset": source_identity(dataset), "ckpt": source_identity(ckpt), "split": split,
                    "mean": mean and source_identity(mean), "std": std and source_identity(std), "layout": layout,
                    "splits": splits and source_identity(splits)}
-        work = WorkFolder(out, options, resume, overwrite)
-        try:
-            summary = _tokenize(job, work, procs, on_progress)
-        except BaseException as err:
-            work.close(type(err))
-            raise
-        work.close(None)
-        return summary
+        with WorkFolder(out, options, resume, overwrite) as work:
+            return _tokenize(job, work, procs, on_progress)
 
 
 def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_progress: Progress) -> str:
@@ -270,14 +264,14 @@ def denormalize(features: np.ndarray, stats: Stats) -> np.ndarray:
             + np.asarray(stats.mean, np.float64)).astype(np.float32)
 
 
-def detokenize(tokens_path: str, ckpt: str, out: str, format: str | None = None, mean: str | None = None,
+def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = None, mean: str | None = None,
                std: str | None = None, overwrite: bool = False, on_progress: Progress = None) -> str:
     """Decode tokens (a MotionMillion code folder or pickle, or a tokens store) to a dataset at ``out``
     (npy folder, Zarr or HDF5; from ``format`` or ``out``'s suffix). Returns a one-line summary."""
+    from mtk.features import get_layout, layout_for_dim
     from mtk.formats.datasets import create_writer, format_for_path
     from mtk.formats.tokens import read_tokens
     from mtk.io.lock import exclusive
-    from mtk.schemas import get_layout, layout_for_dim
     from mtk.tokenizer.checkpoint import load_checkpoint
 
     fmt = format or format_for_path(out) or "npy"

@@ -24,6 +24,7 @@ from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.losses import reconstruction_loss
 from mtk.tokenizer.model import TokenizerModel, model_config
 from mtk.tokenizer.presets import default_preset, get_preset
+from mtk.tokenizer.quantizers import DEFAULT_QUANTIZER, QUANTIZERS, get_quantizer
 from mtk.tokenizer.schedule import WarmupStepSchedule
 
 LATEST = "net_latest.pth"
@@ -42,7 +43,8 @@ class TrainConfig:
     preset: str | None = None
     quantizer: str | None = None
     codebook_size: int | None = None
-    commitment: float | None = None
+    #: the quantizer's own options (``commitment``, ``codebook_init`` ...; see its ``options``)
+    quantizer_options: dict[str, Any] | None = None
     iters: int | None = None
     batch_size: int | None = None
     window: int | None = None
@@ -70,18 +72,21 @@ class TrainConfig:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k not in skip}
 
     def filled(self, defaults: dict[str, Any]) -> TrainConfig:
-        """A copy with every ``None`` setting taken from ``defaults``."""
+        """A copy with every ``None`` setting taken from ``defaults``; quantizer options merge key by key."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         for key, value in defaults.items():
-            if key in values and values[key] is None:
+            if key == "quantizer_options":
+                given = {k: v for k, v in (values[key] or {}).items() if v is not None}
+                values[key] = {**(value or {}), **given}
+            elif key in values and values[key] is None:
                 values[key] = tuple(value) if key == "milestones" else value
         return TrainConfig(**values)
 
 
 def preset_defaults(preset: str) -> dict[str, Any]:
     p = get_preset(preset)
-    return {"preset": p.name, "quantizer": "fsq", "iters": p.iters, "batch_size": p.batch_size,
-            "window": p.window, "lr": p.lr, "warmup": p.warmup, "milestones": p.milestones, "gamma": p.gamma,
+    return {"preset": p.name, "quantizer": DEFAULT_QUANTIZER, "quantizer_options": {}, "iters": p.iters,
+            "batch_size": p.batch_size, "window": p.window, "lr": p.lr, "warmup": p.warmup, "milestones": p.milestones, "gamma": p.gamma,
             "position_weight": 0.5, "root_weight": p.root_weight, "eval_every": p.eval_every,
             "save_every": p.save_every, "log_every": 50,
             "eval_split": "val", "eval_batch_size": 32, "mixed_precision": "no", "workers": 2, "threads": p.cpu_threads, "seed": 0}
@@ -112,11 +117,21 @@ def resolve(cfg: TrainConfig) -> tuple[TrainConfig, RunState]:
                        "not resumable)", "run the same command without --resume to start it over")
     ckpt = read_checkpoint(latest)
     stored = ckpt.get("train") or {}
-    cfg = cfg.filled(stored).filled(preset_defaults(cfg.preset or stored.get("preset") or default_preset()))
+    model = ckpt.get("config") or {}
+    cfg = cfg.filled({"preset": model.get("preset"), "quantizer": model.get("quantizer"),
+                      "codebook_size": model.get("codebook_size"), **stored,
+                      "quantizer_options": stored_options(model)})
+    cfg = cfg.filled(preset_defaults(cfg.preset or stored.get("preset") or default_preset()))
     metrics = ckpt.get("metrics") or {}
     return cfg, RunState(step=int(ckpt.get("nb_iter", 0)), net=ckpt["net"], optimizer=ckpt.get("optimizer"),
                          config=ckpt.get("config") or {},
                          best_mpjpe=float(metrics.get("best_mpjpe_mm", float("inf"))))
+
+
+def stored_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The quantizer options a saved model config holds (its quantizer's declared keys present in it)."""
+    quantizer = QUANTIZERS.get(str(config.get("quantizer")))
+    return {o.key: config[o.key] for o in (quantizer.options if quantizer else ()) if o.key in config}
 
 
 def planned_steps(cfg: TrainConfig) -> tuple[int, int]:
@@ -161,11 +176,15 @@ def open_datasets(cfg: TrainConfig):
 
 def _build(cfg: TrainConfig, input_dim: int, state: RunState) -> TokenizerModel:
     try:
-        config = model_config(cfg.preset, input_dim, cfg.quantizer, cfg.codebook_size, commitment=cfg.commitment)
+        config = model_config(cfg.preset, input_dim, cfg.quantizer, cfg.codebook_size, **(cfg.quantizer_options or {}))
     except ValueError as err:
         raise MtkError(cfg.out, str(err), "see `mtk tokenizer train --help`") from None
     if state.net is None:
         return TokenizerModel(config)
+    problem = get_quantizer(config["quantizer"]).resume_problem(state.config or {})
+    if problem:
+        raise MtkError(Path(cfg.out) / LATEST, f"cannot resume this {config['quantizer']} run: {problem}",
+                       "start a new run with --overwrite or another --out")
     differences = config_differences(state.config, config)
     if differences:
         raise MtkError(Path(cfg.out) / LATEST, "checkpoint does not fit the requested model: "

@@ -1,9 +1,9 @@
 """PFNN's database generator as pure array functions, for any skeleton and frame rate.
 
 Input: global joint positions (T, J, 3) and rotations (T, J, 3, 3) of one motion, plus optional phase,
-gait, contacts and footstep cycles. Output: PFNN's X, Y, P rows (``pfnn_format.md`` §1-§4). Windows are in
+gait, contacts and footstep cycles. Output: PFNN's X, Y, P rows (docs/pfnn.md, "The algorithm", "Columns"). Windows are in
 seconds (trajectory samples between frames are interpolated); every rate is per 1/60 s (PFNN's frame).
-The grouped normalisation of PFNN's trainer (§5.2) is :func:`grouped_stats`.
+The grouped normalisation of PFNN's trainer (docs/pfnn.md, "Normalisation") is :func:`grouped_stats`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mtk.features.hml import foot_contacts
+from mtk.maths import rotations as rot
+from mtk.maths.resample import resample_linear
+from mtk.maths.smoothing import gaussian_smooth
 from mtk.schemas.pfnn import (
     FACING_SIGMA_S,
     GAIT_CLASSES,
@@ -29,10 +33,7 @@ from mtk.schemas.pfnn import (
     pfnn_columns,
 )
 from mtk.schemas.skeletons import Skeleton
-from mtk.toolkit import rotations as rot
-from mtk.toolkit.extract import foot_contacts, gaussian_smooth
 from mtk.toolkit.phase import phase_increment
-from mtk.toolkit.resample import resample_linear
 
 _UP = np.array([0.0, 1.0, 0.0])
 
@@ -231,7 +232,7 @@ def _subtract_floor(joint_positions: np.ndarray, floors: np.ndarray) -> np.ndarr
 
 def export_rows(motion: PfnnMotion, preset: PfnnPreset, rotations: RotationEncoding = "logquat",
                 terrain: TerrainMode = "zero") -> PfnnRows:
-    """PFNN X, Y, P rows for one motion (``pfnn_format.md`` §2-§3; columns from :func:`pfnn_columns`)."""
+    """PFNN X, Y, P rows for one motion (columns from :func:`pfnn_columns`)."""
     p = np.asarray(motion.positions, dtype=np.float64)
     if p.shape[0] < 3:
         return empty_rows(preset, rotations, terrain)
@@ -300,7 +301,7 @@ class PfnnStats:
 
 
 def grouped_stats(X: np.ndarray, Y: np.ndarray, columns: PfnnColumns, joint_weights: list[float]) -> PfnnStats:
-    """PFNN's trainer normalisation (§5.2): per-column means; per-column stds pooled (averaged) within each
+    """PFNN's trainer normalisation: per-column means; per-column stds pooled (averaged) within each
     group, X joint groups divided by ``weight * 0.1``; a group with zero spread gets std 1 (never NaN)."""
     pooled: dict[str, float] = {}
     weights = np.repeat(np.asarray(joint_weights, dtype=np.float64), 3)

@@ -1,7 +1,7 @@
 """Locomotion phase: from foot contacts, from footstep annotations, and its per-frame increment.
 
 Phase is in cycles, [0, 1): 0 at a right heel strike, 0.5 at a left heel strike, linear in time between
-strikes (PFNN's convention, ``pfnn_format.md`` §3.3 and §7).
+strikes (PFNN's convention; docs/pfnn.md, "The algorithm", step 6).
 """
 
 from __future__ import annotations

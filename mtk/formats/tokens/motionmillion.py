@@ -197,7 +197,7 @@ def read(path: str | Path) -> TokenSet:
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Describe tokens: motions, token counts, codebook usage, perplexity, most frequent codes; check the
     prob file and pickle against the codes."""
-    from mtk.toolkit.codebook import code_counts, describe_tokens
+    from mtk.analysis.codebook import code_counts, describe_tokens
 
     tokens = read(path)
     size = tokens.codebook_size or 0

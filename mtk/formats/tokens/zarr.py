@@ -67,13 +67,12 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
 
     if tokens.codebook_size is None:
         raise MtkError(path, "cannot write tokens without a codebook size")
-    dest = prepare(path, overwrite=overwrite, urls=True)
     counts = tokens.frequencies()
     lengths = tokens.lengths
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     dtype = code_dtype(tokens.codebook_size)
     codes = np.concatenate([np.asarray(c) for c in tokens.codes]).astype(dtype) if len(tokens) else np.zeros(0, dtype)
-    try:
+    with prepare(path, overwrite=overwrite, urls=True) as dest:
         group = zarr.open_group(dest.partial, mode="w")
         group.create_array("codes", data=codes, chunks=(CODE_CHUNK,))
         group.create_array("offsets", data=offsets, chunks=(max(len(offsets), 1),))
@@ -92,10 +91,6 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             "count": len(tokens), "total_tokens": int(lengths.sum()), "end_token": tokens.codebook_size,
             "pad_token": tokens.codebook_size + 1, "created_by": created_by(), TEXT_CHUNKS_ATTR: True,
         })
-    except BaseException:
-        dest.discard()
-        raise
-    dest.commit()
     return f"wrote {len(tokens)} motions ({int(lengths.sum())} tokens, {dtype}) to {path}"
 
 
@@ -138,7 +133,7 @@ def read(path: str | Path) -> TokenSet:
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Describe a tokens store, checking its stored counts against its codes."""
-    from mtk.toolkit.codebook import code_counts, describe_tokens
+    from mtk.analysis.codebook import code_counts, describe_tokens
 
     tokens = read(path)
     size = tokens.codebook_size or 0

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from mtk.errors import BadInputError
-from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
+from mtk.tokenizer.quantizers.base import Quantizer, register_quantizer
 
 #: nominal codebook size -> levels (FSQ paper Table 1, plus MotionMillion's 2^9 and 2^11 entries)
 FSQ_LEVELS: dict[int, tuple[int, ...]] = {
@@ -76,7 +76,7 @@ class FSQ(Quantizer):
     @classmethod
     def make_config(cls, codebook_size: int | None, nominal_size: int, **options: Any) -> dict[str, Any]:
         """Levels from the size table (65536 -> [8,8,8,5,5,5], 64,000 codes); FSQ takes no options."""
-        refuse_options(cls.name, options)
+        cls.option_values(options)
         levels = levels_for(codebook_size or nominal_size)
         return {"levels": list(levels), "codebook_size": math.prod(levels)}
 
@@ -102,13 +102,35 @@ class FSQ(Quantizer):
     def _half_width(self) -> Tensor:
         return (self._levels // 2).float()
 
+    def _half_and_offset(self) -> tuple[Tensor, Tensor]:
+        half = (self._levels.float() - 1) * (1 + BOUND_EPS) / 2
+        offset = torch.where(self._levels % 2 == 0, 0.5, 0.0)
+        return half, offset
+
+    def squash(self, z: Tensor) -> Tensor:
+        """The tanh of each channel before scaling, in ``(-1, 1)``: values near ±1 are saturated (their
+        gradient is ``1 - tanh^2``, near 0)."""
+        half, offset = self._half_and_offset()
+        return torch.tanh(z + torch.atanh(offset / half))
+
     def bound(self, z: Tensor) -> Tensor:
         """Squash each channel into ``(-L/2, L/2)``, shifted by half a level for even L so 0 stays 0."""
-        levels = self._levels.float()
-        half = (levels - 1) * (1 + BOUND_EPS) / 2
-        offset = torch.where(self._levels % 2 == 0, 0.5, 0.0)
-        shift = torch.atanh(offset / half)
-        return torch.tanh(z + shift) * half - offset
+        half, offset = self._half_and_offset()
+        return self.squash(z) * half - offset
+
+    @torch.no_grad()
+    def channel_report(self, z: Tensor, saturated_above: float = 0.95) -> tuple[Tensor, Tensor]:
+        """For latents ``z (B, dim, N)``: per channel, how many tokens have ``|tanh| > saturated_above``
+        (``(d,)`` int64), and how often each level occurs (``(d, max L)`` int64; levels past a channel's
+        ``L`` stay 0)."""
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            h = self.project_in(z.transpose(1, 2).float()).reshape(-1, self.codebook_dim)
+            saturated = (self.squash(h).abs() > saturated_above).sum(0)
+            digits = (self.quantize(h) * self._half_width() + self._half_width()).round().long()
+        levels = torch.zeros(self.codebook_dim, int(self._levels.max()), dtype=torch.int64, device=z.device)
+        for channel in range(self.codebook_dim):
+            levels[channel] = torch.bincount(digits[:, channel], minlength=levels.shape[1])
+        return saturated, levels
 
     def quantize(self, z: Tensor) -> Tensor:
         """Channel-last ``(..., d)`` -> normalised codes in ``[-1, 1]`` (straight-through rounding)."""

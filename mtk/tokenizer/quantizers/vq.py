@@ -20,10 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, distributed as dist
 
-from mtk.tokenizer.quantizers.base import Quantizer, refuse_options, register_quantizer
+from mtk.tokenizer.quantizers.base import Quantizer, QuantizerOption, register_quantizer
 from mtk.tokenizer.quantizers.fsq import levels_for
 
 DEFAULT_COMMITMENT = 0.02
+COMMITMENT_HELP = "weight of the commitment loss that pulls the encoder to its code"
 
 
 def _distributed() -> bool:
@@ -40,7 +41,7 @@ def _all_reduce(tensor: Tensor) -> Tensor:
     return tensor
 
 
-def _broadcast(tensor: Tensor) -> Tensor:
+def broadcast_from_first(tensor: Tensor) -> Tensor:
     if _distributed():
         dist.broadcast(tensor, src=0)
     return tensor
@@ -56,6 +57,16 @@ def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
     return torch.cat([torch.addmm(squared, part, codebook.t(), alpha=-2).argmin(dim=1) for part in flat.split(chunk)])
 
 
+def sample_rows(flat: Tensor, count: int) -> Tensor:
+    """``count`` rows drawn from ``flat (M, dim)``: without repetition when ``M >= count``, else with
+    repetition plus Gaussian jitter of 1 % of the rows' per-channel spread, so repeats are distinct codes."""
+    if flat.shape[0] >= count:
+        return flat[torch.randperm(flat.shape[0], device=flat.device)[:count]]
+    picks = torch.randint(flat.shape[0], (count,), device=flat.device)
+    spread = flat.std(dim=0, keepdim=True) if flat.shape[0] > 1 else flat.new_ones(1, flat.shape[1])
+    return flat[picks] + 0.01 * spread * torch.randn(count, flat.shape[1], device=flat.device)
+
+
 def equal_footing_size(codebook_size: int | None, nominal_size: int) -> int:
     """A learnt codebook's size: as asked, else as many codes as FSQ has for the preset's nominal size."""
     size = int(codebook_size or math.prod(levels_for(nominal_size)))
@@ -69,6 +80,7 @@ class VQ(Quantizer):
 
     name = "vq"
     summary = "VQ-VAE codebook with EMA updates and dead-code reset (T2M-GPT)"
+    options = (QuantizerOption("commitment", float, DEFAULT_COMMITMENT, COMMITMENT_HELP),)
 
     def __init__(self, codebook_size: int, dim: int, decay: float = 0.99, commitment: float = DEFAULT_COMMITMENT,
                  dead_fraction: float = 1 / 16, eps: float = 1e-5):
@@ -86,12 +98,9 @@ class VQ(Quantizer):
         self.codes_reseeded = 0
 
     @classmethod
-    def make_config(cls, codebook_size: int | None, nominal_size: int, commitment: float | None = None,
-                    **options: Any) -> dict[str, Any]:
+    def make_config(cls, codebook_size: int | None, nominal_size: int, **options: Any) -> dict[str, Any]:
         """Any size (default: FSQ's real size for the nominal one, 1,000 for 2^10), and the commitment weight."""
-        refuse_options(cls.name, options)
-        return {"codebook_size": equal_footing_size(codebook_size, nominal_size),
-                "commitment": DEFAULT_COMMITMENT if commitment is None else float(commitment)}
+        return {"codebook_size": equal_footing_size(codebook_size, nominal_size), **cls.option_values(options)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> VQ:
@@ -114,16 +123,9 @@ class VQ(Quantizer):
         """Index of the nearest code for each row of ``flat (M, dim)``."""
         return nearest_code(flat, self.codebook)
 
-    def _random_rows(self, flat: Tensor, count: int) -> Tensor:
-        """``count`` rows drawn from ``flat`` (with repetition and a little noise when it is too short)."""
-        if flat.shape[0] >= count:
-            return flat[torch.randperm(flat.shape[0], device=flat.device)[:count]]
-        picks = torch.randint(flat.shape[0], (count,), device=flat.device)
-        return flat[picks] + 0.01 * torch.randn(count, flat.shape[1], device=flat.device) / self.dim ** 0.5
-
     @torch.no_grad()
     def _initialise(self, flat: Tensor) -> None:
-        self.codebook.copy_(_broadcast(self._random_rows(flat, self.codebook_size)))
+        self.codebook.copy_(broadcast_from_first(sample_rows(flat, self.codebook_size)))
         self.ema_count.fill_(flat.shape[0] * _world() / self.codebook_size)
         self.ema_sum.copy_(self.codebook * self.ema_count[:, None])
         self.initialised.fill_(True)
@@ -138,13 +140,14 @@ class VQ(Quantizer):
         smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
         self.codebook.copy_(self.ema_sum / smoothed[:, None])
         threshold = self.dead_fraction * counts.sum() / self.codebook_size
-        dead = _broadcast((self.ema_count < threshold).to(torch.uint8)).bool()
-        if dead.any():
-            self.codes_reseeded += int(dead.sum())
-            fresh = _broadcast(self._random_rows(flat, self.codebook_size))
-            self.codebook[dead] = fresh[dead]
+        dead = broadcast_from_first((self.ema_count < threshold).to(torch.uint8)).bool()
+        reseeded = int(dead.sum())
+        if reseeded:
+            self.codes_reseeded += reseeded
+            fresh = broadcast_from_first(sample_rows(flat, reseeded))
+            self.codebook[dead] = fresh
             self.ema_count[dead] = counts.sum() / self.codebook_size
-            self.ema_sum[dead] = fresh[dead] * self.ema_count[dead, None]
+            self.ema_sum[dead] = fresh * self.ema_count[dead, None]
 
     def dequantize(self, indices: Tensor) -> Tensor:
         """Indices ``(B, N)`` -> codes ``(B, dim, N)``."""

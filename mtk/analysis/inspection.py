@@ -10,9 +10,9 @@ from typing import Literal
 
 import numpy as np
 
-from mtk.schemas import HEADING_CONSTANTS, LAYOUTS, Layout
-from mtk.toolkit.families import family_of
-from mtk.toolkit.frame_rate import OPTION, chosen_rate, rate_doubt
+from mtk.analysis.frame_rate import OPTION, chosen_rate, rate_doubt
+from mtk.features import family_of, layouts, skeleton_for_joints
+from mtk.schemas import Layout
 
 Level = Literal["error", "warning", "info"]
 #: the training window of MotionMillion's tokenizer config is 96; 64 is the common VQ window
@@ -55,7 +55,7 @@ class Report:
     frames: int | None = None
     dim: int | None = None
     fps: float | None = None
-    #: where ``fps`` comes from: ``file``, ``layout default`` or ``--fps`` (:mod:`mtk.toolkit.frame_rate`)
+    #: where ``fps`` comes from: ``file``, ``layout default`` or ``--fps`` (:mod:`mtk.analysis.frame_rate`)
     fps_source: str | None = None
     dtype: str | None = None
     duration_s: float | None = None
@@ -114,9 +114,11 @@ class Moments:
 
 
 def sixd_deviations(features: np.ndarray, layout: Layout) -> np.ndarray:
-    """Per-pair deviations of the stored 6D pairs from orthonormality: | |a|-1 |, | |b|-1 |, |a.b|."""
-    sixd = features[:, layout.block("rotations_6d").slice].astype(np.float64)
-    sixd = sixd.reshape(len(sixd), sixd.shape[1] // 6, 6)
+    """Per-pair deviations of the stored 6D pairs from orthonormality: | |a|-1 |, | |b|-1 |, |a.b|, shape
+    (3, T, pairs); no pairs when the layout stores no 6D rotations."""
+    blocks = [features[:, b.slice] for b in layout.blocks if b.kind == "rotations_6d"]
+    sixd = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(features), 0))
+    sixd = sixd.astype(np.float64).reshape(len(sixd), sixd.shape[1] // 6, 6)
     a, b = sixd[..., :3], sixd[..., 3:]  # two columns or two rows: orthonormal either way
     return np.stack([np.abs(np.linalg.norm(a, axis=-1) - 1), np.abs(np.linalg.norm(b, axis=-1) - 1),
                      np.abs((a * b).sum(-1))])
@@ -124,8 +126,8 @@ def sixd_deviations(features: np.ndarray, layout: Layout) -> np.ndarray:
 
 def looks_normalized(features: np.ndarray, deviations: np.ndarray) -> bool:
     """True when finite ``features`` look z-normalised: most 6D pairs (``deviations`` from
-    :func:`sixd_deviations`) are not unit vectors and values centre on 0."""
-    if len(features) == 0:
+    :func:`sixd_deviations`) are not unit vectors and values centre on 0 (never without 6D pairs)."""
+    if len(features) == 0 or deviations.size == 0:
         return False
     return float(np.median(deviations)) > 0.2 and abs(float(features.mean(dtype=np.float64))) < 0.5
 
@@ -170,7 +172,7 @@ def describe_features(features, layout: Layout | None, path: str, fps: float | N
             report.add("info", "not_features", f"{dim} columns: {OTHER_WIDTHS[dim]}, not a feature layout")
         else:
             report.add("warning", "unknown_layout", f"{dim} columns match no known layout "
-                       f"({', '.join(f'{name} = {lay.dim}' for name, lay in LAYOUTS.items())})")
+                       f"({', '.join(f'{name} = {lay.dim}' for name, lay in layouts().items())})")
         report.fps, report.fps_source = fps, OPTION if fps is not None else None
         return report
     rate = chosen_rate(fps, layout.fps)
@@ -204,8 +206,8 @@ def describe_features(features, layout: Layout | None, path: str, fps: float | N
 def _content_findings(report: Report, features: np.ndarray, layout: Layout, error: float) -> None:
     if len(features) == 0:
         return
-    if layout.has_contacts:
-        contacts = features[:, layout.block("foot_contacts").slice]
+    for block in (b for b in layout.blocks if b.kind == "contacts"):
+        contacts = features[:, block.slice]
         bad = ~np.isin(contacts, (0.0, 1.0))
         if bad.any():
             report.add("error", "contacts_not_binary",
@@ -214,20 +216,10 @@ def _content_findings(report: Report, features: np.ndarray, layout: Layout, erro
     if error > 1e-2:
         report.add("error" if error > 0.1 else "warning", "sixd_not_orthonormal",
                    f"6D rotation pairs deviate from orthonormal by up to {error:.3g}")
-    if layout.has("heading_velocity"):
-        start = layout.block("heading_velocity").start
-        worst = max(float(np.abs(features[:, start + col - 2] - value).max())
-                    for col, value in HEADING_CONSTANTS.items())
-        report.details["heading_constant_max_error"] = worst
-        if worst > 1e-3:
-            report.add("error", "heading_not_yaw",
-                       f"heading 6D entries 3, 5, 6, 7 must be 0, 0, 1, 0; off by up to {worst:.3g}")
-    verror = family_of(layout).velocity_error(features, layout)
-    report.details["velocity_median_error"] = verror
-    if verror > 1e-3:
-        report.add("warning", "velocity_mismatch",
-                   f"stored velocities disagree with the positions they should integrate to "
-                   f"(median error {verror:.3g} per frame)")
+    for check in family_of(layout).checks(features, layout):
+        report.details[check.detail] = check.value
+        if check.failed:
+            report.add(check.level, check.code, check.message)
 
 
 #: what joints recovered from features are (``mtk convert --to joints`` says it in its help and summary)
@@ -245,7 +237,8 @@ def looks_aligned(joints: np.ndarray, tolerance: float = 1e-5) -> bool:
 def describe_joints(joints: np.ndarray, path: str, fps: float | None = None, fps_source: str = OPTION) -> Report:
     """Report on a (T, J, 3) joints array (``fps`` from ``fps_source``; joints .npy files carry no rate)."""
     frames, num_joints, _ = joints.shape
-    skeleton = {22: "smpl22", 21: "kit21", 31: "pfnn31", 55: "smplx55"}.get(num_joints)
+    found = skeleton_for_joints(int(num_joints))
+    skeleton = found.name if found else None
     report = Report(path=path, kind="joints", frames=int(frames), dim=int(num_joints * 3), fps=fps,
                     fps_source=fps_source if fps else None, dtype=str(joints.dtype))
     report.details["joints"] = int(num_joints)

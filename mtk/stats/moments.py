@@ -1,4 +1,4 @@
-"""Dataset mean/std in the conventions of the text-to-motion ecosystem (feature_layouts.md §6).
+"""Dataset mean/std in the conventions of the text-to-motion ecosystem (docs/stats.md, "The three conventions").
 
 Pure functions on arrays. :class:`Moments` accumulates per-dimension count, mean and M2 in float64 and
 merges chunks with Chan's exact pairwise formula, so a dataset is one streaming pass in O(D) memory and
@@ -25,15 +25,14 @@ from typing import Literal
 import numpy as np
 
 from mtk.schemas import Layout
-from mtk.toolkit.finite import MIN_STD_RTOL
 
 Grouping = Literal["layout", "none"]
 GROUPINGS: tuple[str, ...] = ("layout", "none")
 
 #: std below this fraction of max(|mean|, 1) counts as zero: a constant column, or one that varies only by
 #: rounding (the 272 root rotation's R02 entry is 0 up to 1e-8); dividing by it would amplify that noise (the
-#: same bound every command holds a given std to)
-ZERO_STD_RTOL = MIN_STD_RTOL
+#: same bound every command holds a given std to: ``mtk.analysis.finite.MIN_STD_RTOL``)
+ZERO_STD_RTOL = 1e-6
 #: two std values in one group are "the same" within this relative tolerance (float32 files round them)
 SAME_VALUE_RTOL = 1e-5
 

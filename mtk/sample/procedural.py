@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtk.schemas import SMPL22, Layout, layouts_on
-from mtk.toolkit.extract import gaussian_smooth
-from mtk.toolkit.families import family_of
-from mtk.toolkit.kinematics import forward_kinematics
-from mtk.toolkit.rotations import euler_to_matrix
+from mtk.features import family_of, layouts_on
+from mtk.maths.kinematics import forward_kinematics
+from mtk.maths.rotations import euler_to_matrix
+from mtk.maths.smoothing import gaussian_smooth
+from mtk.schemas import SMPL22, Layout
 
 #: the layouts the procedural motions (SMPL-22) can make
 SAMPLE_LAYOUTS = tuple(spec.name for spec in layouts_on(SMPL22))

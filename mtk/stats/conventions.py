@@ -19,8 +19,9 @@ from typing import Literal
 
 import numpy as np
 
+from mtk.features import family_of
 from mtk.schemas import Layout
-from mtk.toolkit.stats import SAME_VALUE_RTOL, Moments, convention_name, group_average
+from mtk.stats.moments import SAME_VALUE_RTOL, Moments, convention_name, group_average
 
 Grouping = Literal["grouped", "per-dim", "1 column"]
 #: a ratio within this of 1 means "computed from the same motions"
@@ -37,9 +38,6 @@ SNAP_RTOL = 0.1
 #: feat-bias block kind -> the same-unit block kind its std is compared with (from-files heuristic)
 REFERENCE_KIND = {"root_yaw_velocity": "velocities", "root_velocity": "velocities",
                   "heading_6d": "velocities", "root_height": "positions"}
-PUBLISHED = {"humanml3d": "HumanML3D Mean.npy/Std.npy (cal_mean_variance: 7 groups, no feat_bias)",
-             "kit": "KIT-ML Mean.npy/Std.npy (HumanML3D's cal_mean_variance: 7 groups, no feat_bias)",
-             "motionmillion": "272 repo / MotionMillion mean_std (cal_mean_std: 5 groups, no feat_bias)"}
 CANNOT_TELL = (
     "which motions or split the files were computed from (only a dataset can tell: pass DATASET)",
     "whether single-column groups were averaged (one column: grouped and per-dim agree)",
@@ -119,7 +117,7 @@ def _describe(layout: Layout, grouping: str, feat_bias: float) -> str:
         base = "per-dim std (plain np.std, no grouping)"
         return base if feat_bias == 1 else f"{base}, feat_bias={feat_bias:g}"
     if feat_bias == 1:
-        return PUBLISHED.get(layout.dataset_family, f"{len(layout.std_groups)} groups, no feat_bias")
+        return family_of(layout).published_stats(layout)
     return (f"text-to-motion training meta/std.npy ({len(layout.std_groups)} groups, feat_bias={feat_bias:g}): "
             "the stats the T2M evaluators normalise with")
 

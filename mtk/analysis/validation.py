@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtk.analysis.inspection import TRAINING_WINDOW, Finding, Report
 from mtk.schemas import Layout
-from mtk.toolkit.inspection import TRAINING_WINDOW, Finding, Report
 
 #: length histogram edges in frames (the last bin is open)
 LENGTH_BINS = (0, 40, 64, 96, 120, 200, 300, 400, 600)

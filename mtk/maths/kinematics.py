@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mtk.toolkit.rotations import Array, _stack
+from mtk.maths.rotations import Array, _stack
 
 
 def children(parents: Sequence[int]) -> dict[int, list[int]]:

@@ -36,6 +36,10 @@ def _cat(items: list[Array], axis: int) -> Array:
     return np.concatenate(items, axis=axis)
 
 
+def _cumsum(x: Array, axis: int) -> Array:
+    return x.cumsum(dim=axis) if _is_torch(x) else np.cumsum(x, axis=axis)
+
+
 def _where(cond: Array, a: Array, b: Array) -> Array:
     if _is_torch(cond):
         import torch

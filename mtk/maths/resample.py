@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mtk.toolkit import rotations as rot
+from mtk.maths import rotations as rot
 
 
 def sample_times(frames: int, src_fps: float, dst_fps: float) -> np.ndarray:

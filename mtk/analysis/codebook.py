@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mtk.toolkit.inspection import Report
+from mtk.analysis.inspection import Report
 
 
 def code_counts(codes: np.ndarray | Sequence[np.ndarray], size: int) -> np.ndarray:

@@ -55,9 +55,10 @@ def chosen_rate(given: float | None, default: float, default_source: str = LAYOU
 def velocity_bandwidth(features: np.ndarray, layout: Layout) -> float | None:
     """The frequency (cycles per frame) below which :data:`ENERGY_SHARE` of the joint-velocity energy lies,
     or None when the layout has no velocity block or the motion is too short or still."""
-    if not layout.has("local_velocities") or len(features) < MIN_FRAMES:
+    block = next((b for b in layout.blocks if b.kind == "velocities"), None)
+    if block is None or len(features) < MIN_FRAMES:
         return None
-    velocities = np.asarray(features[1:, layout.block("local_velocities").slice], dtype=np.float64)
+    velocities = np.asarray(features[1:, block.slice], dtype=np.float64)
     velocities = velocities[np.isfinite(velocities).all(axis=1)]
     if len(velocities) < MIN_FRAMES:
         return None

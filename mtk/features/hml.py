@@ -1,7 +1,10 @@
-"""Joints / rotations -> features: the HumanML3D generator (263, 251) and the 272 generator.
+"""The ``hml`` feature family: HumanML3D's generator, which makes the 263 (SMPL-22) and 251 (KIT-21) layouts.
 
-Follows ``shared/specs/feature_layouts.md`` §3 (263/251) and §4 (272). The 263/251 path reproduces the
-released data's quirks by default, because every trained model expects them:
+Features are made from joint positions alone (docs/motion.md, "HumanML3D-263 and KIT-251"): the motion is
+retargeted to the skeleton's bone lengths, put on the floor at the origin facing +z; each frame stores the
+root's yaw velocity, xz velocity and height, the other joints relative to the root in its facing frame, IK
+swing rotations (6D columns), joint velocities and foot contacts, for T-1 of the T source frames. The released
+data carries the generator's quirks, reproduced by default because every trained model expects them:
 
 * P2 - the per-frame IK heading uses (l_hip - r_hip) + (r_sho - l_sho), a flipped hip term;
 * P3 - the frame-0 heading is forced to identity while later frames are Gaussian-smoothed;
@@ -10,31 +13,35 @@ released data's quirks by default, because every trained model expects them:
 ``reproduce_quirks=False`` fixes all three: the correct across vector, a facing alignment that uses the
 smoothed heading (so frame 0 is identity without forcing it) and a hemisphere-safe yaw velocity.
 Such features still decode with the ordinary recovery but no longer match the released files.
+
+Recovery is HumanML3D's ``recover_from_ric``; the BVH pose is an approximation through the swing rotations.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mtk.schemas import Layout, Skeleton
-from mtk.toolkit import rotations as rot
+from mtk.features.base import Check, DatasetFolder, Family, Pose, velocity_check
+from mtk.features.registry import register_family
+from mtk.maths import rotations as rot
+from mtk.maths.fitting import global_to_local, rigid_fit
+from mtk.maths.kinematics import children
+from mtk.maths.rotations import Array, _cat, _cumsum, _stack
+from mtk.maths.smoothing import gaussian_smooth
+from mtk.schemas import HML263, KIT251, Layout, Skeleton
 
 _UP = np.array([0.0, 1.0, 0.0])
 
+#: HumanML3D and KIT-ML as published: ``new_joint_vecs/<name>.npy``, ``texts/``, ``<split>.txt`` at the root
+HUMANML3D = DatasetFolder("humanml3d", "HumanML3D/KIT", motions="new_joint_vecs", mean="Mean.npy", std="Std.npy",
+                          feat_bias_stats=("mean.npy", "std.npy"))
+#: what the published Mean.npy/Std.npy are, by the layout's dataset
+PUBLISHED = {"humanml3d": "HumanML3D Mean.npy/Std.npy (cal_mean_variance: 7 groups, no feat_bias)",
+             "kit": "KIT-ML Mean.npy/Std.npy (HumanML3D's cal_mean_variance: 7 groups, no feat_bias)"}
 
-def gaussian_smooth(x: np.ndarray, sigma: float, axis: int = 0) -> np.ndarray:
-    """Gaussian filter along ``axis`` with edge replication (scipy's ``mode='nearest'``, truncate 4)."""
-    radius = int(4.0 * sigma + 0.5)
-    taps = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * (taps / sigma) ** 2)
-    kernel /= kernel.sum()
-    moved = np.moveaxis(x, axis, 0)
-    padded = np.concatenate([np.repeat(moved[:1], radius, 0), moved, np.repeat(moved[-1:], radius, 0)], 0)
-    out = np.zeros_like(moved, dtype=np.float64)
-    for k, weight in enumerate(kernel):
-        out += weight * padded[k:k + moved.shape[0]]
-    return np.moveaxis(out, 0, axis)
 
+# ---------------------------------------------------------------------------------------------------
+# joints -> features
 
 def _facing_quat(forward: np.ndarray) -> np.ndarray:
     """The yaw quaternion (w >= 0) taking horizontal ``forward`` (..., 3) to +z, i.e. world -> facing."""
@@ -85,7 +92,7 @@ def uniform_skeleton(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
 
 
 def preprocess_joints(joints: np.ndarray, skeleton: Skeleton, retarget: bool = True) -> np.ndarray:
-    """§3 steps 2-5: uniform skeleton, floor at y = 0, frame-0 root xz at the origin, face +z (frame-0
+    """The generator's preprocessing: uniform skeleton, floor at y = 0, frame-0 root xz at the origin, face +z (frame-0
     hips + shoulders, correct sign)."""
     positions = uniform_skeleton(joints, skeleton) if retarget else joints.astype(np.float64)
     positions = positions - np.array([0.0, positions[..., 1].min(), 0.0])
@@ -188,49 +195,120 @@ def assemble_263(positions: np.ndarray, r_rot: np.ndarray, layout: Layout, fix_b
     return features
 
 
-def yaw_of(matrices: np.ndarray) -> np.ndarray:
-    """Yaw angle theta of rotations (..., 3, 3): the heading of their z axis, atan2(R[0,2], R[2,2])."""
-    return np.arctan2(matrices[..., 0, 2], matrices[..., 2, 2])
+# ---------------------------------------------------------------------------------------------------
+# features -> joints, a pose, a consistency check
+
+def _shift_right(x: Array) -> Array:
+    """x along the frame axis (-1) moved one step later, with a zero at frame 0."""
+    return _cat([x[..., :1] * 0, x[..., :-1]], -1)
 
 
-def extract_272(local_rotations: np.ndarray, joints: np.ndarray, layout: Layout, face_z: bool = True) -> np.ndarray:
-    """SMPL-22 local rotations (T, 22, 3, 3) + joint positions (T, 22, 3) -> (T, 272) float64 features.
+def root_heading_263(features: Array) -> tuple[Array, Array]:
+    """The 263/251 root: heading quaternion q[t] = r_rot (world -> facing) and root positions (..., T, 3)."""
+    angle = _cumsum(_shift_right(features[..., 0]), -1)
+    zero = angle * 0
+    q = _stack([rot._cos(angle), zero, rot._sin(angle), zero], -1)
+    vx = _shift_right(features[..., 1])
+    vz = _shift_right(features[..., 2])
+    velocity = rot.quat_rotate(rot.quat_conjugate(q), _stack([vx, zero, vz], -1))
+    root = _cumsum(velocity, -2)
+    root = _stack([root[..., 0], features[..., 3], root[..., 2]], -1)
+    return q, root
 
-    ``joints`` are the body joints (the pelvis joint is the translation), y up, metres, at the layout's fps.
-    With ``face_z`` the motion is first turned so that the frame-0 pelvis faces +z (the 272 pipeline's
-    face_z_transform); the floor and the frame-0 root xz then go to zero (``ori``), as in §4.
+
+def recover_joints_263(features: Array, layout: Layout) -> Array:
+    """HumanML3D ``recover_from_ric``: (..., T, D) -> (..., T, J, 3)."""
+    j = layout.num_joints
+    q, root = root_heading_263(features)
+    ric = features[..., layout.block("ric_positions").slice]
+    ric = ric.reshape(*ric.shape[:-1], j - 1, 3)
+    world = rot.quat_rotate(rot.quat_conjugate(q)[..., None, :], ric)
+    offset = _stack([root[..., 0], root[..., 0] * 0, root[..., 2]], -1)[..., None, :]
+    return _cat([root[..., None, :], world + offset], -2)
+
+
+def velocity_error_263(features: np.ndarray, layout: Layout) -> float:
+    """Median |stored velocity - velocity implied by the recovered joints| (263/251), over frames and joints."""
+    f = features.astype(np.float64)
+    if len(f) < 3:
+        return 0.0
+    stored = f[:, layout.block("local_velocities").slice].reshape(len(f), -1, 3)
+    joints = recover_joints_263(f, layout)
+    q, _ = root_heading_263(f)
+    implied = rot.quat_rotate(q[:-1, None, :], joints[1:] - joints[:-1])
+    return float(np.median(np.abs(stored[:-1] - implied)))
+
+
+def _swing_globals(features: np.ndarray, layout: Layout) -> np.ndarray:
+    """Global swing rotation of every bone (T, J, 3, 3) by HumanML3D's chain FK: along each kinematic
+    chain, a bone's global swing is the previous one times its stored local swing; joint 0 = the root heading."""
+    skeleton = layout.skeleton
+    q, _ = root_heading_263(features)
+    root = rot.quat_to_matrix(q)
+    block = features[:, layout.block("rotations_6d").slice]
+    local = rot.sixd_to_matrix(block.reshape(features.shape[0], -1, 6), "columns")
+    swings = np.broadcast_to(np.eye(3), (features.shape[0], skeleton.num_joints, 3, 3)).copy()
+    swings[:, 0] = root
+    for chain in skeleton.chains:
+        current = root
+        for b in chain[1:]:
+            current = current @ local[:, b - 1]
+            swings[:, b] = current
+    return swings
+
+
+def pose_from_263(features: np.ndarray, layout: Layout) -> Pose:
+    """A BVH pose through the 263/251 swing rotations, an approximation.
+
+    In HumanML3D's convention a joint's rotation turns its *own* bone; in BVH a joint's rotation turns its
+    children's bones. So a joint with one child takes that child's swing; a joint with several children
+    (pelvis, upper spine) takes a rigid-body fit of its children's bones (Kabsch, with rest offsets fitted to
+    the data); end joints keep their parent's rotation. The swings carry no twist, so the BVH reproduces the
+    joint positions but not the limbs' roll.
     """
-    count = layout.num_joints
-    if local_rotations.shape[1:] != (count, 3, 3) or joints.shape[1:] != (count, 3):
-        raise ValueError(f"{layout.name} needs rotations (T, {count}, 3, 3) and joints (T, {count}, 3), "
-                         f"got {local_rotations.shape} and {joints.shape}")
-    if local_rotations.shape[0] != joints.shape[0]:
-        raise ValueError(f"rotations have {local_rotations.shape[0]} frames but joints have {joints.shape[0]}")
-    local_rotations = np.asarray(local_rotations, dtype=np.float64)
-    positions = np.asarray(joints, dtype=np.float64)
-    pelvis = local_rotations[:, 0]
-    if face_z:
-        turn = rot.rotation_y(-yaw_of(pelvis[0]))
-        pelvis = turn @ pelvis
-        positions = positions @ turn.T
-    ori = np.array([positions[0, 0, 0], positions[..., 1].min(), positions[0, 0, 2]])
-    positions = positions - ori
-    theta = yaw_of(pelvis)
-    heading = rot.rotation_y(-theta)  # H[t], world -> heading-free
-    frames = positions.shape[0]
-    root = positions[:, 0]
-    root_velocity = np.zeros((frames, 2))
-    root_velocity[1:] = (heading[:-1] @ (root[1:] - root[:-1])[..., None])[..., 0][:, [0, 2]]
-    heading_change = rot.matrix_to_6d(rot.rotation_y(-(theta[1:] - theta[:-1])), "rows")
-    heading_velocity = np.concatenate([rot.matrix_to_6d(np.eye(3), "rows")[None], heading_change])
-    centred = positions - root[:, None] * np.array([1.0, 0.0, 1.0])
-    local_positions = (heading[:, None] @ centred[..., None])[..., 0]
-    local_velocity = np.zeros_like(local_positions)
-    local_velocity[1:] = local_positions[1:] - local_positions[:-1]
-    rotations = local_rotations.copy()
-    rotations[:, 0] = heading @ pelvis
-    parts = [root_velocity, heading_velocity, local_positions.reshape(frames, -1),
-             local_velocity.reshape(frames, -1), rot.matrix_to_6d(rotations, "rows").reshape(frames, -1)]
-    features = np.concatenate(parts, axis=-1)
-    assert features.shape[1] == layout.dim
-    return features
+    skeleton = layout.skeleton
+    parents = skeleton.parents
+    joints = recover_joints_263(features, layout)
+    directions = np.asarray(skeleton.raw_offsets, dtype=np.float64)
+    lengths = bone_lengths(joints, skeleton).mean(0)
+    offsets = directions * lengths[:, None]
+    swings = _swing_globals(features, layout)
+    kids_of = children(parents)
+    global_rotations = np.empty_like(swings)
+    for j in range(len(parents)):
+        kids = kids_of[j]
+        if len(kids) == 1:
+            global_rotations[:, j] = swings[:, kids[0]]
+        elif kids:
+            global_rotations[:, j], offsets[kids] = rigid_fit(offsets[kids], joints[:, kids] - joints[:, j:j + 1])
+        else:
+            global_rotations[:, j] = global_rotations[:, parents[j]]
+    return Pose(global_to_local(global_rotations, parents), joints[:, 0], offsets)
+
+
+class HmlFamily(Family):
+    """HumanML3D's generator (263, 251): made from joint positions, with the released data's quirks."""
+
+    name = "hml"
+    layouts = (HML263, KIT251)
+    folders = (HUMANML3D,)
+    has_quirks = True
+
+    def extract(self, joints: np.ndarray, rotations: np.ndarray | None, layout: Layout,
+                reproduce_quirks: bool = True) -> np.ndarray:
+        return extract_263(joints, layout, reproduce_quirks=reproduce_quirks)
+
+    def recover_joints(self, features: Array, layout: Layout) -> Array:
+        return recover_joints_263(features, layout)
+
+    def pose(self, features: np.ndarray, layout: Layout) -> Pose:
+        return pose_from_263(features, layout)
+
+    def checks(self, features: np.ndarray, layout: Layout) -> list[Check]:
+        return [velocity_check(velocity_error_263(features, layout))]
+
+    def published_stats(self, layout: Layout) -> str:
+        return PUBLISHED.get(layout.dataset_family, super().published_stats(layout))
+
+
+register_family(HmlFamily())

@@ -1,0 +1,1 @@
+"""Pictures of motions: stick figures drawn with matplotlib (:mod:`.stick_figure`)."""
