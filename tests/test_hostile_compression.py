@@ -119,9 +119,8 @@ def test_npz_member_header_declaring_huge_rows(tmp_path, db):
     """database.npz's Xun.npy declares (10^9, 288) float32 (1.1 TB) in a member of a few bytes."""
     _replace_member(db / "database.npz", "Xun.npy", _npy_header((10**9, 288)) + bytes(64))
     before = tree_state(tmp_path)
-    for args in (["inspect", db], ["pfnn", "train", db, "--out", tmp_path / "run"]):
-        run = mtk(*args)
-        assert_one_line_error(run, "database.npz")
+    assert_one_line_error(mtk("inspect", db), "database.npz")  # in a capped process: memory is the point
+    assert_one_line_error(mtk_here("pfnn", "train", db, "--out", tmp_path / "run"), "database.npz")
     assert tree_state(tmp_path) == before
 
 
