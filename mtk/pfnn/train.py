@@ -11,7 +11,6 @@ PFNN's 20 macro-epochs of 10 chunks are 20 passes over the data: the default ``-
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -131,7 +130,7 @@ class Run:
 
     def __init__(self, cfg: TrainConfig, document: dict[str, Any] | None,
                  on_event: Callable[[dict], None] | None):
-        from mtk.io.runlog import RunLog
+        from mtk.io.runlog import RunLog, write_json
 
         self.cfg = cfg
         self.accelerator = accelerator = _accelerator(cfg.mixed_precision)
@@ -164,9 +163,9 @@ class Run:
         self.P = torch.as_tensor(db.P, dtype=torch.float32).to(device)
         self.log = RunLog(self.out, self.main, on_event)
         if self.main:
-            (self.out / "config.json").write_text(json.dumps(
-                {"train": cfg.settings(), "processes": self.world, "val_clips": self.plan.val_clips,
-                 "steps": self.plan.total_steps, "steps_per_epoch": self.plan.steps_per_epoch}, indent=2))
+            write_json(self.out / "config.json",
+                       {"train": cfg.settings(), "processes": self.world, "val_clips": self.plan.val_clips,
+                        "steps": self.plan.total_steps, "steps_per_epoch": self.plan.steps_per_epoch})
 
     def _restore(self, document: dict[str, Any], net: PhaseFunctionedNetwork, optimizer) -> None:
         try:
@@ -237,7 +236,17 @@ class Run:
 
 def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
           on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is."""
+    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is. The run
+    folder is written like every output (:func:`mtk.io.runlog.run_folder`)."""
+    from mtk.io.runlog import run_folder
+
+    with run_folder(cfg.out, LATEST):
+        return _train(cfg, on_progress, on_event)
+
+
+def _train(cfg: TrainConfig, on_progress: Callable[[int], None] | None,
+           on_event: Callable[[dict], None] | None) -> dict[str, Any]:
+    """:func:`train`'s work."""
     cfg, document = resolve(cfg)
     run = Run(cfg, document, on_event)
     plan = run.plan

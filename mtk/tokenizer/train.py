@@ -9,7 +9,6 @@ and ``log.jsonl`` (one JSON record per log/eval event; TensorBoard events too wh
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import torch
 
 from mtk.errors import MtkError
-from mtk.io.runlog import LOG, RunLog
+from mtk.io.runlog import LOG, RunLog, run_folder, write_json
 from mtk.tokenizer.checkpoint import config_differences, model_from_state, read_checkpoint, save_checkpoint
 from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.losses import reconstruction_loss
@@ -200,8 +199,16 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
 
     ``datasets`` = (train windows, eval motions) overrides opening ``cfg.dataset``; each must carry
     ``layout``, ``mean`` and ``std``. ``on_progress(n)`` is called after every optimizer step, on the main
-    process; ``on_event(record)`` gets every log record.
+    process; ``on_event(record)`` gets every log record. The run folder is written like every output
+    (:func:`mtk.io.runlog.run_folder`).
     """
+    with run_folder(cfg.out, LATEST):
+        return _train(cfg, datasets, on_progress, on_event)
+
+
+def _train(cfg: TrainConfig, datasets: tuple[Any, Any] | None, on_progress: Callable[[int], None] | None,
+           on_event: Callable[[dict], None] | None) -> dict[str, Any]:
+    """:func:`train`'s work."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
@@ -213,10 +220,6 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     except (ValueError, RuntimeError) as err:
         raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
                        "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
-    accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
-    if accelerator.is_main_process:
-        _clear_folder(cfg)
-    accelerator.wait_for_everyone()
     set_seed(cfg.seed + state.step + accelerator.process_index)
     if accelerator.device.type == "cpu" and cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -228,6 +231,11 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     if cfg.window % model.unit_length:
         raise MtkError(cfg.dataset, f"window {cfg.window} is not a multiple of the unit length "
                        f"{model.unit_length}", "pick an even --window")
+    # the data and the model are accepted: only now may a new run (--overwrite) clear the previous one's files
+    accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
+    if accelerator.is_main_process:
+        _clear_folder(cfg)
+    accelerator.wait_for_everyone()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     if state.optimizer is not None:
         optimizer.load_state_dict(state.optimizer)
@@ -242,9 +250,8 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     main = accelerator.is_main_process
     log = RunLog(out, main, on_event)
     if main:
-        (out / "config.json").write_text(json.dumps({"model": accelerator.unwrap_model(model).config,
-                                                    "train": cfg.settings(), "dataset": cfg.dataset,
-                                                    "processes": accelerator.num_processes}, indent=2))
+        write_json(out / "config.json", {"model": accelerator.unwrap_model(model).config, "train": cfg.settings(),
+                                         "dataset": cfg.dataset, "processes": accelerator.num_processes})
 
     def run_eval(step: int) -> dict[str, Any] | None:
         if eval_set is None:
