@@ -37,6 +37,7 @@ from mtk.io.destination import Journal, is_url, prepare
 from mtk.io.names import check_names, output_path
 from mtk.io.small_text import read_small_text
 from mtk.io.testhooks import pause_point
+from mtk.io.workdir import file_state
 
 
 def folder_convention(path: str | Path) -> DatasetFolder | None:
@@ -196,8 +197,7 @@ class NpyFolderReader(DatasetReader):
         return self.guard.check(self.root / "texts" / f"{name}.txt")
 
     def fingerprint(self, name: str) -> str | None:
-        found = self.file(name).stat()
-        return f"{found.st_size}:{found.st_mtime_ns}"
+        return file_state(self.file(name))
 
     def __len__(self) -> int:
         return len(self.info.names)

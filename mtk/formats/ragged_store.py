@@ -28,7 +28,9 @@ from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
 from mtk.io.names import check_name, check_names, name_index
+from mtk.io.location import is_url
 from mtk.io.testhooks import pause_point
+from mtk.io.workdir import source_identity
 
 FORMAT_VERSION = 1
 #: frames per chunk (the unit of reading) and per shard (the unit of writing); see docs/formats.md
@@ -426,6 +428,7 @@ class RaggedReader(DatasetReader):
         self._features = None
         self._texts = None
         self._info: DatasetInfo | None = None
+        self._fingerprint: str | None = None
 
     def __getstate__(self) -> dict:
         return {"path": self.path, "_layout_request": self._layout_request}
@@ -522,6 +525,13 @@ class RaggedReader(DatasetReader):
     def length(self, name: str) -> int:
         start, stop = self.span(name)
         return stop - start
+
+    def fingerprint(self, name: str) -> str | None:
+        """The state of the whole store (every file's :func:`~mtk.io.workdir.file_state`, hashed once per
+        reader): a resumed conversion refuses when anything in the store changed; None for URLs."""
+        if self._fingerprint is None and not is_url(self.path):
+            self._fingerprint = str(source_identity(self.path)[1])
+        return self._fingerprint
 
     def read(self, name: str) -> Motion:
         i = self.index(name)

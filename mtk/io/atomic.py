@@ -6,6 +6,7 @@ is ever written through a path or link that was already there.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -70,6 +71,24 @@ def _remove_stale(path: Path) -> None:
 def _inside_temporary(path: Path) -> bool:
     """Whether ``path`` lies in a partial output or work folder (its rename is no commit of an output)."""
     return any(part.endswith((".mtk-partial", ".mtk-work")) for part in path.absolute().parts[:-1])
+
+
+#: free bytes below which a failed write is taken for a full disk
+_NEARLY_FULL = 1 << 20
+
+
+def torch_save(document: object, path: str | Path) -> None:
+    """``torch.save(document, path)``; a failed write, which torch reports as a ``RuntimeError``, is raised as
+    the ``OSError`` of a full disk when the disk is nearly full, so that it reaches the user as one line."""
+    import torch
+
+    try:
+        torch.save(document, path)
+    except RuntimeError as err:
+        found = os.statvfs(Path(path).parent)
+        if found.f_bavail * found.f_frsize >= _NEARLY_FULL:
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from err
 
 
 @contextmanager

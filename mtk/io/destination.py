@@ -33,6 +33,9 @@ _WRITE_FAULTS = {
     errno.EACCES: ("is not writable (permission denied)", "write elsewhere or fix the folder's permissions"),
     errno.EPERM: ("is not writable (operation not permitted)", "write elsewhere or fix the folder's permissions"),
     errno.ENAMETOOLONG: ("has a name too long for the filesystem", "choose a shorter name"),
+    errno.EXDEV: ("lies on another filesystem than its folder (a mount point?), so it cannot be renamed into place",
+                  "write into a folder inside it"),
+    errno.EBUSY: ("is busy (a mount point?), so it cannot be replaced", "write into a folder inside it"),
 }
 #: the outputs this process has set out to write, in order (a write fault names the first, the command's)
 OUTPUTS: list[str] = []

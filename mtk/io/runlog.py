@@ -23,19 +23,22 @@ LOG = "log.jsonl"
 def run_folder(path: str | Path, checkpoint: str) -> Iterator[Path]:
     """A training run's folder, held to the rules of every output: its parent must be a folder, and it is the
     output a failed write names (a full or read-only disk is one line, ``mtk.io.destination.write_fault``). A
-    run that fails before its first ``checkpoint`` (a refused dataset, a full disk) removes the folder when it
-    created it: nothing resumable was in it, and no empty run folder is left (in a single process; under
-    ``accelerate launch`` the folder stays)."""
+    run that fails before its first ``checkpoint`` (a refused dataset, a full disk) removes the folders it
+    created: nothing resumable was in them, and no empty run folder is left (in a single process; under
+    ``accelerate launch`` they stay)."""
     folder = require_local(path, "a training run").absolute()
     check_parent(folder)
     if os.path.lexists(folder) and not folder.is_dir():
         raise MtkError(folder, "is a file, not a run folder", "choose another --out")
-    created = not os.path.lexists(folder)
+    created: Path | None = None  # the outermost folder this run makes (None: the run folder exists)
+    probe = folder
+    while not os.path.lexists(probe):
+        created, probe = probe, probe.parent
     try:
         yield folder
     except Exception:
-        if created and not (folder / checkpoint).exists() and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-            remove_path(folder)
+        if created is not None and not (folder / checkpoint).exists() and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            remove_path(created)
         raise
 
 

@@ -35,13 +35,11 @@ def network_document(weights: PfnnWeights, **extra: Any) -> dict[str, Any]:
 
 def save_network(path: str | Path, weights: PfnnWeights, **extra: Any) -> None:
     """Write a network file atomically (temporary sibling, then rename)."""
-    import torch
-
-    from mtk.io.atomic import atomic_file
+    from mtk.io.atomic import atomic_file, torch_save
 
     path = Path(path)
     with atomic_file(path) as tmp:
-        torch.save(network_document(weights, **extra), tmp)
+        torch_save(network_document(weights, **extra), tmp)
 
 
 def read_document(path: str | Path) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from torch import Tensor
 from mtk.errors import BadInputError, MtkError
 from mtk.features import layout_for_dim
 from mtk.formats.limits import refuse_zip_bomb
-from mtk.io.atomic import atomic_file
+from mtk.io.atomic import atomic_file, torch_save
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
 from mtk.tokenizer.checkpoint_errors import load_failure
 from mtk.tokenizer.model import TokenizerModel, model_config
@@ -199,4 +199,4 @@ def save_checkpoint(path: str | Path, model: TokenizerModel, *, iteration: int =
             ckpt[key] = torch.as_tensor(np.asarray(value, dtype=np.float32))
     ckpt.update(extra)
     with atomic_file(path) as tmp:
-        torch.save(ckpt, tmp)
+        torch_save(ckpt, tmp)

@@ -87,14 +87,6 @@ class _Processes:
             self.state.wait_for_everyone()
 
 
-def _check_free(out: Path, format: str) -> None:
-    from mtk.formats import registry
-
-    for target in registry.get("tokens", format).writer.outputs(out):
-        if target.exists():
-            raise DestinationExistsError(target, "already exists", "pass --overwrite to replace it")
-
-
 @dataclass(frozen=True)
 class TokenizeJob:
     """What ``mtk tokenize`` was asked for."""
@@ -133,7 +125,13 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, *, format: str = "motion
             raise MtkError(out, "--resume needs one process and a local output",
                            "run without accelerate launch, into a local folder")
         return _tokenize(job, None, procs, on_progress)
-    with exclusive(out):
+    from contextlib import ExitStack
+
+    from mtk.formats import registry
+
+    with ExitStack() as locks:  # every output's lock: two runs sharing an all_data.pkl never write it together
+        for target in registry.get("tokens", format).writer.outputs(out):
+            locks.enter_context(exclusive(target))
         options = {"dataset": source_identity(dataset), "ckpt": source_identity(ckpt), "split": split,
                    "mean": mean and source_identity(mean), "std": std and source_identity(std), "layout": layout,
                    "splits": splits and source_identity(splits)}
@@ -155,8 +153,8 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
                        f"use --format {' or '.join(remote)} for URLs")
     out_path = str(job.out) if url else Path(job.out).absolute()
     overwrite = job.overwrite or (work is not None and work.resumed)  # a killed run's half-written outputs
-    if not overwrite and not url:
-        _check_free(out_path, job.format)
+    if not url:
+        registry.get("tokens", job.format).writer.check(out_path, overwrite)
     model, ckpt_info = load_checkpoint(job.ckpt, map_location=procs.device)
     reader = open_dataset(job.dataset, layout=job.layout, splits=job.splits)
     info = reader.info

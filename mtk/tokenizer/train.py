@@ -231,11 +231,6 @@ def _train(cfg: TrainConfig, datasets: tuple[Any, Any] | None, on_progress: Call
     if cfg.window % model.unit_length:
         raise MtkError(cfg.dataset, f"window {cfg.window} is not a multiple of the unit length "
                        f"{model.unit_length}", "pick an even --window")
-    # the data and the model are accepted: only now may a new run (--overwrite) clear the previous one's files
-    accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
-    if accelerator.is_main_process:
-        _clear_folder(cfg)
-    accelerator.wait_for_everyone()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
     if state.optimizer is not None:
         optimizer.load_state_dict(state.optimizer)
@@ -244,6 +239,11 @@ def _train(cfg: TrainConfig, datasets: tuple[Any, Any] | None, on_progress: Call
     if len(loader) == 0:
         raise MtkError(cfg.dataset, f"{len(train_set)} training windows, fewer than one batch of "
                        f"{cfg.batch_size}", "lower --batch-size or add motions")
+    # the data and the model are accepted: only now may a new run (--overwrite) clear the previous one's files
+    accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
+    if accelerator.is_main_process:
+        _clear_folder(cfg)
+    accelerator.wait_for_everyone()
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     schedule = WarmupStepSchedule(cfg.lr, cfg.warmup, tuple(cfg.milestones), cfg.gamma)
     out = Path(cfg.out)

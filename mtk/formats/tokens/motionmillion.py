@@ -71,16 +71,29 @@ def detect(path: str) -> bool:
 # ---------------------------------------------------------------------------------------------------- writing
 
 
+def refuse_shared_pickle(folder: Path) -> None:
+    """Refuse a code folder whose parent holds another code folder (a ``<name>_prob.npy`` beside its
+    ``<name>/``): the one ``all_data.pkl`` beside them, which MotionMillion's loader reads, would describe
+    only the last one written."""
+    for prob in sorted(folder.parent.glob(f"*{PROB_SUFFIX}")):
+        other = prob.with_name(prob.name[:-len(PROB_SUFFIX)])
+        if other != folder and other.is_dir():
+            raise MtkError(pickle_path(folder), f"would be shared by the code folders {other.name} and "
+                           f"{folder.name} (one all_data.pkl per folder, as MotionMillion's loader reads it)",
+                           f"write {folder.name} into a folder of its own")
+
+
 def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     """Write the code folder ``path``, its prob file and ``all_data.pkl`` beside it, each atomically."""
     import torch
 
-    from mtk.io.atomic import refuse_existing, write_together
+    from mtk.io.atomic import refuse_existing, torch_save, write_together
 
     folder = Path(path).absolute()
     targets = (folder, prob_path(folder), pickle_path(folder))
     for target in targets:
         refuse_existing(target, overwrite)
+    refuse_shared_pickle(folder)
     check_names(tokens.names, folder)
     counts = tokens.frequencies()
     code_arrays = [np.asarray(c, dtype=np.int32)[None, :] for c in tokens.codes]
@@ -92,7 +105,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             np.save(file, array, allow_pickle=False)
 
     def write_prob(staged: Path) -> None:
-        torch.save(torch.from_numpy(counts).float() / max(int(counts.sum()), 1), staged)
+        torch_save(torch.from_numpy(counts).float() / max(int(counts.sum()), 1), staged)
 
     def write_pickle(staged: Path) -> None:
         document = {"text_data": {n: [f"{line}\n" for line in t] for n, t in zip(tokens.names, tokens.texts)},
@@ -227,6 +240,12 @@ class MotionMillionTokens(TokenReader, TokenWriter):
     def outputs(self, path: str | Path) -> list[Path]:
         """The code folder, its ``_prob.npy`` and the ``all_data.pkl`` beside it."""
         return [Path(path), prob_path(path), pickle_path(path)]
+
+    def check(self, path: str | Path, overwrite: bool = False) -> None:
+        """Existing outputs need ``overwrite``; another code folder beside this one is refused
+        (:func:`refuse_shared_pickle`)."""
+        super().check(path, overwrite)
+        refuse_shared_pickle(Path(path).absolute())
 
 
 register_format("motionmillion", "tokens", "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, "
