@@ -18,9 +18,10 @@ MAX_FRAMES = 32_768
 MAX_ENCODE_FRAMES = MAX_FRAMES // 2
 
 
-def require_frames(frames: int, what: str | Path, limit: int = MAX_FRAMES, work: str = "computes on") -> int:
+def require_frames(frames: int, what: str | Path, limit: int = MAX_FRAMES, work: str = "computes on",
+                   hint: str = "split it into shorter motions") -> int:
     """``frames`` when it is at most ``limit``; else a one-line error naming ``what`` and the limit."""
     if frames > limit:
         raise BadInputError(what, f"is {frames:,} frames long; mtk {work} motions of at most {limit:,} frames "
-                            "(memory grows with the frames)", "split it into shorter motions")
+                            "(memory grows with the frames)", hint)
     return frames

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.analysis.finite import check_normalisation, require_finite
+from mtk.analysis.length import MAX_ENCODE_FRAMES, require_frames
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
@@ -283,6 +284,8 @@ def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = No
     top = max((int(c.max()) for c in tokens.codes if len(c)), default=-1)
     if top >= model.codebook_size:
         raise BadInputError(tokens_path, f"holds code {top}, beyond the checkpoint's {model.codebook_size} codes")
+    for name, codes in zip(tokens.names, tokens.codes, strict=True):
+        require_frames(len(codes) * model.unit_length, f"{tokens_path}: motion {name}", MAX_ENCODE_FRAMES, "decodes")
     stats, _ = load_stats(mean, std, [(f"{tokens_path} stats", tokens.stats),
                                       (f"{ckpt} stats", checkpoint_stats(ckpt_info))], model.input_dim)
     layout = get_layout(tokens.layout) if tokens.layout else layout_for_dim(model.input_dim)
