@@ -154,11 +154,16 @@ def test_bad_rows_or_phases_in_a_pfnn_database(tmp_path, db, damage):
     assert run_inspect.code == 1 and "error" in run_inspect.output, run_inspect.output
 
 
-def test_nan_weights_in_a_pfnn_network(tmp_path, made, db):
-    run = tmp_path / "run"
-    assert mtk_here("-q", "pfnn", "train", db, "--out", run, "--epochs", "0.005", "--hidden", "4",
+@pytest.fixture(scope="module")
+def network(tmp_path_factory, made):
+    run = tmp_path_factory.mktemp("pfnn") / "run"
+    assert mtk_here("-q", "pfnn", "train", made["db"], "--out", run, "--epochs", "0.005", "--hidden", "4",
                     "--evals", "1").code == 0
-    document = torch.load(run / "net_latest.pth", weights_only=False)
+    return run / "net_latest.pth"
+
+
+def test_nan_weights_in_a_pfnn_network(tmp_path, db, network):
+    document = torch.load(network, weights_only=False)
     first = next(iter(document["controls"]))
     document["controls"][first] = document["controls"][first].clone()
     document["controls"][first].view(-1)[0] = float("nan")
@@ -238,3 +243,11 @@ def test_inspect_of_an_all_nan_272_file(tmp_path):
     assert run.code == 1, run.output
     report = json.loads(run.stdout)
     assert report["layout"] == "smpl272" and any(f["code"] == "nan_inf" for f in report["findings"])
+
+
+@pytest.mark.parametrize("args", [["--path", "walk:1e9"], ["--path", "walk:2", "--seconds", "3000"]])
+def test_a_played_path_is_bounded(tmp_path, network, args):
+    """A path of 10^9 seconds (or 3,000 s at 60 fps) is refused before a command is made, naming the limit."""
+    line = assert_one_line_error(mtk_here("pfnn", "play", network, *args, "--out", tmp_path / "w.npy"), "--path")
+    assert "32,768" in line
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,6 @@ declared sizes and shards are the same for both.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -51,7 +50,8 @@ def require_local(path: str | Path, what: str = "this output") -> Path:
 
 
 class Tree:
-    """The files under a local folder or a URL's folder: names, sizes and presence, never following links.
+    """The files under a local folder or a URL's folder: names, sizes and presence. Local links are followed
+    (each folder listed once): which links a container may hold is :class:`mtk.io.contained.Root`'s to say.
 
     Paths are given relative to the root, ``/``-separated.
     """
@@ -74,20 +74,6 @@ class Tree:
         if self.url:
             return bool(self.fs.exists(self._at(relative)))
         return os.path.lexists(self._at(relative))
-
-    def size(self, relative: str) -> int | None:
-        """The bytes of the regular file at ``relative``; None when it is absent or not a regular file."""
-        if self.url:
-            try:
-                info = self.fs.info(self._at(relative))
-            except (FileNotFoundError, OSError):
-                return None
-            return int(info.get("size") or 0) if info.get("type") == "file" else None
-        try:
-            found = os.lstat(self._at(relative))
-        except OSError:
-            return None
-        return found.st_size if stat.S_ISREG(found.st_mode) else None
 
     def names(self, relative: str = "") -> list[str]:
         """The entries of the folder at ``relative`` (none when it is absent)."""
@@ -114,25 +100,30 @@ class Tree:
                 if info.get("type") == "file":
                     yield str(path)[len(self.bare) + 1:], int(info.get("size") or 0)
             return
-        stack = [relative]
+        stack, seen = [relative], set()
         while stack:
             folder = stack.pop()
+            real = os.path.realpath(self._at(folder))
+            if real in seen:  # a link back up the tree
+                continue
+            seen.add(real)
             try:
                 entries = list(os.scandir(self._at(folder)))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             for entry in entries:
                 inner = f"{folder}/{entry.name}" if folder else entry.name
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_dir():
                     stack.append(inner)
-                elif entry.is_file(follow_symlinks=False):
-                    yield inner, entry.stat(follow_symlinks=False).st_size
+                elif entry.is_file():
+                    yield inner, entry.stat().st_size
 
     def open(self, relative: str):
-        """The file at ``relative``, opened for binary reading (a local link is not followed)."""
+        """The file at ``relative``, opened for binary reading (whether a local link may be followed is
+        :class:`mtk.io.contained.Root`'s to say, before)."""
         if self.url:
             return self.fs.open(self._at(relative), "rb")
-        return os.fdopen(os.open(self._at(relative), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
+        return open(self._at(relative), "rb")  # noqa: SIM115 - the caller closes it
 
     def bytes_below(self, relative: str = "") -> int:
         """The bytes of every regular file below ``relative``."""
