@@ -44,10 +44,10 @@ def main() -> None:
     parser.add_argument("--motions", type=int, default=200, help="clips in the 22-joint dataset run")
     args = parser.parse_args()
 
-    from mtk.jobs.pfnn_export import convert_to_pfnn
-    from mtk.jobs.pfnn_sources import ExportOptions, source_from_bvh
-    from mtk.schemas.pfnn import get_preset
-    from mtk.toolkit.pfnn import export_rows
+    from mtk.pfnn.export import convert_to_pfnn
+    from mtk.pfnn.sources import ExportOptions, source_from_bvh
+    from mtk.pfnn.schema import get_preset
+    from mtk.pfnn.rows import export_rows
 
     take = Path(args.data) / "pfnn/animations/LocomotionFlat04_000.bvh"
     work = Path(args.dir)

@@ -21,8 +21,8 @@ _LAZY: dict[str, str] = {
     "extract_263": "mtk.features.hml",
     "extract_272": "mtk.features.smpl272",
     "procedural_motion": "mtk.sample.procedural",
-    "convert_to_pfnn": "mtk.jobs.pfnn_export",
-    "read_pfnn_database": "mtk.formats.pfnn",
+    "convert_to_pfnn": "mtk.pfnn.export",
+    "read_pfnn_database": "mtk.pfnn.database",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

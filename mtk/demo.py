@@ -1,7 +1,8 @@
 """``mtk demo``: the whole toolkit on the built-in procedural dataset, with a report.
 
 sample -> validate -> stats -> convert to Zarr -> train ``tiny`` tokenizers with FSQ and with VQ (same
-codebook size) -> evaluate both -> tokenize -> PFNN export -> render. Each step calls the library
+codebook size) -> evaluate both (MPJPE, usage; reconstruction FID with a seeded random evaluator) ->
+tokenize -> PFNN export -> render. Each step calls the library
 function its command uses, is timed, and yields a :class:`StepResult` with its key figures. The report
 folder holds loss curves, FSQ-vs-VQ codebook usage histograms, a GIF and ``report.md`` linking them.
 """
@@ -34,6 +35,10 @@ class DemoSize:
     train: dict[str, Any] = field(default_factory=dict)
     #: passes of ``mtk pfnn train`` over the PFNN export
     pfnn_epochs: float = 0.3
+    #: motions per batch of the FID step (the protocol's 32; the quick demo has fewer motions than that)
+    fid_batch: int = 32
+    #: replications of the FID step (the papers' 20 would cost minutes on a CPU)
+    fid_replications: int = 2
 
 
 #: ``full``: 2.5x the ``tiny`` preset's schedule (its rate drop at 3/4 of the run), about 4 minutes on 2 idle
@@ -41,7 +46,8 @@ class DemoSize:
 SIZES = {
     "full": DemoSize(motions=300, iters=3000, train={"milestones": (2250,), "eval_every": 500}),
     "quick": DemoSize(motions=24, iters=4, train={"batch_size": 8, "eval_every": 2, "warmup": 1,
-                                                  "milestones": (3,)}, pfnn_epochs=0.02),
+                                                  "milestones": (3,)}, pfnn_epochs=0.02, fid_batch=8,
+                     fid_replications=1),
 }
 
 
@@ -100,6 +106,7 @@ class Demo:
         self.store = self.out / "data" / "sample.zarr"
         self.report_dir = self.out / "report"
         self.evals: dict[str, dict[str, Any]] = {}
+        self.fid: dict[str, dict[str, Any]] = {}
         self.usage: dict[str, dict[str, Any]] = {}
         self.pfnn_section = ""
 
@@ -117,7 +124,8 @@ class Demo:
         evaluate = [(f"eval {q}", lambda q=q: self.evaluate(q)) for q in QUANTIZERS]
         tokenize = [(f"tokenize {q}", lambda q=q: self.tokenize(q)) for q in QUANTIZERS]
         return [("sample", self.make_sample), ("validate", self.validate), ("stats", self.stats),
-                ("convert", self.convert), *train, *evaluate, *tokenize, ("pfnn", self.pfnn),
+                ("convert", self.convert), *train, *evaluate, ("fid", self.reconstruction_fid), *tokenize,
+                ("pfnn", self.pfnn),
                 ("render", self.render)]
 
     def run(self, on_step: Callable[[StepResult], None] | None = None) -> DemoResult:
@@ -206,6 +214,29 @@ class Demo:
                  "perplexity": round(result["perplexity"], 1)},
                 f"{result['motions']} test motions, codes {result['codes_used']}/{result['codebook_size']}")
 
+    def reconstruction_fid(self) -> tuple[dict[str, Any], str]:
+        """Reconstruction FID and R-precision with a seeded **random** evaluator of the released architecture:
+        the code path of the papers' metrics, not a measure of quality."""
+        from mtk.formats.datasets import open_dataset
+        from mtk.metrics.random_evaluator import SMALL, write_random_t2m_evaluator
+        from mtk.tokenizer.paper_metrics import evaluate_with_evaluator
+
+        reader = open_dataset(self.store)
+        captions = [line for motion in reader.iter(None) for line in motion.texts]
+        stats = reader.info.stats
+        reader.close()
+        evaluator, glove = write_random_t2m_evaluator(self.out / "random_evaluator", stats.mean, stats.std, captions,
+                                                      sizes=SMALL)
+        for quantizer in QUANTIZERS:
+            with self.progress(f"fid {quantizer}", None) as advance:
+                self.fid[quantizer] = evaluate_with_evaluator(
+                    str(self.store), str(self.ckpt(quantizer)), str(evaluator), split="all", glove=str(glove),
+                    replications=self.size.fid_replications, batch_size=self.size.fid_batch,
+                    on_progress=advance)
+        return ({f"{q} FID (random evaluator)": round(self.fid[q]["evaluated"]["fid"]["mean"], 3)
+                 for q in QUANTIZERS},
+                "reconstruction FID with a seeded random evaluator (not comparable to papers)")
+
     def tokenize(self, quantizer: str) -> tuple[dict[str, Any], str]:
         from mtk.analysis.codebook import code_counts
         from mtk.formats.tokens import read_tokens
@@ -224,12 +255,12 @@ class Demo:
                  "perplexity": round(figures["perplexity"], 1)}, summary)
 
     def pfnn(self) -> tuple[dict[str, Any], str]:
-        from mtk.formats.pfnn import read_pfnn_database
-        from mtk.jobs.pfnn_export import convert_to_pfnn
+        from mtk.pfnn.database import read_pfnn_database
+        from mtk.pfnn.export import convert_to_pfnn
 
         with self.progress("pfnn export", self.size.motions) as advance:
-            summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), overwrite=self.overwrite,
-                                      on_progress=advance)
+            summary = convert_to_pfnn(str(self.store), str(self.out / "pfnn"), select="locomotion",
+                                      overwrite=self.overwrite, on_progress=advance)
         X, Y, _, _ = read_pfnn_database(self.out / "pfnn")
         from mtk.pfnn.demo_step import pfnn_demo
 
@@ -358,6 +389,31 @@ def plot_usage(usage: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def fid_section(demo: Demo) -> str:
+    """The reconstruction-FID table of the report, labelled as measured with a random evaluator."""
+    def cell(quantizer: str, side: str, key: str) -> str:
+        figure = demo.fid[quantizer][side][key]
+        return f"{figure['mean']:.3f} ± {figure['conf']:.3f}"
+
+    rows = "\n".join(f"| {label} | {cell('fsq', 'evaluated', key)} | {cell('vq', 'evaluated', key)} | "
+                     f"{cell('fsq', 'reference', key) if key != 'fid' else '0'} |"
+                     for label, key in (("FID", "fid"), ("R-precision top-1", "top1"), ("MM-Dist", "mmdist")))
+    first = demo.fid["fsq"]
+    return f"""## Reconstruction FID (seeded random evaluator)
+
+**Measured with an evaluator of random weights** (Guo et al.'s architecture at 1/8 of its widths, seeded): it
+runs the
+papers' protocol end to end (`mtk tokenizer eval --metrics fid,rprecision,mmdist`), but its numbers say
+nothing about quality and are not comparable with any paper. {first['evaluated_motions']} motions (all
+splits), batches of {demo.size.fid_batch}, {first['replications']} replications, mean ± 95 % interval.
+docs/metrics.md says which evaluator files to download for real figures.
+
+| | FSQ | VQ | reference (real crops) |
+|---|---:|---:|---:|
+{rows}
+"""
+
+
 def write_report(demo: Demo, result: DemoResult) -> Path:
     """Plots and ``report/report.md`` (summary table, FSQ vs VQ, links to every output)."""
     folder = demo.report_dir
@@ -390,6 +446,8 @@ with the `tiny` preset for {demo.size.iters} steps each, on this machine, in {re
 {result.verdict}
 
 ![codebook usage](codebook_usage.png)
+
+{fid_section(demo)}
 
 ## Training
 

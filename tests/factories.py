@@ -87,3 +87,23 @@ def write_malicious_pickle(path: Path, marker: Path, name: str = "m") -> Path:
     payload = {"text_data": {}, "code_data": {name: _RunsACommand(f"touch {marker}")}, "file_names": [name]}
     path.write_bytes(pickle.dumps(payload))
     return path
+
+
+def bent_legs_pose(hip_deg: float, knee_deg: float, frames: int = 60, speed: float = 0.0,
+                   fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+    """SMPL-22 joints (T, 22, 3) and global rotations (T, 22, 3, 3) of its rest pose (standing, legs straight)
+    with both hips flexed and knees bent by the given angles, the feet flat, lowest joint on the floor, the root
+    gliding forward (+z) at ``speed`` m/s: a rigid body that does not step."""
+    from mtk.schemas import SMPL22
+    from mtk.maths.kinematics import forward_kinematics
+    from mtk.maths.rotations import euler_to_matrix
+
+    angles = np.zeros((frames, 22, 3))
+    angles[:, [1, 2], 0] = -np.radians(hip_deg)
+    angles[:, [4, 5], 0] = np.radians(knee_deg)
+    angles[:, [7, 8], 0] = -np.radians(knee_deg - hip_deg)
+    rotations = euler_to_matrix(angles[..., ::-1], "ZYX")
+    root = np.zeros((frames, 3))
+    root[:, 2] = np.arange(frames) * speed / fps
+    joints, glob = forward_kinematics(rotations, root, SMPL22.offsets(), SMPL22.parents)
+    return joints - [0.0, joints[..., 1].min(), 0.0], glob

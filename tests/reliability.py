@@ -16,7 +16,7 @@ def build_formats(root: Path) -> dict[str, Path]:
     from mtk.formats.tokens import TokenSet, write_tokens
     from mtk.jobs.convert_dataset import convert_dataset
     from mtk.jobs.convert_motion import convert_to_bvh
-    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.pfnn.export import convert_to_pfnn
     from mtk.jobs.sample import write_sample_dataset
 
     paths = {"npy-folder": make_npy_dataset(root / "folder", "hml263", count=5, min_frames=30, max_frames=50)}

@@ -32,7 +32,7 @@ def _params(command: click.Command) -> list[click.Parameter]:
 def _numeric_params():
     for path, command in COMMANDS.items():
         for param in _params(command):
-            if isinstance(param.type, NUMERIC) or isinstance(param.type, numbers.StepList):
+            if isinstance(param.type, (*NUMERIC, numbers.StepList, numbers.Unit)):
                 yield path, command, param
 
 
@@ -57,6 +57,8 @@ def test_no_number_is_unvalidated(path):
 def _bad_values(kind) -> list[str]:
     if isinstance(kind, numbers.StepList):
         return ["0", "1,x", str(numbers.MAX_STEPS + 1)]
+    if isinstance(kind, numbers.Unit):
+        return ["0", "-1", "nan", "inf", "1e300", "furlong"]
     bad = [str(kind.min - 1), str(kind.max + 1)]
     if isinstance(kind, numbers.Real):
         bad += ["nan", "inf", "-inf"] + ([str(kind.min)] if kind.min_open else [])
@@ -88,7 +90,9 @@ def test_a_bad_number_is_a_one_line_error_naming_the_option(tmp_path, path, opti
 
 @pytest.mark.parametrize("args", [["render", "x.npy", "--out", "x.png", "--fps", "30"],
                                   ["tokenizer", "train", "data", "--out", "run", "--lr", "2e-4", "--milestones",
-                                   "300000, 400000", "--window", "64"]])
+                                   "300000, 400000", "--window", "64"],
+                                  ["convert", "x.bvh", "x.npy", "--to", "hml263", "--unit", "cm"],
+                                  ["convert", "x.bvh", "x.npy", "--to", "hml263", "--unit", "0.0254"]])
 def test_good_numbers_pass_parsing(tmp_path, args):
     """Valid values reach the command (which then fails on the missing input, not on the numbers)."""
     run = mtk_here(*args, cwd=tmp_path)

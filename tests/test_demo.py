@@ -10,7 +10,7 @@ import pytest
 from mtk.demo import QUANTIZERS, SIZES, codebook_figures, fsq_vs_vq_verdict, run_demo
 from mtk.errors import DestinationExistsError
 
-STEPS = ["sample", "validate", "stats", "convert", "train fsq", "train vq", "eval fsq", "eval vq",
+STEPS = ["sample", "validate", "stats", "convert", "train fsq", "train vq", "eval fsq", "eval vq", "fid",
          "tokenize fsq", "tokenize vq", "pfnn", "render", "report"]
 
 
@@ -32,6 +32,7 @@ def test_every_step_runs_in_order_and_reports_figures(demo):
     assert figures["train fsq"]["iters"] == figures["train vq"]["iters"] == SIZES["quick"].iters
     assert figures["tokenize fsq"]["tokens"] == figures["tokenize vq"]["tokens"] > 0
     assert figures["pfnn"]["PFNN rows"] > 0
+    assert all(figures["fid"][f"{q} FID (random evaluator)"] >= 0 for q in QUANTIZERS)
     assert all(s.seconds >= 0 for s in result.steps)
 
 
@@ -50,6 +51,7 @@ def test_outputs_exist_and_report_links_them(demo):
         assert (out / "runs" / q / "net_best.pth").is_file()
         assert (out / "tokens" / q / "codes").is_dir()
     assert result.verdict in text
+    assert "Reconstruction FID (seeded random evaluator)" in text and "random weights" in text
 
 
 def test_usage_figures_match_the_tokens_on_disk(demo):

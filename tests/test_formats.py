@@ -90,19 +90,21 @@ def motion_round_trip(fmt: registry.Format, path: Path) -> None:
 
 def pfnn_round_trip(fmt: registry.Format, path: Path) -> None:
     from mtk.io.destination import prepare
-    from mtk.toolkit.pfnn import PfnnStats
+    from mtk.pfnn.database import Clip, DatabaseLayout
+    from mtk.pfnn.rows import PfnnStats
 
+    layout = DatabaseLayout("smpl22", "6d", "none", (30.0,), (Clip("walk/0", (0, 4), 30.0, 1), Clip("b", (4, 6), 30.0)),
+                            {"gait": "motion"}, {"X.gait": 0.5})
     rng = np.random.default_rng(1)
-    X, Y, P = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(6, 3)).astype(np.float32), \
-        rng.uniform(size=6).astype(np.float32)
+    X, Y = (rng.normal(size=(6, width)).astype(np.float32) for width in (layout.columns.x_dim, layout.columns.y_dim))
+    P = rng.uniform(size=6).astype(np.float32)
     stats = PfnnStats(X.mean(0), X.std(0), Y.mean(0), Y.std(0), {})
-    document = {"x_groups": [{"name": "x", "start": 0, "stop": 4}], "y_groups": [{"name": "y", "start": 0, "stop": 3}]}
-    fmt.writer(prepare(path), X, Y, P, stats, document)
-    X2, Y2, P2, document2 = fmt.reader(path)
+    fmt.writer(prepare(path), X, Y, P, stats, layout)
+    X2, Y2, P2, layout2 = fmt.reader(path)
     np.testing.assert_array_equal(X2, X)
     np.testing.assert_array_equal(Y2, Y)
     np.testing.assert_array_equal(P2, P)
-    assert document2 == document
+    assert layout2 == layout
 
 
 ROUND_TRIPS: dict[str, Callable[[registry.Format, Path], None]] = {
@@ -192,3 +194,16 @@ def test_targets_refuse_options_they_do_not_take(tmp_path, capsys):
                            "smpl22")
     assert code == 2 and "--fix-quirks, --skeleton do not apply to --to zarr" in err
     assert not (tmp_path / "x.zarr").exists()
+
+
+def test_a_packages_formats_module_registers_without_formats_importing_it():
+    """PFNN's database format lives in mtk/pfnn/ (above mtk/formats/) and registers in mtk/pfnn/formats.py; a
+    fresh process asking the registry finds it, with its own convert job, and format detection stays light."""
+    import subprocess
+
+    code = ("import sys; from mtk.formats import registry; entry = registry.get('pfnn', 'pfnn'); "
+            "print(entry.convert is not None, 'mtk.pfnn.formats' in sys.modules, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "False"]
+    assert "pfnn" in registry.names("pfnn", writable=True)

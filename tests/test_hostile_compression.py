@@ -8,6 +8,8 @@ Contract asserted here (the bounds are stated in docs/formats.md, "Safety"):
   bytes; attributes at most 4 MiB.
 - Zarr: a chunk may declare at most 256 MiB decoded, an array at most 200x its files' bytes, a compressed chunk
   may not decode past 256 MiB (its frame header says, before decoding), metadata documents at most 4 MiB.
+- The evaluators ``mtk metrics`` reads: a checkpoint's zip directory is judged before ``torch.load``; the GloVe
+  vectors' ``.npy`` header against the file size.
 Refusals are one line naming the file (or an error finding in inspect/validate), under 1 GB of memory.
 """
 
@@ -244,3 +246,32 @@ def test_zarr_texts_chunk_bomb_is_refused(tmp_path, made):
     frame = bytes([0x28, 0xB5, 0x2F, 0xFD, 0xE0]) + (1 << 40).to_bytes(8, "little") + bytes(16)
     chunk.write_bytes(frame)
     reported(mtk_here("validate", path), "c/0")
+
+
+# -- the evaluators mtk metrics reads ------------------------------------------------------------------------
+
+def test_evaluator_checkpoint_deflate_bomb_is_refused_before_torch_load(tmp_path):
+    """An evaluator checkpoint (``mtk metrics --evaluator``) is a zip archive judged by its directory first."""
+    from mtk.errors import BadInputError
+    from mtk.metrics.checkpoint import read_weights
+
+    path = tmp_path / "finest.tar"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("archive/data/0", "w") as member:
+        for _ in range(80):  # 80 MiB of zeros: past 64 MiB and ~1000x its compressed bytes
+            member.write(bytes(1 << 20))
+    with pytest.raises(BadInputError, match="finest.tar.*member archive/data/0 declares"):
+        read_weights(path)
+
+
+def test_glove_vectors_declaring_more_than_the_file_holds_are_refused(tmp_path):
+    """The GloVe subset's ``our_vab_data.npy`` header declares 1.2 TB in a few bytes: refused unread."""
+    import pickle
+
+    from mtk.errors import BadInputError
+    from mtk.metrics.words import GLOVE_FILES, WordVectors
+
+    (tmp_path / GLOVE_FILES[0]).write_bytes(_npy_header((10**9, 300)) + bytes(64))
+    (tmp_path / GLOVE_FILES[1]).write_bytes(pickle.dumps(["unk"]))
+    (tmp_path / GLOVE_FILES[2]).write_bytes(pickle.dumps({"unk": 0}))
+    with pytest.raises(BadInputError, match=GLOVE_FILES[0]):
+        WordVectors.load(tmp_path)

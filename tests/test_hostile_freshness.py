@@ -56,9 +56,9 @@ def test_training_on_a_full_disk_is_one_line_and_leaves_no_run_folder(tmp_path, 
 
 
 def test_a_refused_training_run_leaves_no_run_folder(tmp_path, made):
-    """The dataset has no train split and too few motions: refused before anything is trained."""
+    """The dataset's train split is empty: refused before anything is trained."""
     data = shutil.copytree(made["data"], tmp_path / "data")
-    (data / "train.txt").write_text("000000\n")
+    (data / "train.txt").write_text("")
     out = tmp_path / "runs" / "tiny"
     assert_one_line_error(mtk_here(*_train(made, "tokenizer", out)[:2], data, *_train(made, "tokenizer", out)[3:]))
     assert not (tmp_path / "runs").exists()
@@ -69,7 +69,7 @@ def test_overwrite_refused_training_keeps_the_previous_run(tmp_path, made):
     assert mtk_here("-q", *_train(made, "tokenizer", out)).code == 0
     before = tree_state(out)
     bad = shutil.copytree(made["data"], tmp_path / "bad")
-    (bad / "train.txt").write_text("000000\n")
+    (bad / "train.txt").write_text("")
     args = _train(made, "tokenizer", out)
     args[2] = str(bad)
     assert_one_line_error(mtk_here(*args, "--overwrite"))

@@ -12,13 +12,12 @@ import pytest
 from factories import make_npy_dataset
 
 from mtk.errors import MtkError
-from mtk.features import recover_joints
-from mtk.features import get_layout
-from mtk.formats.pfnn import read_pfnn_database
-from mtk.jobs.pfnn_export import convert_to_pfnn
-from mtk.jobs.pfnn_sources import ExportOptions, read_phase, source_from_bvh
-from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset, pfnn_columns
-from mtk.toolkit.pfnn import facing_directions, world_joints_from_rows
+from mtk.features import get_layout, recover_joints
+from mtk.pfnn.database import read_pfnn_database
+from mtk.pfnn.export import convert_to_pfnn
+from mtk.pfnn.rows import facing_directions, world_joints_from_rows
+from mtk.pfnn.schema import FACING_SIGMA_S, get_preset, pfnn_columns
+from mtk.pfnn.sources import ExportOptions, read_phase, source_from_bvh
 
 TAKE = "pfnn/animations/LocomotionFlat04_000"
 
@@ -78,12 +77,12 @@ def test_smpl22_rows_rebuild_source_joints(data_dir: Path, tmp_path: Path, relat
     src = data_dir / relative
     out = tmp_path / "db"
     convert_to_pfnn(str(src), str(out), fps=fps)
-    X, Y, P, document = read_pfnn_database(out)
-    assert document["skeleton"] == "smpl22" and (X.shape[1], Y.shape[1]) == (288, 230)
+    X, Y, P, found = read_pfnn_database(out)
+    assert found.skeleton == "smpl22" and (X.shape[1], Y.shape[1]) == (288, 230)
     assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
     joints = recover_joints(np.load(src).astype(np.float64), get_layout(layout))
     assert len(X) == len(joints) - 2  # clamped windows: every frame with a previous and a next one
-    assert _rebuild_error(Y, joints, document["clips"][0]["first_frame"], fps) < 1e-3
+    assert _rebuild_error(Y, joints, found.clips[0].first_frame, fps) < 1e-3
     dphase = Y[:, 3]
     assert (dphase > 0).all()  # the phase moves forward through every detected cycle
 
@@ -92,12 +91,13 @@ def test_6d_rotations_without_terrain(data_dir: Path, tmp_path: Path):
     out = tmp_path / "db"
     convert_to_pfnn(str(data_dir / "smpl272/features/000000.npy"), str(out), fps=60.0, rotations="6d",
                     terrain="none")
-    X, Y, _, document = read_pfnn_database(out)
+    X, Y, _, layout = read_pfnn_database(out)
     assert (X.shape[1], Y.shape[1]) == (252, 296)
     sixd = Y[:, 230 - 66:].reshape(len(Y), 22, 6).astype(np.float64)
     np.testing.assert_allclose(np.linalg.norm(sixd[..., :3], axis=-1), 1.0, atol=1e-5)
     np.testing.assert_allclose((sixd[..., :3] * sixd[..., 3:]).sum(-1), 0.0, atol=1e-5)
-    assert document["options"]["rotations"] == "6d" and not any(
+    document = json.loads((out / "layout.json").read_text())
+    assert layout.rotations == document["options"]["rotations"] == "6d" and not any(
         g["name"].startswith("terrain") for g in document["x_groups"])
 
 
@@ -116,11 +116,11 @@ def test_dataset_export_with_workers(data_dir: Path, tmp_path: Path):
     one, two = tmp_path / "one", tmp_path / "two"
     convert_to_pfnn(str(src), str(one))
     convert_to_pfnn(str(src), str(two), workers=2)
-    X1, Y1, P1, doc = read_pfnn_database(one)
+    X1, Y1, P1, layout = read_pfnn_database(one)
     X2, Y2, P2, _ = read_pfnn_database(two)
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(Y1, Y2)
-    assert [c["rows"][1] - c["rows"][0] for c in doc["clips"]] == [168, 108, 98]
+    assert [c.rows[1] - c.rows[0] for c in layout.clips] == [168, 108, 98]
 
 
 def test_cli_convert_and_inspect(data_dir: Path, tmp_path: Path, mtk_cli):
@@ -166,9 +166,9 @@ def test_bvh_without_siblings_uses_contacts(data_dir: Path, tmp_path: Path):
     shutil.copy(data_dir / f"{TAKE}.bvh", bvh)
     out = tmp_path / "db"
     summary = convert_to_pfnn(str(bvh), str(out))
-    assert "phase: contacts" in summary and "gait: speed" in summary
-    X, Y, P, document = read_pfnn_database(out)
-    assert document["clips"][0]["first_frame"] == 60  # PFNN's drop rule: a full second of context
+    assert "phase: contacts" in summary and "gait: motion;" in summary
+    X, Y, P, layout = read_pfnn_database(out)
+    assert layout.clips[0].first_frame == 60  # PFNN's drop rule: a full second of context
     assert len(X) == 1214 - 121 and np.isfinite(X).all() and np.isfinite(Y).all()
 
 
@@ -177,7 +177,7 @@ def test_bvh_with_footsteps_only_takes_phase_from_them(data_dir: Path, tmp_path:
         shutil.copy(data_dir / f"{TAKE}{suffix}", tmp_path / f"take{suffix}")
     out = tmp_path / "db"
     summary = convert_to_pfnn(str(tmp_path / "take.bvh"), str(out))
-    assert "phase: take_footsteps.txt" in summary and "gait: speed" in summary
+    assert "phase: take_footsteps.txt" in summary and "gait: motion;" in summary
     _, _, P, _ = read_pfnn_database(out)
     with np.load(data_dir / "pfnn/reference/LocomotionFlat04_000_database.npz") as ref:
         np.testing.assert_allclose(P, ref["Pun"], atol=1e-4)  # the .phase file is this curve, rounded
@@ -191,19 +191,18 @@ def test_sample_dataset_exports_and_rebuilds(tmp_path: Path, mtk_cli, layout: st
     assert mtk_cli("sample", src, "--layout", layout, "--count", "6").code == 0
     done = mtk_cli("convert", src, out, "--to", "pfnn", "--skeleton", "smpl22", "--workers", "2")
     assert done.code == 0, done.stderr
-    X, Y, P, document = read_pfnn_database(out)
+    X, Y, P, layout = read_pfnn_database(out)
     assert np.isfinite(X).all() and np.isfinite(Y).all() and ((P >= 0) & (P < 1)).all()
     reader = open_dataset(src)
-    for clip in document["clips"]:
-        start, stop = clip["rows"]
-        rows = slice(start, stop)
+    for clip in layout.clips:
+        rows = slice(*clip.rows)
         assert (Y[rows, 3] > 0).all()  # dphase: the phase moves forward in every row
         # P follows its own increments (wrapping at 1): the phase rises through each cycle
-        expected = np.mod(P[rows][:-1] + Y[rows, 3][:-1] * 60 / clip["fps"], 1.0)
+        expected = np.mod(P[rows][:-1] + Y[rows, 3][:-1] * 60 / clip.fps, 1.0)
         wrap_gap = np.abs(expected - P[rows][1:])
         assert np.minimum(wrap_gap, 1 - wrap_gap).max() < 1e-4
-        joints = recover_joints(reader.read(clip["name"]).features.astype(np.float64), reader.info.layout)
-        assert _rebuild_error(Y[rows], joints, clip["first_frame"], clip["fps"]) < 1e-3
+        joints = recover_joints(reader.read(clip.name).features.astype(np.float64), reader.info.layout)
+        assert _rebuild_error(Y[rows], joints, clip.first_frame, clip.fps) < 1e-3
     reader.close()
 
 
@@ -232,15 +231,15 @@ def test_motionmillion_folder_from_the_real_272_sample(data_dir: Path, tmp_path:
     np.save(root / "motion_data/vector_272/clips/000000.npy", features)
     np.save(root / "motion_data/vector_272/clips/tail.npy", features[700:])
     convert_to_pfnn(str(root), str(tmp_path / "db"), fps=60.0)  # this sample was made at 60 fps
-    X, Y, P, document = read_pfnn_database(tmp_path / "db")
+    X, Y, P, layout = read_pfnn_database(tmp_path / "db")
     assert np.isfinite(X).all() and np.isfinite(Y).all()
-    assert [c["name"] for c in document["clips"]] == ["clips/000000", "clips/tail"]
-    for clip in document["clips"]:
-        start, stop = clip["rows"]
-        source = features if clip["name"].endswith("000000") else features[700:]
+    assert [c.name for c in layout.clips] == ["clips/000000", "clips/tail"]
+    for clip in layout.clips:
+        start, stop = clip.rows
+        source = features if clip.name.endswith("000000") else features[700:]
         joints = recover_joints(source, get_layout("smpl272"))
-        assert clip["sources"]["contacts"] == "foot speed" and clip["sources"]["rotations"] == "SMPL (272)"
-        assert _rebuild_error(Y[start:stop], joints, clip["first_frame"], 60.0) < 1e-3
+        assert clip.sources["contacts"] == "foot speed" and clip.sources["rotations"] == "SMPL (272)"
+        assert _rebuild_error(Y[start:stop], joints, clip.first_frame, 60.0) < 1e-3
 
 
 def test_worker_errors_reach_the_cli(data_dir: Path, tmp_path: Path, mtk_cli):
@@ -257,9 +256,9 @@ def test_kit_dataset_recomputes_contacts(tmp_path: Path):
     src = make_npy_dataset(tmp_path / "kit", "kit251", count=2, min_frames=60, max_frames=80)
     summary = convert_to_pfnn(str(src), str(tmp_path / "db"))
     assert "kit21, 12.5 fps" in summary
-    X, Y, _, document = read_pfnn_database(tmp_path / "db")
+    X, Y, _, layout = read_pfnn_database(tmp_path / "db")
     assert (X.shape[1], Y.shape[1]) == (282, 221) and np.isfinite(X).all() and np.isfinite(Y).all()
-    assert {c["sources"]["contacts"] for c in document["clips"]} == {"foot speed"}
+    assert {c.sources["contacts"] for c in layout.clips} == {"foot speed"}
 
 
 def test_contact_phase_matches_pfnn_labels(data_dir: Path):

@@ -30,7 +30,7 @@ def pfnn_network(network_dir: Path):
 
 @pytest.fixture(scope="module")
 def locomotion_db(data_dir: Path, tmp_path_factory) -> Path:
-    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.pfnn.export import convert_to_pfnn
 
     out = tmp_path_factory.mktemp("pfnn") / "db"
     convert_to_pfnn(str(data_dir / "pfnn" / "animations" / "LocomotionFlat04_000.bvh"), str(out))
@@ -39,9 +39,10 @@ def locomotion_db(data_dir: Path, tmp_path_factory) -> Path:
 
 def test_import_reads_pfnns_network(pfnn_network):
     assert (pfnn_network.x_dim, pfnn_network.hidden, pfnn_network.y_dim) == (342, 512, 311)
-    assert pfnn_network.meta["skeleton"] == "pfnn31" and pfnn_network.meta["unit"] == "cm"
-    assert pfnn_network.meta["imported_samples"] == list(SAMPLES)
-    assert pfnn_network.meta["fps"] == 60.0
+    assert pfnn_network.meta.skeleton == "pfnn31" and pfnn_network.meta.unit == "cm"
+    assert pfnn_network.meta.metres_per_unit == 0.01
+    assert pfnn_network.meta.imported_samples == list(SAMPLES)
+    assert pfnn_network.meta.fps == 60.0
 
 
 def test_section_3_figures(pfnn_network, locomotion_db: Path, data_dir: Path):
@@ -155,7 +156,7 @@ def test_network_argument_forms(pfnn_network, tmp_path: Path):
     for form in (tmp_path / "run", tmp_path / "run" / BEST):
         loaded = load_network(form)
         np.testing.assert_array_equal(loaded.controls["W1"], pfnn_network.controls["W1"].astype(np.float32))
-        assert loaded.meta["skeleton"] == "pfnn31"
+        assert loaded.meta == pfnn_network.meta
     with pytest.raises(MtkError, match="no such network file"):
         load_network(tmp_path / "nothing.pth")
     with pytest.raises(MtkError, match="holds no net_best.pth or net_latest.pth"):
@@ -166,17 +167,16 @@ def test_network_argument_forms(pfnn_network, tmp_path: Path):
 
 
 def _small_smpl22_network(fps: float = 20.0):
-    from mtk.pfnn.meta import columns_meta
+    from mtk.pfnn.meta import NetworkMeta
     from mtk.pfnn.weights import PfnnWeights, param_shapes
-    from mtk.schemas.pfnn import get_preset, pfnn_columns
 
-    columns = pfnn_columns(get_preset("smpl22").skeleton.joint_names, "6d", "none", "m")
+    meta = NetworkMeta("smpl22", fps, "6d", "none", gait_speeds={"stand": 0.0, "walk": 0.02, "jog": 0.05},
+                       root_height=(0.7, 1.1))
+    columns = meta.columns
     rng = np.random.default_rng(0)
     controls = {n: rng.normal(size=(4, *s)) for n, s in param_shapes(columns.x_dim, columns.y_dim, 8).items()}
     norm = {"Xmean": rng.normal(size=columns.x_dim), "Xstd": rng.random(columns.x_dim) + 0.5,
             "Ymean": rng.normal(size=columns.y_dim), "Ystd": rng.random(columns.y_dim) + 0.5}
-    meta = {**columns_meta(columns, "smpl22", fps), "gait_speeds": {"stand": 0.0, "walk": 0.02, "jog": 0.05},
-            "root_height": [0.7, 1.1]}
     return PfnnWeights(controls, norm, meta)
 
 
@@ -185,12 +185,12 @@ def test_export_import_keeps_what_mtk_knows(tmp_path: Path):
     export_demo(weights, tmp_path)
     again = import_demo(tmp_path)
     assert (again.x_dim, again.hidden, again.y_dim) == (252, 8, 296)
-    for key in ("skeleton", "fps", "rotations", "terrain", "gait_speeds", "root_height", "y_groups"):
-        assert again.meta[key] == weights.meta[key], key
+    for key in ("skeleton", "fps", "rotations", "terrain", "gait_speeds", "root_height", "columns"):
+        assert getattr(again.meta, key) == getattr(weights.meta, key), key
     for name in NAMES:
         np.testing.assert_allclose(again.controls[name], weights.controls[name], rtol=1e-5, atol=1e-5)
     (tmp_path / "mtk_network.json").unlink()  # without it: the widths say smpl22 / 6d / no terrain, 30 fps
-    assert import_demo(tmp_path).meta["fps"] == 30.0
+    assert import_demo(tmp_path).meta.fps == 30.0
 
 
 @pytest.mark.parametrize("sidecar, message", [

@@ -103,15 +103,19 @@ def test_regulariser_is_pfnns_cost():
 
 
 def test_torch_forward_matches_numpy_and_a_per_row_blend():
+    from mtk.pfnn.meta import NetworkMeta
+
+    meta = NetworkMeta("smpl22", 30.0, "6d", "none")
+    xd, yd = meta.columns.x_dim, meta.columns.y_dim
     torch.manual_seed(3)
-    net = PhaseFunctionedNetwork(7, 5, hidden=6).eval()
+    net = PhaseFunctionedNetwork(xd, yd, hidden=6).eval()
     with torch.no_grad():
         for b in (net.b0, net.b1, net.b2):
             b.normal_()
-    x, p = np.random.default_rng(4).normal(size=(9, 7)), np.random.default_rng(5).random(9)
+    x, p = np.random.default_rng(4).normal(size=(9, xd)), np.random.default_rng(5).random(9)
     ours = net(torch.tensor(x, dtype=torch.float32), torch.tensor(p, dtype=torch.float32)).detach().numpy()
-    weights = PfnnWeights(net.control_arrays(), {"Xmean": np.zeros(7), "Xstd": np.ones(7), "Ymean": np.zeros(5),
-                                                 "Ystd": np.ones(5)})
+    weights = PfnnWeights(net.control_arrays(), {"Xmean": np.zeros(xd), "Xstd": np.ones(xd), "Ymean": np.zeros(yd),
+                                                 "Ystd": np.ones(yd)}, meta)
     weights.check()
     np.testing.assert_allclose(weights.forward_normalised(x, p), ours, atol=1e-5)
     for row in range(len(x)):  # the demo's way: blend every parameter at the row's phase, then a plain MLP

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtk.jobs.pfnn_sources import read_footstep_cycles, read_footstep_phase, read_phase
 from mtk.maths.kinematics import forward_kinematics
 from mtk.maths.rotations import rotation_y
+from mtk.pfnn.phase import phase_from_contacts, phase_increment
+from mtk.pfnn.rows import PfnnMotion, export_rows, grouped_stats
+from mtk.pfnn.schema import get_preset, pfnn_columns
+from mtk.pfnn.sources import read_footstep_cycles, read_footstep_phase, read_phase
 from mtk.schemas import SMPL22
-from mtk.schemas.pfnn import get_preset, pfnn_columns
-from mtk.toolkit.pfnn import PfnnMotion, export_rows, grouped_stats
-from mtk.toolkit.phase import phase_from_contacts, phase_increment
 
 PRESET = get_preset("smpl22")
 COLUMNS = pfnn_columns(SMPL22.joint_names)
@@ -83,6 +83,21 @@ def test_phase_from_contacts_strikes_and_flicker():
     assert ((phase >= 0) & (phase < 1)).all()
 
 
+def test_a_heel_pausing_just_after_lift_off_is_no_strike():
+    """The procedural sample's heels stop for a frame right after lifting off: a strike needs 0.15 s of swing
+    first, else that pause counted as a second step of the foot and the phase ran at twice the cadence."""
+    frames, fps = 240, 30.0
+    left, right = np.zeros(frames, bool), np.zeros(frames, bool)
+    for start in range(0, frames, 30):  # one stride a second, each foot down 18 frames
+        right[start:start + 18] = True
+        left[(start + 15) % frames:(start + 15) % frames + 18] = True
+        right[start + 20] = True  # a pause 2 frames into the swing
+    _, unwrapped = phase_from_contacts(left, right, fps)
+    assert (unwrapped[-1] - unwrapped[0]) / ((frames - 1) / fps) == pytest.approx(1.0, rel=0.05)
+    _, fooled = phase_from_contacts(left, right, fps, min_swing_s=0.0)
+    assert (fooled[-1] - fooled[0]) / ((frames - 1) / fps) > 1.3
+
+
 def test_phase_increment_wraps():
     np.testing.assert_allclose(phase_increment(np.array([0.8, 0.9, 0.05, 0.2])), [0.1, 0.15, 0.15])
 
@@ -122,9 +137,8 @@ def test_phase_without_strikes_runs_at_one_hertz():
 
 
 def test_swing_rotations_point_rest_bones_along_the_data(data_dir: Path):
-    from mtk.features import recover_joints
-    from mtk.features import get_layout
-    from mtk.toolkit.pfnn import facing_directions, rotations_from_positions
+    from mtk.features import get_layout, recover_joints
+    from mtk.pfnn.rows import facing_directions, rotations_from_positions
 
     joints = recover_joints(np.load(data_dir / "humanml3d/new_joint_vecs/012314.npy").astype(np.float64),
                             get_layout("hml263"))

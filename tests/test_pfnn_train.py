@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtk.pfnn.data import clip_split, read_database
+from mtk.pfnn.database import clip_split, read_database
 
 
 @pytest.fixture(scope="module")
 def small_db(tmp_path_factory) -> Path:
     """12 procedural 272 motions exported for PFNN (smpl22, 30 fps)."""
-    from mtk.jobs.pfnn_export import convert_to_pfnn
+    from mtk.pfnn.export import convert_to_pfnn
     from mtk.jobs.sample import write_sample_dataset
 
     root = tmp_path_factory.mktemp("pfnn_train")
@@ -73,8 +73,8 @@ def test_train_writes_a_run_and_holds_out_clips(small_db: Path, tmp_path: Path):
     assert len(evals) == 2 and evals[-1]["rows"] == result["val_rows"]
     assert evals[-1]["normalized_rmse"] < evals[-1]["mean_predictor_normalized_rmse"]
     weights = load_network(run)
-    assert weights.hidden == 32 and weights.meta["skeleton"] == "smpl22" and weights.meta["fps"] == 30.0
-    assert weights.meta["val_clips"] == config["val_clips"]
+    assert weights.hidden == 32 and weights.meta.skeleton == "smpl22" and weights.meta.fps == 30.0
+    assert weights.meta.val_clips == config["val_clips"]
 
 
 class Interrupt(Exception):

@@ -57,7 +57,7 @@ def read_everything(kind: str, path: Path) -> None:
 
         read_bvh(path).positions()
     elif kind == "pfnn":
-        from mtk.formats.pfnn import read_pfnn_database
+        from mtk.pfnn.database import read_pfnn_database
 
         read_pfnn_database(path)
     else:

@@ -256,23 +256,3 @@ def test_detokenize_refuses_tokens_from_another_codebook(sample, tiny_ckpt, tmp_
     with pytest.raises(BadInputError, match="15360.*1000"):
         detokenize(str(tmp_path / "t.zarr"), str(tiny_ckpt), str(tmp_path / "d.zarr"))
     assert not (tmp_path / "d.zarr").exists()
-
-
-@pytest.mark.slow
-def test_accelerate_launch_two_processes_equals_one(sample, tiny_ckpt, tmp_path):
-    import subprocess
-    import sys
-
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "mtk", "tokenize",
-               str(sample), "--ckpt", str(tiny_ckpt), "--out", str(tmp_path / "two.zarr"), "--format", "zarr",
-               "--batch-size", "3"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "process 1 of 2: shard encoded" in done.stdout  # each process prints its summary on stdout
-    tokenize_dataset(str(sample), str(tiny_ckpt), str(tmp_path / "one.zarr"), format="zarr")
-    two, one = read_tokens(tmp_path / "two.zarr"), read_tokens(tmp_path / "one.zarr")
-    assert two.names == one.names and two.texts == one.texts
-    for a, b in zip(two.codes, one.codes, strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.zarr", "two.zarr"]

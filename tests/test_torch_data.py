@@ -54,6 +54,20 @@ def test_every_motion_drawn_once_per_epoch_with_workers(stores, kind):
     assert drawn == Counter({n: 1 for n in ds.names})
 
 
+def test_window_dataset_reads_the_window_a_key_names(stores):
+    ds = mtk.WindowDataset(stores["zarr"], window=25)
+    reader = open_dataset(stores["npy"])
+    stats = reader.info.stats
+    name = ds.names[1]
+    expected = ((reader.read(name).features[7:32] - stats.mean) / stats.std).astype(np.float32)
+    np.testing.assert_allclose(ds[(1, 7)].numpy(), expected, rtol=1e-6, atol=1e-6)
+    last = int(ds.lengths[1]) - 25
+    assert ds[(1, last)].shape == (25, 272)
+    for start in (-1, last + 1):
+        with pytest.raises(IndexError, match="outside motion"):
+            ds[(1, start)]
+
+
 def test_window_dataset_pickles_without_open_files(stores):
     ds = mtk.WindowDataset(stores["hdf5"], window=25)
     ds[0]

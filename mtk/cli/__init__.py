@@ -22,12 +22,14 @@ COMMANDS: dict[str, str] = {
     "validate": "mtk.cli.cmd_validate:validate_command",
     "stats": "mtk.cli.cmd_stats:stats_command",
     "convert": "mtk.cli.cmd_convert:convert_command",
+    "augment": "mtk.cli.cmd_augment:augment_command",
     "sample": "mtk.cli.cmd_sample:sample_command",
     "render": "mtk.cli.cmd_render:render_command",
     "tokenizer": "mtk.cli.cmd_tokenizer:tokenizer_command",
     "tokenize": "mtk.cli.cmd_tokenize:tokenize_command",
     "detokenize": "mtk.cli.cmd_tokenize:detokenize_command",
     "pfnn": "mtk.cli.cmd_pfnn:pfnn_command",
+    "metrics": "mtk.cli.cmd_metrics:metrics_command",
 }
 
 
@@ -82,6 +84,27 @@ def _write_fault(err: Exception):
     """The one-line error for a failed write of the command's output (full disk, read-only ...), or None."""
     destination = sys.modules.get("mtk.io.destination")
     return destination.write_fault(err) if destination else None
+
+
+def _stopped_by_launcher(err: BaseException):
+    """The :class:`mtk.io.processes.Stopped` behind ``err`` (click wraps it in Abort), or None. From now on a
+    SIGTERM ends the process quietly: the interruption is being reported."""
+    processes = sys.modules.get("mtk.io.processes")
+    if processes is None:
+        return None
+    processes.default_sigterm()
+    for cause in (err, err.__context__, err.__cause__):
+        if isinstance(cause, processes.Stopped):
+            return cause
+    return None
+
+
+def _group_failure(err: Exception):
+    """The one-line error for a collective that another process of the group left hanging, or None."""
+    processes = sys.modules.get("mtk.io.processes")
+    return processes.group_failure(err) if processes else None
+
+
 QUIET_FLAGS = ("-q", "--quiet")
 #: the group's flags that may be given anywhere on the command line (before ``--``)
 GLOBAL_FLAGS = {"-q": QUIET_FLAGS, "--follow-links": ("--follow-links",)}
@@ -172,6 +195,10 @@ def _run(args: list[str]) -> int:
         click.echo(f"mtk: error: {err.format_message()}", err=True)
         return err.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt) as err:
+        stopped = _stopped_by_launcher(err)
+        if stopped is not None:
+            click.echo(_interrupted(str(stopped)), err=True)
+            sys.exit(143)
         click.echo(_interrupted("aborted" if isinstance(err, click.exceptions.Abort) else "interrupted"), err=True)
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence keeps errors to one line
@@ -180,7 +207,7 @@ def _run(args: list[str]) -> int:
             return broken
         if debug:
             raise
-        fault = _write_fault(err)
+        fault = _group_failure(err) or _write_fault(err)
         if fault is not None:
             click.echo(f"mtk: error: {fault.one_line()}", err=True)
             return fault.exit_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mtk.cli.common import RegistryChoice, fps_option, layout_option, tree_layout, tree_options
-from mtk.cli.numbers import WORKERS
+from mtk.cli.numbers import FPS, WORKERS, Unit
 from mtk.cli.pfnn_options import pfnn_options
 
 
@@ -48,6 +48,21 @@ class ConvertCommand(click.Command):
 @click.option("--fix-quirks", is_flag=True, default=None,
               help="HumanML3D-generator layouts: fix the released data's IK quirks (hip sign, frame-0 heading, "
                    "arcsin branch); the default reproduces them, as trained models expect.")
+@click.option("--joint-map", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="BVH -> features: a JSON map of the 22 SMPL joints onto the file's joints (each a joint name or "
+                   '{"between": ["A", "B"], "at": 0.5}); default: a built-in map found from the joint names '
+                   "(SMPL, Mixamo, LaFAN1, CMU/PFNN).")
+@click.option("--unit", type=Unit(), default=None, metavar="UNIT",
+              help="Joints/BVH -> features: the input's length unit (m, cm, mm, in, ft, cmu, or metres per unit); "
+                   "default: detected from a BVH's legs, metres for a joints .npy.")
+@click.option("--up", type=click.Choice(["y", "z", "x", "-y", "-z", "-x"]), default=None,
+              help="Joints/BVH -> features: the input's up axis; default: detected from a BVH's body, y for a "
+                   "joints .npy.")
+@click.option("--source-fps", type=FPS, default=None, metavar="F",
+              help="Joints .npy -> features: the joints' frame rate (they carry none); they are resampled to the output "
+                   "rate. Default: taken to be at the output rate.")
+@click.option("--trim", default=None, metavar="START:END",
+              help="Joints/BVH -> features: keep these source frames (END excluded; 120: or :2332 also work).")
 @pfnn_options
 def convert_command(src: str, dst: str, target: str | None, layout: str | None, as_dataset: bool, fps: float | None,
                     overwrite: bool, **target_options) -> int:
@@ -62,6 +77,8 @@ def convert_command(src: str, dst: str, target: str | None, layout: str | None, 
       mtk convert mm.zarr MotionMillion --to npy  # 272: motion_data/vector_272/, texts/, split/version1/
       mtk convert LocomotionFlat04_000.bvh pfnn_db --to pfnn     # uses .phase/.gait/_footsteps.txt siblings
       mtk convert walk.bvh walk272.npy --to smpl272        # SMPL-22 BVH -> 272 at 30 fps (--fps F)
+      mtk convert take.bvh take263.npy --to hml263         # any mapped skeleton (CMU, Mixamo, LaFAN1, ...)
+      mtk convert joints.npy j272.npy --to smpl272 --source-fps 20   # HumanML3D joints -> 272 at 30 fps (IK)
       mtk convert motion272.npy motion.bvh                 # features -> SMPL-22 BVH
     """
     from mtk.cli.common import print_summary, progress_bar

@@ -47,8 +47,9 @@ def pfnn_command() -> None:
 def train_command(database: str, out: str, as_json: bool, **options: Any) -> None:
     """Train a PFNN on DATABASE (an `mtk convert --to pfnn` folder; any skeleton).
 
-    Validation holds out whole clips. Runs on a CPU or one GPU as is, and on many GPUs under accelerate:
-    `accelerate launch -m mtk pfnn train DATABASE --out RUN` (the batch size is per process).
+    Validation holds out whole clips. Runs on a CPU or one GPU as is, and on several processes under a
+    launcher: `torchrun --standalone --nproc_per_node 4 -m mtk pfnn train DATABASE --out RUN` (the batch size
+    is per process; see docs/scaling.md).
     """
     from mtk.pfnn.train import TrainConfig, planned_steps, train
 
@@ -123,16 +124,11 @@ def eval_command(network: str, database: str, as_json: bool) -> None:
 def export_command(network: str, out: str, overwrite: bool) -> None:
     """Write NETWORK as PFNN's demo loads it: the 50 phase samples i/50 (float32, matrices (out, in) row-major)
     and the normalisation. NETWORK is a run folder, an mtk network file or a PFNN .bin folder."""
-    from pathlib import Path
-
-    from mtk.io.destination import prepare
-    from mtk.pfnn.exchange import export_demo
+    from mtk.pfnn.exchange import export_demo_folder
     from mtk.pfnn.netfile import load_network
 
     weights = load_network(network)
-    with prepare(out, overwrite=overwrite) as dest:  # Ctrl-C keeps the partial folder, as every writer does
-        Path(dest.partial).mkdir(parents=True)
-        written = export_demo(weights, dest.partial)
+    written = export_demo_folder(weights, out, overwrite)
     console().print(f"wrote {out}: {len(written)} files (X {weights.x_dim}, hidden {weights.hidden}, "
                     f"Y {weights.y_dim}; 50 phase samples)", soft_wrap=True)
 
@@ -154,10 +150,10 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
     refuse_existing(out, overwrite)
     weights = import_demo(folder)
     if fps is not None:
-        weights.meta["fps"] = fps
+        weights.meta.fps = fps
     save_network(out, weights)
-    samples = ", ".join(f"{i:03d}" for i in weights.meta["imported_samples"])
-    console().print(f"wrote {out}: {weights.meta['skeleton']} network (X {weights.x_dim}, hidden {weights.hidden}, "
+    samples = ", ".join(f"{i:03d}" for i in weights.meta.imported_samples)
+    console().print(f"wrote {out}: {weights.meta.skeleton} network (X {weights.x_dim}, hidden {weights.hidden}, "
                     f"Y {weights.y_dim}) from samples {samples}", soft_wrap=True)
 
 
@@ -169,38 +165,47 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
               help="Follow the root path of a clip: joints .npy (T, J, 3) in the network's units and rate, or a BVH.")
 @click.option("--seconds", type=numbers.SECONDS, default=None, help="Length (default: the script's or the clip's).")
 @click.option("--out", required=True, metavar="FILE", help="walk.npy (world joints), walk.gif / .mp4, or walk.bvh.")
-@click.option("--responsive", is_flag=True,
-              help="PFNN's responsive mode: the trajectory bends towards the target faster (bias 2 / 5, not 0.5 / 2).")
+@click.option("--responsive/--smooth", default=True, show_default=True,
+              help="PFNN's responsive trajectory (bias 2 / 5), which holds a script's speeds, or its default "
+                   "joystick smoothing (bias 0.5 / 2), which lags behind them.")
+@click.option("--ik/--no-ik", default=True, show_default=True,
+              help="Foot IK: feet planted while the network predicts their contact (PFNN's demo). The outputs "
+                   "carry the corrected pose.")
+@click.option("--data", metavar="DB", default=None,
+              help="A PFNN database to measure the same figures on (default: the figures a network trained by "
+                   "mtk carries from its training data).")
 @click.option("--overwrite", is_flag=True, help="Replace FILE.")
 @json_option
 def play_command(network: str, path_spec: str | None, follow: str | None, seconds: float | None, out: str,
-                 responsive: bool, overwrite: bool, as_json: bool) -> None:
+                 responsive: bool, ik: bool, data: str | None, overwrite: bool, as_json: bool) -> None:
     """Drive PFNN's controller with NETWORK on flat ground and write the motion.
+
+    --json adds how it walks, next to the same figures on the training data: foot sliding while in contact
+    (foot_sliding_cm_s, data_foot_sliding_cm_s), root speed over the commanded one (speed_ratio), phase rate
+    and pelvis bob, over the walking and jogging frames and per gait (docs/pfnn.md, "Measuring a walk").
 
     \b
     Examples:
       mtk pfnn play runs/pfnn --path 'walk:3,turn-left:90,jog:4,stand:2' --out walk.gif
-      mtk pfnn play pfnn.pth --path walk:10 --out walk.bvh
+      mtk pfnn play pfnn.pth --path walk:10 --out walk.bvh --json
       mtk pfnn play runs/pfnn --follow clip.npy --out follow.npy
     """
     from mtk.pfnn.netfile import load_network
-    from mtk.pfnn.play import play, summary_figures, write_frames
+    from mtk.pfnn.play import play, report, write_frames
 
     weights = load_network(network)
-    frames, clip, fps = play(weights, path_spec, follow, seconds, responsive)
-    write_frames(frames, weights, out, fps, overwrite)
-    figures = summary_figures(frames, weights, fps)
-    if clip is not None:
-        from mtk.pfnn.figures import pose_error
-
-        figures["root_relative_joint_error"] = pose_error(frames, clip.joints[: len(frames)], clip.root[: len(frames)],
-                                                          clip.facing[: len(frames)])
+    played = play(weights, path_spec, follow, seconds, responsive, ik)
+    write_frames(played.frames, weights, out, played.fps, overwrite)
+    figures = report(played, weights, data, ik)
     if as_json:
         emit_json({"out": out, **figures})
         return
     line = (f"wrote {out}: {figures['frames']} frames at {figures['fps']:g} fps ({figures['seconds']:.1f} s), "
             f"distance {figures['distance_m']:.2f} m, mean speed {figures['mean_speed_m_s']:.2f} m/s")
-    if clip is not None:
-        line += f"; root-relative joint error vs the clip {figures['root_relative_joint_error']:.3g} " \
-                f"{weights.meta.get('unit')}"
+    if figures["foot_sliding_cm_s"] is not None:
+        line += (f"; foot sliding {figures['foot_sliding_cm_s']:.1f} cm/s"
+                 + (f" (data {figures['data_foot_sliding_cm_s']:.1f})" if figures["data_foot_sliding_cm_s"] else "")
+                 + f", speed {100 * figures['speed_ratio']:.0f} % of the command")
+    if played.clip is not None:
+        line += f"; root-relative joint error vs the clip {figures['root_relative_joint_error']:.3g} {weights.meta.unit}"
     console().print(line, soft_wrap=True)

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from mtk.cli import numbers
-from mtk.cli.common import (console, emit_json, json_option, layout_option, print_note, print_summary, progress_bar,
-                            tree_layout, tree_options)
+from mtk.cli.common import (console, emit_json, is_main_process, json_option, layout_option, print_note, print_summary,
+                            progress_bar, tree_layout, tree_options)
+from mtk.cli.metrics_options import evaluator_options, print_table, require_evaluator, selected
 
 PRESET_NAMES = ("mm64k", "small", "tiny")
 
@@ -86,7 +87,7 @@ def tokenizer_command() -> None:
     Examples:
       mtk tokenizer train data/ --out runs/tiny --preset tiny
       mtk tokenizer train data/ --out runs/tiny --resume
-      accelerate launch -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k --mixed-precision bf16
+      torchrun --standalone --nproc_per_node 4 -m mtk tokenizer train data/ --out runs/mm64k --preset mm64k
       mtk tokenizer eval data/ --ckpt runs/tiny/net_best.pth --split test
     """
 
@@ -102,7 +103,8 @@ def tokenizer_command() -> None:
               help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ, VQ-VAE: any size "
                    "(default: as many codes as FSQ's); LFQ: a power of two.")
 @click.option("--iters", type=numbers.STEPS, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
-@click.option("--batch-size", type=numbers.BATCH, default=None, metavar="B", help="Windows per process per step.")
+@click.option("--batch-size", type=numbers.BATCH, default=None, metavar="B",
+              help="Windows per process per step (on --resume: the run's global batch over the processes).")
 @click.option("--window", type=numbers.WINDOW, default=None, metavar="T", help="Training window in frames (even).")
 @click.option("--lr", type=numbers.LEARNING_RATE, default=None, help="Peak learning rate (AdamW).")
 @click.option("--warmup", type=numbers.WARMUP, default=None, metavar="N", help="Linear warm-up steps.")
@@ -129,9 +131,10 @@ def tokenizer_command() -> None:
 def train_command(dataset: str, out: str, as_json: bool, **options: Any) -> None:
     """Train a tokenizer on DATASET (train split) and write checkpoints to RUN.
 
-    Runs on one CPU/GPU as is, and on many GPUs or nodes under accelerate:
-    `accelerate launch -m mtk tokenizer train DATASET --out RUN ...` (the batch size is per process;
-    the schedule counts optimizer steps, whatever the number of processes).
+    Runs on one CPU/GPU as is, and on several GPUs, machines or CPU processes under a launcher:
+    `torchrun --standalone --nproc_per_node 4 -m mtk tokenizer train DATASET --out RUN ...` (or `accelerate
+    launch`). --batch-size is per process: 4 processes of batch 16 train the run 1 process of batch 64 would;
+    the schedule counts optimizer steps, whatever the number of processes. See docs/scaling.md.
     """
     from mtk.tokenizer.presets import cpu_default_note, default_preset
     from mtk.tokenizer.train import TrainConfig, planned_steps, train
@@ -175,36 +178,88 @@ def _advise_after_interrupt(out: str) -> None:
         print_note("no checkpoint was saved yet: rerun the same command to start over")
 
 
+TOKENIZER_METRICS = ("mpjpe", "fid", "rprecision", "mmdist", "diversity")
+
+
 @tokenizer_command.command("eval")
 @click.argument("dataset")
 @click.option("--ckpt", required=True, metavar="CKPT", help="mtk or MotionMillion checkpoint (.pth).")
 @click.option("--split", default=None, metavar="S",
               help="Split to evaluate (default: test when the dataset has one, else all; 'all' = every motion).")
 @click.option("--batch-size", type=numbers.BATCH, default=32, show_default=True)
+@click.option("--metrics", "metrics", default="mpjpe", show_default=True, metavar="LIST",
+              help="Comma-separated: mpjpe (MPJPE, pose MPJPE, root, acceleration, feature RMSE, codebook "
+                   "usage), fid, rprecision, mmdist, diversity, or all. All but mpjpe need --evaluator.")
+@evaluator_options
 @layout_option
 @tree_options
 @json_option
-def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, layout: str | None, as_dataset: bool,
-                 splits: str | None, as_json: bool) -> None:
-    """Reconstruction errors (MPJPE, pose MPJPE, root, acceleration, feature RMSE) and codebook usage on a split.
+def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, metrics: str, evaluator: str | None,
+                 glove: str | None, text_model: str | None, replications: int, seed: int, layout: str | None,
+                 as_dataset: bool, splits: str | None, as_json: bool) -> None:
+    """Reconstruction errors (MPJPE, pose MPJPE, root, acceleration, feature RMSE) and codebook usage on a
+    split; with --metrics and --evaluator, the papers' reconstruction FID, R-precision, MM-Dist and diversity.
 
     Each motion is cropped to its first floor(T/unit)*unit frames (deterministic); the metrics cover the
-    whole split, gathered across processes under accelerate. Motions are normalised as `mtk tokenize` does:
+    whole split, gathered across processes under torchrun or accelerate launch. Motions are normalised as `mtk tokenize` does:
     with the checkpoint's mean/std, else the dataset's.
+
+    \b
+    FID and the others follow T2M-GPT's protocol: per replication, random captions and crops in shuffled
+    batches of 32, each crop reconstructed through the codes; figures are mean ± 1.96·std/sqrt(N) over
+    --replications, next to the same crops' own (reference) figures. See docs/metrics.md.
+
+    \b
+    Examples:
+      mtk tokenizer eval HumanML3D/ --ckpt run/net_best.pth
+      mtk tokenizer eval HumanML3D/ --ckpt run/net_best.pth --metrics all --evaluator checkpoints/t2m --glove glove/
+      mtk tokenizer eval mm.zarr --ckpt run/net_best.pth --metrics fid --evaluator ev272/ --text-model distilbert/
     """
+    from mtk.metrics.protocol import parse_metrics
+
+    chosen = parse_metrics(metrics, TOKENIZER_METRICS)
+    paper = tuple(m for m in chosen if m != "mpjpe")
+    if paper:
+        require_evaluator(evaluator, paper)
+    tree = tree_layout(dataset, layout, as_dataset, splits)
+    document: dict[str, Any] = {}
+    if "mpjpe" in chosen:
+        document = _mpjpe(dataset, ckpt, split, batch_size, tree, splits, as_json)
+    if paper:
+        from mtk.tokenizer.paper_metrics import evaluate_with_evaluator
+
+        with progress_bar("replications", replications) as advance:
+            result = evaluate_with_evaluator(dataset, ckpt, evaluator, split=split, glove=glove,
+                                             text_model=text_model, replications=replications, seed=seed,
+                                             with_text=bool({"rprecision", "mmdist"} & set(paper)), layout=tree,
+                                             splits=splits, on_progress=advance)
+        if as_json:
+            document["paper_metrics"] = selected(result, paper)
+        elif is_main_process():
+            if not document:
+                console().print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, "
+                                f"{result['evaluated_motions']} motions)")
+            print_table(result, paper, "reconstructed")
+    if as_json and is_main_process():
+        emit_json(document)
+
+
+def _mpjpe(dataset: str, ckpt: str, split: str | None, batch_size: int, tree: str | None, splits: str | None,
+           as_json: bool) -> dict[str, Any]:
+    """The MPJPE / root / usage evaluation; printed unless ``as_json`` (then returned for the document)."""
     from mtk.tokenizer.evaluate import evaluate_checkpoint
 
     with progress_bar(f"evaluating {split or 'the default split'}", None) as advance:
         result = evaluate_checkpoint(dataset, ckpt, split=split, batch_size=batch_size, on_progress=advance,
-                                     layout=tree_layout(dataset, layout, as_dataset, splits), splits=splits)
+                                     layout=tree, splits=splits)
+    main = result.pop("main_process")
     if split is None and result["split"] != "test":
         print_note(f"{dataset} has no test split: evaluating all {result['motions']} motions")
-    if as_json:
-        emit_json(result)
-        return
+    if as_json or not main:  # under a launcher the main process reports for the group
+        return result
     out = console()
     out.print(f"[bold]{ckpt}[/bold] on {dataset} ({result['split']}, {result['motions']} motions, "
-              f"{result['frames']} frames)")
+              f"{result['frames']} frames, {result['processes']} process(es))")
     out.print(f"  MPJPE            {result['mpjpe_mm']:.2f} mm (pelvis-aligned)")
     out.print(f"  pose MPJPE       {result['pose_mpjpe_mm']:.2f} mm (pelvis-aligned, heading removed)")
     out.print(f"  root trajectory  {result['root_error_mm']:.2f} mm")
@@ -214,3 +269,4 @@ def eval_command(dataset: str, ckpt: str, split: str | None, batch_size: int, la
     out.print(f"  feature RMSE     {result['feature_rmse']:.4f} (normalised features)")
     out.print(f"  codebook usage   {result['codes_used']}/{result['codebook_size']} "
               f"({100 * result['usage']:.2f} %), perplexity {result['perplexity']:.1f}")
+    return result

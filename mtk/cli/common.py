@@ -14,6 +14,7 @@ import numpy as np
 
 from mtk.cli.numbers import FPS
 from mtk.features import layout_names, layouts
+from mtk.io.processes import is_main_process
 from mtk.schemas import one_of
 
 if TYPE_CHECKING:
@@ -87,19 +88,21 @@ def quiet_given() -> bool:
 
 
 def is_quiet() -> bool:
-    """Whether progress bars stay hidden: ``-q`` given, or stderr is not a terminal."""
-    return quiet_given() or not sys.stderr.isatty()
+    """Whether progress bars stay hidden: ``-q`` given, stderr is not a terminal, or this is not the main
+    process of a launch (``torchrun``, ``accelerate launch``: the main process reports for all)."""
+    return quiet_given() or not sys.stderr.isatty() or not is_main_process()
 
 
 def print_summary(summary: object) -> None:
-    """Print a command's result summary ("wrote ...") on stdout, unless ``-q`` was given."""
-    if not quiet_given():
+    """Print a command's result summary ("wrote ...") on stdout, unless ``-q`` was given or this is not the
+    main process of a launch."""
+    if not quiet_given() and is_main_process():
         console().print(summary, markup=False)
 
 
 def print_note(message: str) -> None:
-    """Print a note (``mtk: note: ...``) on stderr, unless ``-q`` was given."""
-    if not quiet_given():
+    """Print a note (``mtk: note: ...``) on stderr, unless ``-q`` was given or this is not the main process."""
+    if not quiet_given() and is_main_process():
         console(stderr=True).print(f"mtk: note: {message}", markup=False)
 
 

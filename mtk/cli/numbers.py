@@ -52,6 +52,23 @@ class StepList(click.ParamType):
         return steps
 
 
+class Unit(click.ParamType):
+    """A length unit: a name (``cm``) or metres per unit, checked as :func:`mtk.mocap.placement.parse_unit`
+    reads it (finite, within :data:`~mtk.mocap.placement.METRES_PER_UNIT`); the text is passed on as typed."""
+
+    name = "unit"
+
+    def convert(self, value, param, ctx) -> str:
+        from mtk.errors import MtkError
+        from mtk.mocap.placement import parse_unit
+
+        try:
+            parse_unit(str(value))
+        except MtkError as err:
+            self.fail(f"{err.problem} ({err.hint})", param, ctx)
+        return str(value)
+
+
 #: the most optimizer steps, evaluations or log intervals a run may name (~a year at 30 steps/s)
 MAX_STEPS = 10**9
 
@@ -63,6 +80,10 @@ LOADER_WORKERS = Integer(0, 64)
 THREADS = Integer(1, 1024)
 #: a random seed: numpy's generators take 0 .. 2^32 - 1
 SEED = Integer(0, 2**32 - 1)
+#: passes of a metric over the split, each a full evaluation (the papers use 20)
+REPLICATIONS = Integer(1, 1000)
+#: the first replication's seed: replication r draws from numpy's RandomState(seed + r), which takes 0 .. 2^32 - 1
+REPLICATION_SEED = Integer(0, 2**32 - 1 - REPLICATIONS.max)
 #: optimizer steps, warm-up steps and "every N steps" intervals
 STEPS = Integer(1, MAX_STEPS)
 WARMUP = Integer(0, MAX_STEPS)

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import click
 
+from mtk.pfnn.gait import LOCOMOTION
+from mtk.pfnn.schema import PRESETS
+from mtk.pfnn.sources import GAIT_MODES
 from mtk.schemas import PFNN31
-from mtk.schemas.pfnn import PRESETS
 
 _OPTIONS = (
     click.option("--skeleton", type=click.Choice(list(PRESETS)), default=None,
@@ -19,9 +21,18 @@ _OPTIONS = (
     click.option("--phase-from", "phase_from", metavar="contacts|FILE", default=None,
                  help="[pfnn] Phase from foot contacts, or a .phase file / folder of <name>.phase "
                       "(default: a BVH's .phase or _footsteps.txt sibling, else contacts)."),
-    click.option("--gait-from", "gait_from", metavar="speed|FILE", default=None,
-                 help="[pfnn] Gait from root speed, or a .gait file / folder of <name>.gait "
-                      "(default: a BVH's .gait sibling, else speed)."),
+    click.option("--gait", type=click.Choice(list(GAIT_MODES)), default=None,
+                 help="[pfnn] Gait labels: from the motion (jumps, crouches, speed, side/back steps), the texts, "
+                      "both (the motion's, walk vs jog settled by the texts), a PFNN .gait file, or the root speed "
+                      "alone. Default: file for a BVH with a .gait sibling or with --gait-from FILE, else both."),
+    click.option("--gait-from", "gait_from", metavar="FILE|speed", default=None,
+                 help="[pfnn] The .gait file or folder of <name>.gait for --gait file ('speed' is --gait speed)."),
+    click.option("--select", type=click.Choice(["all", "locomotion"]), default=None,
+                 help="[pfnn] Rows from all frames (default), or only locomotion: motions whose texts name only "
+                      "other activities and frames that glide, sit or move in place are dropped."),
+    click.option("--keep", metavar="LABELS", default=None,
+                 help=f"[pfnn] With --select locomotion: the gait labels to keep, comma-separated, of "
+                      f"{','.join(LOCOMOTION)} (default: all of them)."),
 )
 
 

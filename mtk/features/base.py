@@ -135,6 +135,14 @@ class Family(ABC):
         """A posed skeleton for BVH export (:attr:`exact_pose`: the stored rotations themselves)."""
         raise MtkError(None, f"{layout.name} features cannot be written as BVH", "convert them --to joints")
 
+    def mirror(self, features: np.ndarray, layout: Layout) -> np.ndarray:
+        """Features of the motion's mirror image (x -> -x, left and right joints traded; ``mtk augment
+        --mirror``): by default one rule per block kind (:func:`mtk.features.mirror.mirror_by_blocks`), exact
+        and its own inverse. A family with a block of another kind overrides it."""
+        from mtk.features.mirror import mirror_by_blocks
+
+        return mirror_by_blocks(features, layout)
+
     def checks(self, features: np.ndarray, layout: Layout) -> list[Check]:
         """How well the redundant blocks of finite, unnormalised features agree (``mtk inspect``)."""
         return []

@@ -70,6 +70,14 @@ def bone_lengths(positions: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     return lengths
 
 
+def leg_scale(joints: np.ndarray, skeleton: Skeleton) -> float:
+    """Target leg length / the leg length of frame 0 of ``joints`` (T, J, 3): how :func:`uniform_skeleton`
+    scales the root trajectory."""
+    legs = list(skeleton.roles["leg_bones"])
+    target = np.asarray(skeleton.bone_lengths, dtype=np.float64)
+    return float(target[legs].sum() / bone_lengths(joints[0], skeleton)[legs].sum())
+
+
 def uniform_skeleton(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """Retarget (T, J, 3) joints to the skeleton's bone lengths, keeping every bone's direction.
 
@@ -79,11 +87,8 @@ def uniform_skeleton(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     if not skeleton.bone_lengths:
         return joints.astype(np.float64)
     target = np.asarray(skeleton.bone_lengths, dtype=np.float64)
-    source = bone_lengths(joints[0], skeleton)
-    legs = list(skeleton.roles["leg_bones"])
-    scale = target[legs].sum() / source[legs].sum()
     out = np.empty_like(joints, dtype=np.float64)
-    out[:, 0] = joints[:, 0] * scale
+    out[:, 0] = joints[:, 0] * leg_scale(joints, skeleton)
     for j, parent in enumerate(skeleton.parents):
         if parent >= 0:
             bone = rot._normalize(joints[:, j] - joints[:, parent])
@@ -138,6 +143,14 @@ def root_yaw_velocity(r_rot: np.ndarray, fix_branch: bool) -> np.ndarray:
     if fix_branch:
         relative = rot.quat_canonical(relative)
     return np.arcsin(np.clip(relative[:, 2], -1.0, 1.0))
+
+
+def branch_flips(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """Rows whose root yaw velocity the released generator turns the wrong way (P4: the heading crosses
+    +-180 degrees there), for joints (T, J, 3) made into features with the quirks kept."""
+    _, r_rot = canonical_positions(joints, skeleton, reproduce_quirks=True)
+    relative = rot.quat_multiply(r_rot[1:], rot.quat_conjugate(r_rot[:-1]))
+    return np.flatnonzero(relative[:, 0] < 0)
 
 
 def canonical_positions(joints: np.ndarray, skeleton: Skeleton, reproduce_quirks: bool = True,

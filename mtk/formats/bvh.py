@@ -18,9 +18,10 @@ import numpy as np
 from mtk.analysis.finite import require_bounded
 from mtk.analysis.length import require_frames
 from mtk.errors import BadInputError, MtkError
-from mtk.features import layouts_on, skeleton_for_joints
+from mtk.features import layouts, skeleton_for_joints
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
+from mtk.mocap.maps import closest_map
 from mtk.schemas import SMPL22
 
 #: the frame times a BVH may declare: 1000 fps down to one frame a minute (0, NaN or 1e-300 would make a rate of
@@ -315,11 +316,14 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report.details["skeleton"] = skeleton.name if skeleton else None
     report.details["joint_names"] = motion.joint_names
     report.details["frame_time"] = 1.0 / motion.fps
+    joint_map, unmapped = closest_map(motion.joint_names)
+    report.details["smpl22_map"] = None if unmapped else joint_map.name
     report.findings = [f for f in report.findings if f.code != "unknown_skeleton"]
-    if skeleton is None:
-        report.add("info", "unknown_skeleton", f"{motion.num_joints} joints match no mtk skeleton by name; "
-                   f"--to joints works, --to {'/'.join(spec.name for spec in layouts_on(SMPL22))} need the SMPL-22 "
-                   "joints")
+    if unmapped:
+        report.add("info", "unknown_skeleton", f"{motion.num_joints} joints fit no built-in SMPL-22 map (the "
+                   f"closest, {joint_map.name}, has no source for {', '.join(unmapped[:6])}"
+                   f"{', ...' if len(unmapped) > 6 else ''}): --to joints works, --to "
+                   f"{'/'.join(layouts())} need --joint-map FILE")
     return report
 
 

@@ -1,10 +1,12 @@
 """The one table of formats. Each format module ends with one :func:`register_format` call; detection, suffix
 guessing, the CLI's choices and help texts, and the format lists in error messages all read this table.
 
-Formats are found by importing every module under :mod:`mtk.formats` on first use (format modules import
-their heavy dependencies -- zarr, h5py, torch -- inside functions, so this stays cheap). A module elsewhere,
-a plugin or a test, registers by calling :func:`register_format` when it is imported. See
-docs/architecture.md, "Add a format".
+Formats are found on first use by importing every module under :mod:`mtk.formats`, then the module named
+``formats`` of every other mtk package that has one (``mtk/pfnn/formats.py``: PFNN's database lives with the
+rest of PFNN, above this package, so this package never imports it by name). Format modules import their
+heavy dependencies -- zarr, h5py, torch -- inside functions, so this stays cheap. A module elsewhere, a plugin
+or a test, registers by calling :func:`register_format` when it is imported. See docs/architecture.md, "Add a
+format".
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ from typing import Any, Literal
 from mtk.errors import BadInputError, MtkError
 from mtk.io.location import is_url, local_path
 from mtk.schemas import one_of
+
+@dataclass(frozen=True)
+class ConvertJob:
+    """A format's own ``mtk convert --to NAME`` job, for formats that are not written motion by motion (the
+    PFNN database is built from all motions at once): ``job(src, dst, **options) -> summary line``, the
+    command-line options it takes, and whether it takes ``on_progress``."""
+
+    job: Callable[..., str]
+    options: frozenset[str] = frozenset()
+    reports_progress: bool = False
+
 
 #: what a format holds: a dataset of motions, one motion file, one array, tokens, a PFNN database
 Kind = Literal["dataset", "motion", "array", "tokens", "pfnn"]
@@ -47,6 +60,8 @@ class Format:
     inspect: Callable[..., Any] | None = None
     #: detection order: lower is tried first (more specific formats before general ones)
     order: int = 50
+    #: the format's own ``mtk convert`` job, when the kind's usual one does not make it
+    convert: ConvertJob | None = None
 
 
 #: the problem :func:`detect` reports, by kind asked for
@@ -57,16 +72,32 @@ _discovered = False
 
 def register_format(name: str, kind: Kind, description: str, label: str, detect: Callable[[str], bool],
                     suffixes: tuple[str, ...] = (), reader: Any = None, writer: Any = None,
-                    inspect: Callable[..., Any] | None = None, order: int = 50) -> Format:
+                    inspect: Callable[..., Any] | None = None, order: int = 50,
+                    convert: ConvertJob | None = None) -> Format:
     """Add a format to the table (names are unique within a kind); returns its entry."""
     entry = Format(name, kind, description, label, detect, tuple(s.lower() for s in suffixes), reader, writer,
-                   inspect, order)
+                   inspect, order, convert)
     _FORMATS[(kind, name)] = entry
     return entry
 
 
+def _provider_modules() -> list[str]:
+    """``mtk.<package>.formats`` for every other mtk package that has such a module (found by listing the
+    package folders, so no package is imported just to look)."""
+    root = importlib.import_module("mtk")
+    found = []
+    for package in pkgutil.iter_modules(root.__path__):
+        if not package.ispkg or package.name == "formats":
+            continue
+        folder = Path(package.module_finder.path) / package.name  # type: ignore[union-attr]
+        if (folder / "formats.py").is_file() or (folder / "formats" / "__init__.py").is_file():
+            found.append(f"mtk.{package.name}.formats")
+    return sorted(found)
+
+
 def _discover() -> None:
-    """Import every format module under mtk.formats once (each registers itself)."""
+    """Import every format module under mtk.formats, then every other package's ``formats`` module, once
+    (each registers itself)."""
     global _discovered
     if _discovered:
         return
@@ -74,6 +105,8 @@ def _discover() -> None:
     package = importlib.import_module("mtk.formats")
     for module in pkgutil.walk_packages(package.__path__, "mtk.formats."):
         importlib.import_module(module.name)
+    for name in _provider_modules():
+        importlib.import_module(name)
 
 
 def formats(kind: Kind | None = None, writable: bool = False) -> list[Format]:

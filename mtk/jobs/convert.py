@@ -1,7 +1,7 @@
 """``mtk convert``'s targets: for each ``--to`` value, the job that makes it and the options it takes.
 
-Targets come from the format registry (every writable dataset format, the PFNN database, every motion-file
-format) and from the layouts (``--to <layout>`` makes features; ``--to joints`` joint positions), so a new
+Targets come from the format registry (every writable dataset format, every motion-file format, and every
+format that declares its own convert job, such as the PFNN database) and from the layouts (``--to <layout>`` makes features; ``--to joints`` joint positions), so a new
 format or layout is a new target without an edit here. A target refuses command-line options it does not
 take (``--resume --to bvh`` is an error, not silently ignored).
 """
@@ -55,14 +55,6 @@ def _dataset_target(entry: registry.Format) -> Target:
                   reports_progress=True)
 
 
-def _pfnn_target(entry: registry.Format) -> Target:
-    from mtk.jobs.pfnn_export import convert_to_pfnn
-
-    return Target(entry.name, entry.description, convert_to_pfnn,
-                  frozenset({"layout", "fps", "workers", "skeleton", "rotations", "terrain", "phase_from",
-                             "gait_from"}), reports_progress=True)
-
-
 def _motion_target(entry: registry.Format) -> Target:
     from mtk.jobs.convert_motion import convert_to_bvh
 
@@ -71,7 +63,7 @@ def _motion_target(entry: registry.Format) -> Target:
 
 #: format kind -> the target its writable formats get
 _KIND_TARGETS: dict[str, Callable[[registry.Format], Target]] = {
-    "dataset": _dataset_target, "pfnn": _pfnn_target, "motion": _motion_target,
+    "dataset": _dataset_target, "motion": _motion_target,
 }
 
 
@@ -84,15 +76,23 @@ def _feature_targets() -> list[Target]:
                     convert_to_joints,
                     frozenset({"layout", "fps"}))]
     for spec in layouts().values():
-        options = {"fps", "fix_quirks"} if family_of(spec).has_quirks else {"fps"}
+        options = {"fps", "joint_map", "unit", "up", "trim", "source_fps"} | ({"fix_quirks"} if family_of(spec).has_quirks else set())
         found.append(Target(spec.name, f"{spec.title} features .npy", partial(convert_to_features, layout=spec.name),
                             frozenset(options)))
     return found
 
 
+def _format_target(entry: registry.Format) -> Target:
+    """A writable format's target: the convert job it declares (the PFNN database), else its kind's."""
+    own = entry.convert
+    if own is not None:
+        return Target(entry.name, entry.description, own.job, own.options, entry.suffixes, own.reports_progress)
+    return _KIND_TARGETS[entry.kind](entry)
+
+
 def targets() -> dict[str, Target]:
     """Every ``--to`` value, by name."""
-    found = [_KIND_TARGETS[f.kind](f) for f in registry.formats(writable=True) if f.kind in _KIND_TARGETS]
+    found = [_format_target(f) for f in registry.formats(writable=True) if f.convert or f.kind in _KIND_TARGETS]
     return {t.name: t for t in sorted(found + _feature_targets(), key=lambda t: t.name)}
 
 

@@ -35,6 +35,16 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """Motions made from each source motion and written right after it (``mtk augment``), the splits that
+    list them too, and a word for the summary. A derived dataset gets no stats: they describe other data."""
+
+    motions: Callable[[Motion], list[Motion]]
+    splits: Callable[[dict[str, list[str]]], dict[str, list[str]]]
+    label: str
+
+
 @dataclass
 class ConvertResult:
     """What a conversion did."""
@@ -48,13 +58,17 @@ class ConvertResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     #: the frame rate recorded in the output, and where it came from
     rate: FrameRate | None = None
+    #: motions made by a :class:`Derivation` (counted in ``motions`` too), and its label
+    derived: int = 0
+    derived_label: str = ""
 
     @property
     def mb_per_s(self) -> float:
         return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
-        line = (f"wrote {self.motions} motions ({self.frames} frames, {self.bytes / 1e6:.1f} MB of features) "
+        made = f" ({self.motions - self.derived} + {self.derived} {self.derived_label})" if self.derived_label else ""
+        line = (f"wrote {self.motions} motions{made} ({self.frames} frames, {self.bytes / 1e6:.1f} MB of features) "
                 f"to {self.dst}{f' at {self.rate}' if self.rate else ''} in {self.seconds:.1f} s "
                 f"({self.mb_per_s:.0f} MB/s)")
         if self.resumed_from:
@@ -93,9 +107,12 @@ def convert_dataset(src: str, dst: str, to: str | None = None, *, layout: str | 
                     fps: float | None = None, workers: int | None = None, overwrite: bool = False,
                     resume: bool = False,
                     skip_bad: bool = False, on_progress: Callable[[int], None] | None = None,
-                    splits: str | None = None, **writer_options) -> ConvertResult:
+                    splits: str | None = None, derive: Derivation | None = None, **writer_options) -> ConvertResult:
     """Convert the dataset ``src`` into ``dst`` (format ``to``, else guessed from DST's suffix); ``fps``
-    overrides the frame rate recorded in a store; ``splits``: a folder of split lists for a tree of .npy files."""
+    overrides the frame rate recorded in a store; ``splits``: a folder of split lists for a tree of .npy files;
+    ``derive``: motions to add after each source motion (no ``resume``)."""
+    if derive is not None and resume:
+        raise MtkError(dst, f"writing {derive.label} cannot be resumed", "rerun with --overwrite")
     to = to or format_for_path(dst)
     if to is None:
         suffixes = ", ".join(s for f in registry.formats("dataset", writable=True) for s in f.suffixes)
@@ -107,7 +124,8 @@ def convert_dataset(src: str, dst: str, to: str | None = None, *, layout: str | 
     info = reader.info if fps is None else replace(reader.info, fps=float(fps), fps_source=OPTION)
     names = info.names
     announce_total(on_progress, len(names))
-    result = ConvertResult(dst=str(dst), rate=FrameRate(info.fps, info.fps_source))
+    result = ConvertResult(dst=str(dst), rate=FrameRate(info.fps, info.fps_source),
+                           derived_label=derive.label if derive else "")
     with exclusive(dst), create_writer(dst, to, info, overwrite=overwrite, resume=resume, **writer_options) as writer:
         sources = Journal(source_log_path(dst))
         start = writer.resume_index(names) if resume else 0
@@ -125,19 +143,21 @@ def convert_dataset(src: str, dst: str, to: str | None = None, *, layout: str | 
                         raise motion
                     writer.add_bad(name, motion.problem)
                     continue
-                writer.add(motion)
-                result.frames += motion.frames
-                result.bytes += motion.features.nbytes
+                for made in [motion, *(derive.motions(motion) if derive else ())]:
+                    writer.add(made)
+                    result.frames += made.frames
+                    result.bytes += made.features.nbytes
+                    result.derived += made is not motion
             if on_progress:
                 on_progress(len(block))
-        writer.set_splits(info.splits)
-        if info.stats is not None:
+        writer.set_splits(derive.splits(info.splits) if derive else info.splits)
+        if info.stats is not None and derive is None:
             writer.set_stats(info.stats)
         result.skipped = writer.skipped
     if start:
         _count_resumed(result, reader, names[:start])
     reader.close()
-    result.motions = len(names) - len(result.skipped)
+    result.motions = len(names) - len(result.skipped) + result.derived
     result.seconds = time.perf_counter() - started
     return result
 

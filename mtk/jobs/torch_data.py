@@ -85,7 +85,8 @@ class WindowDataset(_StoreDataset):
     """Random ``window``-frame windows, one per motion per epoch; items are (window, D) float32 tensors.
 
     Motions shorter than the window are left out and counted in ``excluded`` (a warning says how many).
-    ``seed`` fixes the window starts together with torch's per-worker seed.
+    ``seed`` fixes the window starts together with torch's per-worker seed; a key ``(index, start)`` reads
+    the window at ``start`` instead (what the tokenizer's trainer asks for).
     """
 
     def __init__(self, path: str, window: int = 64, split: str | None = None, seed: int = 0,
@@ -120,8 +121,13 @@ class WindowDataset(_StoreDataset):
         """A uniform start in 0..T-window (inclusive), as MotionMillion's loader draws it."""
         return int(self.rng.integers(0, self.lengths[index] - self.window + 1))
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        rows = self.reader.read_window(self.names[index], self.start_for(index), self.window)
+    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
+        """Motion ``key``'s window at a random start, or, for a key ``(index, start)``, at that start (a
+        sampler that plans the windows itself, e.g. :class:`mtk.tokenizer.sampling.WindowStream`)."""
+        index, start = key if isinstance(key, tuple) else (key, self.start_for(key))
+        if not 0 <= start <= self.lengths[index] - self.window:
+            raise IndexError(f"window start {start} is outside motion {self.names[index]!r}")
+        rows = self.reader.read_window(self.names[index], start, self.window)
         return self.normalize(rows, self.names[index])
 
 

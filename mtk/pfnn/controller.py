@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtk.pfnn.meta import group_slice
+from mtk.pfnn.schema import GAIT_CLASSES, INPUT_SAMPLES, OUTPUT_SAMPLES, REFERENCE_FPS, STEP_S, WINDOW_S
 from mtk.pfnn.weights import PfnnWeights
-from mtk.schemas.pfnn import GAIT_CLASSES, INPUT_SAMPLES, OUTPUT_SAMPLES, REFERENCE_FPS, STEP_S, WINDOW_S
 
 #: PFNN's demo constants (``Options`` and ``pre_render``)
 VELOCITY_SMOOTH = 0.9
@@ -95,13 +94,14 @@ def per_step(amount: float, rate: float) -> float:
 class Frame:
     """What one step produced (world space, data units)."""
 
-    joints: np.ndarray  # (J, 3) smoothed joint positions (what PFNN feeds back)
-    rotations: np.ndarray  # (J, 3, 3) global joint rotations
+    joints: np.ndarray  # (J, 3) the output pose: the network's, corrected by foot IK where that runs
+    rotations: np.ndarray  # (J, 3, 3) global joint rotations of the output pose
     root: np.ndarray  # (2,) root x, z
     direction: np.ndarray  # (2,) facing
     phase: float  # phase used for this step, cycles in [0, 1)
     contacts: np.ndarray  # (4,) predicted contacts heel L, toe L, heel R, toe R
     y: np.ndarray  # the raw prediction
+    raw_joints: np.ndarray  # (J, 3) the network's smoothed joint positions (what PFNN feeds back)
 
 
 class Controller:
@@ -111,13 +111,12 @@ class Controller:
         self.weights = weights
         self.bias_pos, self.bias_dir = BIAS[responsive]
         meta = weights.meta
-        self.fps = float(meta.get("fps") or REFERENCE_FPS)  # the rate of the data the network learnt
+        self.fps = meta.fps  # the rate of the data the network learnt
         self.rate = REFERENCE_FPS / self.fps  # reference frames per step
         self.half = int(np.ceil(self.fps * WINDOW_S))  # trajectory samples on each side of the current one
-        self.unit_scale = 0.01 / float(meta.get("metres_per_unit", 0.01))  # cm -> data units
-        x, y = meta["x_groups"], meta["y_groups"]
-        self.x = {g["name"]: group_slice(x, g["name"]) for g in x}
-        self.y = {g["name"]: group_slice(y, g["name"]) for g in y}
+        self.unit_scale = 0.01 / meta.metres_per_unit  # cm -> data units
+        self.x = {g.name: g.slice for g in meta.columns.x_groups}
+        self.y = {g.name: g.slice for g in meta.columns.y_groups}
         self.reset()
 
     # --- state --------------------------------------------------------------------------------------
@@ -219,12 +218,13 @@ class Controller:
         self.joints = (self.joints + velocity * self.rate) * (1 - JOINT_SMOOTH) + predicted * JOINT_SMOOTH
         self.velocities = velocity
         rotations = self._rotations(y[self.y["joint_rot"]], facing)
-        return Frame(self.joints.copy(), rotations, root.copy(), facing.copy(), phase, y[self.y["contacts"]].copy(), y)
+        joints = self.joints.copy()
+        return Frame(joints, rotations, root.copy(), facing.copy(), phase, y[self.y["contacts"]].copy(), y, joints)
 
     def _rotations(self, values: np.ndarray, facing: np.ndarray) -> np.ndarray:
         from mtk.maths import rotations as rot
 
-        if self.weights.meta.get("rotations", "logquat") == "logquat":
+        if self.weights.meta.rotations == "logquat":
             local = rot.quat_to_matrix(rot.quat_exp(values.reshape(-1, 3)))
         else:
             local = rot.sixd_to_matrix(values.reshape(-1, 6), "columns")

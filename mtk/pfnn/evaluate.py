@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from mtk.pfnn.meta import group_slice
 from mtk.pfnn.weights import PfnnWeights
 
 #: per-group figures: (key, Y group, what it measures)
@@ -52,27 +51,23 @@ def scores(weights: PfnnWeights, X: np.ndarray, Y: np.ndarray, P: np.ndarray,
     same for the mean predictor (predicting Ymean) as the baseline."""
     pred = weights.predict(X, P) if prediction is None else prediction
     Y = np.asarray(Y, dtype=np.float64)
-    groups = weights.meta["y_groups"]
+    meta = weights.meta
     ystd, ymean = weights.norm["Ystd"], weights.norm["Ymean"]
-    out: dict[str, Any] = {"rows": int(len(Y)), "unit": weights.meta.get("unit"),
+    out: dict[str, Any] = {"rows": int(len(Y)), "unit": meta.unit,
                            "normalized_rmse": rmse((pred - Y) / ystd),
                            "mean_predictor_normalized_rmse": rmse((ymean - Y) / ystd)}
     for key, group, _ in GROUP_FIGURES:
-        try:
-            columns = group_slice(groups, group)
-        except KeyError:
-            continue
+        columns = meta.y(group)
         if key == "future_position_rmse":
-            columns = slice(columns.start, group_slice(groups, "future_pos_z").stop)
+            columns = slice(columns.start, meta.y("future_pos_z").stop)
         out[key] = rmse(pred[:, columns] - Y[:, columns])
-    rot_cols = group_slice(groups, "joint_rot")
-    out["joint_rotation_error_deg"] = joint_rotation_error_deg(pred[:, rot_cols], Y[:, rot_cols],
-                                                              weights.meta.get("rotations", "logquat"))
-    contact_cols = group_slice(groups, "contacts")
+    rot_cols = meta.y("joint_rot")
+    out["joint_rotation_error_deg"] = joint_rotation_error_deg(pred[:, rot_cols], Y[:, rot_cols], meta.rotations)
+    contact_cols = meta.y("contacts")
     out["contact_accuracy"] = float(np.mean((pred[:, contact_cols] > 0.5) == (Y[:, contact_cols] > 0.5))) \
         if len(Y) else float("nan")
-    out["group_normalized_rmse"] = {g["name"]: rmse((pred - Y)[:, g["start"]:g["stop"]] / ystd[g["start"]:g["stop"]])
-                                    for g in groups}
+    out["group_normalized_rmse"] = {g.name: rmse((pred - Y)[:, g.slice] / ystd[g.slice])
+                                    for g in meta.columns.y_groups}
     return out
 
 
@@ -86,7 +81,7 @@ def check_widths(weights: PfnnWeights, X: np.ndarray, Y: np.ndarray, source: str
 
 def evaluate_database(weights: PfnnWeights, database: str, rows: slice | np.ndarray | None = None) -> dict[str, Any]:
     """:func:`scores` on a database folder (all rows, or ``rows``)."""
-    from mtk.formats.pfnn import read_pfnn_database
+    from mtk.pfnn.database import read_pfnn_database
 
     X, Y, P, _ = read_pfnn_database(database)
     check_widths(weights, X, Y, database)

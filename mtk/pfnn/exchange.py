@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.errors import BadInputError
-from mtk.pfnn.meta import meta_from_sidecar, meta_from_widths
+from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.phase_function import CONTROLS, DEMO_SAMPLES, control_weights, sample_phases
 from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights, param_shapes
 
@@ -27,6 +27,8 @@ MAX_RESIDUAL = 1e-5
 MAX_WIDTH = 8192
 #: what mtk knows about the network (skeleton, frame rate, gait speeds), beside the .bin files; PFNN ignores it
 SIDECAR = "mtk_network.json"
+#: the meta entries the sidecar carries
+SIDECAR_KEYS = ("skeleton", "rotations", "terrain", "fps", "gait_speeds", "root_height", "data_figures")
 MAX_SIDECAR_BYTES = 1 << 20
 FLOAT = np.dtype("<f4")
 
@@ -40,10 +42,9 @@ def export_demo(weights: PfnnWeights, out: str | Path) -> list[Path]:
     """Write the 50 phase samples and the normalisation into the (existing, empty) folder ``out``."""
     out = Path(out)
     written = []
-    keep = ("skeleton", "rotations", "terrain", "fps", "gait_speeds", "root_height")
+    meta = weights.meta.document()
     sidecar = out / SIDECAR
-    sidecar.write_text(json.dumps({"mtk_pfnn": 1, "meta": {k: weights.meta[k] for k in keep if k in weights.meta}},
-                                  indent=1))
+    sidecar.write_text(json.dumps({"mtk_pfnn": 1, "meta": {k: meta[k] for k in SIDECAR_KEYS}}, indent=1))
     written.append(sidecar)
     for name in NORM_NAMES:
         written.append(_write(out / f"{name}.bin", weights.norm[name]))
@@ -51,6 +52,17 @@ def export_demo(weights: PfnnWeights, out: str | Path) -> list[Path]:
         for name, values in weights.at_phase(float(phase)).items():
             written.append(_write(out / f"{name}_{index:03d}.bin", values))
     return written
+
+
+def export_demo_folder(weights: PfnnWeights, out: str | Path, overwrite: bool = False) -> list[str]:
+    """:func:`export_demo` into a new folder ``out``, which appears complete or not at all; returns the names
+    of the files written."""
+    from mtk.io.destination import prepare
+
+    with prepare(str(out), overwrite=overwrite) as dest:
+        Path(dest.partial).mkdir(parents=True)
+        written = export_demo(weights, dest.partial)
+    return [path.name for path in written]
 
 
 def _write(path: Path, values: np.ndarray) -> Path:
@@ -113,18 +125,24 @@ def solve_controls(phases: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray,
     return controls.reshape(CONTROLS, *samples.shape[1:]), residual
 
 
-def _meta(folder: Path, x_dim: int, y_dim: int) -> dict:
-    """The sidecar's meta when ``mtk pfnn export`` wrote one, else what the widths imply."""
+def _meta(folder: Path, x_dim: int, y_dim: int) -> NetworkMeta:
+    """The sidecar's meta when ``mtk pfnn export`` wrote one (only :data:`SIDECAR_KEYS` are taken), else what
+    the widths imply."""
     sidecar = folder / SIDECAR
     if not sidecar.is_file():
-        return meta_from_widths(x_dim, y_dim, str(folder))
+        return NetworkMeta.for_widths(x_dim, y_dim, str(folder))
     if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
         raise BadInputError(sidecar, f"is larger than {MAX_SIDECAR_BYTES} bytes")
     try:
         document = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise BadInputError(sidecar, f"is not valid JSON: {err}") from None
-    return meta_from_sidecar(document, x_dim, y_dim, str(sidecar))
+    meta = document.get("meta") if isinstance(document, dict) else None
+    if isinstance(meta, dict):
+        meta = {k: meta[k] for k in SIDECAR_KEYS if k in meta}
+    found = NetworkMeta.from_document(meta, x_dim, y_dim, str(sidecar))
+    found.source = str(folder)
+    return found
 
 
 def import_demo(folder: str | Path) -> PfnnWeights:
@@ -157,6 +175,6 @@ def import_demo(folder: str | Path) -> PfnnWeights:
         weights.check()
     except ValueError as err:
         raise BadInputError(folder, str(err)) from None
-    weights.meta["imported_samples"] = indices
+    weights.meta.imported_samples = indices
     return weights
 

@@ -2,8 +2,8 @@
 argument every command takes: a training run folder, such a file, or PFNN's demo ``.bin`` folder.
 
 File contents: ``mtk_pfnn`` (format version), ``controls`` {W0, W1, W2, b0, b1, b2: float32 tensors
-(4, out, in) / (4, out)}, ``norm`` {Xmean, Xstd, Ymean, Ystd: float64 tensors}, ``meta`` (plain dict: skeleton,
-unit, fps, column groups, gait speeds ...). A training checkpoint adds ``optimizer``, ``step``, ``train``
+(4, out, in) / (4, out)}, ``norm`` {Xmean, Xstd, Ymean, Ystd: float64 tensors}, ``meta`` (a plain dict:
+:meth:`mtk.pfnn.meta.NetworkMeta.document`). A training checkpoint adds ``optimizer``, ``step``, ``train``
 and ``metrics``.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.limits import refuse_zip_bomb
+from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights
 
 FORMAT_VERSION = 1
@@ -30,7 +31,7 @@ def network_document(weights: PfnnWeights, **extra: Any) -> dict[str, Any]:
     return {"mtk_pfnn": FORMAT_VERSION,
             "controls": {n: torch.as_tensor(np.asarray(weights.controls[n], dtype=np.float32)) for n in PARAM_NAMES},
             "norm": {n: torch.as_tensor(np.asarray(weights.norm[n], dtype=np.float64)) for n in NORM_NAMES},
-            "meta": dict(weights.meta), **extra}
+            "meta": weights.meta.document(), **extra}
 
 
 def save_network(path: str | Path, weights: PfnnWeights, **extra: Any) -> None:
@@ -64,7 +65,8 @@ def weights_from_document(document: dict[str, Any], path: str | Path) -> PfnnWei
     try:
         controls = {n: document["controls"][n].detach().cpu().numpy() for n in PARAM_NAMES}
         norm = {n: document["norm"][n].detach().cpu().numpy().astype(np.float64) for n in NORM_NAMES}
-        weights = PfnnWeights(controls, norm, dict(document.get("meta") or {}))
+        x_dim, y_dim = controls["W0"].shape[-1], controls["W2"].shape[-2]
+        weights = PfnnWeights(controls, norm, NetworkMeta.from_document(document.get("meta"), x_dim, y_dim, str(path)))
         weights.check()
     except (KeyError, AttributeError, TypeError, ValueError) as err:
         raise BadInputError(path, f"is not a usable PFNN network: {first_line(err)}") from None

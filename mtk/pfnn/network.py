@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from mtk.pfnn.phase_function import CONTROLS, cubic
-from mtk.pfnn.weights import BIAS_NAMES, HIDDEN, WEIGHT_NAMES, PfnnWeights
+from mtk.pfnn.weights import BIAS_NAMES, HIDDEN, WEIGHT_NAMES
 
 #: PFNN's DropoutLayer(0.7) keeps units with probability 0.7
 KEEP_PROBABILITY = 0.7
@@ -81,11 +81,3 @@ class PhaseFunctionedNetwork(nn.Module):
 
     def control_arrays(self) -> dict[str, np.ndarray]:
         return {name: param.detach().cpu().numpy().copy() for name, param in self.named_parameters()}
-
-    @classmethod
-    def from_weights(cls, weights: PfnnWeights) -> PhaseFunctionedNetwork:
-        net = cls(weights.x_dim, weights.y_dim, weights.hidden)
-        with torch.no_grad():
-            for name, param in net.named_parameters():
-                param.copy_(torch.as_tensor(np.asarray(weights.controls[name], dtype=np.float32)))
-        return net

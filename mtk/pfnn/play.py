@@ -3,7 +3,7 @@ motion as world joints (``.npy``), a picture (``.gif`` / ``.mp4`` through ``mtk 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from mtk.errors import BadInputError, MtkError
 from mtk.pfnn.controller import Controller, Frame
 from mtk.pfnn.meta import CONTROLLER_GAITS
 from mtk.pfnn.path import Command, follow_command, parse_path, path_commands
+from mtk.pfnn.schema import REFERENCE_FPS
 from mtk.pfnn.weights import PfnnWeights
 
 OUTPUTS = (".npy", ".gif", ".mp4", ".bvh")
@@ -32,24 +33,23 @@ class Clip:
 def gait_speeds(weights: PfnnWeights) -> dict[str, float]:
     """Target speed per gait in units per 1/60 s: the training data's medians where the network carries
     them, else :data:`DEFAULT_SPEEDS_M_S`."""
-    per_frame = 1.0 / 60.0 / float(weights.meta.get("metres_per_unit", 1.0))
-    stored = weights.meta.get("gait_speeds") or {}
+    per_frame = 1.0 / REFERENCE_FPS / weights.meta.metres_per_unit
+    stored = weights.meta.gait_speeds
     out = {}
     for gait in CONTROLLER_GAITS:
         value = stored.get(gait)
-        out[gait] = float(value) if value is not None and np.isfinite(value) and value > 0 else \
-            DEFAULT_SPEEDS_M_S[gait] * per_frame
+        out[gait] = value if value is not None and value > 0 else DEFAULT_SPEEDS_M_S[gait] * per_frame
     return out
 
 
 def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
     """A joints ``.npy`` (T, J, 3) in the network's units at its rate, or a BVH of the network's skeleton."""
-    from mtk.schemas.pfnn import FACING_SIGMA_S, get_preset
-    from mtk.toolkit.pfnn import facing_directions
+    from mtk.pfnn.rows import facing_directions
+    from mtk.pfnn.schema import FACING_SIGMA_S
 
-    preset = get_preset(weights.meta["skeleton"])
+    preset = weights.meta.preset
     if path.lower().endswith(".bvh"):
-        from mtk.jobs.pfnn_sources import ExportOptions, source_from_bvh
+        from mtk.pfnn.sources import ExportOptions, source_from_bvh
 
         source = source_from_bvh(path, ExportOptions(skeleton=preset.name))
         joints, clip_fps = source.motion.positions, source.motion.fps
@@ -70,29 +70,59 @@ def load_clip(path: str, weights: PfnnWeights, fps: float) -> Clip:
     return Clip(joints, joints[:, 0, [0, 2]], forward[:, [0, 2]])
 
 
-def run(weights: PfnnWeights, commands: list[Command], responsive: bool = False) -> list[Frame]:
-    """Step a fresh controller through ``commands``."""
-    controller = Controller(weights, responsive=responsive)
-    return [controller.step(c.velocity, c.direction, c.gait) for c in commands]
+class Driver:
+    """A fresh controller and, unless ``ik`` is off, the foot IK that corrects each frame it outputs."""
+
+    def __init__(self, weights: PfnnWeights, responsive: bool = True, ik: bool = True):
+        from mtk.pfnn.ik import FootIK
+
+        self.controller = Controller(weights, responsive=responsive)
+        self.feet = FootIK(weights.meta.preset, self.controller.fps) if ik else None
+
+    def step(self, command: Command) -> Frame:
+        frame = self.controller.step(command.velocity, command.direction, command.gait)
+        if self.feet is None:
+            return frame
+        joints, rotations = self.feet.apply(frame.joints, frame.rotations, frame.contacts)
+        return replace(frame, joints=joints, rotations=rotations)
 
 
-def follow_clip(weights: PfnnWeights, clip: Clip, frames: int, responsive: bool = False) -> list[Frame]:
+@dataclass
+class Played:
+    """A played run: the frames, what each was commanded, the clip followed (or None) and the frame rate."""
+
+    frames: list[Frame]
+    commands: list[Command]
+    clip: Clip | None
+    fps: float
+
+
+def run(weights: PfnnWeights, commands: list[Command], responsive: bool = True, ik: bool = True) -> list[Frame]:
+    """Step a fresh controller (with foot IK unless ``ik`` is off) through ``commands``."""
+    driver = Driver(weights, responsive, ik)
+    return [driver.step(c) for c in commands]
+
+
+def follow_clip(weights: PfnnWeights, clip: Clip, frames: int, responsive: bool = True,
+                ik: bool = True) -> tuple[list[Frame], list[Command]]:
     """Frames of the controller following ``clip``'s root path for ``frames`` steps, starting at its first root
-    and facing."""
-    controller = Controller(weights, responsive=responsive)
-    controller.reset(tuple(clip.root[0]), tuple(clip.facing[0]))
+    and facing, and the command of each."""
+    driver = Driver(weights, responsive, ik)
+    driver.controller.reset(tuple(clip.root[0]), tuple(clip.facing[0]))
     speeds = gait_speeds(weights)
-    out = []
+    out, commands = [], []
     for t in range(frames):
-        command = follow_command(clip.root, clip.facing, t, controller.root, controller.fps, speeds)
-        out.append(controller.step(command.velocity, command.direction, command.gait))
-    return out
+        commands.append(follow_command(clip.root, clip.facing, t, driver.controller.root, driver.controller.fps,
+                                       speeds))
+        out.append(driver.step(commands[-1]))
+    return out, commands
 
 
 def play(weights: PfnnWeights, path: str | None = None, follow: str | None = None,
-         seconds: float | None = None, responsive: bool = False) -> tuple[list[Frame], Clip | None, float]:
-    """Frames of a scripted walk or of following a clip; returns (frames, clip or None, fps)."""
-    controller_fps = float(weights.meta.get("fps") or 60.0)
+         seconds: float | None = None, responsive: bool = True, ik: bool = True) -> Played:
+    """A scripted walk (``path``) or the following of a clip (``follow``). ``responsive``: PFNN's responsive
+    trajectory (the default: a script wants its speeds held); off, PFNN's default joystick smoothing."""
+    controller_fps = weights.meta.fps
     if (path is None) == (follow is None):
         raise MtkError(None, "give exactly one of --path and --follow")
     if seconds is not None and (not np.isfinite(seconds) or seconds <= 0):
@@ -100,16 +130,16 @@ def play(weights: PfnnWeights, path: str | None = None, follow: str | None = Non
     if follow is not None:
         clip = load_clip(follow, weights, controller_fps)
         frames = len(clip.joints) if seconds is None else min(len(clip.joints), int(round(seconds * controller_fps)))
-        return follow_clip(weights, clip, frames, responsive), clip, controller_fps
+        return Played(*follow_clip(weights, clip, frames, responsive, ik), clip, controller_fps)
     commands = path_commands(parse_path(path), controller_fps, gait_speeds(weights), seconds)
     if not commands:
         raise MtkError(None, "--path gives no frames", "use durations above 0")
-    return run(weights, commands, responsive=responsive), None, controller_fps
+    return Played(run(weights, commands, responsive, ik), commands, None, controller_fps)
 
 
 def summary_figures(frames: list[Frame], weights: PfnnWeights, fps: float) -> dict[str, Any]:
     """Frames, frame rate, seconds, distance (m) and mean speed (m/s) of the root."""
-    metres = float(weights.meta.get("metres_per_unit", 1.0))
+    metres = weights.meta.metres_per_unit
     roots = np.stack([f.root for f in frames])
     distance = float(np.linalg.norm(np.diff(roots, axis=0), axis=-1).sum()) * metres
     seconds = len(frames) / fps
@@ -117,21 +147,71 @@ def summary_figures(frames: list[Frame], weights: PfnnWeights, fps: float) -> di
             "mean_speed_m_s": distance / seconds if seconds else 0.0}
 
 
+def report(played: Played, weights: PfnnWeights, data: str | None = None, ik: bool = True) -> dict[str, Any]:
+    """``mtk pfnn play --json``: the run's summary, its figures (:mod:`mtk.pfnn.figures`) and the same figures
+    on the training data -- a database ``data``, else those the network carries from its training.
+
+    The top-level figures are those over every measured walking and jogging frame; beside them the training
+    data's foot sliding over all its rows, and its phase rate and pelvis bob over its rows of the gaits played.
+    ``gaits`` has the figures per gait, the data's beside them."""
+    from mtk.pfnn.figures import controller_figures, pose_error
+
+    out = summary_figures(played.frames, weights, played.fps)
+    out["ik"] = ik
+    ours = controller_figures(played.frames, played.commands, weights.meta, played.fps)
+    theirs, source = training_figures(weights, data)
+    played_gaits = [g for g in ours if g != "moving"]
+    for key in ("foot_sliding_cm_s", "network_foot_sliding_cm_s", "speed_ratio", "phase_hz", "pelvis_bob_cm"):
+        out[key] = ours["moving"][key] if "moving" in ours else None
+    pooled = _pooled(theirs, played_gaits)
+    out["data_foot_sliding_cm_s"] = theirs["every"]["foot_sliding_cm_s"] if "every" in theirs else None
+    out["data_phase_hz"], out["data_pelvis_bob_cm"] = pooled.get("phase_hz"), pooled.get("pelvis_bob_cm")
+    out["gaits"] = {g: {**ours[g], "data": theirs.get(g)} for g in played_gaits}
+    out["data"] = source
+    if played.clip is not None:
+        n = len(played.frames)
+        out["root_relative_joint_error"] = pose_error(played.frames, played.clip.joints[:n], played.clip.root[:n],
+                                                      played.clip.facing[:n])
+    return out
+
+
+def _pooled(figures: dict[str, Any], gaits: list[str]) -> dict[str, float]:
+    """Row-weighted means of per-gait data figures over ``gaits`` (NaN-free)."""
+    found = [figures[g] for g in gaits if g in figures]
+    out = {}
+    for key in ("phase_hz", "pelvis_bob_cm"):
+        pairs = [(f["rows"], f[key]) for f in found if f.get(key) is not None and np.isfinite(f[key])]
+        if pairs:
+            out[key] = float(sum(n * v for n, v in pairs) / sum(n for n, _ in pairs))
+    return out
+
+
+def training_figures(weights: PfnnWeights, data: str | None) -> tuple[dict[str, Any], str | None]:
+    """Per-gait figures of the training data: measured on the database ``data``, else the ones the network
+    carries (measured on its database when it was trained); ({}, None) when there are none."""
+    if data is None:
+        stored = weights.meta.data_figures
+        return stored, (weights.meta.source or "the network's training data") if stored else None
+    from mtk.pfnn.database import read_database
+    from mtk.pfnn.evaluate import check_widths
+    from mtk.pfnn.figures import data_figures
+
+    db = read_database(data)
+    check_widths(weights, db.X, db.Y, data)
+    return data_figures(db.X, db.Y, weights.meta, [(start, stop) for _, start, stop in db.clips()]), data
+
+
 def write_bvh_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: float) -> None:
     """A BVH from the predicted global rotations; bone offsets are the mean joint offsets in the parent's
     rotated frame (constant when rotations and positions agree, as in the training data)."""
-    from mtk.features import skeleton_for_joints
     from mtk.formats.bvh import bvh_joint_name, write_bvh
-    from mtk.schemas import PFNN31, SMPL22
 
-    names = list(weights.meta["joint_names"])
-    skeleton = skeleton_for_joints(names)
-    if skeleton not in (PFNN31, SMPL22):
-        raise MtkError(out, f"BVH output is for {PFNN31.name} and {SMPL22.name} networks, not "
-                       f"{weights.meta['skeleton']}", "write .npy or .gif instead")
-    parents = list(weights.meta["parents"])
-    if skeleton is SMPL22:
-        names = [bvh_joint_name(n) for n in names]
+    meta = weights.meta
+    if not meta.preset.bvh:
+        raise MtkError(out, f"BVH output is for networks on skeletons with BVH joint names, not {meta.skeleton}",
+                       "write .npy or .gif instead")
+    parents = list(meta.parents)
+    names = [bvh_joint_name(n) for n in meta.joint_names]
     joints = np.stack([f.joints for f in frames])
     glob = np.stack([f.rotations for f in frames])
     local = glob.copy()
@@ -166,7 +246,7 @@ def write_frames(frames: list[Frame], weights: PfnnWeights, out: str, fps: float
         every = int(np.ceil(fps / 30.0))  # a joints file carries no rate: hand render <= 30 fps frames
         with tempfile.TemporaryDirectory() as tmp:
             source = Path(tmp) / "joints.npy"
-            metres = float(weights.meta.get("metres_per_unit", 1.0))
+            metres = weights.meta.metres_per_unit
             np.save(source, joints[::every] * np.float32(metres), allow_pickle=False)
             with atomic_file(out, suffix) as target:
                 render_file(str(source), str(target), fps=fps / every, overwrite=True)

@@ -4,7 +4,7 @@ on an ``mtk convert --to pfnn`` folder, on a CPU, one GPU or many under accelera
 The schedule is a pure function of (seed, step): epoch e visits the training rows in the permutation
 ``default_rng([seed, e])``; a step is one optimizer update. ``net_latest.pth`` (with the optimizer and the
 dropout RNG) is saved at every evaluation, so ``--resume`` continues the very same run. Validation holds
-out whole clips (:func:`mtk.pfnn.data.clip_split`); ``net_best.pth`` has the lowest validation normalised
+out whole clips (:func:`mtk.pfnn.database.clip_split`); ``net_best.pth`` has the lowest validation normalised
 RMSE. ``log.jsonl`` has one record per log / eval event, ``training_curve.png`` plots it at the end.
 PFNN's 20 macro-epochs of 10 chunks are 20 passes over the data: the default ``--epochs 20``.
 """
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ import numpy as np
 import torch
 
 from mtk.errors import BadInputError, MtkError, first_line
-from mtk.pfnn.data import Database, clip_split, read_database
+from mtk.pfnn.database import Database, clip_split, read_database
 from mtk.pfnn.evaluate import scores
-from mtk.pfnn.meta import meta_from_database
+from mtk.pfnn.figures import data_figures
+from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.netfile import BEST, LATEST, read_document, save_network
 from mtk.pfnn.network import PhaseFunctionedNetwork
 from mtk.pfnn.weights import PfnnWeights
@@ -103,8 +105,12 @@ def resolve(cfg: TrainConfig) -> tuple[TrainConfig, dict[str, Any] | None]:
 def planned_steps(cfg: TrainConfig) -> tuple[int, int]:
     """(first step, last step) of the run ``cfg`` describes, for a progress bar."""
     cfg, document = resolve(cfg)
+    from mtk.io.processes import announced_processes
+
     db = read_database(cfg.database)
-    return (int(document["step"]) if document else 0), plan_run(cfg, db).total_steps
+    world = announced_processes()[0]
+    return (int(document["step"]) if document else 0), plan_run(_same_global_batch(cfg, document, world), db,
+                                                                world).total_steps
 
 
 def _batches(plan: Plan, cfg: TrainConfig, epoch: int, rank: int, world: int) -> np.ndarray:
@@ -114,14 +120,17 @@ def _batches(plan: Plan, cfg: TrainConfig, epoch: int, rank: int, world: int) ->
     return order[:used].reshape(plan.steps_per_epoch, world, cfg.batch_size)[:, rank]
 
 
-def _accelerator(mixed_precision: str):
-    from accelerate import Accelerator
-
-    try:
-        return Accelerator(mixed_precision=mixed_precision)
-    except (ValueError, RuntimeError) as err:
-        raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
-                       "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
+def _same_global_batch(cfg: TrainConfig, document: dict[str, Any] | None, world: int) -> TrainConfig:
+    """On resume with another number of processes, the batch per process that keeps the run's global batch
+    (so the steps take the same rows)."""
+    saved = int(document.get("processes", 1)) if document else world
+    if saved == world:
+        return cfg
+    global_batch = cfg.batch_size * saved
+    if global_batch % world:
+        raise MtkError(cfg.out, f"the run's global batch of {global_batch} rows ({saved} x {cfg.batch_size}) does "
+                       f"not split over {world} processes", f"resume on a number of processes dividing {global_batch}")
+    return replace(cfg, batch_size=global_batch // world)
 
 
 class Run:
@@ -129,14 +138,18 @@ class Run:
     the device, the plan, the best validation figure and the log."""
 
     def __init__(self, cfg: TrainConfig, document: dict[str, Any] | None,
-                 on_event: Callable[[dict], None] | None):
+                 on_event: Callable[[dict], None] | None, held: ExitStack):
+        from mtk.io.lock import exclusive
+        from mtk.io.processes import start_group
         from mtk.io.runlog import RunLog, write_json
 
-        self.cfg = cfg
-        self.accelerator = accelerator = _accelerator(cfg.mixed_precision)
+        self.accelerator = accelerator = start_group(cfg.mixed_precision)
         self.main, self.rank, self.world = (accelerator.is_main_process, accelerator.process_index,
                                             accelerator.num_processes)
+        self.cfg = cfg = _same_global_batch(cfg, document, self.world)
         self.out = Path(cfg.out)
+        if self.main:  # one writer per run folder (until ``held`` closes), whatever else runs on the machine
+            held.enter_context(exclusive(self.out))
         accelerator.wait_for_everyone()
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -147,8 +160,9 @@ class Run:
             torch.set_num_threads(cfg.threads)
         self.db = db = read_database(cfg.database)
         self.plan = plan_run(cfg, db, self.world)
-        self.meta = {**meta_from_database(db.layout, db.Y, db.X, cfg.database), "val_clips": self.plan.val_clips,
-                     "train_rows": int(len(self.plan.train_rows))}
+        self.meta = NetworkMeta.for_database(db, cfg.database)
+        self.meta.data_figures = data_figures(db.X, db.Y, self.meta, [(a, b) for _, a, b in db.clips()])
+        self.meta.val_clips, self.meta.train_rows = self.plan.val_clips, int(len(self.plan.train_rows))
         torch.manual_seed(cfg.seed + self.rank)
         net = PhaseFunctionedNetwork(db.X.shape[1], db.Y.shape[1], cfg.hidden, torch.Generator().manual_seed(cfg.seed))
         optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8)
@@ -178,6 +192,11 @@ class Run:
                                 "resume with the database the run was trained on") from None
         if document.get("rng") is not None and self.world == 1:
             torch.set_rng_state(document["rng"])
+
+    def mean_over_processes(self, values: np.ndarray) -> list[float]:
+        """``values`` averaged over the processes (each held an equal share of the rows)."""
+        local = torch.as_tensor(values, dtype=torch.float64, device=self.accelerator.device)
+        return self.accelerator.reduce(local, "mean").tolist()
 
     @property
     def model(self) -> PhaseFunctionedNetwork:
@@ -214,7 +233,8 @@ class Run:
         return scores(self.weights(), self.db.X[rows], self.db.Y[rows], self.db.P[rows], prediction)
 
     def save(self, name: str, metrics: dict[str, Any], full: bool) -> None:
-        extra: dict[str, Any] = {"step": self.step, "train": self.cfg.settings(), "metrics": metrics}
+        extra: dict[str, Any] = {"step": self.step, "train": self.cfg.settings(), "metrics": metrics,
+                                 "processes": self.world}
         if full:
             extra.update(optimizer=self.optimizer.state_dict(), rng=torch.get_rng_state())
         save_network(self.out / name, self.weights(), **extra)
@@ -241,15 +261,13 @@ def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
     from mtk.io.runlog import run_folder
 
     with run_folder(cfg.out, LATEST):
-        return _train(cfg, on_progress, on_event)
+        cfg, document = resolve(cfg)
+        with ExitStack() as held:
+            return _train(Run(cfg, document, on_event, held), on_progress)
 
 
-def _train(cfg: TrainConfig, on_progress: Callable[[int], None] | None,
-           on_event: Callable[[dict], None] | None) -> dict[str, Any]:
-    """:func:`train`'s work."""
-    cfg, document = resolve(cfg)
-    run = Run(cfg, document, on_event)
-    plan = run.plan
+def _train(run: Run, on_progress: Callable[[int], None] | None) -> dict[str, Any]:
+    cfg, plan = run.cfg, run.plan
     started, first_step = time.perf_counter(), run.step
     last_eval: dict[str, Any] | None = None
     running, since = np.zeros(3), 0
@@ -264,7 +282,7 @@ def _train(cfg: TrainConfig, on_progress: Callable[[int], None] | None,
                     on_progress(1)
                 if run.step % cfg.log_every == 0 or run.step == plan.total_steps:
                     run.log.write({"event": "train", "iter": run.step, "epoch": run.step / plan.steps_per_epoch,
-                                   **dict(zip(("loss", "mse", "regularizer"), (running / since).tolist(),
+                                   **dict(zip(("loss", "mse", "regularizer"), run.mean_over_processes(running / since),
                                               strict=True))})
                     running, since = np.zeros(3), 0
                 if run.step in plan.eval_steps:

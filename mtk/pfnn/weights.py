@@ -8,10 +8,10 @@ layer's four outputs, which equals blending the weights first because the blend 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.phase_function import CONTROLS, control_weights
 
 #: layer parameter names in PFNN's order: weights then biases (PFNN's L000_W ... L005_b)
@@ -36,11 +36,11 @@ def elu(x: np.ndarray) -> np.ndarray:
 @dataclass
 class PfnnWeights:
     """Control sets ``controls[name]`` of shape (4, *param_shapes[name]), the normalisation vectors and
-    ``meta`` (skeleton, unit, fps, column groups ...; see :mod:`mtk.pfnn.meta`)."""
+    what the columns mean (:class:`~mtk.pfnn.meta.NetworkMeta`)."""
 
     controls: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: NetworkMeta
     _cache: list | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -56,7 +56,8 @@ class PfnnWeights:
         return int(self.controls["W0"].shape[1])
 
     def check(self) -> None:
-        """Raise ValueError unless every array has the shape the widths imply and all values are finite."""
+        """Raise ValueError unless every array has the shape the widths imply, all values are finite and the
+        meta describes the widths."""
         shapes = param_shapes(self.x_dim, self.y_dim, self.hidden)
         for name in PARAM_NAMES:
             got = self.controls[name].shape
@@ -70,6 +71,10 @@ class PfnnWeights:
                 raise ValueError(f"{name} holds NaN or Inf values")
         if (self.norm["Xstd"] <= 0).any() or (self.norm["Ystd"] <= 0).any():
             raise ValueError("Xstd or Ystd holds values <= 0")
+        columns = self.meta.columns
+        if (columns.x_dim, columns.y_dim) != (self.x_dim, self.y_dim):
+            raise ValueError(f"its meta describes X {columns.x_dim} / Y {columns.y_dim} columns, the weights have "
+                             f"X {self.x_dim} / Y {self.y_dim}")
 
     def at_phase(self, phase: float) -> dict[str, np.ndarray]:
         """Every parameter blended at one ``phase`` (what PFNN's demo precomputes per sample)."""

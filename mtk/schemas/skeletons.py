@@ -6,9 +6,8 @@ length), y up, the body facing +z, the character's left at +x.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +32,12 @@ class Skeleton:
     bone_lengths: tuple[float, ...] = ()
     chains: tuple[tuple[int, ...], ...] = ()
     roles: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
+    #: unit bone directions of the skeleton's rest pose (its T-pose), where one is defined
+    rest_directions: tuple[tuple[float, float, float], ...] = ()
+    #: (left, right) joint pairs that swap when the body is mirrored through the x = 0 plane
+    mirror_pairs: tuple[tuple[int, int], ...] = ()
+    #: joints that bend about one axis, with that axis in the rest pose (the joint's frame)
+    hinge_axes: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
     @property
     def num_joints(self) -> int:
@@ -43,6 +48,22 @@ class Skeleton:
         directions = np.asarray(self.raw_offsets, dtype=np.float64)
         lengths = np.asarray(self.bone_lengths or (1.0,) * self.num_joints, dtype=np.float64)
         return directions * lengths[:, None]
+
+    def rest_offsets(self) -> np.ndarray:
+        """Offsets (J, 3) of the rest pose: ``rest_directions`` (normalised) times the bone lengths."""
+        if not self.rest_directions:
+            raise ValueError(f"skeleton {self.name} has no rest pose")
+        directions = np.asarray(self.rest_directions, dtype=np.float64)
+        norms = np.linalg.norm(directions, axis=-1, keepdims=True)
+        unit = np.divide(directions, norms, out=np.zeros_like(directions), where=norms > 0)
+        return unit * np.asarray(self.bone_lengths, dtype=np.float64)[:, None]
+
+    def mirror_permutation(self) -> np.ndarray:
+        """Joint indices (J,) of each joint's mirror image (itself for joints on the mid-plane)."""
+        order = np.arange(self.num_joints)
+        for left, right in self.mirror_pairs:
+            order[left], order[right] = right, left
+        return order
 
     def index(self, joint_name: str) -> int:
         return self.joint_names.index(joint_name)
@@ -87,6 +108,20 @@ SMPL22 = Skeleton(
         "hip_left": 1, "hip_right": 2, "shoulder_left": 16, "shoulder_right": 17,
         "heel_left": 7, "toe_left": 10, "heel_right": 8, "toe_right": 11, "head": 15,
     },
+    # SMPL's rest pose (a T-pose facing +z, arms along +-x, palms down): the template's bone directions as
+    # SMPL-skeleton BVH exports write them (MotionMillion's), made left-right symmetric and rounded to 0.01.
+    # The solved rotations of ``mtk.mocap.ik`` are relative to this pose, as SMPL rotations are.
+    rest_directions=(
+        _ZERO, (0.60, -0.80, -0.05), (-0.60, -0.80, -0.05), (0.0, 0.97, -0.24), (0.10, -0.99, -0.02),
+        (-0.10, -0.99, -0.02), (0.0, 1.0, 0.01), (-0.04, -0.99, -0.11), (0.04, -0.99, -0.11), (0.0, 0.90, 0.43),
+        (0.19, -0.39, 0.90), (-0.19, -0.39, 0.90), (0.0, 0.98, -0.20), (0.54, 0.81, -0.24), (-0.54, 0.81, -0.24),
+        (0.0, 0.79, 0.62), (0.94, 0.32, -0.09), (-0.94, 0.32, -0.09), (0.99, -0.05, -0.09), (-0.99, -0.05, -0.09),
+        (1.0, 0.03, -0.01), (-1.0, 0.03, -0.01),
+    ),
+    mirror_pairs=((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21)),
+    # knees and elbows bend about one axis: in the rest pose, the knees about +x (the shin swings back) and
+    # the elbows about -y (left) and +y (right) (the forearm swings forward)
+    hinge_axes={4: _X, 5: _X, 18: _NY, 19: _Y},
 )
 
 KIT21 = Skeleton(
@@ -110,6 +145,7 @@ KIT21 = Skeleton(
         "hip_left": 11, "hip_right": 16, "shoulder_left": 5, "shoulder_right": 8,
         "heel_left": 13, "toe_left": 15, "heel_right": 18, "toe_right": 20, "head": 4,
     },
+    mirror_pairs=((5, 8), (6, 9), (7, 10), (11, 16), (12, 17), (13, 18), (14, 19), (15, 20)),
 )
 
 PFNN31 = Skeleton(

@@ -230,17 +230,17 @@ def evaluate_checkpoint(dataset_path: str, ckpt_path: str, *, split: str | None 
                         splits: str | None = None) -> dict[str, Any]:
     """``mtk tokenizer eval``: load a checkpoint, evaluate it on ``split`` of a dataset (sharded and reduced
     under accelerate). ``split``: a split name, ``all``, or None for ``test`` when the dataset has one, else
-    all. The model sees the data normalised as ``mtk tokenize`` does: with the checkpoint's own mean/std,
+    all. Returns the figures (equal on every process), ``processes`` and ``main_process``. The model sees the
+    data normalised as ``mtk tokenize`` does: with the checkpoint's own mean/std,
     else the dataset's. ``layout``/``splits`` open a tree of .npy files
     (:func:`mtk.formats.datasets.open_dataset`)."""
-    from accelerate import Accelerator
-
     from mtk.formats.datasets import open_dataset
+    from mtk.io.processes import start_group
     from mtk.jobs.torch_data import MotionDataset
     from mtk.tokenizer.checkpoint import load_checkpoint
     from mtk.tokenizer.tokenize import checkpoint_stats, load_stats
 
-    accelerator = Accelerator()
+    accelerator = start_group()
     model, info = load_checkpoint(ckpt_path, map_location="cpu")
     model = model.to(accelerator.device)
     data = open_dataset(dataset_path, layout=layout, splits=splits).info
@@ -258,4 +258,5 @@ def evaluate_checkpoint(dataset_path: str, ckpt_path: str, *, split: str | None 
                       reduce=lambda t: accelerator.reduce(t, "sum"), on_progress=on_progress)
     return {"dataset": str(dataset_path), "split": split, "checkpoint": str(ckpt_path),
             "iteration": info["iteration"], "layout": data_layout.name, "quantizer": model.config["quantizer"],
-            "units": "mm", **result}
+            "units": "mm", **result, "processes": accelerator.num_processes,
+            "main_process": accelerator.is_main_process}

@@ -8,9 +8,9 @@ the checkpoint's.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +57,7 @@ def checkpoint_stats(info: dict) -> Stats | None:
 
 @dataclass
 class _Processes:
-    """This process's place under ``accelerate launch`` (index 0 of 1 otherwise)."""
+    """This process's place in a launch of several processes (index 0 of 1 otherwise)."""
 
     index: int = 0
     count: int = 1
@@ -65,17 +65,17 @@ class _Processes:
 
     @classmethod
     def current(cls) -> _Processes:
-        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-            return cls()
-        import torch
-        from accelerate import PartialState
+        """The process group when the launcher announced several processes (:func:`start_group`)."""
+        from mtk.io.processes import announced_processes, start_group
 
-        state = PartialState(cpu=not torch.cuda.is_available())  # gloo across CPU processes
-        return cls(state.process_index, state.num_processes, state)
+        if announced_processes()[0] <= 1:
+            return cls()
+        accelerator = start_group()
+        return cls(accelerator.process_index, accelerator.num_processes, accelerator)
 
     @property
     def device(self) -> str:
-        """This process's device: its accelerator under accelerate, else CUDA when present, else the CPU."""
+        """This process's device: its accelerator under a launcher, else CUDA when present, else the CPU."""
         import torch
 
         if self.state is not None:
@@ -86,6 +86,40 @@ class _Processes:
     def wait(self) -> None:
         if self.state is not None:
             self.state.wait_for_everyone()
+
+    def gather(self, arrays: list[np.ndarray], width: int) -> list[list[np.ndarray]] | None:
+        """Every process's ``(frames, width)`` float32 arrays, on the main process in rank order (others get
+        None): sizes first, then one padded float tensor per process (collectives, no shared folder)."""
+        import torch
+        from torch import distributed as dist
+
+        if self.count == 1:
+            return [arrays]
+        device = self.state.device  # NCCL moves tensors of the GPU only
+        lengths = torch.tensor([len(a) for a in arrays], dtype=torch.int64)
+        sizes = [torch.zeros(2, dtype=torch.int64, device=device) for _ in range(self.count)]
+        dist.all_gather(sizes, torch.tensor([len(arrays), int(lengths.sum())], device=device))
+        sizes = [size.tolist() for size in sizes]
+        most_items, most_frames = (max(size[k] for size in sizes) for k in (0, 1))
+        items = torch.zeros(most_items, dtype=torch.int64)
+        items[:len(arrays)] = lengths
+        frames = torch.zeros(most_frames, width, dtype=torch.float32)
+        if arrays:
+            frames[:int(lengths.sum())] = torch.from_numpy(np.concatenate(arrays).astype(np.float32, copy=False))
+        items, frames = items.to(device), frames.to(device)
+        main = self.index == 0
+        item_parts = [torch.empty_like(items) for _ in range(self.count)] if main else None
+        frame_parts = [torch.empty_like(frames) for _ in range(self.count)] if main else None
+        dist.gather(items, item_parts, dst=0)
+        dist.gather(frames, frame_parts, dst=0)
+        if not main:
+            return None
+        out = []
+        for (count, total), item, frame in zip(sizes, item_parts, frame_parts, strict=True):
+            counts = item[:count].tolist()
+            rows = frame[:total].cpu().numpy()
+            out.append(list(np.split(rows, np.cumsum(counts)[:-1])) if counts else [])
+        return out
 
 
 @dataclass(frozen=True)
@@ -117,27 +151,33 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, *, format: str = "motion
     killed run from there (codes are deterministic: the outputs equal an uninterrupted run's). Holds ``out``'s
     lock. Returns a one-line summary.
     """
-    from mtk.io.lock import exclusive
-
     job = TokenizeJob(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, layout, splits)
     procs = _Processes.current()
     if procs.count > 1 or is_url(out):
         if resume:
             raise MtkError(out, "--resume needs one process and a local output",
-                           "run without accelerate launch, into a local folder")
-        return _tokenize(job, None, procs, on_progress)
-    from contextlib import ExitStack
-
-    from mtk.formats import registry
-
-    with ExitStack() as locks:  # every output's lock: two runs sharing an all_data.pkl never write it together
-        for target in registry.get("tokens", format).writer.outputs(out):
-            locks.enter_context(exclusive(target))
+                           "run without torchrun or accelerate launch, into a local folder")
+        with _output_locks(out, format) if procs.index == 0 else nullcontext():
+            return _tokenize(job, None, procs, on_progress)
+    with _output_locks(out, format):
         options = {"dataset": source_identity(dataset), "ckpt": source_identity(ckpt), "split": split,
                    "mean": mean and source_identity(mean), "std": std and source_identity(std), "layout": layout,
                    "splits": splits and source_identity(splits)}
         with WorkFolder(out, options, resume, overwrite) as work:
             return _tokenize(job, work, procs, on_progress)
+
+
+def _output_locks(out: str, format: str) -> ExitStack:
+    """The lock of every output ``format`` writes for ``out`` (two runs sharing an all_data.pkl never write
+    it together); none for a URL (object stores have no exclusive create)."""
+    from mtk.formats import registry
+    from mtk.io.lock import exclusive
+
+    with ExitStack() as locks:  # a lock refused releases those already held
+        if not is_url(out):
+            for target in registry.get("tokens", format).writer.outputs(out):
+                locks.enter_context(exclusive(target))
+        return locks.pop_all()
 
 
 def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_progress: Progress) -> str:
@@ -189,13 +229,13 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
                       codebook_size=model.codebook_size, unit_length=model.unit_length, layout=layout,
                       fps=info.fps, stats=Stats(np.asarray(stats.mean), np.asarray(stats.std)))
     summary = write_tokens(out_path if url else Path(job.out), tokens, job.format, overwrite=overwrite)
-    procs.wait()
-    return f"{summary}; normalised with {source}"
+    return f"{summary}; normalised with {source}" + (f"; {procs.count} processes" if procs.count > 1 else "")
 
 
 def _encode_sharded(reader, names: list[str], unit: int, shard_dir: Path, procs: _Processes,
                     encode: Callable[[list[str]], Iterator[Encoded]]) -> list[Encoded] | None:
-    """Encode this process's shard and save it in ``shard_dir``; the main process merges (others get None)."""
+    """Encode this process's shard and save it in ``shard_dir`` (a folder every process sees); the main
+    process merges (others get None and are done: the main one writes without waiting on them)."""
     from mtk.tokenizer.encode import cropped_frames
 
     shard_dir.mkdir(parents=True, exist_ok=True)
@@ -203,7 +243,6 @@ def _encode_sharded(reader, names: list[str], unit: int, shard_dir: Path, procs:
     save_shard(shard_dir / f"{procs.index}.npz", list(encode(shard_names(names, lengths, procs.index, procs.count))))
     procs.wait()
     if procs.index != 0:
-        procs.wait()
         return None
     merged = [e for k in range(procs.count) for e in load_shard(shard_dir / f"{k}.npz")]
     shutil.rmtree(shard_dir)
@@ -276,8 +315,9 @@ def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = No
     fmt = format or format_for_path(out) or "npy"
     if not overwrite and Path(out).exists():
         raise DestinationExistsError(out, "already exists", "pass --overwrite to replace it")
+    procs = _Processes.current()
     tokens = read_tokens(tokens_path)
-    model, ckpt_info = load_checkpoint(ckpt, map_location=_Processes().device)
+    model, ckpt_info = load_checkpoint(ckpt, map_location=procs.device)
     if tokens.codebook_size not in (None, model.codebook_size):
         raise BadInputError(tokens_path, f"was made with a codebook of {tokens.codebook_size} codes; the checkpoint "
                             f"has {model.codebook_size}", "decode with the checkpoint that made the tokens")
@@ -293,10 +333,17 @@ def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = No
                        names=list(tokens.names), stats=stats,
                        family=layout.dataset_family if layout else "mtk")
     frames = 0
-    with exclusive(out), create_writer(out, fmt, info, overwrite=overwrite) as writer:
+    main = procs.index == 0
+    with ExitStack() as stack:
+        writer = None
+        if main:  # the main process writes; the others decode their share of each window
+            stack.enter_context(exclusive(out))
+            writer = stack.enter_context(create_writer(out, fmt, info, overwrite=overwrite))
         for start in range(0, len(tokens), DECODE_WINDOW):
             window = range(start, min(start + DECODE_WINDOW, len(tokens)))
-            decoded = decode_codes(model, [tokens.codes[i] for i in window])
+            decoded = _decode_shared(model, [tokens.codes[i] for i in window], procs)
+            if writer is None:
+                continue
             for i, features in zip(window, decoded, strict=True):
                 name = tokens.names[i]
                 rows = require_finite(denormalize(features, stats), f"{tokens_path}: motion {name}",
@@ -305,5 +352,21 @@ def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = No
                 frames += len(features)
             if on_progress is not None:
                 on_progress(len(window))
-        writer.set_stats(stats)
-    return f"decoded {len(tokens)} motions ({frames} frames) to {out} ({fmt})"
+        if writer is not None:
+            writer.set_stats(stats)
+    on = f" on {procs.count} processes" if procs.count > 1 else ""
+    return f"decoded {len(tokens)} motions ({frames} frames) to {out} ({fmt}){on}"
+
+
+def _decode_shared(model, codes: list[np.ndarray], procs: _Processes) -> list[np.ndarray] | None:
+    """:func:`decode_codes` with each process decoding every ``count``-th sequence; the main process gets
+    all of them in order, the others None."""
+    if procs.count == 1:
+        return decode_codes(model, codes)
+    parts = procs.gather(decode_codes(model, codes[procs.index::procs.count]), model.input_dim)
+    if parts is None:
+        return None
+    decoded: list[np.ndarray] = [np.zeros((0, model.input_dim), np.float32)] * len(codes)
+    for rank, part in enumerate(parts):
+        decoded[rank::procs.count] = part
+    return decoded

@@ -1,16 +1,23 @@
 """Tokenizer training under accelerate: one process, many GPUs or many nodes with the same code.
 
-``accelerate launch -m mtk tokenizer train DATA --out RUN`` shards the windows over processes (the batch
-size is per process). AdamW, linear warm-up, then step decay at milestones counted in optimizer steps
-(:mod:`mtk.tokenizer.schedule`). The run folder holds ``net_latest.pth`` (net, optimizer, scheduler,
-nb_iter, config, train settings, dataset stats), ``net_best.pth`` (lowest eval MPJPE), ``config.json``
-and ``log.jsonl`` (one JSON record per log/eval event; TensorBoard events too when it is installed).
+``torchrun``/``accelerate launch -m mtk tokenizer train DATA --out RUN`` trains on every process of the group
+(:func:`mtk.io.processes.start_group`); the batch size is per process. Each step takes the next
+``batch x processes`` windows of one seeded stream (:mod:`mtk.tokenizer.sampling`), so N processes with batch
+B train on the windows one process with batch N x B would, and DDP's gradient average makes the step the
+same; quantizers keep their state identical on every process (:mod:`mtk.tokenizer.collective`).
+AdamW, linear warm-up, then step decay at milestones counted in optimizer steps
+(:mod:`mtk.tokenizer.schedule`). The run folder holds ``net_latest.pth`` (net, optimizer, scheduler, nb_iter,
+samples consumed, random state, processes, config, train settings, dataset stats), ``net_best.pth`` (lowest
+eval MPJPE), ``config.json`` and ``log.jsonl`` (one JSON record per log/eval event, averaged over
+processes; TensorBoard events too when it is installed). Resuming on another number of processes keeps
+the global batch unless ``--batch-size`` is given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,8 @@ from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.losses import reconstruction_loss
 from mtk.tokenizer.model import TokenizerModel, model_config
 from mtk.tokenizer.presets import default_preset, get_preset
-from mtk.tokenizer.quantizers import DEFAULT_QUANTIZER, QUANTIZERS, get_quantizer
+from mtk.tokenizer.quantizers import DEFAULT_QUANTIZER, QUANTIZERS, get_quantizer, usage_from_counts
+from mtk.tokenizer.sampling import StepBatches, WindowStream
 from mtk.tokenizer.schedule import WarmupStepSchedule
 
 LATEST = "net_latest.pth"
@@ -100,8 +108,12 @@ class RunState:
     net: dict | None = None
     optimizer: dict | None = None
     config: dict | None = None
-
-
+    #: training samples consumed (:mod:`mtk.tokenizer.sampling`); None before mtk saved it
+    samples: int | None = None
+    #: processes of the run that saved the checkpoint
+    processes: int = 1
+    #: torch's CPU random state when it was saved (the same on every process)
+    rng: torch.Tensor | None = None
 
 
 def resolve(cfg: TrainConfig) -> tuple[TrainConfig, RunState]:
@@ -122,9 +134,12 @@ def resolve(cfg: TrainConfig) -> tuple[TrainConfig, RunState]:
                       "quantizer_options": stored_options(model)})
     cfg = cfg.filled(preset_defaults(cfg.preset or stored.get("preset") or default_preset()))
     metrics = ckpt.get("metrics") or {}
+    samples = ckpt.get("samples")
     return cfg, RunState(step=int(ckpt.get("nb_iter", 0)), net=ckpt["net"], optimizer=ckpt.get("optimizer"),
                          config=ckpt.get("config") or {},
-                         best_mpjpe=float(metrics.get("best_mpjpe_mm", float("inf"))))
+                         best_mpjpe=float(metrics.get("best_mpjpe_mm", float("inf"))),
+                         samples=None if samples is None else int(samples), processes=int(ckpt.get("processes", 1)),
+                         rng=ckpt.get("rng"))
 
 
 def stored_options(config: dict[str, Any]) -> dict[str, Any]:
@@ -191,16 +206,39 @@ def _build(cfg: TrainConfig, input_dim: int, state: RunState) -> TokenizerModel:
     return model_from_state(state.net, config, Path(cfg.out) / LATEST)
 
 
+def per_process_batch(cfg: TrainConfig, state: RunState, requested: int | None, processes: int) -> int:
+    """The batch per process: as asked, else the run's global batch (batch x processes when it was saved)
+    spread over ``processes`` (a run resumed on another number of processes trains on the same windows)."""
+    if requested is not None or not cfg.resume or state.processes == processes:
+        return cfg.batch_size
+    global_batch = cfg.batch_size * state.processes
+    if global_batch % processes:
+        raise MtkError(cfg.out, f"the run's global batch of {global_batch} windows ({state.processes} x "
+                       f"{cfg.batch_size}) does not split over {processes} processes",
+                       "pass --batch-size to choose the batch per process")
+    return global_batch // processes
+
+
+def _seed(cfg: TrainConfig, state: RunState) -> None:
+    """The same torch random state on every process: the saved one on resume, else from the seed."""
+    saved = state.rng
+    if isinstance(saved, torch.Tensor) and saved.dtype == torch.uint8 and saved.shape == torch.get_rng_state().shape:
+        torch.set_rng_state(saved)
+    else:
+        torch.manual_seed(cfg.seed + state.step)
+
+
 def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
           on_progress: Callable[[int], None] | None = None,
           on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Train (or resume) a tokenizer; returns the final iteration, best MPJPE, the last evaluation and
-    whether this is the main process (the one that writes and reports).
+    """Train (or resume) a tokenizer; returns the final iteration, best MPJPE, the last evaluation, the
+    number of processes and whether this is the main process (the one that writes and reports).
 
     ``datasets`` = (train windows, eval motions) overrides opening ``cfg.dataset``; each must carry
-    ``layout``, ``mean`` and ``std``. ``on_progress(n)`` is called after every optimizer step, on the main
-    process; ``on_event(record)`` gets every log record. The run folder is written like every output
-    (:func:`mtk.io.runlog.run_folder`).
+    ``layout``, ``mean`` and ``std`` (windows with ``lengths`` and ``window`` are drawn by
+    :mod:`mtk.tokenizer.sampling`, others as whole items). ``on_progress(n)`` is called after every
+    optimizer step, on the main process; ``on_event(record)`` gets every log record. The run folder is
+    written like every output (:func:`mtk.io.runlog.run_folder`).
     """
     with run_folder(cfg.out, LATEST):
         return _train(cfg, datasets, on_progress, on_event)
@@ -208,94 +246,138 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
 
 def _train(cfg: TrainConfig, datasets: tuple[Any, Any] | None, on_progress: Callable[[int], None] | None,
            on_event: Callable[[dict], None] | None) -> dict[str, Any]:
-    """:func:`train`'s work."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from torch.utils.data import DataLoader
+    """:func:`train`'s work: the process group, the run folder's lock, the run."""
+    from mtk.io.lock import exclusive
+    from mtk.io.processes import start_group
 
+    requested_batch = cfg.batch_size
     cfg, state = resolve(cfg)
     _check_folder(cfg)
-    try:
-        accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
-    except (ValueError, RuntimeError) as err:
-        raise MtkError(None, f"cannot set up accelerate: {str(err).splitlines()[0]}",
-                       "check --mixed-precision (fp16 needs a GPU) and the accelerate config") from None
-    set_seed(cfg.seed + state.step + accelerator.process_index)
-    if accelerator.device.type == "cpu" and cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    train_set, eval_set = datasets if datasets is not None else open_datasets(cfg)
-    layout = train_set.layout
-    mean = torch.as_tensor(train_set.mean, dtype=torch.float32)
-    std = torch.as_tensor(train_set.std, dtype=torch.float32)
-    model = _build(cfg, layout.dim, state)
-    if cfg.window % model.unit_length:
-        raise MtkError(cfg.dataset, f"window {cfg.window} is not a multiple of the unit length "
-                       f"{model.unit_length}", "pick an even --window")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
-    if state.optimizer is not None:
-        optimizer.load_state_dict(state.optimizer)
-    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                        num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
-    if len(loader) == 0:
-        raise MtkError(cfg.dataset, f"{len(train_set)} training windows, fewer than one batch of "
-                       f"{cfg.batch_size}", "lower --batch-size or add motions")
-    # the data and the model are accepted: only now may a new run (--overwrite) clear the previous one's files
-    accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
-    if accelerator.is_main_process:
-        _clear_folder(cfg)
-    accelerator.wait_for_everyone()
-    model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
-    schedule = WarmupStepSchedule(cfg.lr, cfg.warmup, tuple(cfg.milestones), cfg.gamma)
-    out = Path(cfg.out)
-    main = accelerator.is_main_process
-    log = RunLog(out, main, on_event)
-    if main:
-        write_json(out / "config.json", {"model": accelerator.unwrap_model(model).config, "train": cfg.settings(),
-                                         "dataset": cfg.dataset, "processes": accelerator.num_processes})
-
-    def run_eval(step: int) -> dict[str, Any] | None:
-        if eval_set is None:
-            return None
-        result = evaluate(accelerator.unwrap_model(model), eval_set, layout,
-                          torch.as_tensor(eval_set.mean, dtype=torch.float32),
-                          torch.as_tensor(eval_set.std, dtype=torch.float32), model_stats=(mean, std),
-                          batch_size=cfg.eval_batch_size, rank=accelerator.process_index,
-                          world=accelerator.num_processes, reduce=lambda t: accelerator.reduce(t, "sum"))
-        log.write({"event": "eval", "iter": step, **result})
-        return result
-
-    def save(name: str, step: int, with_optimizer: bool) -> None:
+    accelerator = start_group(cfg.mixed_precision)
+    cfg = replace(cfg, batch_size=per_process_batch(cfg, state, requested_batch, accelerator.num_processes))
+    with ExitStack() as stack:
+        if accelerator.is_main_process:  # one writer per run folder, whatever else runs on the machine
+            stack.enter_context(exclusive(cfg.out))
         accelerator.wait_for_everyone()
-        if not main:
-            return
-        extra: dict[str, Any] = {"train": cfg.settings(), "scheduler": schedule.state_dict(),
-                                 "metrics": {"best_mpjpe_mm": state.best_mpjpe}}
-        if with_optimizer:
-            extra["optimizer"] = optimizer.state_dict()
-        save_checkpoint(out / name, accelerator.unwrap_model(model), iteration=step, mean=mean.numpy(),
-                        std=std.numpy(), layout=layout.name, **extra)
+        return _Training(cfg, state, accelerator, datasets, on_event).run(on_progress)
 
-    def evaluate_and_keep_best(step: int) -> dict[str, Any] | None:
-        result = run_eval(step)
-        if result is not None and result["motions"] and result["mpjpe_mm"] < state.best_mpjpe:
-            state.best_mpjpe = result["mpjpe_mm"]
-            save(BEST, step, with_optimizer=False)
+
+class _Training:
+    """One run's model, optimizer, data stream, evaluation and checkpoints on this process."""
+
+    def __init__(self, cfg: TrainConfig, state: RunState, accelerator: Any, datasets: tuple[Any, Any] | None,
+                 on_event: Callable[[dict], None] | None):
+        self.cfg, self.state, self.accelerator = cfg, state, accelerator
+        self.main = accelerator.is_main_process
+        _seed(cfg, state)
+        if accelerator.device.type == "cpu" and cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.train_set, self.eval_set = datasets if datasets is not None else open_datasets(cfg)
+        if len(self.train_set) == 0:
+            raise MtkError(cfg.dataset, "has no training windows", "lower --window or add motions")
+        self.layout = self.train_set.layout
+        self.mean = torch.as_tensor(self.train_set.mean, dtype=torch.float32)
+        self.std = torch.as_tensor(self.train_set.std, dtype=torch.float32)
+        model = _build(cfg, self.layout.dim, state)
+        if cfg.window % model.unit_length:
+            raise MtkError(cfg.dataset, f"window {cfg.window} is not a multiple of the unit length "
+                           f"{model.unit_length}", "pick an even --window")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
+        if state.optimizer is not None:
+            optimizer.load_state_dict(state.optimizer)
+        # the data and the model are accepted: only now may a new run (--overwrite) clear the previous one's files
+        accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
+        if self.main:
+            _clear_folder(cfg)
+        accelerator.wait_for_everyone()
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        self.schedule = WarmupStepSchedule(cfg.lr, cfg.warmup, tuple(cfg.milestones), cfg.gamma)
+        self.global_batch = cfg.batch_size * accelerator.num_processes
+        self.first_step = state.step
+        self.first_sample = state.samples if state.samples is not None else state.step * self.global_batch
+        self.out = Path(cfg.out)
+        self.log = RunLog(self.out, self.main, on_event)
+        if self.main:
+            write_json(self.out / "config.json",
+                       {"model": self.network.config, "train": cfg.settings(), "dataset": cfg.dataset,
+                        "processes": accelerator.num_processes, "global_batch": self.global_batch})
+
+    @property
+    def network(self) -> TokenizerModel:
+        return self.accelerator.unwrap_model(self.model)
+
+    def loader(self):
+        """This process's batches for the remaining steps (:class:`mtk.tokenizer.sampling.StepBatches`)."""
+        from torch.utils.data import DataLoader
+
+        lengths, window = getattr(self.train_set, "lengths", None), getattr(self.train_set, "window", None)
+        stream = WindowStream(len(self.train_set), self.cfg.seed, lengths, window)
+        batches = StepBatches(stream, self.cfg.batch_size, self.accelerator.process_index,
+                              self.accelerator.num_processes, self.first_sample, self.cfg.iters - self.state.step)
+        # a generator of its own: starting the workers draws nothing from torch's global random state
+        return DataLoader(self.train_set, batch_sampler=batches, num_workers=self.cfg.workers,
+                          generator=torch.Generator().manual_seed(self.cfg.seed))
+
+    def evaluate(self, step: int) -> dict[str, Any] | None:
+        """Evaluate on every process's share of the eval motions (sums reduced), keep the best checkpoint."""
+        if self.eval_set is None:
+            return None
+        result = evaluate(self.network, self.eval_set, self.layout,
+                          torch.as_tensor(self.eval_set.mean, dtype=torch.float32),
+                          torch.as_tensor(self.eval_set.std, dtype=torch.float32), model_stats=(self.mean, self.std),
+                          batch_size=self.cfg.eval_batch_size, rank=self.accelerator.process_index,
+                          world=self.accelerator.num_processes, reduce=self.sum_over_processes)
+        self.log.write({"event": "eval", "iter": step, **result})
+        if result["motions"] and result["mpjpe_mm"] < self.state.best_mpjpe:
+            self.state.best_mpjpe = result["mpjpe_mm"]
+            self.save(BEST, step, with_optimizer=False)
         return result
 
-    step = state.step
-    last_eval = None if step else evaluate_and_keep_best(0)
-    running: dict[str, float] = {}
-    since_log = 0
-    model.train()
-    try:
-        while step < cfg.iters:
-            for batch in loader:
-                lr = schedule.apply(optimizer, step)
+    def sum_over_processes(self, tensor: torch.Tensor) -> torch.Tensor:
+        return self.accelerator.reduce(tensor, "sum")
+
+    def save(self, name: str, step: int, with_optimizer: bool) -> None:
+        """Write a checkpoint from the main process (all processes hold the same model)."""
+        self.accelerator.wait_for_everyone()
+        if not self.main:
+            return
+        extra: dict[str, Any] = {"train": self.cfg.settings(), "scheduler": self.schedule.state_dict(),
+                                 "metrics": {"best_mpjpe_mm": self.state.best_mpjpe},
+                                 "processes": self.accelerator.num_processes,
+                                 "samples": self.first_sample + (step - self.first_step) * self.global_batch}
+        if with_optimizer:
+            extra.update(optimizer=self.optimizer.state_dict(), rng=torch.get_rng_state())
+        save_checkpoint(self.out / name, self.network, iteration=step, mean=self.mean.numpy(),
+                        std=self.std.numpy(), layout=self.layout.name, **extra)
+
+    def log_training(self, step: int, lr: float, running: dict[str, float], steps: int, indices: torch.Tensor) -> None:
+        """Mean losses over the steps since the last record and over every process; the code usage of the
+        last global batch."""
+        device = self.accelerator.device
+        losses = self.accelerator.reduce(torch.tensor(list(running.values()), device=device) / steps, "mean")
+        quantizer = self.network.quantizer
+        counts = self.sum_over_processes(quantizer.counts(indices))
+        usage = usage_from_counts(counts)
+        self.log.write({"event": "train", "iter": step, "lr": lr,
+                        **dict(zip(running, losses.tolist(), strict=True)),
+                        "batch_usage": usage.usage, "batch_perplexity": usage.perplexity, **quantizer.train_stats()})
+
+    def run(self, on_progress: Callable[[int], None] | None) -> dict[str, Any]:
+        cfg, model, optimizer = self.cfg, self.model, self.optimizer
+        step = self.state.step
+        last_eval = None if step else self.evaluate(0)
+        running: dict[str, float] = {}
+        since_log = 0
+        model.train()
+        try:
+            for batch in self.loader():
+                batch = batch.to(self.accelerator.device, non_blocking=True)
+                lr = self.schedule.apply(optimizer, step)
                 output = model(batch)
                 parts = reconstruction_loss(output.reconstruction, batch[:, : output.reconstruction.shape[1]],
-                                            layout, cfg.position_weight, cfg.root_weight)
+                                            self.layout, cfg.position_weight, cfg.root_weight)
                 loss = parts.total + output.aux_loss
-                accelerator.backward(loss)
+                self.accelerator.backward(loss)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
@@ -303,24 +385,18 @@ def _train(cfg: TrainConfig, datasets: tuple[Any, Any] | None, on_progress: Call
                                    ("root", parts.root), ("aux", output.aux_loss)):
                     running[key] = running.get(key, 0.0) + float(value.detach())
                 since_log += 1
-                if on_progress and main:
+                if on_progress and self.main:
                     on_progress(1)
                 if step % cfg.log_every == 0 or step == cfg.iters:
-                    quantizer = accelerator.unwrap_model(model).quantizer
-                    usage = quantizer.usage(output.indices)
-                    log.write({"event": "train", "iter": step, "lr": lr,
-                               **{k: v / since_log for k, v in running.items()},
-                               "batch_usage": usage.usage, "batch_perplexity": usage.perplexity,
-                               **quantizer.train_stats()})
+                    self.log_training(step, lr, running, since_log, output.indices)
                     running.clear()
                     since_log = 0
                 if step % cfg.eval_every == 0 or step == cfg.iters:
-                    last_eval = evaluate_and_keep_best(step)
+                    last_eval = self.evaluate(step)
                 if step % cfg.save_every == 0 or step == cfg.iters:
-                    save(LATEST, step, with_optimizer=True)
-                if step >= cfg.iters:
-                    break
-    finally:
-        log.close()
-    return {"iter": step, "best_mpjpe_mm": state.best_mpjpe, "eval": last_eval, "out": str(out),
-            "processes": accelerator.num_processes, "main_process": main, "settings": cfg.settings()}
+                    self.save(LATEST, step, with_optimizer=True)
+        finally:
+            self.log.close()
+        return {"iter": step, "best_mpjpe_mm": self.state.best_mpjpe, "eval": last_eval, "out": str(self.out),
+                "processes": self.accelerator.num_processes, "main_process": self.main,
+                "settings": cfg.settings()}

@@ -17,7 +17,9 @@ bits, 2^16: two of 8) and the entropies are taken per group's sub-code and avera
 loss of vector-quantize-pytorch's ``LFQ`` with that many codebooks. At 2^16 that is 2 x 256 softmax
 entries per token instead of 65,536 (256x less): within a group the code distribution is exact; across
 groups the batch entropy treats groups as independent, so it can be high while pairs of sub-codes are
-correlated. Under ``torch.distributed`` the batch distribution is averaged over processes first.
+correlated. Under ``torch.distributed`` the batch distribution is averaged over processes first
+(:func:`mtk.tokenizer.collective.global_mean`), so several processes optimise the entropy of the
+global batch, as one process would.
 
 Runs in float32 under autocast.
 """
@@ -32,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mtk.tokenizer.collective import global_mean
 from mtk.tokenizer.quantizers.base import Quantizer, QuantizerOption, register_quantizer
 from mtk.tokenizer.quantizers.vq import COMMITMENT_HELP
 
@@ -69,17 +72,6 @@ def _all_codes(bits: int, device: torch.device) -> Tensor:
     """``(2^bits, bits)`` codes in ``{-1, 1}``, row ``k`` the code of index ``k`` (channel 0 least significant)."""
     index = torch.arange(2**bits, device=device)[:, None]
     return ((index >> torch.arange(bits, device=device)) & 1).float() * 2 - 1
-
-
-def _distributed_mean(tensor: Tensor) -> Tensor:
-    """The mean of ``tensor`` over processes (differentiable) under torch.distributed; itself otherwise."""
-    from torch import distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return tensor
-    from torch.distributed.nn.functional import all_reduce
-
-    return all_reduce(tensor) / dist.get_world_size()
 
 
 class LFQ(Quantizer):
@@ -154,7 +146,7 @@ class LFQ(Quantizer):
             logits = 2 * INVERSE_TEMPERATURE * part @ _all_codes(part.shape[-1], part.device).t()
             prob = logits.softmax(dim=-1)
             token.append(_entropy(prob).mean())
-            batch.append(_entropy(_distributed_mean(prob.mean(0))))
+            batch.append(_entropy(global_mean(prob.mean(0))))
         return torch.stack(token).mean(), torch.stack(batch).mean()
 
     def _aux_loss(self, h: Tensor, signs: Tensor) -> Tensor:

@@ -6,8 +6,10 @@ are re-seeded with random encoder outputs of the current batch (T2M-GPT resets b
 about 16 tokens per code per step, i.e. 1/16 of the average; an absolute threshold of 1 would re-seed
 nearly every code at every step when a batch holds fewer tokens than the codebook has codes). The encoder is pulled towards its codes by a commitment
 loss ``||z - sg(c)||^2``. Like :class:`mtk.tokenizer.quantizers.fsq.FSQ` it runs in float32 under autocast. Under
-``torch.distributed`` the EMA statistics are summed over processes and resets come from rank 0, so all
-replicas keep the same codebook. ``codes_reseeded`` counts the resets since the module was built.
+``torch.distributed`` the EMA statistics are summed over processes, the dead codes are rank 0's and re-seeded
+rows are drawn from every process's encoder outputs with a shared generator
+(:mod:`mtk.tokenizer.collective`): all replicas keep the same codebook, the one a single process
+would learn on the global batch. ``codes_reseeded`` counts the resets since the module was built.
 """
 
 from __future__ import annotations
@@ -18,33 +20,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, distributed as dist
+from torch import Tensor
 
+from mtk.tokenizer.collective import all_reduce_sum, broadcast_from_main, gather_rows, shared_generator, world_size
 from mtk.tokenizer.quantizers.base import Quantizer, QuantizerOption, register_quantizer
 from mtk.tokenizer.quantizers.fsq import levels_for
 
 DEFAULT_COMMITMENT = 0.02
 COMMITMENT_HELP = "weight of the commitment loss that pulls the encoder to its code"
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def _world() -> int:
-    return dist.get_world_size() if _distributed() else 1
-
-
-def _all_reduce(tensor: Tensor) -> Tensor:
-    if _distributed():
-        dist.all_reduce(tensor)
-    return tensor
-
-
-def broadcast_from_first(tensor: Tensor) -> Tensor:
-    if _distributed():
-        dist.broadcast(tensor, src=0)
-    return tensor
 
 
 def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
@@ -57,14 +40,20 @@ def nearest_code(flat: Tensor, codebook: Tensor, chunk: int = 256) -> Tensor:
     return torch.cat([torch.addmm(squared, part, codebook.t(), alpha=-2).argmin(dim=1) for part in flat.split(chunk)])
 
 
-def sample_rows(flat: Tensor, count: int) -> Tensor:
+def sample_rows(flat: Tensor, count: int, generator: torch.Generator | None = None) -> Tensor:
     """``count`` rows drawn from ``flat (M, dim)``: without repetition when ``M >= count``, else with
     repetition plus Gaussian jitter of 1 % of the rows' per-channel spread, so repeats are distinct codes."""
     if flat.shape[0] >= count:
-        return flat[torch.randperm(flat.shape[0], device=flat.device)[:count]]
-    picks = torch.randint(flat.shape[0], (count,), device=flat.device)
+        return flat[torch.randperm(flat.shape[0], device=flat.device, generator=generator)[:count]]
+    picks = torch.randint(flat.shape[0], (count,), device=flat.device, generator=generator)
     spread = flat.std(dim=0, keepdim=True) if flat.shape[0] > 1 else flat.new_ones(1, flat.shape[1])
-    return flat[picks] + 0.01 * spread * torch.randn(count, flat.shape[1], device=flat.device)
+    return flat[picks] + 0.01 * spread * torch.randn(count, flat.shape[1], device=flat.device, generator=generator)
+
+
+def draw_rows(flat: Tensor, count: int) -> Tensor:
+    """:func:`sample_rows` from the encoder outputs ``flat`` of every process, with a generator seeded from
+    process 0: the same rows on every process, and the rows one process would draw from the global batch."""
+    return sample_rows(gather_rows(flat), count, shared_generator(flat.device))
 
 
 def equal_footing_size(codebook_size: int | None, nominal_size: int) -> int:
@@ -125,26 +114,26 @@ class VQ(Quantizer):
 
     @torch.no_grad()
     def _initialise(self, flat: Tensor) -> None:
-        self.codebook.copy_(broadcast_from_first(sample_rows(flat, self.codebook_size)))
-        self.ema_count.fill_(flat.shape[0] * _world() / self.codebook_size)
+        self.codebook.copy_(draw_rows(flat, self.codebook_size))
+        self.ema_count.fill_(flat.shape[0] * world_size() / self.codebook_size)
         self.ema_sum.copy_(self.codebook * self.ema_count[:, None])
         self.initialised.fill_(True)
 
     @torch.no_grad()
     def _update(self, flat: Tensor, indices: Tensor) -> None:
-        counts = _all_reduce(torch.bincount(indices, minlength=self.codebook_size).float())
-        sums = _all_reduce(torch.zeros_like(self.ema_sum).index_add_(0, indices, flat))
+        counts = all_reduce_sum(torch.bincount(indices, minlength=self.codebook_size).float())
+        sums = all_reduce_sum(torch.zeros_like(self.ema_sum).index_add_(0, indices, flat))
         self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         total = self.ema_count.sum()
         smoothed = (self.ema_count + self.eps) / (total + self.codebook_size * self.eps) * total
         self.codebook.copy_(self.ema_sum / smoothed[:, None])
         threshold = self.dead_fraction * counts.sum() / self.codebook_size
-        dead = broadcast_from_first((self.ema_count < threshold).to(torch.uint8)).bool()
+        dead = broadcast_from_main((self.ema_count < threshold).to(torch.uint8)).bool()
         reseeded = int(dead.sum())
         if reseeded:
             self.codes_reseeded += reseeded
-            fresh = broadcast_from_first(sample_rows(flat, reseeded))
+            fresh = draw_rows(flat, reseeded)
             self.codebook[dead] = fresh
             self.ema_count[dead] = counts.sum() / self.codebook_size
             self.ema_sum[dead] = fresh * self.ema_count[dead, None]

@@ -14,7 +14,8 @@ Where the codes start is the ``codebook_init`` option:
 - ``data``: at the first training step the codes are set to a sample of that batch's encoder outputs
   (with repetition and 1 % jitter when the codebook is larger than the batch; :func:`.vq.sample_rows`),
   so they start where the data is. The minimal repair, still without EMA or resets. Under
-  ``torch.distributed`` rank 0's sample is broadcast, so every process starts from the same codebook.
+  ``torch.distributed`` the sample is drawn from every process's outputs with a generator seeded from
+  process 0 (:func:`.vq.draw_rows`), so every process starts from the codebook one process would.
 
 Runs in float32 under autocast.
 """
@@ -29,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mtk.tokenizer.quantizers.base import Quantizer, QuantizerOption, register_quantizer
-from mtk.tokenizer.quantizers.vq import COMMITMENT_HELP, broadcast_from_first, equal_footing_size, nearest_code, sample_rows
+from mtk.tokenizer.quantizers.vq import COMMITMENT_HELP, draw_rows, equal_footing_size, nearest_code
 
 DEFAULT_BETA = 0.25
 CODEBOOK_INITS = ("uniform", "data")
@@ -80,7 +81,7 @@ class PlainVQ(Quantizer):
 
     @torch.no_grad()
     def _initialise_from(self, flat: Tensor) -> None:
-        self.embedding.weight.copy_(broadcast_from_first(sample_rows(flat, self.codebook_size)))
+        self.embedding.weight.copy_(draw_rows(flat, self.codebook_size))
         self.initialised.fill_(True)
 
     def dequantize(self, indices: Tensor) -> Tensor:

@@ -16,9 +16,20 @@ from mtk.errors import BadInputError, MtkError
 from mtk.features import family_of, skeleton_for_joints
 from mtk.io.small_text import read_small_text
 from mtk.analysis.length import require_frames
+from mtk.pfnn import gait as labels_of
+from mtk.pfnn.gait import FrameLabels, TextLabels
+from mtk.pfnn.rows import PfnnMotion, facing_directions, preset_contacts
+from mtk.pfnn.schema import (
+    FACING_SIGMA_S,
+    GAIT_FILE_COLUMNS,
+    GAIT_MERGE,
+    PRESETS,
+    STRIKE_SPEED_M_S,
+    PfnnPreset,
+    get_preset,
+)
+from mtk.pfnn.selection import Selection
 from mtk.schemas import SMPL22, one_of
-from mtk.schemas.pfnn import GAIT_FILE_COLUMNS, GAIT_MERGE, PRESETS, STRIKE_SPEED_M_S, PfnnPreset, get_preset
-from mtk.toolkit.pfnn import PfnnMotion
 
 #: sibling files of a BVH take, by role
 SIBLINGS = {"phase": ".phase", "gait": ".gait", "footsteps": "_footsteps.txt"}
@@ -69,7 +80,7 @@ def read_footstep_cycles(path: str | Path) -> list[tuple[int, int]]:
 
 def read_footstep_phase(path: str | Path, frames: int) -> np.ndarray:
     """The phase curve (``frames`` values) a ``_footsteps.txt`` file implies (as PFNN's ``.phase`` files)."""
-    from mtk.toolkit.phase import phase_from_footsteps
+    from mtk.pfnn.phase import phase_from_footsteps
 
     steps = [(int(w[0]) - 1, int(w[1 if len(w) > 1 else 0]) - 1) for w in _footstep_lines(path) if w]
     return phase_from_footsteps(steps, frames)
@@ -86,6 +97,10 @@ def find_siblings(bvh: str | Path) -> dict[str, Path]:
 # --- options and sources -------------------------------------------------------------------------------
 
 
+#: where gait weights come from (``--gait``)
+GAIT_MODES = ("motion", "text", "both", "file", "speed")
+
+
 @dataclass
 class ExportOptions:
     """What ``--to pfnn`` was asked for."""
@@ -95,18 +110,44 @@ class ExportOptions:
     terrain: str = "zero"
     #: None: a BVH's .phase or _footsteps.txt sibling, else contacts; ``contacts``; or a .phase file / folder
     phase_from: str | None = None
-    #: None: a BVH's .gait sibling, else speed; ``speed``; or a .gait file / folder of <name>.gait
+    #: a .gait file / folder of <name>.gait for ``--gait file``; ``speed`` is the same as ``--gait speed``
     gait_from: str | None = None
+    #: :data:`GAIT_MODES`; None: ``file`` when there is a .gait file (``gait_from`` or a BVH's sibling), else
+    #: ``both`` (the motion's labels, settled by its texts where it has texts)
+    gait: str | None = None
+    selection: Selection = field(default_factory=Selection)
+
+    def __post_init__(self) -> None:
+        if self.gait is not None and self.gait not in GAIT_MODES:
+            raise MtkError(None, f"unknown gait source {self.gait!r}", f"use --gait {', '.join(GAIT_MODES)}")
+        if self.gait_from == "speed" and self.gait not in (None, "speed"):
+            raise MtkError(None, f"--gait-from speed contradicts --gait {self.gait}", "give one of them")
+        if self.gait_from not in (None, "speed") and self.gait not in (None, "file"):
+            raise MtkError(None, f"--gait-from FILE is for --gait file, not --gait {self.gait}", "give one of them")
+
+    def gait_mode(self, has_sibling: bool) -> str:
+        """The gait source for a motion (``has_sibling``: a BVH with a .gait file beside it)."""
+        if self.gait is not None:
+            return self.gait
+        if self.gait_from == "speed":
+            return "speed"
+        return "file" if self.gait_from is not None or has_sibling else "both"
 
 
 @dataclass
 class Source:
-    """One motion to export: its arrays and where its phase/gait/cycles came from."""
+    """One motion to export: its arrays, where its phase/gait/cycles came from, its frames' labels and what
+    its texts say."""
 
     name: str
     motion: PfnnMotion
     preset: str
-    used: dict[str, str] = field(default_factory=dict)
+    used: dict[str, str]
+    labels: FrameLabels
+    text: TextLabels
+    #: the kinds of label its texts and its motion disagree on (:func:`mtk.pfnn.gait.combine`)
+    disagreements: list[str]
+    has_texts: bool
 
 
 def _side_file(spec: str, name: str, suffix: str) -> Path:
@@ -119,35 +160,30 @@ def _side_file(spec: str, name: str, suffix: str) -> Path:
     return path
 
 
-def _phase_and_gait(name: str, frames: int, step: int, options: ExportOptions, siblings: dict[str, Path],
-                    used: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Phase and gait from files (explicit or sibling), subsampled like the motion; None means derive."""
-    if options.phase_from is None and "phase" not in siblings and "footsteps" in siblings:
-        siblings = {**siblings, "phase": siblings["footsteps"]}
+def _subsampled(path: Path, values: np.ndarray, frames: int, step: int) -> np.ndarray:
+    values = values[::step]
+    if len(values) < frames:
+        raise BadInputError(path, f"has {len(values) * step} frames, the motion has {frames * step}")
+    return values[:frames]
 
-    def phase_reader(path: Path) -> np.ndarray:
-        return read_phase(path) if path.suffix == ".phase" else read_footstep_phase(path, frames * step)
 
-    out: list[np.ndarray | None] = []
-    for role, spec, derive, reader in (("phase", options.phase_from, "contacts", phase_reader),
-                                       ("gait", options.gait_from, "speed", read_gait)):
-        if spec == derive or (spec is None and role not in siblings):
-            used[role] = derive
-            out.append(None)
-            continue
-        path = siblings[role] if spec is None else _side_file(spec, name, SIBLINGS[role])
-        values = reader(path)[::step]
-        if len(values) < frames:
-            raise BadInputError(path, f"has {len(values) * step} frames, the motion has {frames * step}")
-        used[role] = path.name
-        out.append(values[:frames])
-    return out[0], out[1]
+def _file_phase(name: str, frames: int, step: int, options: ExportOptions, siblings: dict[str, Path],
+                used: dict[str, str]) -> np.ndarray | None:
+    """Phase from a file (explicit, a .phase sibling, else a _footsteps.txt sibling); None means contacts."""
+    spec = options.phase_from
+    if spec == "contacts" or (spec is None and not {"phase", "footsteps"} & set(siblings)):
+        used["phase"] = "contacts"
+        return None
+    path = _side_file(spec, name, SIBLINGS["phase"]) if spec else siblings.get("phase") or siblings["footsteps"]
+    values = read_phase(path) if path.suffix == ".phase" else read_footstep_phase(path, frames * step)
+    used["phase"] = path.name
+    return _subsampled(path, values, frames, step)
 
 
 def _contact_phase(motion: PfnnMotion, preset: PfnnPreset) -> np.ndarray:
     """Phase from heel strikes: each heel's speed falling below :data:`STRIKE_SPEED_M_S`."""
     from mtk.features.hml import foot_contacts
-    from mtk.toolkit.phase import phase_from_contacts
+    from mtk.pfnn.phase import phase_from_contacts
 
     step = STRIKE_SPEED_M_S / preset.metres_per_unit / motion.fps
     heels = (preset.role("heel_left"), preset.role("heel_right"))
@@ -157,11 +193,40 @@ def _contact_phase(motion: PfnnMotion, preset: PfnnPreset) -> np.ndarray:
 
 
 def _finish(name: str, motion: PfnnMotion, preset: PfnnPreset, options: ExportOptions,
-            siblings: dict[str, Path], step: int, used: dict[str, str]) -> Source:
-    motion.phase, motion.gait = _phase_and_gait(name, motion.frames, step, options, siblings, used)
+            siblings: dict[str, Path], step: int, used: dict[str, str], texts: list[str] | None = None) -> Source:
+    """Phase, labels and gait weights of ``motion``: the frames' labels always come from the motion (the
+    selection reads them), the gait weights from the source ``--gait`` names."""
+    motion.phase = _file_phase(name, motion.frames, step, options, siblings, used)
     if motion.phase is None:
         motion.phase = _contact_phase(motion, preset)
-    return Source(name, motion, preset.name, used)
+    texts = list(texts or [])
+    forward = facing_directions(motion.positions, preset.facing_joints, FACING_SIGMA_S * motion.fps)
+    contacts = preset_contacts(motion.positions, preset, motion.fps)
+    labels = labels_of.motion_labels(labels_of.measure(motion.positions, preset, motion.fps, forward, contacts),
+                                     motion.fps)
+    text = labels_of.text_labels(texts)
+    source = Source(name, motion, preset.name, used, labels, text, [], bool(texts))
+    mode = options.gait_mode("gait" in siblings)
+    if mode == "file":
+        if options.gait_from is None and "gait" not in siblings:
+            raise MtkError(None, "--gait file needs a .gait file", "pass --gait-from FILE or a folder of <name>.gait")
+        path = siblings["gait"] if options.gait_from is None else _side_file(options.gait_from, name, SIBLINGS["gait"])
+        motion.gait = _subsampled(path, read_gait(path), motion.frames, step)
+        used["gait"] = path.name
+        return source
+    if mode == "speed":
+        used["gait"] = "speed"  # gait.gait_from_speed: the root speed alone, the export's earlier rule
+        return source
+    gait, used["gait"] = labels.gait, "motion"
+    if mode == "text":
+        from_text = labels_of.text_gait(text, motion.frames)
+        gait, used["gait"] = (from_text, "text") if from_text is not None else (gait, "motion (no gait word)")
+    elif mode == "both" and texts:
+        combined = labels_of.combine(labels, text, motion.fps)
+        source.labels, source.disagreements = combined.labels, combined.disagreements
+        gait, used["gait"] = combined.labels.gait, "motion+text"
+    motion.gait = labels_of.smooth_gait(gait, motion.fps)
+    return source
 
 
 def _resolve_preset(requested: str | None, detected: str, path: str | Path) -> PfnnPreset:
@@ -178,7 +243,7 @@ def _resolve_preset(requested: str | None, detected: str, path: str | Path) -> P
 def _bvh_skeleton(names: list[str]) -> tuple[str, list[int]]:
     """The preset a BVH's joints map onto, and the BVH index of each preset joint (matched by name)."""
     skeleton = skeleton_for_joints(names)
-    if skeleton is not None and skeleton.name in PRESETS:
+    if skeleton is not None and skeleton.name in PRESETS and PRESETS[skeleton.name].bvh:
         return skeleton.name, skeleton.indices_in(names)  # type: ignore[return-value]
     raise MtkError(None, "the BVH skeleton matches no PFNN preset",
                    "expected PFNN's 31 CMU joints or the 22 SMPL body joints")
@@ -231,13 +296,13 @@ def _motion_from_features(features: np.ndarray, layout, fps: float) -> tuple[Pfn
 
 
 def source_from_features(name: str, features: np.ndarray, layout, fps: float, options: ExportOptions,
-                         path: str | Path) -> Source:
+                         path: str | Path, texts: list[str] | None = None) -> Source:
     require_frames(len(features), f"{path}: motion {name}")
     motion, detected = _motion_from_features(features, layout, fps)
     preset = _resolve_preset(options.skeleton, detected, path)
     used = {"rotations": "SMPL (272)" if motion.rotations is not None else "swing from joint positions",
             "contacts": "stored" if motion.contacts is not None else "foot speed"}
-    return _finish(name, motion, preset, options, {}, 1, used)
+    return _finish(name, motion, preset, options, {}, 1, used, texts)
 
 
 def source_from_joints(name: str, joints: np.ndarray, fps: float, options: ExportOptions,
@@ -279,6 +344,6 @@ def source_loaders(src: str, options: ExportOptions, layout: str | None = None,
             raise BadInputError(src, "has no known feature layout", "pass --layout")
         for motion in reader.iter():
             yield partial(source_from_features, motion.name, motion.features, reader.info.layout,
-                          fps or reader.info.fps, options, src)
+                          fps or reader.info.fps, options, src, list(motion.texts))
     finally:
         reader.close()

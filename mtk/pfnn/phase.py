@@ -9,14 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def heel_strikes(contact: np.ndarray, min_gap: int = 1) -> np.ndarray:
-    """Frames where a foot's contact switches on (0 -> 1); strikes closer than ``min_gap`` frames to the
-    previous kept one are dropped (contact flicker)."""
+def heel_strikes(contact: np.ndarray, min_gap: int = 1, min_swing: int = 1) -> np.ndarray:
+    """Frames where a foot's contact switches on (0 -> 1) after at least ``min_swing`` frames off the ground;
+    strikes closer than ``min_gap`` frames to the previous kept one are dropped (contact flicker)."""
     contact = np.asarray(contact).astype(bool)
+    off = np.concatenate([[0], np.cumsum(~contact)])  # off[f] = frames before f that are not in contact
     starts = np.flatnonzero(contact[1:] & ~contact[:-1]) + 1
     kept: list[int] = []
     for frame in starts:
-        if not kept or frame - kept[-1] >= min_gap:
+        swung = off[frame] - off[max(0, frame - min_swing)] == min(min_swing, frame)
+        if swung and (not kept or frame - kept[-1] >= min_gap):
             kept.append(int(frame))
     return np.asarray(kept, dtype=np.int64)
 
@@ -56,18 +58,21 @@ def unwrapped_phase(events: list[tuple[int, float]], frames: int, idle_rate: flo
 
 def phase_from_contacts(heel_left: np.ndarray, heel_right: np.ndarray, fps: float,
                         min_step_s: float = 0.25, idle_hz: float = 1.0,
-                        min_alternate_s: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+                        min_alternate_s: float = 0.15, min_swing_s: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """Phase in [0, 1) per frame from the heel contacts, and the unwrapped phase.
 
     Right heel strikes are phase 0, left heel strikes 0.5; a strike less than ``min_step_s`` after the same
     foot's previous strike is contact flicker and ignored, and one less than ``min_alternate_s`` after the
     other foot's strike is a two-footed landing (a jump, feet settling while standing), not a step: it is
-    ignored too, instead of advancing the phase half a cycle in a frame or two. Motions with fewer than two
-    strikes (standing, idling) get a constant-rate phase of ``idle_hz`` cycles per second.
+    ignored too, instead of advancing the phase half a cycle in a frame or two. A strike ends a swing: the heel
+    must have been moving for ``min_swing_s`` before it (a heel that pauses just after lifting off has not
+    stepped). Motions with fewer than two strikes (standing, idling) get a constant-rate phase of ``idle_hz``
+    cycles per second.
     """
     gap = max(1, int(round(min_step_s * fps)))
-    strikes = sorted([(int(f), 0.0) for f in heel_strikes(heel_right, gap)]
-                     + [(int(f), 0.5) for f in heel_strikes(heel_left, gap)])
+    swing = max(1, int(round(min_swing_s * fps)))
+    strikes = sorted([(int(f), 0.0) for f in heel_strikes(heel_right, gap, swing)]
+                     + [(int(f), 0.5) for f in heel_strikes(heel_left, gap, swing)])
     events: list[tuple[int, float]] = []
     for frame, value in strikes:
         if events and events[-1][1] != value and frame - events[-1][0] < min_alternate_s * fps:

@@ -1,4 +1,4 @@
-"""PFNN export as data: skeleton presets (roles, weights, units, rates) and the X / Y column maps.
+"""PFNN's data as data: skeleton presets (roles, weights, units, rates) and the X / Y column maps.
 
 docs/pfnn.md describes what these encode: the trajectory window and gait classes ("The algorithm"), the
 342 / 311 columns ("Columns"), the normalisation groups and joint weights ("Normalisation") and the presets.
@@ -9,6 +9,7 @@ own frame), so mixed-fps corpora share one normalisation and PFNN's demo can use
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from mtk.schemas.skeletons import KIT21, PFNN31, SMPL22, Skeleton
@@ -74,6 +75,8 @@ class PfnnPreset:
     target_fps: float | None = None
     #: ``drop``: rows need the full +-1 s window (PFNN); ``clamp``: windows are clamped at the clip's ends
     edges: Literal["drop", "clamp"] = "clamp"
+    #: BVH files on this skeleton are read (joints matched by name) and written
+    bvh: bool = False
 
     @property
     def name(self) -> str:
@@ -100,15 +103,15 @@ class PfnnPreset:
         return CONTACT_SQ_M / self.metres_per_unit**2
 
 
-PRESETS: dict[str, PfnnPreset] = {
-    "pfnn31": PfnnPreset(
-        PFNN31, metres_per_unit=0.01, unit="cm", source_scale=5.6444, masked=PFNN31.roles["masked"],  # type: ignore
-        heel_height=5.0, toe_height=4.0, floor="contacts", crouch_heights=(80.0, 130.0), cycles_only=True,
-        target_fps=60.0, edges="drop"),
-    "smpl22": PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m"),
+#: the presets by skeleton name
+PRESETS: dict[str, PfnnPreset] = {preset.name: preset for preset in (
+    PfnnPreset(PFNN31, metres_per_unit=0.01, unit="cm", source_scale=5.6444, masked=PFNN31.roles["masked"],  # type: ignore
+               heel_height=5.0, toe_height=4.0, floor="contacts", crouch_heights=(80.0, 130.0), cycles_only=True,
+               target_fps=60.0, edges="drop", bvh=True),
+    PfnnPreset(SMPL22, metres_per_unit=1.0, unit="m", bvh=True),
     # KIT-ML lengths are on a millimetre-like scale (docs/motion.md, "What the families compute"; unverified)
-    "kit21": PfnnPreset(KIT21, metres_per_unit=0.001, unit="kit (mm-like)"),
-}
+    PfnnPreset(KIT21, metres_per_unit=0.001, unit="mm-like"),
+)}
 
 
 def get_preset(name: str) -> PfnnPreset:
@@ -249,3 +252,35 @@ def pfnn_columns(joint_names: tuple[str, ...] | list[str], rotations: RotationEn
              else "6D (first two matrix columns)"), "-", "joint_rot"),
     ]
     return PfnnColumns(tuple(joint_names), rotations, terrain, _groups(x_spec), _groups(y_spec))
+
+
+@cache
+def export_columns(skeleton: str, rotations: RotationEncoding, terrain: TerrainMode) -> PfnnColumns:
+    """The columns of an export of ``skeleton`` with these options (in the preset's unit)."""
+    preset = get_preset(skeleton)
+    return pfnn_columns(preset.skeleton.joint_names, rotations, terrain, preset.unit)
+
+
+class ExportSpec:
+    """What follows from an export's skeleton and options, for the classes that store those three fields
+    (a database's layout, a network's meta): the preset, the columns and the unit, each defined once."""
+
+    skeleton: str
+    rotations: RotationEncoding
+    terrain: TerrainMode
+
+    @property
+    def preset(self) -> PfnnPreset:
+        return get_preset(self.skeleton)
+
+    @property
+    def columns(self) -> PfnnColumns:
+        return export_columns(self.skeleton, self.rotations, self.terrain)
+
+    @property
+    def metres_per_unit(self) -> float:
+        return self.preset.metres_per_unit
+
+    @property
+    def unit(self) -> str:
+        return self.preset.unit

@@ -16,10 +16,11 @@ from mtk.features.hml import foot_contacts
 from mtk.maths import rotations as rot
 from mtk.maths.resample import resample_linear
 from mtk.maths.smoothing import gaussian_smooth
-from mtk.schemas.pfnn import (
+from mtk.pfnn.gait import gait_from_speed
+from mtk.pfnn.phase import phase_increment
+from mtk.pfnn.schema import (
     FACING_SIGMA_S,
     GAIT_CLASSES,
-    GAIT_SPEED_BANDS,
     INPUT_SAMPLES,
     JOINT_INPUT_FACTOR,
     OUTPUT_SAMPLES,
@@ -33,7 +34,6 @@ from mtk.schemas.pfnn import (
     pfnn_columns,
 )
 from mtk.schemas.skeletons import Skeleton
-from mtk.toolkit.phase import phase_increment
 
 _UP = np.array([0.0, 1.0, 0.0])
 
@@ -66,6 +66,10 @@ class PfnnRows:
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
+
+    def take(self, rows: np.ndarray) -> PfnnRows:
+        """The rows at the indices ``rows``."""
+        return PfnnRows(self.X[rows], self.Y[rows], self.P[rows], self.frames[rows])
 
 
 def facing_directions(positions: np.ndarray, joints: tuple[int, int, int, int], sigma_frames: float) -> np.ndarray:
@@ -113,22 +117,6 @@ def preset_contacts(positions: np.ndarray, preset: PfnnPreset, fps: float) -> np
     """(T-1, 4) heel/toe contacts with PFNN's speed rule (8.5 cm/s) at any frame rate."""
     rate = fps / REFERENCE_FPS
     return foot_contacts(positions, preset.contact_joints, preset.contact_threshold() / rate**2) > 0.5
-
-
-def gait_from_speed(root: np.ndarray, fps: float, metres_per_unit: float) -> np.ndarray:
-    """(T, 6) gait weights from the smoothed horizontal root speed: stand / walk / jog, cross-faded over
-    :data:`GAIT_SPEED_BANDS`; crouch, jump and bump are 0."""
-    xz = root[:, [0, 2]]
-    velocity = np.gradient(xz, axis=0) if len(xz) > 1 else np.zeros_like(xz)
-    speed = np.linalg.norm(gaussian_smooth(velocity, FACING_SIGMA_S * fps), axis=-1) * fps * metres_per_unit
-    (s0, s1), (w0, w1) = GAIT_SPEED_BANDS
-    walk_or_more = np.clip((speed - s0) / (s1 - s0), 0, 1)
-    jog = np.clip((speed - w0) / (w1 - w0), 0, 1)
-    gait = np.zeros((len(root), len(GAIT_CLASSES)))
-    gait[:, 0] = 1 - walk_or_more
-    gait[:, 1] = walk_or_more - jog
-    gait[:, 2] = jog
-    return gait
 
 
 def rotations_from_positions(positions: np.ndarray, skeleton: Skeleton, forward: np.ndarray) -> np.ndarray:
