@@ -165,6 +165,20 @@ def strays(folder: Path) -> list[str]:
 
 # -- inputs ------------------------------------------------------------------------------------------------
 
+def sample_here(root: Path, count: int = 6, layout: str = "hml263", seed: int = 0) -> Path:
+    """:func:`sample`, in this process."""
+    run = mtk_here("-q", "sample", root, "--count", count, "--layout", layout, "--seed", seed)
+    assert run.code == 0, run.output
+    return root
+
+
+def store_here(src: Path, dst: Path) -> Path:
+    """:func:`store`, in this process."""
+    run = mtk_here("-q", "convert", src, dst)
+    assert run.code == 0, run.output
+    return dst
+
+
 def sample(root: Path, count: int = 6, layout: str = "hml263", seed: int = 0) -> Path:
     """A procedural dataset written by ``mtk sample`` (HumanML3D layout for hml263, MotionMillion for 272)."""
     setup_mtk("sample", root, "--count", count, "--layout", layout, "--seed", seed)

@@ -19,8 +19,8 @@ import pickle
 
 import numpy as np
 import pytest
-from hostile import (assert_one_line_error, mtk, sample, set_store_names, setup_mtk, store, store_names,
-                     strays, tiny_checkpoint, tree_state)
+from hostile import (assert_one_line_error, mtk, mtk_here, sample, sample_here, set_store_names, setup_mtk, store,
+                     store_here, store_names, strays, tiny_checkpoint, tree_state)
 
 
 BAD_NAMES = {
@@ -169,3 +169,30 @@ def test_destination_inside_or_around_the_source_is_refused(tmp_path, where):
     run = mtk("convert", data, dst, "--to", "zarr", "--overwrite")
     assert_one_line_error(run, str(dst.name) if where == "inside" else str(tmp_path.name))
     assert tree_state(tmp_path) == before
+
+
+#: names that a folder cannot give back as they were written (issue #24): hidden parts, and every character
+#: ``str.splitlines()`` splits on (split lists are read back line by line)
+UNREADABLE_NAMES = {"leading-dot": ".hidden", "dot-part": "humanml/.000001", "u2028": "walk\u2028000001",
+                    "u2029": "walk\u2029000001", "u0085": "walk\x85000001", "form-feed": "walk\x0c000001",
+                    "group-separator": "walk\x1d000001"}
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".h5"])
+@pytest.mark.parametrize("kind", sorted(UNREADABLE_NAMES))
+def test_a_name_that_would_not_read_back_is_refused(tmp_path, suffix, kind):
+    """A store name with a hidden part or a line separator is refused before anything is written, by every
+    target (an npy folder, another store), and reported by validate: never written and then lost."""
+    bad = UNREADABLE_NAMES[kind]
+    src = store_here(sample_here(tmp_path / "src", count=4), tmp_path / f"data{suffix}")
+    names = store_names(src)
+    names[1] = bad
+    set_store_names(src, names)
+    before = tree_state(tmp_path)
+    for out in (tmp_path / "copy", tmp_path / "copy.zarr"):
+        run = mtk_here("convert", src, out, "--to", "npy" if out.suffix == "" else "zarr")
+        line = assert_one_line_error(run, src.name)
+        assert repr(bad)[1:-1] in line, line
+        assert tree_state(tmp_path) == before
+    run = mtk_here("validate", src)
+    assert run.code in (1, 2) and repr(bad)[1:-1] in run.output, run.output

@@ -13,11 +13,12 @@ Contract asserted here:
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
 import pytest
-from hostile import assert_one_line_error, mtk, sample, setup_mtk, tiny_checkpoint, tree_state
+from hostile import assert_one_line_error, mtk, mtk_here, sample, setup_mtk, tiny_checkpoint, tree_state
 
 
 
@@ -111,3 +112,19 @@ def test_detokenize_hostile_pickle(tmp_path, tokens, kind, target):
     assert_one_line_error(run, "all_data.pkl")
     assert not out.exists()
     assert tree_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_plain_pickle_of_any_protocol_is_read(tmp_path, protocol):
+    """Issue #24: an ``all_data.pkl`` of plain data written at pickle protocol 0, 1 or 2 (``bytes`` spelled
+    through ``_codecs.encode``, ``complex`` through ``builtins``) loads like one of protocol 4: no false alarm."""
+    codes = np.array([[3, 1, 4, 1, 5]], dtype=np.int32)
+    document = {"text_data": {"humanml/000001": ["a person walks#a/DET#0.0#0.0\n"]},
+                "code_data": {"humanml/000001": codes, "000002": np.zeros((1, 0), np.int32)},
+                "file_names": ["humanml/000001", "000002"], "extra": [b"raw", 1 + 2j, 2**70, None]}
+    pkl = tmp_path / "all_data.pkl"
+    pkl.write_bytes(pickle.dumps(document, protocol=protocol))
+    run = mtk_here("inspect", pkl, "--json")
+    assert run.code == 0, run.output
+    report = json.loads(run.stdout)
+    assert report["details"]["motions"] == 2 and report["details"]["tokens"] == 5

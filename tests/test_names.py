@@ -11,10 +11,23 @@ from mtk.errors import BadInputError, BadNameError, DuplicateNameError
 from mtk.io.names import check_name, check_names, name_problem, output_path
 from mtk.io.small_text import read_small_text
 
-GOOD = ["000001", "humanml/000002", "a b/c-d_e.f", ".hidden", "a.", "...", "a/..b", "x" * 255, "é/ü"]
+GOOD = ["000001", "humanml/000002", "a b/c-d_e.f", "a.", "a..b", "x" * 255, "é/ü", "a\xa0b", "日本/動き"]
 BAD = {"": "is empty", "../x": "'..'", "a/../b": "'..'", "./a": "'.'", "a/.": "'.'", "/abs": "absolute",
        "a//b": "empty part", "a/": "empty part", "a\\b": "backslash", "a\x00b": "control", "a\x1bb": "control",
-       "a\nb": "control", "x" * 256: "longer than 255", "/".join(["x" * 200] * 6): "characters long"}
+       "a\nb": "control", "x" * 256: "longer than 255", "/".join(["x" * 200] * 6): "characters long",
+       ".hidden": "starting with '.'", "a/..b": "starting with '.'", "...": "starting with '.'",
+       "a\x85b": "line separator", "a\u2028b": "line separator", "a\u2029b": "line separator",
+       "a\x9fb": "control"}
+
+
+def test_no_name_holds_a_character_that_splitlines_splits_on():
+    """Split lists are read back with ``str.splitlines()``: a name must be one line of them."""
+    separators = [c for c in map(chr, range(0x110000)) if len(f"a{c}b".splitlines()) > 1]
+    assert len(separators) >= 10
+    for c in separators:
+        assert name_problem(f"a{c}b"), repr(c)
+        with pytest.raises(BadNameError):
+            check_names([f"{i:06d}" for i in range(10)] + [f"a{c}b"], "train.txt")
 
 
 @pytest.mark.parametrize("name", GOOD)

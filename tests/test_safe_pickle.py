@@ -30,14 +30,15 @@ class _Evaluates:
         return (eval, (f"open({self.target!r}, 'w').write('x')",))
 
 
-@pytest.mark.parametrize("protocol", [3, 4, 5])
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_plain_data_and_arrays_round_trip(protocol):
     value = {"text_data": {"a/b": ["a person walks\n", "line two\n"]},
              "code_data": {"a/b": np.array([[1, 2, 63999]], dtype=np.int32)},
              "file_names": ["a/b"], "floats": [1.5, float("inf")], "none": None, "flag": True,
              "tuple": (1, "x"), "bytes": b"\x00", "scalar": np.float32(2.5),
              "fortran": np.asfortranarray(np.arange(6, dtype=np.float64).reshape(2, 3)),
-             "empty": np.zeros((1, 0), dtype=np.int32)}
+             "empty": np.zeros((1, 0), dtype=np.int32), "complex": [1 + 2j, np.complex64(3j)],
+             "strings": np.array(["ab", "c"]), "big": 2**70, "raw": bytes(range(256))}
     loaded = safe_loads(pickle.dumps(value, protocol=protocol))
     assert loaded.keys() == value.keys()
     np.testing.assert_array_equal(loaded["code_data"]["a/b"], value["code_data"]["a/b"])
@@ -46,6 +47,16 @@ def test_plain_data_and_arrays_round_trip(protocol):
     assert loaded["empty"].shape == (1, 0)
     assert loaded["text_data"] == value["text_data"] and loaded["tuple"] == (1, "x")
     assert loaded["scalar"] == np.float32(2.5)
+    assert loaded["complex"] == value["complex"] and loaded["raw"] == value["raw"] and loaded["big"] == 2**70
+    np.testing.assert_array_equal(loaded["strings"], value["strings"])
+
+
+@pytest.mark.parametrize("call", [b"c_codecs\nencode\n(X\x01\x00\x00\x00aX\x05\x00\x00\x00utf-8tR.",
+                                  b"cbuiltins\ncomplex\n(X\x01\x00\x00\x00aK\x01tR."])
+def test_the_allowed_helpers_take_plain_arguments_only(call):
+    """``_codecs.encode`` only to latin-1, ``complex`` only from numbers."""
+    with pytest.raises(BadInputError, match="not a readable pickle"):
+        safe_loads(call)
 
 
 @pytest.mark.parametrize("payload", [_WritesFile, _Evaluates])

@@ -137,7 +137,8 @@ def test_codebook_statistics():
     assert perplexity(np.array([0, 9, 0])) == pytest.approx(1.0)
     assert usage(counts) == pytest.approx(3 / 5)
     assert most_frequent(counts, 2) == [(1, 2), (2, 1)]
-    assert code_counts(np.array([7]), 5).size == 8  # codes beyond the size are kept, not dropped
+    beyond = code_counts(np.array([7, 2**31 - 1, 1]), 5)  # codes beyond the size are counted together, not
+    assert beyond.tolist() == [0, 1, 0, 0, 0, 2]        # dropped; memory follows the size, not the codes
 
 
 def test_inspect_reports_usage_perplexity_and_top_codes(tmp_path, mtk_cli):

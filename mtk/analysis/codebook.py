@@ -14,11 +14,15 @@ from mtk.analysis.inspection import Report
 
 
 def code_counts(codes: np.ndarray | Sequence[np.ndarray], size: int) -> np.ndarray:
-    """How often each code occurs in ``codes`` (one array or several), as int64 of length ``size`` or more
-    (longer when some code is >= ``size``). Codes must be non-negative integers."""
+    """How often each code occurs in ``codes`` (one array or several), as int64 of length ``size``, or
+    ``size + 1`` when some code is >= ``size``: the last entry then counts all of those (memory follows
+    ``size``, never the largest code). Codes must be non-negative integers."""
     arrays = [codes] if isinstance(codes, np.ndarray) else list(codes)
     flat = [np.asarray(a).reshape(-1).astype(np.int64, copy=False) for a in arrays]
     joined = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+    beyond = joined >= size
+    if beyond.any():
+        joined = np.where(beyond, size, joined)
     return np.bincount(joined, minlength=size).astype(np.int64, copy=False)
 
 

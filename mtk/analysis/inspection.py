@@ -17,6 +17,9 @@ from mtk.schemas import Layout
 Level = Literal["error", "warning", "info"]
 #: the training window of MotionMillion's tokenizer config is 96; 64 is the common VQ window
 TRAINING_WINDOW = 64
+#: frames of features inspected at once: memory stays ~8 KB per frame of the window (~130 MB) at any length;
+#: the content checks (6D, contacts, heading, velocities, frame rate) read the first window
+INSPECT_WINDOW = 16_384
 #: widths of (T, D) arrays that sit beside feature files but are not features
 OTHER_WIDTHS = {
     85: "SMPL parameters as the 272 pipeline saves them (smpl_85: 66 axis-angle for 22 joints, "
@@ -80,12 +83,42 @@ def block_stats(name: str, start: int, stop: int, values: np.ndarray) -> BlockSt
                       float(finite.std()))
 
 
+class Moments:
+    """Min, max, mean and std of the finite values of a block, accumulated window by window (Chan's merge of
+    counts, means and squared deviations: the same figures as :func:`block_stats` on the whole, to rounding)."""
+
+    def __init__(self, name: str, start: int, stop: int):
+        self.name, self.start, self.stop = name, start, stop
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.low, self.high = np.inf, -np.inf
+
+    def add(self, values: np.ndarray) -> None:
+        v = np.asarray(values, dtype=np.float64)
+        finite = v[np.isfinite(v)]
+        if not finite.size:
+            return
+        n, mean = finite.size, float(finite.mean())
+        m2 = float(((finite - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.count * n / total
+        self.count = total
+        self.low, self.high = min(self.low, float(finite.min())), max(self.high, float(finite.max()))
+
+    def stats(self) -> BlockStats:
+        if not self.count:
+            return BlockStats(self.name, self.start, self.stop, *(float("nan"),) * 4)
+        return BlockStats(self.name, self.start, self.stop, self.low, self.high, self.mean,
+                          float(np.sqrt(self.m2 / self.count)))
+
+
 def sixd_deviations(features: np.ndarray, layout: Layout) -> np.ndarray:
     """Per-pair deviations of the stored 6D pairs from orthonormality: | |a|-1 |, | |b|-1 |, |a.b|, shape
     (3, T, pairs); no pairs when the layout stores no 6D rotations."""
     blocks = [features[:, b.slice] for b in layout.blocks if b.kind == "rotations_6d"]
     sixd = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(features), 0))
-    sixd = sixd.astype(np.float64).reshape(len(sixd), -1, 6)
+    sixd = sixd.astype(np.float64).reshape(len(sixd), sixd.shape[1] // 6, 6)
     a, b = sixd[..., :3], sixd[..., 3:]  # two columns or two rows: orthonormal either way
     return np.stack([np.abs(np.linalg.norm(a, axis=-1) - 1), np.abs(np.linalg.norm(b, axis=-1) - 1),
                      np.abs((a * b).sum(-1))])
@@ -99,16 +132,40 @@ def looks_normalized(features: np.ndarray, deviations: np.ndarray) -> bool:
     return float(np.median(deviations)) > 0.2 and abs(float(features.mean(dtype=np.float64))) < 0.5
 
 
-def describe_features(features: np.ndarray, layout: Layout | None, path: str, fps: float | None = None,
+def _scan_windows(features, blocks: list[tuple[str, int, int]]) -> tuple[np.ndarray, int, int | None, list]:
+    """The first window of ``features`` (any array-like whose row slices are arrays), the count of rows
+    holding NaN or Inf and the first of them, and the stats of each (name, start, stop) block, reading
+    :data:`INSPECT_WINDOW` rows at a time."""
+    frames = features.shape[0]
+    head = np.asarray(features[:INSPECT_WINDOW])
+    whole = frames <= INSPECT_WINDOW
+    moments = [Moments(*block) for block in blocks]
+    bad, first = 0, None
+    for start in range(0, frames, INSPECT_WINDOW):
+        part = head if start == 0 else np.asarray(features[start:start + INSPECT_WINDOW])
+        rows = ~np.isfinite(part).all(axis=1)
+        if rows.any():
+            first = start + int(np.argmax(rows)) if first is None else first
+            bad += int(rows.sum())
+        if not whole:
+            for m in moments:
+                m.add(part[:, m.start:m.stop])
+    stats = ([block_stats(name, a, b, head[:, a:b]) for name, a, b in blocks] if whole
+             else [m.stats() for m in moments])
+    return head, bad, first, stats
+
+
+def describe_features(features, layout: Layout | None, path: str, fps: float | None = None,
                       layout_requested: bool = False) -> Report:
-    """Report on a (T, D) feature array."""
+    """Report on (T, D) features: an array, or any array-like whose row slices are arrays (read
+    :data:`INSPECT_WINDOW` rows at a time, so memory does not grow with T)."""
     frames, dim = features.shape
     report = Report(path=path, kind="features", layout=layout.name if layout else None, frames=int(frames),
                     dim=int(dim), dtype=str(features.dtype))
-    nonfinite_rows = ~np.isfinite(features).all(axis=1)
-    if nonfinite_rows.any():
-        report.add("error", "nan_inf", f"{int(nonfinite_rows.sum())} of {frames} rows hold NaN or Inf "
-                   f"(first at row {int(np.argmax(nonfinite_rows))})")
+    blocks = [(b.name, b.start, b.stop) for b in layout.blocks] if layout is not None else [("all", 0, dim)]
+    head, bad, first, report.blocks = _scan_windows(features, blocks)
+    if bad:
+        report.add("error", "nan_inf", f"{bad} of {frames} rows hold NaN or Inf (first at row {first})")
     if layout is None:
         if dim in OTHER_WIDTHS:
             report.details["content"] = OTHER_WIDTHS[dim]
@@ -116,14 +173,15 @@ def describe_features(features: np.ndarray, layout: Layout | None, path: str, fp
         else:
             report.add("warning", "unknown_layout", f"{dim} columns match no known layout "
                        f"({', '.join(f'{name} = {lay.dim}' for name, lay in layouts().items())})")
-        report.blocks.append(block_stats("all", 0, dim, features))
         report.fps, report.fps_source = fps, OPTION if fps is not None else None
         return report
     rate = chosen_rate(fps, layout.fps)
     report.fps, report.fps_source = rate.value, rate.source
     report.duration_s = frames / report.fps
-    report.blocks = [block_stats(b.name, b.start, b.stop, features[:, b.slice]) for b in layout.blocks]
-    clean = features[~nonfinite_rows]
+    if frames > len(head):
+        report.add("info", "content_in_part", f"the content checks (6D, contacts, heading, velocities, frame rate) "
+                   f"read the first {len(head)} of {frames} frames")
+    clean = head[np.isfinite(head).all(axis=1)]
     deviations = sixd_deviations(clean, layout)
     normalized = looks_normalized(clean, deviations)
     report.details["normalized"] = normalized

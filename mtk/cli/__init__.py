@@ -7,6 +7,7 @@ and ``mtk inspect`` start fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 
@@ -50,8 +51,11 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="mtk")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or chatter (also when output is piped).")
+@click.option("--follow-links", is_flag=True,
+              help="Read through links inside a dataset, store or database that lead outside it (refused by "
+                   "default: a container is read only from files inside it).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, follow_links: bool) -> None:
     """mtk: motion dataset toolkit for HumanML3D-263, KIT-251 and 272-dim (MotionMillion) features.
 
     \b
@@ -63,6 +67,10 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["quiet"] = quiet
+    if follow_links:  # the environment carries it to worker processes
+        from mtk.io.contained import FOLLOW_LINKS_ENV
+
+        os.environ[FOLLOW_LINKS_ENV] = "1"
 
 
 def _interrupted(what: str) -> str:
@@ -95,15 +103,39 @@ def _group_failure(err: Exception):
     """The one-line error for a collective that another process of the group left hanging, or None."""
     processes = sys.modules.get("mtk.io.processes")
     return processes.group_failure(err) if processes else None
+
+
 QUIET_FLAGS = ("-q", "--quiet")
+#: the group's flags that may be given anywhere on the command line (before ``--``)
+GLOBAL_FLAGS = {"-q": QUIET_FLAGS, "--follow-links": ("--follow-links",)}
 
 
 def hoist_quiet(args: list[str]) -> list[str]:
-    """``-q``/``--quiet`` anywhere before ``--`` is the group's flag: move it to the front."""
+    """``-q``/``--quiet`` and ``--follow-links`` anywhere before ``--`` are the group's flags: move them to the
+    front."""
     end = args.index("--") if "--" in args else len(args)
-    if not any(arg in QUIET_FLAGS for arg in args[:end]):
+    given = [flag for flag, spellings in GLOBAL_FLAGS.items() if any(arg in spellings for arg in args[:end])]
+    if not given:
         return args
-    return ["-q", *(arg for arg in args[:end] if arg not in QUIET_FLAGS), *args[end:]]
+    spelled = {spelling for flag in given for spelling in GLOBAL_FLAGS[flag]}
+    return [*given, *(arg for arg in args[:end] if arg not in spelled), *args[end:]]
+
+
+def local_urls(args: list[str]) -> list[str]:
+    """Every ``file://`` URL on the command line (an argument, or an option's ``--opt=file://...``) replaced by
+    the local path it names, so that every command reads and writes it exactly there, with the local checks
+    (:func:`mtk.io.location.local_path`)."""
+    from mtk.io.location import LOCAL_SCHEMES, local_path
+
+    prefixes = tuple(f"{scheme}://" for scheme in LOCAL_SCHEMES)
+
+    def local(arg: str) -> str:
+        option, equals, value = arg.partition("=")
+        if arg.startswith("--") and equals and value.startswith(prefixes):
+            return f"{option}={local_path(value)}"
+        return str(local_path(arg)) if arg.startswith(prefixes) else arg
+
+    return [local(arg) for arg in args]
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -119,49 +151,68 @@ _show_python_warning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit codes 0 (ok), 1 (data has errors), 2 (bad input/usage)."""
+    from mtk.cli.streams import prepare, stdout_failure
+
+    prepare()
     warnings.showwarning = show_warning
     destination = sys.modules.get("mtk.io.destination")
-    if destination is not None:
+    if destination is not None:  # an earlier command in this process
         destination.start_command()
-    args = hoist_quiet(list(argv if argv is not None else sys.argv[1:]))
+    environment = dict(os.environ)
+    try:
+        code = _run(hoist_quiet(list(argv if argv is not None else sys.argv[1:])))
+    except SystemExit as done:  # click exits by itself after a write to a closed pipe
+        code = done.code if isinstance(done.code, int) else 1
+    finally:  # a command's settings (--follow-links) end with it
+        os.environ.clear()
+        os.environ.update(environment)
+    failed = stdout_failure()
+    sys.exit(code if failed is None else failed)
+
+
+def _run(args: list[str]) -> int:
+    """Run the command; its exit code, every error reported on one line (``--debug`` re-raises)."""
+    from mtk.cli.streams import stdout_failure
+
     debug = "--debug" in args
     try:
-        code = cli.main(args=args, prog_name="mtk", standalone_mode=False)
+        code = cli.main(args=local_urls(args), prog_name="mtk", standalone_mode=False)
     except MtkError as err:
         if debug:
             raise
         click.echo(f"mtk: error: {err.one_line()}", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.exceptions.Exit as err:
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.exceptions.NoArgsIsHelpError as err:
         err.show()
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.UsageError as err:
         command = err.ctx.command_path if err.ctx else "mtk"
         click.echo(f"mtk: error: {err.format_message()} (see {command} --help)", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except click.ClickException as err:
         click.echo(f"mtk: error: {err.format_message()}", err=True)
-        sys.exit(err.exit_code)
+        return err.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt) as err:
         stopped = _stopped_by_launcher(err)
         if stopped is not None:
             click.echo(_interrupted(str(stopped)), err=True)
             sys.exit(143)
         click.echo(_interrupted("aborted" if isinstance(err, click.exceptions.Abort) else "interrupted"), err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
+        return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence keeps errors to one line
+        broken = stdout_failure() if isinstance(err, OSError) else None
+        if broken is not None:  # writing the command's output to stdout failed
+            return broken
         if debug:
             raise
         fault = _group_failure(err) or _write_fault(err)
         if fault is not None:
             click.echo(f"mtk: error: {fault.one_line()}", err=True)
-            sys.exit(fault.exit_code)
+            return fault.exit_code
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
         click.echo(f"mtk: error: internal error: {type(err).__name__}: {message} "
                    "(run with --debug for the traceback and please report it)", err=True)
-        sys.exit(3)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 3
+    return code if isinstance(code, int) else 0

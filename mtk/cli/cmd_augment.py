@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mtk.cli import numbers
 from mtk.cli.common import RegistryChoice, layout_option, tree_layout, tree_options
 
 
@@ -17,7 +18,7 @@ from mtk.cli.common import RegistryChoice, layout_option, tree_layout, tree_opti
               help="Output format (default: DST's suffix, else the source's; a tree of .npy files gives an npy folder).")
 @layout_option
 @tree_options
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Reader threads.")
+@click.option("--workers", type=numbers.WORKERS, default=None, metavar="N", help="Reader threads.")
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
 def augment_command(src: str, dst: str, mirror: bool, to: str | None, layout: str | None, as_dataset: bool,
                     splits: str | None, workers: int | None, overwrite: bool) -> int:

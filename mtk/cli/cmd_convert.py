@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mtk.cli.common import RegistryChoice, fps_option, layout_option, tree_layout, tree_options
+from mtk.cli.numbers import FPS, WORKERS, Unit
 from mtk.cli.pfnn_options import pfnn_options
 
 
@@ -40,7 +41,7 @@ class ConvertCommand(click.Command):
 @tree_options
 @fps_option
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N", help="Worker processes.")
+@click.option("--workers", type=WORKERS, default=None, metavar="N", help="Worker processes.")
 @click.option("--resume", is_flag=True, default=None, help="Finish an interrupted conversion to DST (dataset targets).")
 @click.option("--skip-bad", is_flag=True, default=None,
               help="Skip unreadable source motions and list them at the end (dataset targets).")
@@ -51,13 +52,13 @@ class ConvertCommand(click.Command):
               help="BVH -> features: a JSON map of the 22 SMPL joints onto the file's joints (each a joint name or "
                    '{"between": ["A", "B"], "at": 0.5}); default: a built-in map found from the joint names '
                    "(SMPL, Mixamo, LaFAN1, CMU/PFNN).")
-@click.option("--unit", default=None, metavar="UNIT",
+@click.option("--unit", type=Unit(), default=None, metavar="UNIT",
               help="Joints/BVH -> features: the input's length unit (m, cm, mm, in, ft, cmu, or metres per unit); "
                    "default: detected from a BVH's legs, metres for a joints .npy.")
 @click.option("--up", type=click.Choice(["y", "z", "x", "-y", "-z", "-x"]), default=None,
               help="Joints/BVH -> features: the input's up axis; default: detected from a BVH's body, y for a "
                    "joints .npy.")
-@click.option("--source-fps", type=click.FloatRange(min=0, min_open=True), default=None, metavar="F",
+@click.option("--source-fps", type=FPS, default=None, metavar="F",
               help="Joints .npy -> features: the joints' frame rate (they carry none); they are resampled to the output "
                    "rate. Default: taken to be at the output rate.")
 @click.option("--trim", default=None, metavar="START:END",

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from mtk.cli import numbers
 from mtk.cli.common import console, emit_json, is_quiet, json_option, progress_bar
 
 @click.group("pfnn")
@@ -27,17 +28,17 @@ def pfnn_command() -> None:
 @click.argument("database")
 @click.option("--out", required=True, metavar="RUN", help="Run folder (net_latest.pth, net_best.pth, log.jsonl, "
               "training_curve.png).")
-@click.option("--epochs", type=float, default=20.0, show_default=True,
+@click.option("--epochs", type=numbers.EPOCHS, default=20.0, show_default=True,
               help="Passes over the training rows (PFNN: 20 macro-epochs = 20 passes).")
-@click.option("--batch-size", type=int, default=32, show_default=True, help="Rows per step and process.")
-@click.option("--lr", type=float, default=1e-4, show_default=True, help="Adam learning rate (betas 0.9, 0.999).")
-@click.option("--hidden", type=int, default=512, show_default=True, help="Hidden width (PFNN: 512).")
-@click.option("--val-fraction", type=float, default=0.1, show_default=True,
+@click.option("--batch-size", type=numbers.BATCH, default=32, show_default=True, help="Rows per step and process.")
+@click.option("--lr", type=numbers.LEARNING_RATE, default=1e-4, show_default=True, help="Adam learning rate (betas 0.9, 0.999).")
+@click.option("--hidden", type=numbers.HIDDEN, default=512, show_default=True, help="Hidden width (PFNN: 512).")
+@click.option("--val-fraction", type=numbers.FRACTION, default=0.1, show_default=True,
               help="Rows held out for validation, as whole clips.")
-@click.option("--evals", type=int, default=20, show_default=True, help="Validations (and saves) over the run.")
-@click.option("--log-every", type=int, default=100, show_default=True, metavar="N", help="Log losses every N steps.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True,
+@click.option("--evals", type=numbers.EVALS, default=20, show_default=True, help="Validations (and saves) over the run.")
+@click.option("--log-every", type=numbers.STEPS, default=100, show_default=True, metavar="N", help="Log losses every N steps.")
+@click.option("--seed", type=numbers.SEED, default=0, show_default=True)
+@click.option("--threads", type=numbers.THREADS, default=1, show_default=True,
               help="CPU threads when training on a CPU (more threads help only on an idle machine).")
 @click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default="no", show_default=True)
 @click.option("--resume", is_flag=True, help="Continue RUN from net_latest.pth with its own settings.")
@@ -135,7 +136,7 @@ def export_command(network: str, out: str, overwrite: bool) -> None:
 @pfnn_command.command("import")
 @click.argument("folder")
 @click.option("--out", required=True, metavar="NET", help="mtk network file to write (.pth).")
-@click.option("--fps", type=float, default=None, metavar="F",
+@click.option("--fps", type=numbers.FPS, default=None, metavar="F",
               help="Frame rate of the network's data (default: 60 for PFNN's 342 / 311 columns, else 30).")
 @click.option("--overwrite", is_flag=True, help="Replace NET.")
 def import_command(folder: str, out: str, fps: float | None, overwrite: bool) -> None:
@@ -147,8 +148,6 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
     from mtk.pfnn.netfile import save_network
 
     refuse_existing(out, overwrite)
-    if fps is not None and not fps > 0:
-        raise click.BadParameter("must be positive", param_hint="--fps")
     weights = import_demo(folder)
     if fps is not None:
         weights.meta.fps = fps
@@ -164,7 +163,7 @@ def import_command(folder: str, out: str, fps: float | None, overwrite: bool) ->
               help="Script, e.g. 'walk:3,turn-left:90,jog:4,stand:2' (seconds; turns in degrees).")
 @click.option("--follow", metavar="CLIP", default=None,
               help="Follow the root path of a clip: joints .npy (T, J, 3) in the network's units and rate, or a BVH.")
-@click.option("--seconds", type=float, default=None, help="Length (default: the script's or the clip's).")
+@click.option("--seconds", type=numbers.SECONDS, default=None, help="Length (default: the script's or the clip's).")
 @click.option("--out", required=True, metavar="FILE", help="walk.npy (world joints), walk.gif / .mp4, or walk.bvh.")
 @click.option("--responsive/--smooth", default=True, show_default=True,
               help="PFNN's responsive trajectory (bias 2 / 5), which holds a script's speeds, or its default "

@@ -5,15 +5,16 @@ from __future__ import annotations
 import click
 
 from mtk.cli.common import layout_option
+from mtk.cli.numbers import FPS, KEY_FRAMES
 
 
 @click.command("render")
 @click.argument("path")
 @click.option("--out", required=True, metavar="FILE", help="anim.gif, anim.mp4 (needs ffmpeg) or frames.png.")
-@click.option("--fps", type=float, default=None, metavar="F",
+@click.option("--fps", type=FPS, default=None, metavar="F",
               help="Frame rate of the picture (default: the motion's, at most 30; joints .npy play at 20).")
 @layout_option
-@click.option("--frames", type=click.IntRange(min=1), default=6, show_default=True,
+@click.option("--frames", type=KEY_FRAMES, default=6, show_default=True,
               help="Key frames in a .png strip.")
 @click.option("--overwrite", is_flag=True, help="Replace FILE if it exists.")
 def render_command(path: str, out: str, fps: float | None, layout: str | None, frames: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mtk.cli.numbers import SAMPLE_COUNT, SEED
 from mtk.features import layouts_on
 from mtk.schemas import SMPL22
 
@@ -15,8 +16,8 @@ LAYOUTS = [spec.name for spec in layouts_on(SMPL22)]
 @click.argument("out")
 @click.option("--layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
               help="Feature layout; also picks the folder layout (HumanML3D or MotionMillion).")
-@click.option("--count", type=int, default=200, show_default=True, help="Number of motions.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--count", type=SAMPLE_COUNT, default=200, show_default=True, help="Number of motions.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 def sample_command(out: str, layout: str, count: int, seed: int, overwrite: bool) -> int:
     """Write a procedural dataset to OUT: walking, running, turning, side-stepping, jumping and idling

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import click
 
+from mtk.cli.numbers import FEAT_BIAS, WORKERS
 from mtk.cli.common import emit_json, json_option, layout_option, tree_layout, tree_options
 
 
@@ -15,14 +16,14 @@ from mtk.cli.common import emit_json, json_option, layout_option, tree_layout, t
               help="Split to compute over (default: train when the dataset has one, else all; 'all' = every motion).")
 @click.option("--groups", type=click.Choice(["layout", "none"]), default="layout", show_default=True,
               help="layout: std averaged per layout group (HumanML3D 7 groups, 272 5 groups); none: per-dim std.")
-@click.option("--feat-bias", type=float, default=1.0, show_default=True, metavar="F",
+@click.option("--feat-bias", type=FEAT_BIAS, default=1.0, show_default=True, metavar="F",
               help="Divide the root and contact groups' std by F, as text-to-motion training does (usually 5).")
 @click.option("--out", "out_dir", default=None, metavar="DIR",
               help="Write the stats here in the dataset family's names and dtype (Mean.npy/Std.npy; with --feat-bias "
                    "on HumanML3D/KIT: text-to-motion's mean.npy/std.npy), plus stats.json.")
 @click.option("--check", nargs=2, default=None, metavar="MEAN STD",
               help="Identify the convention of existing stats files (against DATASET's motions when given).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--workers", type=WORKERS, default=None, metavar="N",
               help="Worker processes (default: the CPU count, at most 8).")
 @click.option("--strict", is_flag=True, help="Fail on a motion with NaN/Inf instead of skipping it.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files under --out.")

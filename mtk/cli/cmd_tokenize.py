@@ -6,6 +6,7 @@ from functools import partial
 
 import click
 
+from mtk.cli.numbers import BATCH
 from mtk.cli.common import RegistryChoice, layout_option, print_summary, progress_bar, tree_layout, tree_options
 
 
@@ -29,7 +30,7 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace exist
 @click.option("--split", default="all", show_default=True, help="Which motions: all, train, val, test ...")
 @click.option("--format", "format", type=RegistryChoice(partial(format_names, "tokens")), default="motionmillion",
               show_default=True, help="Tokens format.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--batch-size", type=BATCH, default=64, show_default=True,
               help="Motions encoded together (similar lengths are batched; codes equal one-at-a-time).")
 @mean_option
 @std_option

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from mtk.cli import numbers
 from mtk.cli.common import (console, emit_json, is_main_process, json_option, layout_option, print_note, print_summary,
                             progress_bar, tree_layout, tree_options)
 from mtk.cli.metrics_options import evaluator_options, print_table, require_evaluator, selected
@@ -45,7 +46,7 @@ class QuantizerOptionsCommand(click.Command):
             after = next(i for i, p in enumerate(self.params) if p.name == "codebook_size") + 1
             for offset, (key, (option, takers)) in enumerate(table.items()):
                 defaults = ", ".join(f"{name} {_option_default(QUANTIZERS[name], key)}" for name in takers)
-                kind = click.Choice(option.kind) if isinstance(option.kind, tuple) else option.kind
+                kind = click.Choice(option.kind) if isinstance(option.kind, tuple) else numbers.for_kind(option.kind)
                 self.params.insert(after + offset, click.Option(
                     [option.flag, key], type=kind, default=None, metavar=None if isinstance(option.kind, tuple)
                     else "X", help=f"{option.help[0].upper()}{option.help[1:]} (default: {defaults})."))
@@ -85,15 +86,6 @@ class QuantizerNameOption(click.Option):
         return super().get_help_record(ctx)
 
 
-def _milestones(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        return tuple(int(v) for v in value.replace(",", " ").split())
-    except ValueError:
-        raise click.BadParameter("give optimizer steps separated by commas, e.g. 300000,400000") from None
-
-
 def _eval_line(record: dict[str, Any]) -> str:
     return (f"iter {record['iter']}: MPJPE {record['mpjpe_mm']:.1f} mm, root {record['root_error_mm']:.1f} mm, "
             f"codes {record['codes_used']}/{record['codebook_size']} ({100 * record['usage']:.1f} %), "
@@ -118,32 +110,32 @@ def tokenizer_command() -> None:
 @click.option("--out", "out", required=True, metavar="RUN", help="Run folder (checkpoints, log.jsonl, config.json).")
 @click.option("--preset", cls=PresetOption, type=click.Choice(PRESET_NAMES), default=None)
 @click.option("--quantizer", cls=QuantizerNameOption, type=QuantizerChoice(), default=None)
-@click.option("--codebook-size", type=int, default=None, metavar="K",
+@click.option("--codebook-size", type=numbers.CODEBOOK, default=None, metavar="K",
               help="FSQ: 256..65536 from the levels table (65536 = 64,000 codes); VQ, VQ-VAE: any size "
                    "(default: as many codes as FSQ's); LFQ: a power of two.")
-@click.option("--iters", type=int, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
-@click.option("--batch-size", type=int, default=None, metavar="B",
+@click.option("--iters", type=numbers.STEPS, default=None, metavar="N", help="Optimizer steps in total, warm-up included.")
+@click.option("--batch-size", type=numbers.BATCH, default=None, metavar="B",
               help="Windows per process per step (on --resume: the run's global batch over the processes).")
-@click.option("--window", type=int, default=None, metavar="T", help="Training window in frames (even).")
-@click.option("--lr", type=float, default=None, help="Peak learning rate (AdamW).")
-@click.option("--warmup", type=int, default=None, metavar="N", help="Linear warm-up steps.")
-@click.option("--milestones", callback=_milestones, default=None, metavar="S1,S2",
+@click.option("--window", type=numbers.WINDOW, default=None, metavar="T", help="Training window in frames (even).")
+@click.option("--lr", type=numbers.LEARNING_RATE, default=None, help="Peak learning rate (AdamW).")
+@click.option("--warmup", type=numbers.WARMUP, default=None, metavar="N", help="Linear warm-up steps.")
+@click.option("--milestones", type=numbers.StepList(), default=None, metavar="S1,S2",
               help="Optimizer steps where the rate is multiplied by --gamma.")
-@click.option("--gamma", type=float, default=None, help="Decay factor at each milestone.")
-@click.option("--position-weight", type=float, default=None,
+@click.option("--gamma", type=numbers.DECAY, default=None, help="Decay factor at each milestone.")
+@click.option("--position-weight", type=numbers.LOSS_WEIGHT, default=None,
               help="Weight of the joint-position SmoothL1 term (default 0.5, as MotionMillion).")
-@click.option("--root-weight", type=float, default=None,
+@click.option("--root-weight", type=numbers.LOSS_WEIGHT, default=None,
               help="Weight of the root/heading SmoothL1 term (mm64k, small: 0 as MotionMillion; tiny: 1).")
-@click.option("--eval-every", type=int, default=None, metavar="N", help="Evaluate every N steps.")
-@click.option("--save-every", type=int, default=None, metavar="N", help="Save net_latest.pth every N steps.")
-@click.option("--log-every", type=int, default=None, metavar="N", help="Log training losses every N steps.")
+@click.option("--eval-every", type=numbers.STEPS, default=None, metavar="N", help="Evaluate every N steps.")
+@click.option("--save-every", type=numbers.STEPS, default=None, metavar="N", help="Save net_latest.pth every N steps.")
+@click.option("--log-every", type=numbers.STEPS, default=None, metavar="N", help="Log training losses every N steps.")
 @click.option("--eval-split", default=None, help="Split evaluated during training (default val, else test).")
 @click.option("--mixed-precision", type=click.Choice(["no", "fp16", "bf16"]), default=None,
               help="Autocast for the conv net; quantization always runs in float32.")
-@click.option("--workers", type=int, default=None, help="DataLoader worker processes (default 2).")
-@click.option("--threads", type=int, default=None,
+@click.option("--workers", type=numbers.LOADER_WORKERS, default=None, help="DataLoader worker processes (default 2).")
+@click.option("--threads", type=numbers.THREADS, default=None,
               help="CPU threads when training on a CPU (tiny: 1, faster for its small convs; else torch's).")
-@click.option("--seed", type=int, default=None)
+@click.option("--seed", type=numbers.SEED, default=None)
 @click.option("--resume", is_flag=True, help="Continue RUN from net_latest.pth with its settings.")
 @click.option("--overwrite", is_flag=True, help="Start over in a RUN folder that holds a run.")
 @json_option
@@ -205,7 +197,7 @@ TOKENIZER_METRICS = ("mpjpe", "fid", "rprecision", "mmdist", "diversity")
 @click.option("--ckpt", required=True, metavar="CKPT", help="mtk or MotionMillion checkpoint (.pth).")
 @click.option("--split", default=None, metavar="S",
               help="Split to evaluate (default: test when the dataset has one, else all; 'all' = every motion).")
-@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--batch-size", type=numbers.BATCH, default=32, show_default=True)
 @click.option("--metrics", "metrics", default="mpjpe", show_default=True, metavar="LIST",
               help="Comma-separated: mpjpe (MPJPE, pose MPJPE, root, acceleration, feature RMSE, codebook "
                    "usage), fid, rprecision, mmdist, diversity, or all. All but mpjpe need --evaluator.")

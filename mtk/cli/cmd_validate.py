@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mtk.cli.numbers import WINDOW
 from mtk.cli.common import emit_json, json_option, layout_option, print_report, tree_layout, tree_options
 
 
@@ -11,7 +12,7 @@ from mtk.cli.common import emit_json, json_option, layout_option, print_report, 
 @click.argument("dataset")
 @layout_option
 @tree_options
-@click.option("--window", type=click.IntRange(min=1), default=None, metavar="W",
+@click.option("--window", type=WINDOW, default=None, metavar="W",
               help="Training window in frames; shorter motions are reported (default 64).")
 @json_option
 def validate_command(dataset: str, layout: str | None, as_dataset: bool, splits: str | None, window: int | None,

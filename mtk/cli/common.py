@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
+from mtk.cli.numbers import FPS
 from mtk.features import layout_names, layouts
 from mtk.io.processes import is_main_process
 from mtk.schemas import one_of
@@ -23,7 +24,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 layout_option = click.option("--layout", "layout", metavar="L", default=None,
                              help=f"Feature layout: {layout_names()} (default: detected from the width).")
 _LAYOUT_RATES = one_of([f"{spec.fps:g}" for spec in layouts().values()])
-fps_option = click.option("--fps", type=float, default=None, metavar="F",
+fps_option = click.option("--fps", type=FPS, default=None, metavar="F",
                           help=f"Frame rate (default: the layout's: {_LAYOUT_RATES}).")
 
 

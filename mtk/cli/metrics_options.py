@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mtk.cli import numbers
 from mtk.cli.common import console
 
 EVALUATOR_METRICS = ("fid", "rprecision", "mmdist", "diversity")
@@ -26,9 +27,9 @@ def evaluator_options(command: Callable) -> Callable:
         click.option("--text-model", "text_model", metavar="DIR", default=None,
                      help="272: the distilbert-base-uncased folder (config.json, vocab.txt, tokenizer files); "
                           "needs pip install 'mtk[eval]'."),
-        click.option("--replications", type=click.IntRange(1), default=20, show_default=True,
+        click.option("--replications", type=numbers.REPLICATIONS, default=20, show_default=True,
                      help="Passes over the split with new random captions, crops and batches; the papers use 20."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=numbers.REPLICATION_SEED, default=0, show_default=True,
                      help="Replication r draws from numpy's RandomState(seed + r)."),
     ]
     for option in reversed(options):

@@ -10,6 +10,9 @@ import math
 import os
 import stat
 import tokenize
+import zipfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,10 +20,13 @@ from typing import Literal
 import numpy as np
 
 from mtk.analysis.finite import require_finite
+from mtk.analysis.length import require_frames
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.features import get_layout, layout_dims, layout_for_dim, layout_names, layouts
+from mtk.formats.limits import zip_member_problem
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
+from mtk.io.location import require_local
 from mtk.schemas import Layout
 
 ArrayKind = Literal["features", "joints", "stats"]
@@ -41,8 +47,9 @@ class NpyHeader:
     offset: int
 
 
-def _read_header(handle, path: Path) -> NpyHeader:
-    """Parse the header at the start of the open ``handle`` and check it against the file size."""
+def _read_header(handle, path: Path, size: int | None = None) -> NpyHeader:
+    """Parse the header at the start of the open ``handle`` and check it against the file size (``size``:
+    the bytes of a stream that is not a file, such as an archive member)."""
     try:
         magic = handle.read(len(NPY_MAGIC))
         if magic != NPY_MAGIC:
@@ -61,7 +68,7 @@ def _read_header(handle, path: Path) -> NpyHeader:
         raise BadInputError(path, "holds pickled data (e.g. an object array), which mtk never unpickles",
                             "save it as a plain numeric array")
     header = NpyHeader(tuple(int(n) for n in shape), dtype, bool(fortran_order), handle.tell())
-    size = os.fstat(handle.fileno()).st_size
+    size = os.fstat(handle.fileno()).st_size if size is None else size
     declared = header.offset + math.prod(header.shape) * dtype.itemsize
     if declared != size:
         raise BadInputError(path, f"declares {header.shape} {dtype} ({declared} bytes with its header) but holds "
@@ -117,6 +124,75 @@ def load_npy(path: str | Path, mmap: bool = False) -> np.ndarray:
     return data.reshape(header.shape, order=order)
 
 
+def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (default: all) of an ``.npz`` archive, read without trusting it: the archive's
+    directory is checked first (:func:`mtk.formats.limits.zip_member_problem`: a deflate bomb is refused), each
+    member's ``.npy`` header against the member's size, before its array is allocated; no pickles, numbers
+    and fixed-width text only, one-line errors."""
+    path = Path(path)
+    handle = _open_npy(path)
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        handle.close()
+        raise BadInputError(path, f"is not a readable .npz archive: {first_line(err)}",
+                            "the file may be truncated or corrupted") from None
+    with handle, archive:
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        wanted = list(members) if keys is None else list(keys)
+        missing = [key for key in wanted if key not in members]
+        if missing:
+            raise BadInputError(path, f"has no array {missing[0]!r} (it holds {', '.join(members) or 'none'})")
+        found = {}
+        for key in wanted:
+            info = members[key]
+            if problem := zip_member_problem(info):
+                raise BadInputError(path, problem, "the archive is damaged or hostile")
+            try:
+                with archive.open(info) as member:
+                    header = _read_header(member, path / key, info.file_size)
+                    if header.dtype.kind not in "biufU":
+                        raise BadInputError(path / key, f"has dtype {header.dtype}, expected numbers or text")
+                    member.seek(0)
+                    found[key] = np.lib.format.read_array(member, allow_pickle=False)
+            except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as err:
+                raise BadInputError(path / key, f"is not readable: {first_line(err)}",
+                                    "the archive may be truncated or corrupted") from None
+        return found
+
+
+class NpyRows:
+    """The rows of a C-ordered 2-D ``.npy`` file, read on demand: ``rows[a:b]`` is a fresh array and nothing
+    stays mapped, so a reader of windows holds one window, whatever the file's length."""
+
+    def __init__(self, path: str | Path, header: NpyHeader):
+        self.path, self.header = Path(path), header
+        self.shape, self.dtype = header.shape, header.dtype
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("NpyRows reads contiguous rows only")
+        count = max(stop - start, 0)
+        width = self.shape[1]
+        with _open_npy(self.path) as handle:
+            handle.seek(self.header.offset + start * width * self.dtype.itemsize)
+            data = np.fromfile(handle, dtype=self.dtype, count=count * width) if count * width else \
+                np.empty(0, self.dtype)
+        if data.size != count * width:
+            raise BadInputError(self.path, "ended early", "the file may be truncated")
+        return data.reshape(count, width)
+
+
+def load_motion(path: str | Path) -> np.ndarray:
+    """A feature (T, D) or joints (T, J, 3) file to compute on: :func:`load_npy` after its header's frames
+    are checked against :data:`~mtk.analysis.length.MAX_FRAMES` (nothing is read of a longer one)."""
+    shape = npy_header(path).shape
+    if len(shape) in (2, 3):
+        require_frames(shape[0], path)
+    return load_npy(path)
+
+
 def array_kind(array: np.ndarray, path: str | Path) -> ArrayKind:
     """What a loaded array is, from its shape; rejects shapes mtk has no meaning for."""
     if array.ndim == 1:
@@ -159,8 +235,9 @@ class FeatureFile:
 
 
 def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
-    """Load a (T, D) feature file whose D matches a known layout (or ``layout``)."""
-    array = load_npy(path)
+    """Load a (T, D) feature file whose D matches a known layout (or ``layout``), of at most
+    :data:`~mtk.analysis.length.MAX_FRAMES` frames."""
+    array = load_motion(path)
     if array_kind(array, path) != "features":
         raise BadInputError(path, f"has shape {array.shape}; expected features (T, D)")
     require_finite(array, path)
@@ -173,7 +250,7 @@ def load_features(path: str | Path, layout: str | None = None) -> FeatureFile:
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` atomically (temporary sibling, then rename)."""
-    path = Path(path)
+    path = require_local(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, array, allow_pickle=False)
@@ -185,10 +262,15 @@ def detect(path: str) -> bool:
 
 
 def inspect(path: str, layout: str | None = None, fps: float | None = None):
-    """Report on a feature, joints or stats file."""
+    """Report on a feature, joints or stats file (features of any length are read in windows)."""
     from mtk.analysis.inspection import describe_features, describe_joints, describe_stats
 
-    array = load_npy(path)
+    header = npy_header(path)
+    if len(header.shape) == 2 and not header.fortran_order and header.shape[0] > 0 \
+            and header.dtype.kind in "biuf":
+        found = resolve_layout(header.shape[1], layout, path)
+        return describe_features(NpyRows(path, header), found, str(path), fps, layout_requested=layout is not None)
+    array = load_motion(path)
     kind = array_kind(array, path)
     if kind == "joints":
         return describe_joints(array, str(path), fps)

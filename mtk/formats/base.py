@@ -66,7 +66,8 @@ class DatasetReader(ABC):
 
     def fingerprint(self, name: str) -> str | None:
         """What a resumed conversion compares to find motion ``name`` unchanged since an interrupted run
-        converted it (a file's size and modification time); None where the format cannot tell cheaply."""
+        converted it (:func:`mtk.io.workdir.file_state` of its file, or of its store); None where the format
+        cannot tell cheaply."""
         return None
 
     @abstractmethod
@@ -140,6 +141,15 @@ class TokenWriter(ABC):
     def outputs(self, path: str | Path) -> list[Path]:
         """Every file or folder :meth:`write` makes for ``path`` (what must not exist without ``overwrite``)."""
         return [Path(path)]
+
+    def check(self, path: str | Path, overwrite: bool = False) -> None:
+        """Refuse, before any work is done, what :meth:`write` would refuse: an existing output without
+        ``overwrite``."""
+        from mtk.errors import DestinationExistsError
+
+        for target in self.outputs(path) if not overwrite else ():
+            if target.exists():
+                raise DestinationExistsError(target, "already exists", "pass --overwrite to replace it")
 
     @abstractmethod
     def write(self, path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:

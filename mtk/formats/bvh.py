@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.analysis.finite import require_finite
+from mtk.analysis.finite import require_bounded
+from mtk.analysis.length import require_frames
 from mtk.errors import BadInputError, MtkError
 from mtk.features import layouts, skeleton_for_joints
 from mtk.formats.registry import register_format
@@ -23,6 +24,12 @@ from mtk.io.atomic import atomic_file
 from mtk.mocap.maps import closest_map
 from mtk.schemas import SMPL22
 
+#: the frame times a BVH may declare: 1000 fps down to one frame a minute (0, NaN or 1e-300 would make a rate of
+#: nothing or of 10^300 frames a second)
+FRAME_TIME_RANGE = (1e-3, 60.0)
+#: the largest magnitude of an OFFSET or channel value: centimetres up to 100 km, degrees up to 27,000 turns;
+#: beyond it forward kinematics' sums overflow (an OFFSET of 1e308 gave joints of Inf)
+VALUE_LIMIT = 1e7
 _ROTATION_CHANNELS = {"xrotation": "X", "yrotation": "Y", "zrotation": "Z"}
 _POSITION_CHANNELS = {"xposition": 0, "yposition": 1, "zposition": 2}
 
@@ -157,8 +164,13 @@ def _motion_values(text: str, path: str) -> tuple[int, float, np.ndarray]:
         frame_time = float(lines[1].split(":", 1)[1]) if lines[1].strip().startswith("Frame Time") else None
     except (IndexError, ValueError):
         frames = frame_time = None
-    if frames is None or frame_time is None or frame_time <= 0:
+    if frames is None or frame_time is None:
         raise BadInputError(path, "has no valid 'Frames:' / 'Frame Time:' lines after MOTION")
+    require_frames(frames, path)  # before the values are parsed
+    low, high = FRAME_TIME_RANGE
+    if not low <= frame_time <= high:  # NaN fails too
+        raise BadInputError(path, f"has Frame Time {frame_time!r}, outside [{low:g}, {high:g}] seconds",
+                            "the frame time is the seconds per frame, e.g. 0.0333333 for 30 fps")
     try:
         values = np.array(lines[2].split() if len(lines) > 2 else [], dtype=np.float64)
     except ValueError:
@@ -179,6 +191,8 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     if not sep:
         raise BadInputError(path, "is not a BVH file (no MOTION section)")
     joints, end_sites = _parse_hierarchy(_Tokens(head.split(), path))
+    require_bounded(np.array([j.offset for j in joints] + [offset for _, offset in end_sites]), VALUE_LIMIT, path,
+                    "the HIERARCHY's OFFSETs must be finite lengths", "OFFSETs")
     frames, frame_time, values = _motion_values(motion.strip(), path)
     width = sum(len(j.channels) for j in joints)
     if width == 0:
@@ -186,7 +200,8 @@ def read_bvh(path: str | Path, scale: float = 1.0) -> BvhMotion:
     if frames <= 0 or values.size < frames * width:
         raise BadInputError(path, f"declares {frames} frames of {width} channels but holds {values.size} values",
                             "the file is truncated")
-    values = require_finite(values[: frames * width].reshape(frames, width), path)
+    values = require_bounded(values[: frames * width].reshape(frames, width), VALUE_LIMIT, path,
+                             "the MOTION block must hold finite channel values", "channel values")
 
     count = len(joints)
     rotations = np.broadcast_to(np.eye(3), (frames, count, 3, 3)).copy()

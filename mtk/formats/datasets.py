@@ -20,6 +20,7 @@ from mtk.errors import BadInputError, BadNameError, DuplicateNameError, MtkError
 from mtk.formats import registry
 from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion
+from mtk.io.location import local_path
 from mtk.schemas import Layout
 
 
@@ -33,8 +34,9 @@ def open_dataset(path: str | Path, layout: str | None = None, splits: str | Path
     A folder that is no known dataset is read as a tree of feature ``.npy`` files when ``layout`` names its
     features, and always when ``splits`` (a folder of split lists) is given.
     """
+    path = local_path(path)
     if splits is not None:
-        return registry.get("dataset", TREE_FORMAT).reader(str(path), layout=layout, splits=splits)
+        return registry.get("dataset", TREE_FORMAT).reader(str(path), layout=layout, splits=local_path(splits))
     try:
         entry = registry.detect(path, "dataset")
     except BadInputError:
@@ -67,6 +69,7 @@ def create_writer(path: str | Path, format: str, info: DatasetInfo, **options) -
     ``options``: ``overwrite``, ``resume`` and the writer's own (``chunk_frames``, ``shard_frames`` for
     Zarr/HDF5, ``family`` for npy folders).
     """
+    path = local_path(path)
     entry = registry.get("dataset", format)
     if entry.writer is None:
         writable = ", ".join(registry.names("dataset", writable=True))

@@ -7,15 +7,16 @@ killed conversion can resume.
 
 from __future__ import annotations
 
-import math
 import errno
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 
-from mtk.errors import BadInputError, MtkError
+from mtk.errors import BadInputError
 from mtk.formats.datasets import inspector
+from mtk.formats.limits import declared_problem, metadata_problem
 from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 from mtk.formats.registry import register_format
 from mtk.io.destination import is_url
@@ -48,6 +49,59 @@ def storage_problem(dataset) -> str | None:
     return f"{dataset.name} declares {shape[0]} rows in {needed} chunks but the file stores {stored}"
 
 
+def outside_problem(file) -> str | None:
+    """How the HDF5 ``file`` reaches outside itself, or None: an external link (an object in another file),
+    a dataset with external raw storage (its bytes in other files, any file on the machine) or a virtual
+    dataset (mapped from other datasets, in this file or others). mtk reads none of them: every byte it
+    reads lies inside the input. Asked of the file's links and creation properties, nothing is read."""
+    import h5py
+
+    found: list[str] = []
+
+    def visit(name: str, link) -> None:
+        if found:
+            return
+        if isinstance(link, h5py.ExternalLink):
+            found.append(f"{name} is an external link to {link.filename}:{link.path}")
+            return
+        if isinstance(link, h5py.SoftLink):
+            return
+        target = file.get(name)
+        if isinstance(target, h5py.Dataset):
+            plist = target.id.get_create_plist()
+            if plist.get_layout() == h5py.h5d.VIRTUAL:
+                found.append(f"{name} is a virtual dataset (mapped from other datasets)")
+            elif plist.get_external_count():
+                found.append(f"{name} keeps its data in external files ({plist.get_external(0)[0].decode()!r} ...)")
+
+    file.visititems_links(visit)
+    return found[0] if found else None
+
+
+def filter_problem(dataset) -> str | None:
+    """Why a filtered (compressed) dataset declares more than its chunks could decode to within the bounds of
+    :mod:`mtk.formats.limits` (a chunk decodes whole, whatever slice is read), or None."""
+    if dataset.chunks is None:
+        return None
+    itemsize = max(dataset.dtype.itemsize, 8)
+    chunk = math.prod(dataset.chunks) * itemsize
+    total = math.prod(int(n) for n in dataset.shape) * itemsize
+    stored = dataset.id.get_storage_size() if dataset.id.get_create_plist().get_nfilters() else total
+    problem = declared_problem(chunk, total, stored)
+    return None if problem is None else f"{dataset.name} {problem}"
+
+
+def attribute_problem(obj) -> str | None:
+    """Why an attribute of ``obj`` is too large to read (:data:`~mtk.formats.limits.METADATA_LIMIT`), or None."""
+    import h5py
+
+    for name in obj.attrs:
+        size = h5py.h5a.open(obj.id, name.encode()).get_storage_size()
+        if problem := metadata_problem(size):
+            return f"attribute {name!r} of {obj.name} {problem}"
+    return None
+
+
 def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -60,8 +114,6 @@ class Hdf5Writer(RaggedWriter):
     """Writes an HDF5 dataset file; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
 
     def __init__(self, path: str, info, **options):
-        if is_url(path):
-            raise MtkError(path, "HDF5 files are written to local paths only", "write a .zarr store to a URL")
         self.file = None
         super().__init__(path, info, **options)
 
@@ -167,18 +219,32 @@ class Hdf5Handle:
         import h5py
 
         self.file = h5py.File(path, "r", rdcc_nbytes=CHUNK_CACHE_BYTES)
-        self.attrs = {k: _python(v) for k, v in self.file.attrs.items()}
-        self.features = self.file["features"]
-        problem = next(filter(None, (storage_problem(self.file[key]) for key in ("features", "offsets", "names"))),
-                       None)
+        outside = outside_problem(self.file)
+        if outside:
+            self.file.close()
+            raise BadInputError(path, f"reaches outside itself: {outside}",
+                                "mtk reads only data stored inside the file; copy it in (h5repack) or rewrite it")
+        problem = attribute_problem(self.file) or next(filter(None, (
+            filter_problem(obj) or storage_problem(obj) if key in ("features", "offsets", "names", "texts")
+            else filter_problem(obj) for key, obj in self._datasets().items())), None)
         if problem:
             self.file.close()
             raise BadInputError(path, f"is damaged: {problem}", "the file is incomplete; rewrite it with mtk convert")
+        self.attrs = {k: _python(v) for k, v in self.file.attrs.items()}
+        self.features = self.file["features"]
         self.offsets = self.file["offsets"]
         self.names = self.file["names"].asstr()
         self.texts = self.file["texts"].asstr()
         self.read_block = 0  # direct reads (or h5py's chunk cache) serve motions and windows
         self.chunk_file = ChunkFile(self.features, path) if ChunkFile.supported(self.features) else None
+
+    def _datasets(self) -> dict:
+        """Every dataset in the file, by its path."""
+        import h5py
+
+        found: dict = {}
+        self.file.visititems(lambda key, obj: found.__setitem__(key, obj) if isinstance(obj, h5py.Dataset) else None)
+        return found
 
     def window(self, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self.features.shape[0])
@@ -203,6 +269,9 @@ class Hdf5Handle:
         if "stats" not in self.file:
             return None
         mean, std = self.file["stats/mean"], self.file["stats/std"]
+        problem = attribute_problem(mean)
+        if problem:
+            raise BadInputError(self.file.filename, f"is damaged: {problem}", "rewrite it with mtk convert")
         return mean[:], std[:], {k: _python(v) for k, v in mean.attrs.items()}
 
     def close(self) -> None:

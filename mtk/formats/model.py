@@ -115,6 +115,7 @@ class TokenSet:
             raise MtkError(None, "the codebook size is unknown", "pass the checkpoint the tokens came from")
         counts = code_counts(self.codes, self.codebook_size + 2)
         if counts.size > self.codebook_size + 2:
-            raise BadInputError(None, f"codes reach {counts.size - 1}, beyond the codebook of {self.codebook_size}")
+            top = max(int(c.max()) for c in self.codes if len(c))
+            raise BadInputError(None, f"codes reach {top}, beyond the codebook of {self.codebook_size}")
         counts[self.codebook_size] += len(self.codes)
         return counts

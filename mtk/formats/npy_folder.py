@@ -32,10 +32,12 @@ from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.registry import register_format
+from mtk.io.contained import Root
 from mtk.io.destination import Journal, is_url, prepare
 from mtk.io.names import check_names, output_path
 from mtk.io.small_text import read_small_text
 from mtk.io.testhooks import pause_point
+from mtk.io.workdir import file_state
 
 
 def folder_convention(path: str | Path) -> DatasetFolder | None:
@@ -58,6 +60,16 @@ def read_lines(path: Path) -> list[str]:
     return [line for line in read_small_text(path).splitlines() if line.strip()]
 
 
+def split_files(folder: Path, guard: Root) -> list[Path]:
+    """The ``.txt`` files below ``folder``, sorted; a link leading outside ``guard``'s root is refused and a
+    hidden file or folder skipped (as motions are)."""
+    found = []
+    for path in sorted(folder.rglob("*.txt")):
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            found.append(guard.check(path))
+    return found
+
+
 def text_lines(content: str) -> list[str]:
     """The lines of a text file, verbatim except for their ``\\n`` endings."""
     lines = content.split("\n")
@@ -69,17 +81,20 @@ def text_file_content(lines: Sequence[str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = ()) -> list[str]:
+def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = (), guard: Root | None = None) -> list[str]:
     """The names (relative paths without ``.npy``) of the ``.npy`` files under ``motion_dir``, sorted;
-    hidden entries and the top-level folders ``skip`` are left out."""
+    hidden entries and the top-level folders ``skip`` are left out; a link leading outside ``guard``'s root (by
+    default ``motion_dir``) is refused."""
+    guard = guard or Root(motion_dir)
     names: list[str] = []
-    stack = [(motion_dir, "")]
+    stack = [(guard.check(motion_dir), "")]
     while stack:
         folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith(".") or (not prefix and entry.name in skip):
                     continue
+                guard.check_entry(entry)
                 if entry.is_dir() and recursive:
                     stack.append((Path(entry.path), f"{prefix}{entry.name}/"))
                 elif entry.name.endswith(".npy") and entry.is_file():
@@ -87,18 +102,21 @@ def scan_names(motion_dir: Path, recursive: bool, skip: Sequence[str] = ()) -> l
     return check_names(sorted(names), motion_dir)
 
 
-def _read_splits(root: Path, folder: DatasetFolder) -> dict[str, list[str]]:
+def _read_splits(root: Path, folder: DatasetFolder, guard: Root) -> dict[str, list[str]]:
     base = root / folder.splits
     if folder.split_version is None:
-        files = {p.stem: p for p in sorted(base.glob("*.txt"))}
+        files = {p.stem: guard.check(p) for p in sorted(base.glob("*.txt")) if not p.name.startswith(".")}
     else:
-        files = {p.relative_to(base).with_suffix("").as_posix(): p for p in sorted(base.rglob("*.txt"))} \
+        files = {p.relative_to(base).with_suffix("").as_posix(): p for p in split_files(base, guard)} \
             if base.is_dir() else {}
     return {key: check_names(read_lines(p), p, unique=False) for key, p in files.items()}
 
 
-def load_stats_pair(mean_path: Path, std_path: Path, convention: str | None = None) -> Stats:
-    """A mean/std pair of (D,) vector files."""
+def load_stats_pair(mean_path: Path, std_path: Path, convention: str | None = None,
+                    guard: Root | None = None) -> Stats:
+    """A mean/std pair of (D,) vector files (checked to lie inside ``guard``'s root, when given)."""
+    for path in (mean_path, std_path) if guard else ():
+        guard.check(path)
     mean, std = load_npy(mean_path), load_npy(std_path)
     for path, vector in ((mean_path, mean), (std_path, std)):
         if vector.ndim != 1:
@@ -124,6 +142,7 @@ class NpyFolderReader(DatasetReader):
         if convention is None:
             raise BadInputError(path, "is not a dataset folder", f"expected {conventions_hint()}")
         self.convention = convention
+        self.guard = Root(self.root, "the dataset")
         self.motion_dir = self.root / convention.motions
         self._layout_request = layout
         self._info: DatasetInfo | None = None
@@ -136,7 +155,7 @@ class NpyFolderReader(DatasetReader):
         return self._info
 
     def _scan(self) -> DatasetInfo:
-        names = scan_names(self.motion_dir, recursive=self.convention.nested_names)
+        names = scan_names(self.motion_dir, recursive=self.convention.nested_names, guard=self.guard)
         stats = self._read_stats()
         dim = self._first_dim(names)
         if dim is None and stats is not None:
@@ -146,7 +165,7 @@ class NpyFolderReader(DatasetReader):
                                 "nothing to read")
         layout = resolve_layout(dim, self._layout_request, self.path)
         return DatasetInfo(layout=layout, fps=layout.fps if layout else 20.0, names=names,
-                           splits=_read_splits(self.root, self.convention), stats=stats,
+                           splits=_read_splits(self.root, self.convention, self.guard), stats=stats,
                            family=self.convention.name,
                            fps_source="layout default")
 
@@ -167,17 +186,18 @@ class NpyFolderReader(DatasetReader):
         mean_path, std_path = self.root / self.convention.mean, self.root / self.convention.std
         if not (mean_path.is_file() and std_path.is_file()):
             return None
-        return load_stats_pair(mean_path, std_path, self.convention.name)
+        return load_stats_pair(mean_path, std_path, self.convention.name, self.guard)
 
     def file(self, name: str) -> Path:
-        return self.motion_dir / f"{name}.npy"
+        """The motion file of ``name``, checked to lie inside the dataset."""
+        return self.guard.check(self.motion_dir / f"{name}.npy")
 
     def text_file(self, name: str) -> Path:
-        return self.root / "texts" / f"{name}.txt"
+        """The caption file of ``name``, checked to lie inside the dataset."""
+        return self.guard.check(self.root / "texts" / f"{name}.txt")
 
     def fingerprint(self, name: str) -> str | None:
-        found = self.file(name).stat()
-        return f"{found.st_size}:{found.st_mtime_ns}"
+        return file_state(self.file(name))
 
     def __len__(self) -> int:
         return len(self.info.names)
@@ -221,8 +241,6 @@ class NpyFolderWriter(DatasetWriter):
     for 263/251); atomic (temporary sibling, renamed on success)."""
 
     def __init__(self, path: str | Path, info: DatasetInfo, overwrite: bool = False, resume: bool = False):
-        if is_url(path):
-            raise MtkError(path, "npy folders are written to local paths only", "write a .zarr store to a URL")
         self.info = info
         self.convention = folder_for_layout(info.layout)
         self.dest = prepare(path, overwrite=overwrite, resume=resume)

@@ -22,8 +22,9 @@ from mtk.errors import BadInputError, MtkError
 from mtk.features import folder_for_layout
 from mtk.formats.datasets import inspector
 from mtk.formats.model import DatasetInfo, Stats
-from mtk.formats.npy_folder import NpyFolderReader, load_stats_pair, read_lines, scan_names
+from mtk.formats.npy_folder import NpyFolderReader, load_stats_pair, read_lines, scan_names, split_files
 from mtk.formats.registry import register_format
+from mtk.io.contained import Root
 from mtk.io.names import check_names
 
 #: folders under the root that hold texts or split lists, not motions
@@ -33,11 +34,12 @@ STATS_NAMES = (("Mean.npy", "Std.npy"), ("mean.npy", "std.npy"))
 SPLIT_FILES = ("train", "val", "test")
 
 
-def _read_split_dir(folder: Path, recursive: bool) -> dict[str, list[str]]:
+def _read_split_dir(folder: Path, recursive: bool, guard: Root) -> dict[str, list[str]]:
     """Split lists under ``folder``: the usual names at its top, or every ``.txt`` below it (``recursive``),
-    keyed by their path without ``.txt``; a name that is not a motion name is refused (names are not paths)."""
-    files = (sorted(folder.rglob("*.txt")) if recursive
-             else [folder / f"{split}.txt" for split in SPLIT_FILES if (folder / f"{split}.txt").is_file()])
+    keyed by their path without ``.txt``; a name that is not a motion name is refused (names are not paths), and
+    a file reached through a link leaving ``guard``'s root."""
+    files = (split_files(folder, guard) if recursive
+             else [guard.check(folder / f"{split}.txt") for split in SPLIT_FILES if (folder / f"{split}.txt").is_file()])
     return {path.relative_to(folder).with_suffix("").as_posix(): check_names(read_lines(path), path, unique=False)
             for path in files}
 
@@ -51,6 +53,7 @@ class NpyTreeReader(NpyFolderReader):
         if not self.root.is_dir():
             raise MtkError(path, "is not a folder", "give the folder that holds the .npy files")
         self.motion_dir = self.root
+        self.guard = Root(self.root, "the dataset")
         self.splits_dir = None if splits is None else Path(splits)
         if self.splits_dir is not None and not self.splits_dir.is_dir():
             raise MtkError(splits, "no such folder of split lists", "give the folder holding train.txt etc.")
@@ -60,7 +63,8 @@ class NpyTreeReader(NpyFolderReader):
 
     def _scan(self) -> DatasetInfo:
         stats_files = {name for pair in STATS_NAMES for name in pair}
-        names = [n for n in scan_names(self.root, recursive=True, skip=RESERVED_DIRS) if n + ".npy" not in stats_files]
+        names = [n for n in scan_names(self.root, recursive=True, skip=RESERVED_DIRS, guard=self.guard)
+                 if n + ".npy" not in stats_files]
         if not names:
             raise BadInputError(self.path, "holds no .npy files", "give the folder tree of feature .npy files")
         layout = self._resolve(names)
@@ -80,22 +84,23 @@ class NpyTreeReader(NpyFolderReader):
 
     def _read_splits(self) -> dict[str, list[str]]:
         if self.splits_dir is not None:
-            return _read_split_dir(self.splits_dir, recursive=True)
-        found = _read_split_dir(self.root, recursive=False)
+            return _read_split_dir(self.splits_dir, recursive=True, guard=Root(self.splits_dir, "the split folder"))
+        found = _read_split_dir(self.root, recursive=False, guard=self.guard)
         if not found and (self.root / "split").is_dir():
-            found = _read_split_dir(self.root / "split", recursive=True)
+            found = _read_split_dir(self.root / "split", recursive=True, guard=self.guard)
         return found
 
     def _read_stats(self) -> Stats | None:
         for mean_name, std_name in STATS_NAMES:
             mean_path, std_path = self.root / mean_name, self.root / std_name
             if mean_path.is_file() and std_path.is_file():
-                return load_stats_pair(mean_path, std_path)
+                return load_stats_pair(mean_path, std_path, guard=self.guard)
         return None
 
     def text_file(self, name: str) -> Path:
+        """The caption file of ``name`` (in texts/ or beside the motion), checked to lie inside the tree."""
         parallel = self.root / "texts" / f"{name}.txt"
-        return parallel if parallel.is_file() else self.root / f"{name}.txt"
+        return self.guard.check(parallel if parallel.is_file() else self.root / f"{name}.txt")
 
     def iter(self, split: str | None = None):
         present = set(self.info.names)

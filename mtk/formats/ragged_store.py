@@ -28,7 +28,9 @@ from mtk.formats.base import DatasetReader, DatasetWriter
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.io.destination import Destination, Journal, prepare
 from mtk.io.names import check_name, check_names, name_index
+from mtk.io.location import is_url
 from mtk.io.testhooks import pause_point
+from mtk.io.workdir import source_identity
 
 FORMAT_VERSION = 1
 #: frames per chunk (the unit of reading) and per shard (the unit of writing); see docs/formats.md
@@ -36,6 +38,9 @@ CHUNK_FRAMES = 1024
 SHARD_FRAMES = 1024 * 16
 #: entries per chunk of the names/texts arrays
 TEXT_CHUNK = 4096
+#: a root attribute saying that every chunk of texts was written, empty ones too: a missing one is damage
+#: (stores written before it existed skip chunks of empty texts, so theirs are not checked)
+TEXT_CHUNKS_ATTR = "texts_complete"
 
 
 def created_by() -> str:
@@ -108,8 +113,11 @@ class RaggedWriter(DatasetWriter):
     """Buffers motions into whole shards and writes them through the backend's ``_write_rows``.
 
     Backends implement the abstract hooks below (``_create``, ``_reopen``, ``_write_rows``, ``_resize_rows``,
-    ``_write_vector``, ``_write_strings``, ``_set_attrs``, ``_close``).
+    ``_write_vector``, ``_write_strings``, ``_set_attrs``, ``_close``), and say whether they write URLs.
     """
+
+    #: whether the backend writes fsspec URLs (else a URL output is refused)
+    writes_urls = False
 
     def __init__(self, path: str, info: DatasetInfo, overwrite: bool = False, resume: bool = False,
                  chunk_frames: int = CHUNK_FRAMES, shard_frames: int = SHARD_FRAMES):
@@ -118,7 +126,7 @@ class RaggedWriter(DatasetWriter):
         self.info = info
         self.chunk_frames = chunk_frames
         self.shard_frames = shard_frames
-        self.dest: Destination = prepare(path, overwrite=overwrite, resume=resume)
+        self.dest: Destination = prepare(path, overwrite=overwrite, resume=resume, urls=self.writes_urls)
         self.journal = Journal(self.dest.journal)
         self.splits: dict[str, list[str]] = {}
         self.stats: Stats | None = None
@@ -219,6 +227,7 @@ class RaggedWriter(DatasetWriter):
             pass
 
     def add(self, motion: Motion) -> None:
+        check_name(motion.name, self.dest.final)
         features = np.asarray(motion.features)
         if features.ndim != 2 or features.shape[0] == 0:
             raise BadInputError(motion.name, f"has shape {features.shape}; expected features (T, D) with T > 0")
@@ -296,7 +305,7 @@ class RaggedWriter(DatasetWriter):
         self._set_attrs({
             "mtk_format": FORMAT_VERSION, "layout": layout.name if layout else None, "fps": float(self.info.fps),
             "dim": self.dim, "count": count, "total_frames": int(offsets[-1]), "created_by": created_by(),
-            "family": self.info.family,
+            "family": self.info.family, TEXT_CHUNKS_ATTR: True,
         })
 
     def _journal_texts(self) -> Iterator[str]:
@@ -419,6 +428,7 @@ class RaggedReader(DatasetReader):
         self._features = None
         self._texts = None
         self._info: DatasetInfo | None = None
+        self._fingerprint: str | None = None
 
     def __getstate__(self) -> dict:
         return {"path": self.path, "_layout_request": self._layout_request}
@@ -515,6 +525,13 @@ class RaggedReader(DatasetReader):
     def length(self, name: str) -> int:
         start, stop = self.span(name)
         return stop - start
+
+    def fingerprint(self, name: str) -> str | None:
+        """The state of the whole store (every file's :func:`~mtk.io.workdir.file_state`, hashed once per
+        reader): a resumed conversion refuses when anything in the store changed; None for URLs."""
+        if self._fingerprint is None and not is_url(self.path):
+            self._fingerprint = str(source_identity(self.path)[1])
+        return self._fingerprint
 
     def read(self, name: str) -> Motion:
         i = self.index(name)

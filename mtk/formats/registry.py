@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mtk.errors import BadInputError, MtkError
-from mtk.io.destination import is_url
+from mtk.io.location import is_url, local_path
 from mtk.schemas import one_of
 
 @dataclass(frozen=True)
@@ -150,8 +150,9 @@ def for_suffix(path: str | Path, kind: Kind) -> Format | None:
 
 
 def detect(path: str | Path, kind: Kind | None = None) -> Format:
-    """The format (of ``kind``) of ``path``; a one-line error when none fits."""
-    text = str(path)
+    """The format (of ``kind``) of ``path`` (a ``file://`` URL: the path it names); a one-line error when none
+    fits."""
+    text = str(local_path(path))
     if not is_url(text) and not Path(text).exists():
         raise MtkError(text, "no such file or folder", "check the path")
     for entry in formats(kind):
@@ -163,6 +164,7 @@ def detect(path: str | Path, kind: Kind | None = None) -> Format:
 
 def inspect(path: str | Path, layout: str | None = None, fps: float | None = None):
     """Detect ``path``'s format and describe it."""
+    path = local_path(path)
     entry = detect(path)
     if entry.inspect is None:
         raise MtkError(path, f"mtk cannot describe {entry.name} inputs yet")

@@ -15,10 +15,13 @@ import numpy as np
 
 from mtk.errors import BadInputError
 from mtk.formats.datasets import inspector
-from mtk.formats.ragged_store import TEXT_CHUNK, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
+from mtk.formats.limits import CHUNK_BYTES_LIMIT, declared_problem, metadata_problem
+from mtk.formats.frames import FRAME_HEAD_BYTES, frame_bytes
+from mtk.formats.ragged_store import TEXT_CHUNK, TEXT_CHUNKS_ATTR, RaggedReader, RaggedWriter, read_rows_direct, string_blocks
 from mtk.formats.registry import register_format
 from mtk.io.atomic import atomic_file
-from mtk.io.destination import is_url
+from mtk.io.contained import Root
+from mtk.io.location import Tree, is_url
 
 #: chunks in one shard index entry: (offset, nbytes) uint64; the index ends with a crc32c checksum
 INDEX_ENTRY_BYTES, INDEX_CHECKSUM_BYTES = 16, 4
@@ -30,55 +33,89 @@ def missing_shard(path: str, why: str = "a shard below the store's last frame") 
     return BadInputError(path, f"is missing ({why})", "the store is incomplete or damaged; rewrite it with mtk convert")
 
 
-#: the most one chunk (or shard) may declare: mtk's own are at most ~18 MB (16,384 frames x 272 float32)
-CHUNK_BYTES_LIMIT = 256 * 2**20
-#: an array read whole may declare this much without a look at its files ...
-SMALL_ARRAY_BYTES = 64 * 2**20
-#: ... and beyond it at most this many times the bytes its files hold (compressed codes reach ~2-10x)
-EXPANSION_LIMIT = 200
+#: the metadata documents of Zarr v3 (and v2) hierarchies, read whole by zarr
+METADATA_FILES = ("zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata")
 
 
-def oversized(array, folder: str | None) -> str | None:
-    """Why ``array`` declares more data than could be real (a damaged or hostile ``zarr.json``, or a small
-    compressed chunk that would decompress to gigabytes), or None. Checked before anything is read; ``folder``
-    is the array's local folder (None for URLs: then only the chunk size is bounded)."""
+def open_store(path: str):
+    """The Zarr group at ``path`` (local folder or URL) for reading, after the checks that read nothing of it:
+    no link inside a local store leads outside it, and every metadata document is at most
+    :data:`~mtk.formats.limits.METADATA_LIMIT` bytes (an 800 MB attribute is refused, not parsed)."""
+    import zarr
+
+    tree = Tree(path)
+    if not tree.url:
+        Root(path, "the store").check_tree()
+    for relative, size in tree.files():
+        if relative.rsplit("/", 1)[-1] in METADATA_FILES and (problem := metadata_problem(size)):
+            raise BadInputError(f"{path}/{relative}", problem, "the store's metadata is damaged; rewrite it")
+    return zarr.open_group(path, mode="r", zarr_format=3), tree
+
+
+def oversized(array, tree: Tree, key: str) -> str | None:
+    """Why ``array`` (at ``key`` in the store ``tree``) declares more data than could be real (a damaged or
+    hostile ``zarr.json``, or small compressed chunks that would decode to gigabytes), or None. Checked before
+    anything is read, by :func:`~mtk.formats.limits.declared_problem`; then every chunk's compressed frame
+    (:func:`frames_problem`)."""
     itemsize = max(int(getattr(array.dtype, "itemsize", 0) or 0), 8)
     chunk = math.prod(int(n) for n in (array.shards or array.chunks)) * itemsize
-    if chunk > CHUNK_BYTES_LIMIT:
-        return f"declares chunks of {chunk:,} bytes (at most {CHUNK_BYTES_LIMIT:,})"
     total = math.prod(int(n) for n in array.shape) * itemsize
-    if folder is None or total <= SMALL_ARRAY_BYTES:
+    return declared_problem(chunk, total, tree.bytes_below(key)) or frames_problem(array, tree, key)
+
+
+def frames_problem(array, tree: Tree, key: str) -> str | None:
+    """Why a compressed chunk of ``array`` would decode to more than
+    :data:`~mtk.formats.limits.CHUNK_BYTES_LIMIT` bytes, or None. The decoded size is read from the
+    compressor's frame header (:func:`~mtk.formats.frames.frame_bytes`) before zarr decodes anything; a frame
+    that does not say is refused. Chunk files, and the inner chunks of shards (located through the shard's
+    index), are all checked."""
+    from zarr.abc.codec import BytesBytesCodec
+    from zarr.codecs import ShardingCodec
+
+    codecs = array.metadata.codecs
+    sharding = codecs[0] if len(codecs) == 1 and isinstance(codecs[0], ShardingCodec) else None
+    inner = sharding.codecs if sharding is not None else codecs
+    if not any(isinstance(codec, BytesBytesCodec) for codec in inner):
         return None
-    stored = sum(entry.stat().st_size for entry in _files_below(folder))
-    if total > EXPANSION_LIMIT * stored:
-        return f"declares {total:,} bytes but its files hold {stored:,}"
+    per_shard = math.prod(int(s) // int(c) for s, c in zip(array.shards, sharding.chunk_shape)) if sharding else 0
+    for relative, size in tree.files(f"{key}/c"):
+        with tree.open(relative) as handle:
+            spans = _shard_spans(handle, size, per_shard, sharding) if sharding else [(0, size)]
+            for offset, length in spans:
+                handle.seek(offset)
+                head = handle.read(min(FRAME_HEAD_BYTES, length))
+                handle.seek(offset + max(length - 4, 0))
+                decoded = frame_bytes(head, handle.read(min(4, length)), length)
+                if decoded is None:
+                    return f"chunk {relative} is compressed without saying its decoded size"
+                if decoded > CHUNK_BYTES_LIMIT:
+                    return f"chunk {relative} would decode to {decoded:,} bytes (at most {CHUNK_BYTES_LIMIT:,})"
     return None
 
 
-def _files_below(folder: str):
-    """Every regular file below ``folder`` (not following links)."""
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _files_below(entry.path)
-        elif entry.is_file(follow_symlinks=False):
-            yield entry
+def _shard_spans(handle, size: int, per_shard: int, sharding) -> list[tuple[int, int]]:
+    """(offset, bytes) of every inner chunk a shard file's index lists (Zarr's sharding spec: (offset, nbytes)
+    uint64 pairs and a crc32c, at the file's end or start); the spans must lie inside the file."""
+    index_bytes = per_shard * INDEX_ENTRY_BYTES + INDEX_CHECKSUM_BYTES
+    handle.seek(0 if sharding.index_location.value == "start" else max(size - index_bytes, 0))
+    raw = handle.read(index_bytes)
+    if len(raw) != index_bytes:
+        return [(0, 0)]
+    index = np.frombuffer(raw[:-INDEX_CHECKSUM_BYTES], dtype="<u8").reshape(-1, 2)
+    used = index[index[:, 0] != EMPTY_CHUNK]
+    return [(int(o), int(n)) for o, n in used.tolist() if o + n <= size]
 
 
-def refuse_oversized(array, path: str, key: str) -> None:
-    """A one-line error naming ``path/key`` when :func:`oversized` finds a problem."""
-    folder = None if is_url(path) else os.path.join(path, key)
-    if problem := oversized(array, folder):
-        raise BadInputError(os.path.join(path, key), problem, "the store's metadata is damaged; rewrite it")
+def refuse_oversized(array, tree: Tree, key: str) -> None:
+    """A one-line error naming the store's ``key`` when :func:`oversized` finds a problem."""
+    if problem := oversized(array, tree, key):
+        raise BadInputError(f"{tree.root}/{key}", problem, "the store's metadata is damaged; rewrite it")
 
 
-def first_missing_shard(array, folder: str) -> str | None:
-    """The key (``c/<k>`` or ``c/<k>/0``) of the first shard (or chunk) of a local 1-D or 2-D ``array`` below its
-    declared rows that is absent, or None. Lists ``folder/c`` once: the cost follows the shards present, not
-    the shards declared (a damaged ``zarr.json`` may declare 10^12 rows)."""
+def first_missing_shard(array, tree: Tree, key: str) -> str | None:
+    """The key (``c/<k>`` or ``c/<k>/0``) of the first shard (or chunk) of a 1-D or 2-D ``array`` (at ``key``
+    in ``tree``, local or URL) below its declared rows that is absent, or None. Lists ``key/c`` once: the cost
+    follows the shards present, not the shards declared (a damaged ``zarr.json`` may declare 10^12 rows)."""
     encode = array.metadata.encode_chunk_key
     per = array.shards or array.chunks
     rest = (0,) * (array.ndim - 1)
@@ -86,11 +123,7 @@ def first_missing_shard(array, folder: str) -> str | None:
             or encode((1, *rest)) != "c/1" + "/0" * len(rest):  # another layout or key encoding: checked when read
         return None
     declared = -(-int(array.shape[0]) // int(per[0]))
-    try:
-        with os.scandir(os.path.join(folder, "c")) as entries:
-            present = sorted(k for k in (int(e.name) for e in entries if e.name.isdigit()) if k < declared)
-    except FileNotFoundError:
-        present = []
+    present = sorted(k for k in (int(n) for n in tree.names(f"{key}/c") if n.isdigit()) if k < declared)
     if len(present) == declared:
         return None
     gap = next((i for i, k in enumerate(present) if k != i), len(present))
@@ -107,6 +140,8 @@ def detect(path: str) -> bool:
 
 class ZarrWriter(RaggedWriter):
     """Writes a Zarr v3 store; see :class:`~mtk.formats.ragged_store.RaggedWriter` for the protocol."""
+
+    writes_urls = True
 
     def _create(self, dim: int, dtype: np.dtype) -> None:
         import zarr
@@ -148,7 +183,8 @@ class ZarrWriter(RaggedWriter):
         self.root.create_array(key, data=values, attributes=attrs or {}, overwrite=True)
 
     def _write_strings(self, key: str, values, count: int) -> None:
-        array = self.root.create_array(key, shape=(count,), dtype=str, chunks=(TEXT_CHUNK,), overwrite=True)
+        array = self.root.create_array(key, shape=(count,), dtype=str, chunks=(TEXT_CHUNK,), overwrite=True,
+                                       config={"write_empty_chunks": True})  # every chunk: see TEXT_CHUNKS_ATTR
         for start, block in string_blocks(values):
             array[start:start + len(block)] = np.array(block, dtype=object)
 
@@ -276,21 +312,19 @@ class ZarrHandle:
     """The open arrays of a store, as :class:`~mtk.formats.ragged_store.RaggedReader` expects them."""
 
     def __init__(self, path: str):
-        import zarr
-
-        self.root = zarr.open_group(path, mode="r", zarr_format=3)
+        self.root, self.tree = open_store(path)
         self.attrs = dict(self.root.attrs)
         self.features = self.root["features"]
         self.offsets = self.root["offsets"]
         self.names = self.root["names"]
         self.texts = self.root["texts"]
-        self.folder = None if is_url(path) else os.path.join(path, "features")
+        self.folder = None if self.tree.url else os.path.join(path, "features")
         for key in ("features", "offsets", "names", "texts"):
-            refuse_oversized(self.root[key], path, key)
-        for key in () if self.folder is None else ("features", "offsets", "names"):
+            refuse_oversized(self.root[key], self.tree, key)
+        for key in ("features", "offsets", "names", *(("texts",) if self.attrs.get(TEXT_CHUNKS_ATTR) else ())):
             array = self.root[key]
-            if missing := first_missing_shard(array, os.path.join(path, key)):
-                raise missing_shard(os.path.join(path, key, missing),
+            if missing := first_missing_shard(array, self.tree, key):
+                raise missing_shard(f"{path}/{key}/{missing}",
                                     f"{key} declares {array.shape[0]} rows, more than its files present hold")
         self.shard_files = ShardFiles(self.features, self.folder) if ShardFiles.supported(self.features, path) \
             else None
@@ -302,32 +336,34 @@ class ZarrHandle:
         stop = min(stop, self.features.shape[0])
         if self.shard_files is not None:
             return self.shard_files.rows(start, stop)
-        if self.folder is not None:  # zarr would read an absent shard as zeros
-            for k in range(start // self.bulk, -(-stop // self.bulk)):
-                key = self.features.metadata.encode_chunk_key((k, 0))
-                if not os.path.exists(os.path.join(self.folder, *key.split("/"))):
-                    raise missing_shard(os.path.join(self.folder, key))
+        for k in range(start // self.bulk, -(-stop // self.bulk)):  # zarr would read an absent shard as zeros
+            key = f"features/{self.features.metadata.encode_chunk_key((k, 0))}"
+            if not self.tree.exists(key):
+                raise missing_shard(f"{self.tree.root}/{key}")
         return np.asarray(self.features[start:stop])
 
-    def _group_arrays(self, name: str) -> dict:
-        """Every array under group ``name``, keyed by its path inside the group."""
+    def _whole(self, key: str) -> np.ndarray:
+        """The array at ``key``, read whole after :func:`refuse_oversized`."""
+        array = self.root[key]
+        refuse_oversized(array, self.tree, key)
+        return np.asarray(array[:])
+
+    def _group_arrays(self, name: str) -> list[str]:
+        """The keys of every array under group ``name``, relative to the group."""
         import zarr
 
         if name not in self.root:
-            return {}
-        return {key: array for key, array in self.root[name].members(max_depth=None)
-                if isinstance(array, zarr.Array)}
+            return []
+        return [key for key, array in self.root[name].members(max_depth=None) if isinstance(array, zarr.Array)]
 
     def splits(self) -> dict[str, tuple[np.ndarray, list[str]]]:
-        missing = {key: [str(n) for n in array[:]] for key, array in self._group_arrays("missing").items()}
-        return {key: (np.asarray(array[:]), missing.get(key, []))
-                for key, array in sorted(self._group_arrays("splits").items())}
+        missing = {key: [str(n) for n in self._whole(f"missing/{key}")] for key in self._group_arrays("missing")}
+        return {key: (self._whole(f"splits/{key}"), missing.get(key, [])) for key in sorted(self._group_arrays("splits"))}
 
     def stats(self):
         if "stats" not in self.root:
             return None
-        mean, std = self.root["stats/mean"], self.root["stats/std"]
-        return mean[:], std[:], dict(mean.attrs)
+        return self._whole("stats/mean"), self._whole("stats/std"), dict(self.root["stats/mean"].attrs)
 
     def check(self) -> None:
         if self.shard_files is not None:

@@ -6,6 +6,7 @@ is ever written through a path or link that was already there.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from mtk.io import commit
 from mtk.io.destination import check_destination
+from mtk.io.location import require_local
 from mtk.io.lock import process_running
 
 TEMP_MARK = ".tmp-"
@@ -31,8 +33,8 @@ def create_temp(path: str | Path, suffix: str = "") -> Path:
 
     Inside a partial output or work folder (which this run owns, under its lock) the name is fixed, so that
     a resumed run replaces a killed run's leftover; elsewhere it carries this process's id and a random part,
-    and the leftovers of dead processes are removed first."""
-    path = Path(path)
+    and the leftovers of dead processes are removed first. A URL other than ``file://`` is refused."""
+    path = require_local(path)
     if _inside_temporary(path):
         tmp = path.with_name(f".{path.name}{TEMP_MARK}{suffix}")
         commit.remove_path(tmp)  # a killed run's leftover (a link is unlinked, never followed)
@@ -71,11 +73,29 @@ def _inside_temporary(path: Path) -> bool:
     return any(part.endswith((".mtk-partial", ".mtk-work")) for part in path.absolute().parts[:-1])
 
 
+#: free bytes below which a failed write is taken for a full disk
+_NEARLY_FULL = 1 << 20
+
+
+def torch_save(document: object, path: str | Path) -> None:
+    """``torch.save(document, path)``; a failed write, which torch reports as a ``RuntimeError``, is raised as
+    the ``OSError`` of a full disk when the disk is nearly full, so that it reaches the user as one line."""
+    import torch
+
+    try:
+        torch.save(document, path)
+    except RuntimeError as err:
+        found = os.statvfs(Path(path).parent)
+        if found.f_bavail * found.f_frsize >= _NEARLY_FULL:
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from err
+
+
 @contextmanager
 def atomic_file(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """A fresh temporary sibling of ``path`` to write (ending in ``suffix``, for writers that go by the
     extension); it replaces ``path`` when the block succeeds and is removed in any case."""
-    path = Path(path)
+    path = require_local(path)
     tmp = create_temp(path, suffix)
     try:
         yield tmp
@@ -90,7 +110,8 @@ def write_together(name: str | Path, writers: dict[Path, Callable[[Path], object
     fresh empty file, or a fresh empty folder for the finals in ``folders``) and put them in place in one
     recorded commit named after ``name`` (:func:`mtk.io.commit.replace_all`): a kill leaves the old outputs,
     the new ones, or a record from which the next run finishes the commit."""
-    folders = set(folders)
+    writers = {require_local(final): write for final, write in writers.items()}
+    folders = {require_local(folder) for folder in folders}
     staged: list[tuple[Path, Path]] = []
     try:
         for final, write in writers.items():

@@ -19,6 +19,7 @@ from typing import Any
 
 from mtk.errors import DestinationExistsError, MtkError, first_line
 from mtk.io import commit
+from mtk.io.location import is_url, local_path, require_local
 
 PARTIAL_SUFFIX = ".mtk-partial"
 #: resumable work this process has started (kept after Ctrl-C; the CLI names it)
@@ -32,6 +33,9 @@ _WRITE_FAULTS = {
     errno.EACCES: ("is not writable (permission denied)", "write elsewhere or fix the folder's permissions"),
     errno.EPERM: ("is not writable (operation not permitted)", "write elsewhere or fix the folder's permissions"),
     errno.ENAMETOOLONG: ("has a name too long for the filesystem", "choose a shorter name"),
+    errno.EXDEV: ("lies on another filesystem than its folder (a mount point?), so it cannot be renamed into place",
+                  "write into a folder inside it"),
+    errno.EBUSY: ("is busy (a mount point?), so it cannot be replaced", "write into a folder inside it"),
 }
 #: the outputs this process has set out to write, in order (a write fault names the first, the command's)
 OUTPUTS: list[str] = []
@@ -42,10 +46,6 @@ def start_command() -> None:
     error messages name the current command's."""
     OUTPUTS.clear()
     RESUMABLE.clear()
-
-
-def is_url(path: str | Path) -> bool:
-    return "://" in str(path)
 
 
 def exists(path: str) -> bool:
@@ -78,6 +78,7 @@ def _first_existing(path: Path) -> Path:
 
 def check_parent(path: str | Path) -> None:
     """Refuse an output whose nearest existing ancestor is not a folder."""
+    path = local_path(path)
     if is_url(path):
         return
     final = Path(str(path).rstrip("/")).absolute()
@@ -89,13 +90,18 @@ def check_parent(path: str | Path) -> None:
                        "choose another output path")
 
 
-def check_destination(path: str | Path, overwrite: bool, sources: Iterable[str | Path] = ()) -> None:
-    """Every output's checks before anything is written: its parent is a folder; an existing output is a
-    regular file or folder (never a device, FIFO or socket) and needs ``overwrite``; it is not, and neither
-    contains nor lies inside, any of ``sources`` (after resolving ``..`` and symlinks)."""
+def check_destination(path: str | Path, overwrite: bool, sources: Iterable[str | Path] = (),
+                      urls: bool = False) -> None:
+    """Every output's checks before anything is written, for local paths and URLs alike: its parent is a
+    folder; an existing output is a regular file or folder (never a device, FIFO, socket or mount point) and
+    needs ``overwrite``; it is not, and neither contains nor lies inside, any of ``sources`` (after resolving
+    ``..`` and symlinks; URLs by their normalised text). A ``file://`` URL is the path it names; any other URL
+    is refused unless the writer writes through fsspec (``urls``)."""
+    path = local_path(path)
     if is_url(path):
-        if exists(str(path)) and not overwrite:
-            raise DestinationExistsError(path, "already exists", "pass --overwrite to replace it")
+        if not urls:
+            require_local(path)
+        _check_url_destination(str(path), overwrite, sources)
         return
     check_parent(path)
     final = Path(str(path).rstrip("/")).absolute()
@@ -104,25 +110,67 @@ def check_destination(path: str | Path, overwrite: bool, sources: Iterable[str |
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise MtkError(final, "exists and is not a regular file or folder (a device, FIFO or socket)",
                            "choose another output path")
+        if os.path.ismount(final):
+            raise MtkError(final, "is a mount point, which mtk cannot replace (outputs are renamed into place)",
+                           "write into a folder inside it")
         if not overwrite:
             raise DestinationExistsError(final, "already exists", "pass --overwrite to replace it")
     refuse_overlap(final, sources)
 
 
+def _check_url_destination(url: str, overwrite: bool, sources: Iterable[str | Path]) -> None:
+    """:func:`check_destination` for a URL: the same questions asked through fsspec."""
+    import fsspec
+
+    fs, bare = fsspec.core.url_to_fs(url)
+    bare = bare.rstrip("/")
+    parent = bare.rpartition("/")[0]
+    if parent and fs.isfile(parent):
+        raise MtkError(url, "lies inside a file, not a folder", "choose another output path")
+    if fs.exists(bare):
+        if not (fs.isfile(bare) or fs.isdir(bare)):
+            raise MtkError(url, "exists and is not a file or folder", "choose another output path")
+        if not overwrite:
+            raise DestinationExistsError(url, "already exists", "pass --overwrite to replace it")
+    refuse_overlap(url, sources)
+
+
 def refuse_overlap(path: str | Path, sources: Iterable[str | Path]) -> None:
     """Refuse an output that is, contains or lies inside one of ``sources`` (after resolving ``..`` and
     symlinks)."""
+    path = local_path(path)
     if is_url(path):
+        _refuse_url_overlap(str(path), sources)
         return
     final = Path(str(path).rstrip("/")).absolute()
     real = Path(os.path.realpath(final))
     for source in sources:
+        source = local_path(source)
         if is_url(source):
             continue
         src = Path(os.path.realpath(source))
         if real == src or src in real.parents or real in src.parents:
             relation = "is" if real == src else ("lies inside" if src in real.parents else "contains")
             raise MtkError(final, f"{relation} the source {source}", "write the output somewhere else")
+
+
+def _refuse_url_overlap(url: str, sources: Iterable[str | Path]) -> None:
+    """:func:`refuse_overlap` for a URL output: compared with the URL sources of the same filesystem."""
+    import fsspec
+
+    fs, bare = fsspec.core.url_to_fs(url)
+    bare = bare.rstrip("/")
+    for source in sources:
+        source = str(local_path(source)).rstrip("/")
+        if not is_url(source):
+            continue
+        other_fs, other = fsspec.core.url_to_fs(source)
+        other = other.rstrip("/")
+        if other_fs.protocol != fs.protocol:
+            continue
+        if other == bare or other.startswith(bare + "/") or bare.startswith(other + "/"):
+            relation = "is" if other == bare else ("lies inside" if bare.startswith(other + "/") else "contains")
+            raise MtkError(url, f"{relation} the source {source}", "write the output somewhere else")
 
 
 def _disk_full(error: OSError) -> bool:
@@ -256,18 +304,18 @@ def _own_partial(dest: Destination) -> bool:
 
 
 def prepare(path: str | Path, overwrite: bool = False, resume: bool = False,
-            sources: Iterable[str | Path] = ()) -> Destination:
+            sources: Iterable[str | Path] = (), urls: bool = False) -> Destination:
     """Check the destination (:func:`check_destination`) and set up its temporary sibling.
 
     A commit a killed run left half done is finished first. An existing destination needs ``overwrite``.
     With ``resume`` a killed run's sibling is kept and ``resuming`` is True; otherwise any stale sibling is
-    removed (a link planted there is unlinked, never followed).
+    removed (a link planted there is unlinked, never followed). ``urls``: the writer writes fsspec URLs.
     """
-    final = str(path).rstrip("/")
+    final = str(local_path(path)).rstrip("/")
     if not is_url(final):
         final = str(Path(final).absolute())
         commit.finish_interrupted(final)
-    check_destination(final, overwrite, sources)
+    check_destination(final, overwrite, sources, urls)
     dest = Destination(final, partial_sibling(final), resuming=False)
     if _own_partial(dest):
         if resume:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from mtk.errors import MtkError
 from mtk.io.commit import finish_interrupted
-from mtk.io.destination import check_parent, is_url
+from mtk.io.destination import check_parent
+from mtk.io.location import is_url, local_path
 
 LOCK_SUFFIX = ".mtk-lock"
 #: a lock file still without a pid is being created; older than this, its creator died before writing it
@@ -81,6 +82,7 @@ def exclusive(path: str | Path) -> Iterator[None]:
     Folders created to hold the lock are removed again when the block leaves them empty (a refused run).
     Once held, a commit that a killed run left half done is finished (:func:`finish_interrupted`).
     """
+    path = local_path(path)
     if is_url(path):
         yield
         return

@@ -1,9 +1,12 @@
 """Motion names are data, never paths: the one check every names loader and output path builder applies.
 
-A motion name is a relative, ``/``-separated path: each segment 1 to 255 characters, none of them ``.`` or
-``..``, no backslash, NUL or other control character, at most 1024 characters in all. Names come from files
-(store ``names`` arrays, split lists, ``all_data.pkl``, folder listings), so a bad one is a one-line
-:class:`~mtk.errors.BadNameError` naming the file it came from and the name.
+A motion name is a relative, ``/``-separated path: each segment 1 to 255 characters, none starting with ``.``
+(so no ``.`` or ``..`` part, and no hidden file or folder, which folder listings skip: a name is written only
+if it reads back), no backslash, no control character (C0, DEL, C1) and no line or paragraph separator
+(U+2028, U+2029) — every character ``str.splitlines()`` splits on is among them, so a name is always one
+line of a split list —, at most 1024 characters in all. Names come from files (store ``names`` arrays, split
+lists, ``all_data.pkl``, folder listings), so a bad one is a one-line :class:`~mtk.errors.BadNameError`
+naming the file it came from and the name.
 
 >>> check_names(["000001", "humanml/000002"], "train.txt")
 ['000001', 'humanml/000002']
@@ -23,9 +26,12 @@ from mtk.errors import BadNameError, DuplicateNameError
 
 MAX_SEGMENT = 255
 MAX_NAME = 1024
-_SEGMENT = rf"(?!\.\.?(?:/|\n|\Z))[^/\\\x00-\x1f\x7f]{{1,{MAX_SEGMENT}}}"
+#: what no name may hold: backslash, control characters (C0, DEL, C1) and line/paragraph separators
+_FORBIDDEN = "\\\\\x00-\x1f\x7f-\x9f\u2028\u2029"
+_SEGMENT = rf"(?!\.)[^/{_FORBIDDEN}]{{1,{MAX_SEGMENT}}}"
 _ONE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*\Z")
-HINT = "rename it: names are relative, '/'-separated paths without '..', '.', empty parts or control characters"
+HINT = ("rename it: names are relative, '/'-separated paths without empty parts, parts starting with '.', "
+        "control characters or line separators")
 
 
 def name_problem(name: object) -> str | None:
@@ -40,11 +46,13 @@ def name_problem(name: object) -> str | None:
         return f"is {len(name)} characters long (at most {MAX_NAME})"
     if name.startswith("/"):
         return "is an absolute path"
-    if re.search(r"[\\\x00-\x1f\x7f]", name):
-        return "holds a backslash or a control character"
+    if re.search(f"[{_FORBIDDEN}]", name):
+        return "holds a backslash, a control character or a line separator"
     segments = name.split("/")
     if any(s in (".", "..") for s in segments):
         return "has a '.' or '..' part"
+    if any(s.startswith(".") for s in segments):
+        return "has a part starting with '.' (a hidden file, which folder listings skip)"
     if "" in segments:
         return "has an empty part"
     return f"has a part longer than {MAX_SEGMENT} characters"
@@ -62,15 +70,15 @@ def check_name(name: object, source: str | Path | None, what: str = "motion name
 
 def _all_usable(names: list) -> bool:
     """A fast sufficient test that every name is usable: joined by "/", the names hold no "//" (an empty name or
-    part, a leading or trailing "/"), no "." or ".." part, nothing unprintable (control characters) and no
-    backslash, and none is longer than a part may be. A few string scans in C instead of a regular expression
-    per name; when it fails, each name is checked on its own."""
+    part, a leading or trailing "/"), no part starting with ".", nothing unprintable (control characters and
+    separators, and more) and no backslash, and none is longer than a part may be. A few string scans in C
+    instead of a regular expression per name; when it fails, each name is checked on its own."""
     try:
         joined = "/" + "/".join(names) + "/"  # type: ignore[arg-type]
     except TypeError:  # a name that is not a str
         return False
-    return (joined.isprintable() and "\\" not in joined and "//" not in joined and "/./" not in joined
-            and "/../" not in joined and max(map(len, names), default=0) <= MAX_SEGMENT)
+    return (joined.isprintable() and "\\" not in joined and "//" not in joined and "/." not in joined
+            and max(map(len, names), default=0) <= MAX_SEGMENT)
 
 
 def check_names(names: Iterable[object], source: str | Path | None, unique: bool = True) -> list[str]:

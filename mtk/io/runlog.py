@@ -1,15 +1,53 @@
-"""A training run's ``log.jsonl`` (and TensorBoard scalars when available), shared by the tokenizer and PFNN
-trainers; see docs/architecture.md."""
+"""A training run's folder and its ``log.jsonl`` (and TensorBoard scalars when available), shared by the
+tokenizer and PFNN trainers; see docs/architecture.md."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mtk.errors import MtkError
+from mtk.io.commit import remove_path
+from mtk.io.destination import check_parent
+from mtk.io.location import require_local
+
 LOG = "log.jsonl"
+
+
+@contextmanager
+def run_folder(path: str | Path, checkpoint: str) -> Iterator[Path]:
+    """A training run's folder, held to the rules of every output: its parent must be a folder, and it is the
+    output a failed write names (a full or read-only disk is one line, ``mtk.io.destination.write_fault``). A
+    run that fails before its first ``checkpoint`` (a refused dataset, a full disk) removes the folders it
+    created: nothing resumable was in them, and no empty run folder is left (in a single process; under
+    ``accelerate launch`` they stay)."""
+    folder = require_local(path, "a training run").absolute()
+    check_parent(folder)
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise MtkError(folder, "is a file, not a run folder", "choose another --out")
+    created: Path | None = None  # the outermost folder this run makes (None: the run folder exists)
+    probe = folder
+    while not os.path.lexists(probe):
+        created, probe = probe, probe.parent
+    try:
+        yield folder
+    except Exception:
+        if created is not None and not (folder / checkpoint).exists() and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            remove_path(created)
+        raise
+
+
+def write_json(path: Path, document: Any) -> None:
+    """``document`` as indented JSON at ``path``, atomically (a run's ``config.json``)."""
+    from mtk.io.atomic import atomic_file
+
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
 class RunLog:

@@ -1,9 +1,10 @@
 """Read pickles without running code: a restricted unpickler for plain data.
 
-Only dicts, lists, tuples, str, bytes, numbers, booleans, None and numeric numpy arrays come back. The only
-globals a pickle may name are numpy's array and scalar reconstructors and ``numpy.dtype``; anything else
-(``os.system``, ``builtins.eval``, a class) is refused with a one-line :class:`~mtk.errors.BadInputError`
-before it is looked up, so nothing a pickle names is ever imported or called.
+Only dicts, lists, tuples, str, bytes, numbers, booleans, None and numeric numpy arrays come back, at every
+pickle protocol (0 to 5). The only globals a pickle may name are numpy's array and scalar reconstructors,
+``numpy.dtype``, ``complex``, and the ``_codecs.encode(text, "latin1")`` and ``bytes()`` that protocols 0-2
+spell bytes with; anything else (``os.system``, ``builtins.eval``, a class) is refused with a one-line
+:class:`~mtk.errors.BadInputError` before it is looked up, so nothing a pickle names is ever imported or called.
 
 Sizes are bounded by the pickle's own: an array may not be declared larger than the pickle's bytes (its data
 must come from them), and the loaded value is walked once per container (a visited set), refusing cycles
@@ -31,6 +32,11 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     **{(f"numpy.{core}.numeric", "_frombuffer"): np._core.numeric._frombuffer for core in ("core", "_core")},
 }
 _RECONSTRUCT = {(f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")}
+#: how protocols 0-2 spell bytes (``_codecs.encode(text, "latin1")``); bounded: :func:`_latin1_bytes`
+_ENCODE = ("_codecs", "encode")
+#: ``complex(real, imag)`` and ``bytes()`` (empty bytes, protocols 0-2), under Python 3's and Python 2's names
+_COMPLEX = {("builtins", "complex"), ("__builtin__", "complex")}
+_BYTES = {("builtins", "bytes"), ("__builtin__", "bytes")}
 _PLAIN = (str, bytes, int, float, complex, bool, type(None), np.generic)
 #: items a pickle may expand to beyond one per byte (small pickles of a few plain values)
 _SLACK_ITEMS = 1024
@@ -46,12 +52,19 @@ class _TooLarge(Exception):
 
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, data: bytes):
-        super().__init__(io.BytesIO(data))
+        # latin1: a Python 2 pickle's str (an array's raw data among them) comes back unchanged
+        super().__init__(io.BytesIO(data), encoding="latin1")
         self.limit = len(data)
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _RECONSTRUCT:
             return self._reconstruct
+        if (module, name) == _ENCODE:
+            return _latin1_bytes
+        if (module, name) in _COMPLEX:
+            return _complex
+        if (module, name) in _BYTES:
+            return _empty_bytes
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
@@ -70,6 +83,25 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise _Refused("a persistent id")
+
+
+def _latin1_bytes(text: Any, encoding: Any = "latin1") -> bytes:
+    """``_codecs.encode`` as protocols 0-2 use it: a str to the bytes of its latin-1 code points, nothing else."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode called with {type(text).__name__}, {encoding!r}")
+    return text.encode("latin1")
+
+
+def _complex(real: Any = 0.0, imag: Any = 0.0) -> complex:
+    """``complex(real, imag)`` from two plain numbers, nothing else."""
+    if not all(isinstance(part, int | float) and not isinstance(part, bool) for part in (real, imag)):
+        raise pickle.UnpicklingError("complex called with values that are not numbers")
+    return complex(real, imag)
+
+
+def _empty_bytes() -> bytes:
+    """``bytes()``, which protocols 0-2 write for ``b""``."""
+    return b""
 
 
 def _children(item: Any) -> list:

@@ -22,6 +22,7 @@ from mtk.errors import MtkError
 from mtk.io.atomic import create_temp
 from mtk.io.commit import remove_path
 from mtk.io.destination import RESUMABLE
+from mtk.io.location import require_local
 from mtk.io.testhooks import pause_point
 
 WORK_SUFFIX = ".mtk-work"
@@ -30,29 +31,52 @@ KEY_FILE = "key"
 
 def work_path(destination: str | Path) -> Path:
     """``dir/name`` -> ``dir/.name.mtk-work``."""
-    final = Path(str(destination).rstrip("/")).absolute()
+    final = require_local(str(destination).rstrip("/"), "a resumable run's work").absolute()
     return final.with_name(f".{final.name}{WORK_SUFFIX}")
 
 
+#: inputs up to this size are identified by a hash of their content; larger ones by :func:`file_state`
+CONTENT_HASH_BYTES = 64 << 20
+
+
+def file_state(path: str | Path) -> str:
+    """A file's size, modification time, change time and inode: what a resumed run compares where hashing
+    the content is too costly. Restoring a modification time (``touch -d``, ``os.utime``) sets the change
+    time to now, and only the kernel sets that, so an edited file never passes for the old one; a copy (a new
+    inode) is taken for a changed file too."""
+    state = os.stat(path)
+    return f"{state.st_size}:{state.st_mtime_ns}:{state.st_ctime_ns}:{state.st_ino}"
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def source_identity(path: str | Path) -> list:
-    """What a resumed run must find unchanged of an input: a file's absolute path, size and modification
-    time; a folder's path and a hash of every file's relative name, size and modification time under it (so
-    that a resumed run refuses when a source changed); a URL by its name alone."""
+    """What a resumed run must find unchanged of an input: a file of at most :data:`CONTENT_HASH_BYTES` by
+    the hash of its content, a larger one by its :func:`file_state`; a folder by a hash of every file's
+    relative name and :func:`file_state` under it; a URL by its name alone (so a resumed run refuses when a
+    source changed, however its times were set)."""
     if "://" in str(path):
         return [str(path)]
     found = Path(path).absolute()
     if found.is_file():
-        state = found.stat()
-        return [str(found), state.st_size, state.st_mtime_ns]
+        size = found.stat().st_size
+        return [str(found), _content_hash(found) if size <= CONTENT_HASH_BYTES else file_state(found)]
     if not found.is_dir():
         return [str(found)]  # a missing input is reported by whoever opens it
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(found):
         dirs.sort()
         for name in sorted(files):
-            state = os.lstat(os.path.join(folder, name))
-            digest.update(f"{os.path.relpath(os.path.join(folder, name), found)}\0{state.st_size}\0"
-                          f"{state.st_mtime_ns}\n".encode())
+            file = os.path.join(folder, name)
+            state = os.lstat(file)
+            digest.update(f"{os.path.relpath(file, found)}\0{state.st_size}\0{state.st_mtime_ns}\0"
+                          f"{state.st_ctime_ns}\0{state.st_ino}\n".encode())
     return [str(found), digest.hexdigest()]
 
 

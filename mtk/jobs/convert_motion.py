@@ -16,7 +16,7 @@ from mtk.analysis.finite import COMPUTED_HINT, require_finite
 from mtk.analysis.frame_rate import FILE, FrameRate, chosen_rate, warn_if_doubtful
 from mtk.errors import BadInputError, MtkError
 from mtk.features import family_of, get_layout
-from mtk.formats.arrays import array_kind, load_features, load_npy, save_npy
+from mtk.formats.arrays import array_kind, load_features, load_motion, save_npy
 from mtk.formats.bvh import bvh_joint_name, read_bvh, smpl22_motion, write_bvh
 from mtk.io.atomic import refuse_existing
 from mtk.maths.resample import resample_motion
@@ -100,7 +100,7 @@ def _from_joints(src: str, spec: Layout, fps: float, reproduce_quirks: bool, tak
     any layout, or joints on the layout's own skeleton (KIT's 21, in KIT units)."""
     if take.joint_map is not None:
         raise MtkError(src, "--joint-map maps the joints of a BVH file", "a joints .npy must hold SMPL-22 joints")
-    array = load_npy(src)
+    array = load_motion(src)
     if array_kind(array, src) != "joints" or array.shape[1] not in (SMPL22.num_joints, spec.num_joints):
         own = f", {spec.skeleton.name} joints (T, {spec.num_joints}, 3)" if spec.skeleton is not SMPL22 else ""
         raise BadInputError(src, f"has shape {array.shape}; {spec.name} is made from SMPL-22 joints "

@@ -6,6 +6,7 @@ Joints ``.npy`` files carry no rate: they are taken to be at ``fps`` (default 20
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -14,12 +15,15 @@ import numpy as np
 from mtk.analysis.finite import require_finite
 from mtk.errors import BadInputError, MtkError
 from mtk.features import recover_joints, skeleton_for_joints, skeletons
-from mtk.formats.arrays import array_kind, load_npy, resolve_layout
+from mtk.formats.arrays import array_kind, load_motion, resolve_layout
 from mtk.io.atomic import atomic_file, refuse_existing
 from mtk.maths.resample import sample_times
 from mtk.render.stick_figure import Scene, animation, key_frames
 
 OUTPUTS = (".gif", ".mp4", ".png")
+#: the most frames a picture may hold: a GIF is assembled in memory (~420 KB a frame: 1,200 frames ~500 MB),
+#: an MP4 is streamed to ffmpeg (bounded by time: ~20 minutes of drawing)
+PICTURE_FRAMES = {".gif": 1_200, ".mp4": 36_000}
 _JOINTS_FPS = 20.0
 
 
@@ -31,7 +35,7 @@ def load_scene(path: str, layout: str | None = None) -> tuple[Scene, float | Non
 
         motion = read_bvh(path)
         return Scene(motion.positions(), motion.parents, motion.joint_names, f"{name} (BVH)"), motion.fps
-    array = require_finite(load_npy(path), path)
+    array = require_finite(load_motion(path), path)
     kind = array_kind(array, path)
     if kind == "features":
         found = resolve_layout(array.shape[1], layout, path)
@@ -61,6 +65,16 @@ def _writer(out: Path, fps: float):
     return FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
 
 
+def _refuse_long_picture(out: str, suffix: str, frames: int, fps: float) -> None:
+    """A one-line error when a picture would hold more than :data:`PICTURE_FRAMES` frames."""
+    limit = PICTURE_FRAMES[suffix]
+    if frames > limit:
+        slower = math.floor(limit * fps / frames * 1000) / 1000
+        other = "" if suffix == ".mp4" else ", or write an .mp4"
+        raise MtkError(out, f"would hold {frames:,} frames; a {suffix} holds at most {limit:,}",
+                       f"pass --fps {slower:g} or less{other}")
+
+
 def render_file(path: str, out: str, *, fps: float | None = None, layout: str | None = None,
                 overwrite: bool = False, frames: int = 6) -> str:
     """Render ``path`` to ``out`` (.gif, .mp4, or .png for a strip of ``frames`` key frames)."""
@@ -69,8 +83,6 @@ def render_file(path: str, out: str, *, fps: float | None = None, layout: str | 
     if suffix not in OUTPUTS:
         raise MtkError(out, f"cannot render to {suffix or 'a file without extension'}", "use .gif, .mp4 or .png")
     refuse_existing(out, overwrite, sources=[path])
-    if fps is not None and fps <= 0:
-        raise MtkError(None, f"--fps must be positive, got {fps:g}")
     scene, source_fps = load_scene(path, layout)
     with atomic_file(target, suffix) as tmp:
         if suffix == ".png":
@@ -80,6 +92,7 @@ def render_file(path: str, out: str, *, fps: float | None = None, layout: str | 
             source_fps = source_fps or fps or _JOINTS_FPS
             out_fps = fps or min(source_fps, 30.0)
             picks = np.round(sample_times(len(scene.joints), source_fps, out_fps)).astype(int)
+            _refuse_long_picture(out, suffix, len(picks), out_fps)
             writer = _writer(target, out_fps)
             animation(scene, picks.tolist(), out_fps).save(tmp, writer=writer)
             summary = (f"wrote {out}: {len(picks)} frames at {out_fps:g} fps ({len(picks) / out_fps:.1f} s) of a "

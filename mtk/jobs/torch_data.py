@@ -19,7 +19,8 @@ import torch
 from torch.utils.data import Dataset
 
 from mtk.analysis.finite import check_normalisation, require_finite
-from mtk.errors import MtkError
+from mtk.analysis.length import MAX_ENCODE_FRAMES, require_frames
+from mtk.errors import BadInputError, MtkError
 from mtk.formats.base import DatasetReader
 from mtk.formats.datasets import open_dataset
 
@@ -70,7 +71,10 @@ class _StoreDataset(Dataset):
 
     def normalize(self, features: np.ndarray, name: str) -> torch.Tensor:
         """(x - mean) / std in the features' precision (float64 sources stay exact until the cast); motion
-        ``name``'s features must be finite."""
+        ``name``'s features must be finite and of the dataset's width."""
+        if features.ndim != 2 or features.shape[1] != len(self.mean):
+            raise BadInputError(f"{self.path}: motion {name}", f"has shape {features.shape}; the dataset's "
+                                f"motions have {len(self.mean)} columns", "fix or remove it")
         require_finite(features, f"{self.path}: motion {name}")
         normalized = np.subtract(features, self.mean, dtype=np.result_type(features.dtype, np.float32))
         normalized /= self.std
@@ -137,6 +141,9 @@ class MotionDataset(_StoreDataset):
         self.names = self.all_names
         self.lengths = self.all_lengths
         longest = int(self.lengths.max()) if len(self.lengths) else 0
+        if not max_length and longest > MAX_ENCODE_FRAMES:  # every item is padded to the longest motion
+            name = self.names[int(self.lengths.argmax())]
+            require_frames(longest, f"{self.path}: motion {name}", MAX_ENCODE_FRAMES, "evaluates")
         self.max_length = int(max_length) if max_length else longest
 
     def __len__(self) -> int:

@@ -35,9 +35,12 @@ def read_weights(path: str | Path) -> dict[str, Any]:
     """The checkpoint at ``path`` as a dict, tensors on the CPU; one-line errors for anything else."""
     import torch
 
+    from mtk.formats.limits import refuse_zip_bomb
+
     path = Path(path)
     if not path.is_file():
         raise MtkError(path, "no such file", "check the path")
+    refuse_zip_bomb(path)
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
         stand_ins = [(Opaque, name) for name in unsafe]

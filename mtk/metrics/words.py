@@ -94,6 +94,7 @@ class WordVectors:
     @classmethod
     def load(cls, folder: str | Path) -> WordVectors:
         """Read the three ``our_vab_*`` files of ``folder``."""
+        from mtk.formats.arrays import load_npy
         from mtk.io.safe_pickle import safe_load
 
         folder = Path(folder)
@@ -103,10 +104,7 @@ class WordVectors:
                            "pass the folder of the released GloVe subset (our_vab_data.npy, our_vab_words.pkl, "
                            "our_vab_idx.pkl) with --glove")
         data_path = folder / GLOVE_FILES[0]
-        try:
-            vectors = np.load(data_path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as err:
-            raise BadInputError(data_path, f"is not a readable .npy array: {err}", "download it again") from None
+        vectors = load_npy(data_path)
         words, index = safe_load(folder / GLOVE_FILES[1]), safe_load(folder / GLOVE_FILES[2])
         if vectors.ndim != 2 or vectors.dtype.kind != "f" or not np.isfinite(vectors).all():
             raise BadInputError(data_path, f"holds a {vectors.dtype} array of shape {vectors.shape}",

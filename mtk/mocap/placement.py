@@ -19,6 +19,8 @@ from mtk.schemas import SMPL22
 
 #: unit name -> metres per unit (``cmu``: the CMU motion capture database's 1/0.45 inch)
 UNITS: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048, "cmu": 0.0254 / 0.45}
+#: metres per unit a number given as ``--unit`` may say (a micrometre to a kilometre; beyond, coordinates overflow)
+METRES_PER_UNIT = (1e-6, 1e3)
 #: the leg (hip to ankle) of an adult, in metres; detection picks the unit closest to it
 _LEG = 0.85
 #: a detected unit must give a leg within these bounds (metres), or the unit must be given
@@ -69,8 +71,9 @@ def parse_unit(text: str) -> tuple[str, float]:
         value = float(name)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise MtkError(None, f"--unit {text!r} is no unit", f"give one of {', '.join(UNITS)} or metres per unit")
+    if not math.isfinite(value) or not METRES_PER_UNIT[0] <= value <= METRES_PER_UNIT[1]:
+        raise MtkError(None, f"--unit {text!r} is no unit", f"give one of {', '.join(UNITS)} or metres per unit, "
+                       f"{METRES_PER_UNIT[0]:g} to {METRES_PER_UNIT[1]:g}")
     return f"{value:g} m", value
 
 

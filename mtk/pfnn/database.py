@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mtk.analysis.finite import finite_problem
 from mtk.errors import BadInputError, first_line
+from mtk.formats.arrays import load_npy, load_npz
+from mtk.io.contained import Root
 from mtk.io.small_text import read_small_text
 from mtk.pfnn.gait import LOCOMOTION
 from mtk.pfnn.schema import (
@@ -241,23 +243,31 @@ def detect(path: str) -> bool:
     return all(f"{k}.npy" in names for k in KEYS)
 
 
-def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, DatabaseLayout | None]:
+def database_root(path: Path) -> Root:
+    """The folder a PFNN database (a folder, or its ``database.npz``) is read from."""
+    return Root(path if path.is_dir() else path.parent, "the database folder")
+
+
+def read_pfnn_database(path: str | Path, values: bool = True,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, DatabaseLayout | None]:
     """X, Y, P and the layout beside the archive (None when there is no layout.json), checked for shape and
-    type; the layout is checked against the rows (:meth:`DatabaseLayout.from_document`)."""
+    type; the layout is checked against the rows (:meth:`DatabaseLayout.from_document`). Read only from
+    inside the database folder (:class:`~mtk.io.contained.Root`). With ``values`` (all but ``mtk inspect``,
+    which reports them) the rows are checked too (:func:`values_problem`)."""
     p = Path(path)
+    root = database_root(p)
     if p.is_dir():
-        p = p / DATABASE
-    try:
-        with np.load(p, allow_pickle=False) as archive:
-            X, Y, P = (archive[k] for k in KEYS)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        raise BadInputError(p, f"is not a readable PFNN database: {first_line(err)}") from None
+        p = root.check(p / DATABASE)
+    arrays = load_npz(p, KEYS)
+    X, Y, P = (arrays[k] for k in KEYS)
     if X.ndim != 2 or Y.ndim != 2 or P.ndim != 1 or not len(X) == len(Y) == len(P):
         raise BadInputError(p, f"has Xun {X.shape}, Yun {Y.shape}, Pun {P.shape}",
                             "expected (N, X), (N, Y) and (N,)")
     if not all(np.issubdtype(a.dtype, np.floating) for a in (X, Y, P)):
         raise BadInputError(p, f"has dtypes {X.dtype}, {Y.dtype}, {P.dtype}; expected floats")
-    layout_path = p.with_name(LAYOUT)
+    if values and (problem := values_problem(X, Y, P)):
+        raise BadInputError(p, problem, "re-export the database with mtk convert --to pfnn")
+    layout_path = root.check(p.with_name(LAYOUT))
     layout = None
     if layout_path.is_file():
         try:
@@ -267,6 +277,18 @@ def read_pfnn_database(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
                                 "re-export the database or remove layout.json") from None
         layout = DatabaseLayout.from_document(document, len(X), X.shape[1], Y.shape[1], layout_path)
     return X, Y, P, layout
+
+
+def values_problem(X: np.ndarray, Y: np.ndarray, P: np.ndarray) -> str | None:
+    """What makes the rows unusable, or None: NaN or Inf in X, Y or P, a phase outside [0, 1], no rows."""
+    if not len(P):
+        return "holds no rows"
+    for name, data in (("Xun", X), ("Yun", Y), ("Pun", P)):
+        if problem := finite_problem(data):
+            return f"{name} {problem}"
+    if P.min() < 0 or P.max() > 1:
+        return f"Pun holds phases outside [0, 1] ({float(P.min()):.3g} .. {float(P.max()):.3g})"
+    return None
 
 
 def columns_for_widths(x_dim: int, y_dim: int) -> tuple[str, PfnnColumns] | None:
@@ -285,7 +307,7 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Rows, dims, column groups, phase histogram and per-group statistics of a PFNN database."""
     from mtk.analysis.inspection import Report, block_stats
 
-    X, Y, P, found = read_pfnn_database(path)
+    X, Y, P, found = read_pfnn_database(path, values=False)
     report = Report(path=str(path), kind="pfnn", frames=int(len(X)), dim=int(X.shape[1]), dtype=str(X.dtype))
     if found is not None:
         columns = found.columns
@@ -348,23 +370,20 @@ def read_database(path: str | Path) -> Database:
     """An ``mtk convert --to pfnn`` folder with its layout.json and normalisation (``.npy``), all finite."""
     folder = Path(path)
     X, Y, P, layout = read_pfnn_database(folder)
+    root = database_root(folder)
     if layout is None:
         raise BadInputError(folder, "has no layout.json", "train on a folder written by `mtk convert --to pfnn`")
     if folder.suffix == ".npz":
         folder = folder.parent
     norm = {}
     for name, dim in zip(STATS, (X.shape[1], X.shape[1], Y.shape[1], Y.shape[1]), strict=True):
-        file = folder / f"{name}.npy"
-        try:
-            vector = np.load(file, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise BadInputError(file, f"cannot be read: {err}", "re-export the database") from None
+        file = root.check(folder / f"{name}.npy")
+        vector = load_npy(file)
         if vector.shape != (dim,) or not np.isfinite(vector).all():
             raise BadInputError(file, f"has shape {vector.shape} or non-finite values, expected ({dim},)")
+        if name.endswith("std") and (vector <= 0).any():
+            raise BadInputError(file, "holds a std that is zero or negative", "re-export the database")
         norm[name] = vector.astype(np.float64)
-    for name, data in (("X", X), ("Y", Y), ("P", P)):
-        if not np.isfinite(data).all():
-            raise BadInputError(folder, f"{name} holds NaN or Inf values")
     return Database(X, Y, P, layout, norm, str(path))
 
 

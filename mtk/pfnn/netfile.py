@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mtk.errors import BadInputError, MtkError, first_line
+from mtk.formats.limits import refuse_zip_bomb
 from mtk.pfnn.meta import NetworkMeta
 from mtk.pfnn.weights import NORM_NAMES, PARAM_NAMES, PfnnWeights
 
@@ -35,13 +36,11 @@ def network_document(weights: PfnnWeights, **extra: Any) -> dict[str, Any]:
 
 def save_network(path: str | Path, weights: PfnnWeights, **extra: Any) -> None:
     """Write a network file atomically (temporary sibling, then rename)."""
-    import torch
-
-    from mtk.io.atomic import atomic_file
+    from mtk.io.atomic import atomic_file, torch_save
 
     path = Path(path)
     with atomic_file(path) as tmp:
-        torch.save(network_document(weights, **extra), tmp)
+        torch_save(network_document(weights, **extra), tmp)
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
@@ -52,6 +51,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise MtkError(path, "no such network file", "give a run folder, a .pth from `mtk pfnn train`/`import` "
                        "or a folder of PFNN .bin files")
+    refuse_zip_bomb(path)
     try:
         document = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for foreign or broken files

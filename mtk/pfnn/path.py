@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtk.analysis.length import require_frames
 from mtk.errors import MtkError
 
 GAITS = ("walk", "jog", "stand")
@@ -53,17 +54,28 @@ def parse_path(spec: str) -> list[Segment]:
     return segments
 
 
+def _frames(segment: Segment, fps: float) -> int:
+    """The frames one segment lasts: a turn at the controller's turn rate, anything else its seconds."""
+    if segment.action in TURNS:
+        return max(1, int(round(segment.amount / TURN_RATE_DEG_S * fps)))
+    return int(round(segment.amount * fps))
+
+
 def path_commands(segments: list[Segment], fps: float, speeds: dict[str, float],
                   seconds: float | None = None) -> list[Command]:
-    """One command per frame; ``seconds`` truncates the script or holds its last command."""
+    """One command per frame; ``seconds`` truncates the script or holds its last command. A play longer than
+    :data:`~mtk.analysis.length.MAX_FRAMES` frames is refused before any command is made."""
+    planned = sum(_frames(segment, fps) for segment in segments)
+    require_frames(planned if seconds is None else int(round(seconds * fps)), "--path/--seconds", work="plays",
+                   hint="play a shorter path")
     commands: list[Command] = []
     yaw, gait = 0.0, "walk"
     for segment in segments:
+        frames = _frames(segment, fps)
         if segment.action in TURNS:
-            frames = max(1, int(round(segment.amount / TURN_RATE_DEG_S * fps)))
             step = np.radians(segment.amount) * TURNS[segment.action] / frames
         else:
-            gait, frames, step = segment.action, int(round(segment.amount * fps)), 0.0
+            gait, step = segment.action, 0.0
         for _ in range(frames):
             yaw += step
             heading = np.array([np.sin(yaw), np.cos(yaw)])

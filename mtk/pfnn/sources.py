@@ -15,6 +15,7 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError
 from mtk.features import family_of, skeleton_for_joints
 from mtk.io.small_text import read_small_text
+from mtk.analysis.length import require_frames
 from mtk.pfnn import gait as labels_of
 from mtk.pfnn.gait import FrameLabels, TextLabels
 from mtk.pfnn.rows import PfnnMotion, facing_directions, preset_contacts
@@ -296,6 +297,7 @@ def _motion_from_features(features: np.ndarray, layout, fps: float) -> tuple[Pfn
 
 def source_from_features(name: str, features: np.ndarray, layout, fps: float, options: ExportOptions,
                          path: str | Path, texts: list[str] | None = None) -> Source:
+    require_frames(len(features), f"{path}: motion {name}")
     motion, detected = _motion_from_features(features, layout, fps)
     preset = _resolve_preset(options.skeleton, detected, path)
     used = {"rotations": "SMPL (272)" if motion.rotations is not None else "swing from joint positions",
@@ -322,9 +324,9 @@ def source_loaders(src: str, options: ExportOptions, layout: str | None = None,
         yield partial(source_from_bvh, src, options)
         return
     if path.is_file() and src.endswith(".npy"):
-        from mtk.formats.arrays import array_kind, load_npy, resolve_layout
+        from mtk.formats.arrays import array_kind, load_motion, resolve_layout
 
-        array = load_npy(src)
+        array = load_motion(src)
         kind = array_kind(array, src)
         if kind == "joints":
             yield partial(source_from_joints, path.stem, array, fps or 20.0, options, src)

@@ -11,7 +11,6 @@ PFNN's 20 macro-epochs of 10 chunks are 20 passes over the data: the default ``-
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -142,7 +141,7 @@ class Run:
                  on_event: Callable[[dict], None] | None, held: ExitStack):
         from mtk.io.lock import exclusive
         from mtk.io.processes import start_group
-        from mtk.io.runlog import RunLog
+        from mtk.io.runlog import RunLog, write_json
 
         self.accelerator = accelerator = start_group(cfg.mixed_precision)
         self.main, self.rank, self.world = (accelerator.is_main_process, accelerator.process_index,
@@ -178,9 +177,9 @@ class Run:
         self.P = torch.as_tensor(db.P, dtype=torch.float32).to(device)
         self.log = RunLog(self.out, self.main, on_event)
         if self.main:
-            (self.out / "config.json").write_text(json.dumps(
-                {"train": cfg.settings(), "processes": self.world, "val_clips": self.plan.val_clips,
-                 "steps": self.plan.total_steps, "steps_per_epoch": self.plan.steps_per_epoch}, indent=2))
+            write_json(self.out / "config.json",
+                       {"train": cfg.settings(), "processes": self.world, "val_clips": self.plan.val_clips,
+                        "steps": self.plan.total_steps, "steps_per_epoch": self.plan.steps_per_epoch})
 
     def _restore(self, document: dict[str, Any], net: PhaseFunctionedNetwork, optimizer) -> None:
         try:
@@ -257,10 +256,14 @@ class Run:
 
 def train(cfg: TrainConfig, on_progress: Callable[[int], None] | None = None,
           on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
-    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is."""
-    cfg, document = resolve(cfg)
-    with ExitStack() as held:
-        return _train(Run(cfg, document, on_event, held), on_progress)
+    """Train (or resume) a PFNN; returns the steps done, best validation scores and where the run is. The run
+    folder is written like every output (:func:`mtk.io.runlog.run_folder`)."""
+    from mtk.io.runlog import run_folder
+
+    with run_folder(cfg.out, LATEST):
+        cfg, document = resolve(cfg)
+        with ExitStack() as held:
+            return _train(Run(cfg, document, on_event, held), on_progress)
 
 
 def _train(run: Run, on_progress: Callable[[int], None] | None) -> dict[str, Any]:

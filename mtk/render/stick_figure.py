@@ -58,21 +58,14 @@ class _Axes:
         self.ax, self.scene = ax, scene
         points = _plot(scene.joints)
         self.half = max(0.6 * float(points[..., 2].max()), 1e-6)
-        lo, hi = points[:, 0, :2].min(0) - self.half, points[:, 0, :2].max(0) + self.half
         ax.set_zlim(0, 1.5 * self.half)
         ax.set_box_aspect((1, 1, 0.75))
         ax.view_init(elev=15, azim=-70)
         ax.set_axis_off()
-        step = _nice_step(2 * self.half)
-        xs = np.arange(np.floor(lo[0] / step), np.ceil(hi[0] / step) + 1) * step
-        ys = np.arange(np.floor(lo[1] / step), np.ceil(hi[1] / step) + 1) * step
-        # clipping drops whole segments with an end outside the view, so grid lines are drawn in short pieces;
-        # every group of segments is one artist, NaN-separated (drawing cost grows with the artist count)
-        fine_x = np.linspace(xs[0], xs[-1], 10 * len(xs))
-        fine_y = np.linspace(ys[0], ys[-1], 10 * len(ys))
-        grid = _polyline([np.stack([np.full_like(fine_y, x), fine_y], -1) for x in xs]
-                         + [np.stack([fine_x, np.full_like(fine_x, y)], -1) for y in ys])
-        ax.plot(grid[:, 0], grid[:, 1], np.zeros(len(grid)), color="#cccccc", lw=0.6, axlim_clip=True)
+        self.step = _nice_step(2 * self.half)
+        # the floor grid is world-fixed but drawn only around the root, each frame (its cost follows the view,
+        # not the length of the walk: a grid over a kilometre of trajectory held 10^8 points)
+        self.grid = ax.plot([], [], [], color="#cccccc", lw=0.6, axlim_clip=True)[0]
         root = points[:, 0]
         ax.plot(root[:, 0], root[:, 1], np.zeros(len(root)), color="#e69f00", lw=1.2, axlim_clip=True)
         colours = [_side(scene.names[j]) for j in range(len(scene.parents))]
@@ -84,11 +77,25 @@ class _Axes:
                 self.groups.append((np.array(bones), line))
         self.marker = ax.plot([], [], [], "o", color="#e69f00", ms=3)[0]
 
+    def _draw_grid(self, centre: np.ndarray) -> None:
+        """Grid lines at multiples of ``step`` covering the view around ``centre``; clipping drops whole
+        segments with an end outside the view, so lines are drawn in short NaN-separated pieces (one artist)."""
+        step = self.step
+        lo, hi = centre[:2] - self.half, centre[:2] + self.half
+        xs = np.arange(np.floor(lo[0] / step), np.ceil(hi[0] / step) + 1) * step
+        ys = np.arange(np.floor(lo[1] / step), np.ceil(hi[1] / step) + 1) * step
+        fine_x = np.linspace(xs[0], xs[-1], 10 * len(xs))
+        fine_y = np.linspace(ys[0], ys[-1], 10 * len(ys))
+        grid = _polyline([np.stack([np.full_like(fine_y, x), fine_y], -1) for x in xs]
+                         + [np.stack([fine_x, np.full_like(fine_x, y)], -1) for y in ys])
+        self.grid.set_data_3d(grid[:, 0], grid[:, 1], np.zeros(len(grid)))
+
     def draw(self, frame: int) -> None:
         points = _plot(self.scene.joints[frame])
         centre = points[0]
         self.ax.set_xlim(centre[0] - self.half, centre[0] + self.half)
         self.ax.set_ylim(centre[1] - self.half, centre[1] + self.half)
+        self._draw_grid(centre)
         for bones, line in self.groups:
             segments = _polyline([points[[p, j]] for j, p in bones])
             line.set_data_3d(segments[:, 0], segments[:, 1], segments[:, 2])

@@ -30,7 +30,8 @@ Grouping = Literal["layout", "none"]
 GROUPINGS: tuple[str, ...] = ("layout", "none")
 
 #: std below this fraction of max(|mean|, 1) counts as zero: a constant column, or one that varies only by
-#: rounding (the 272 root rotation's R02 entry is 0 up to 1e-8); dividing by it would amplify that noise
+#: rounding (the 272 root rotation's R02 entry is 0 up to 1e-8); dividing by it would amplify that noise (the
+#: same bound every command holds a given std to: ``mtk.analysis.finite.MIN_STD_RTOL``)
 ZERO_STD_RTOL = 1e-6
 #: two std values in one group are "the same" within this relative tolerance (float32 files round them)
 SAME_VALUE_RTOL = 1e-5

@@ -24,7 +24,8 @@ from torch import Tensor
 
 from mtk.errors import BadInputError, MtkError
 from mtk.features import layout_for_dim
-from mtk.io.atomic import atomic_file
+from mtk.formats.limits import refuse_zip_bomb
+from mtk.io.atomic import atomic_file, torch_save
 from mtk.tokenizer.checkpoint_checks import check_config_fits, encoder_config
 from mtk.tokenizer.checkpoint_errors import load_failure
 from mtk.tokenizer.model import TokenizerModel, model_config
@@ -57,6 +58,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise MtkError(path, "no such checkpoint file", "give the .pth written by `mtk tokenizer train`")
+    refuse_zip_bomb(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception:  # noqa: BLE001 - torch raises many types for foreign or broken files
@@ -69,7 +71,16 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(ckpt.get("net"), dict):
         raise BadInputError(path, "checkpoint has no 'net' state dict", "expected {'net': state_dict, ...}")
     ckpt["net"] = clean_state_dict(ckpt["net"])
+    _refuse_non_finite(ckpt["net"], path)
     return ckpt
+
+
+def _refuse_non_finite(state: dict[str, Any], path: Path) -> None:
+    """A one-line error naming the first weight with NaN or Inf values (a diverged run's checkpoint)."""
+    for key, value in state.items():
+        if isinstance(value, Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise BadInputError(path, f"holds NaN or Inf weights ({key})",
+                                "the run diverged before this save; use an earlier checkpoint")
 
 
 def _quantizer_config(state: dict[str, Tensor], code_dim: int, codebook_size: int | None, path: Path) -> dict:
@@ -188,4 +199,4 @@ def save_checkpoint(path: str | Path, model: TokenizerModel, *, iteration: int =
             ckpt[key] = torch.as_tensor(np.asarray(value, dtype=np.float32))
     ckpt.update(extra)
     with atomic_file(path) as tmp:
-        torch.save(ckpt, tmp)
+        torch_save(ckpt, tmp)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtk.analysis.finite import require_finite
+from mtk.analysis.length import MAX_ENCODE_FRAMES, require_frames
+from mtk.errors import MtkError
 from mtk.formats.base import DatasetReader
 
 #: default cap on padded frames per batch (batch size x longest motion), bounding memory for long motions
@@ -126,12 +127,20 @@ def encode_motions(reader: DatasetReader, names: Sequence[str], model, mean: np.
                    batch_size: int = 64, max_frames: int = MAX_BATCH_FRAMES,
                    on_progress: Callable[[int], None] | None = None) -> Iterator[Encoded]:
     """Encode ``names`` of ``reader`` in length-sorted batches; yields in batch order (not ``names`` order)."""
+    from mtk.formats.datasets import read_block
+
     unit = model.unit_length
-    lengths = [cropped_frames(reader.length(n), unit) for n in names]
+    frames = [reader.length(n) for n in names]
+    for name, length in zip(names, frames, strict=True):
+        require_frames(length, f"{reader.path}: motion {name}", MAX_ENCODE_FRAMES, "encodes")
+    lengths = [cropped_frames(length, unit) for length in frames]
     for batch in plan_batches(lengths, max(batch_size, 1), max_frames):
-        motions = list(reader.iter_names([names[i] for i in batch]))
-        arrays = [normalize(require_finite(m.features[:lengths[i]], f"{reader.path}: motion {m.name}"), mean, std)
-                  for m, i in zip(motions, batch, strict=True)]
+        motions = []
+        for _, motion in read_block(reader, [names[i] for i in batch]):  # width, dtype, NaN: one-line errors
+            if isinstance(motion, MtkError):
+                raise motion
+            motions.append(motion)
+        arrays = [normalize(m.features[:lengths[i]], mean, std) for m, i in zip(motions, batch, strict=True)]
         for motion, codes in zip(motions, encode_batch(model, arrays), strict=True):
             yield Encoded(motion.name, codes, list(motion.texts))
         if on_progress is not None:
@@ -161,13 +170,15 @@ def save_shard(path: str | Path, encoded: Sequence[Encoded]) -> None:
 
 def load_shard(path: str | Path) -> list[Encoded]:
     """Read a shard written by :func:`save_shard`."""
-    with np.load(path, allow_pickle=False) as data:
-        offsets, codes = data["offsets"], data["codes"]
-        out = []
-        for k, (name, text, lines) in enumerate(zip(data["names"], data["texts"], data["text_counts"])):
-            texts = str(text).split("\n") if lines else []
-            out.append(Encoded(str(name), codes[offsets[k]:offsets[k + 1]].copy(), texts))
-        return out
+    from mtk.formats.arrays import load_npz
+
+    data = load_npz(path)
+    offsets, codes = data["offsets"], data["codes"]
+    out = []
+    for k, (name, text, lines) in enumerate(zip(data["names"], data["texts"], data["text_counts"])):
+        texts = str(text).split("\n") if lines else []
+        out.append(Encoded(str(name), codes[offsets[k]:offsets[k + 1]].copy(), texts))
+    return out
 
 
 def in_order(encoded: Sequence[Encoded], names: Sequence[str]) -> list[Encoded]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mtk.analysis.finite import check_normalisation, require_finite
+from mtk.analysis.length import MAX_ENCODE_FRAMES, require_frames
 from mtk.errors import BadInputError, DestinationExistsError, MtkError
 from mtk.formats.model import DatasetInfo, Motion, Stats
 from mtk.formats.tokens import TokenSet
@@ -121,14 +122,6 @@ class _Processes:
         return out
 
 
-def _check_free(out: Path, format: str) -> None:
-    from mtk.formats import registry
-
-    for target in registry.get("tokens", format).writer.outputs(out):
-        if target.exists():
-            raise DestinationExistsError(target, "already exists", "pass --overwrite to replace it")
-
-
 @dataclass(frozen=True)
 class TokenizeJob:
     """What ``mtk tokenize`` was asked for."""
@@ -158,22 +151,33 @@ def tokenize_dataset(dataset: str, ckpt: str, out: str, *, format: str = "motion
     killed run from there (codes are deterministic: the outputs equal an uninterrupted run's). Holds ``out``'s
     lock. Returns a one-line summary.
     """
-    from mtk.io.lock import exclusive
-
     job = TokenizeJob(dataset, ckpt, out, format, split, batch_size, mean, std, overwrite, layout, splits)
     procs = _Processes.current()
     if procs.count > 1 or is_url(out):
         if resume:
             raise MtkError(out, "--resume needs one process and a local output",
                            "run without torchrun or accelerate launch, into a local folder")
-        with exclusive(out) if procs.index == 0 else nullcontext():
+        with _output_locks(out, format) if procs.index == 0 else nullcontext():
             return _tokenize(job, None, procs, on_progress)
-    with exclusive(out):
+    with _output_locks(out, format):
         options = {"dataset": source_identity(dataset), "ckpt": source_identity(ckpt), "split": split,
                    "mean": mean and source_identity(mean), "std": std and source_identity(std), "layout": layout,
                    "splits": splits and source_identity(splits)}
         with WorkFolder(out, options, resume, overwrite) as work:
             return _tokenize(job, work, procs, on_progress)
+
+
+def _output_locks(out: str, format: str) -> ExitStack:
+    """The lock of every output ``format`` writes for ``out`` (two runs sharing an all_data.pkl never write
+    it together); none for a URL (object stores have no exclusive create)."""
+    from mtk.formats import registry
+    from mtk.io.lock import exclusive
+
+    with ExitStack() as locks:  # a lock refused releases those already held
+        if not is_url(out):
+            for target in registry.get("tokens", format).writer.outputs(out):
+                locks.enter_context(exclusive(target))
+        return locks.pop_all()
 
 
 def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_progress: Progress) -> str:
@@ -190,8 +194,8 @@ def _tokenize(job: TokenizeJob, work: WorkFolder | None, procs: _Processes, on_p
                        f"use --format {' or '.join(remote)} for URLs")
     out_path = str(job.out) if url else Path(job.out).absolute()
     overwrite = job.overwrite or (work is not None and work.resumed)  # a killed run's half-written outputs
-    if not overwrite and not url:
-        _check_free(out_path, job.format)
+    if not url:
+        registry.get("tokens", job.format).writer.check(out_path, overwrite)
     model, ckpt_info = load_checkpoint(job.ckpt, map_location=procs.device)
     check_codes_per_step(job.out, job.format, model.codes_per_step)
     reader = open_dataset(job.dataset, layout=job.layout, splits=job.splits)
@@ -325,6 +329,8 @@ def detokenize(tokens_path: str, ckpt: str, out: str, *, format: str | None = No
     top = max((int(c.max()) for c in tokens.codes if len(c)), default=-1)
     if top >= model.codebook_size:
         raise BadInputError(tokens_path, f"holds code {top}, beyond the checkpoint's {model.codebook_size} codes")
+    for name, codes in zip(tokens.names, tokens.codes, strict=True):
+        require_frames(len(codes) * model.unit_length, f"{tokens_path}: motion {name}", MAX_ENCODE_FRAMES, "decodes")
     stats, _ = load_stats(mean, std, [(f"{tokens_path} stats", tokens.stats),
                                       (f"{ckpt} stats", checkpoint_stats(ckpt_info))], model.input_dim)
     layout = get_layout(tokens.layout) if tokens.layout else layout_for_dim(model.input_dim)

@@ -15,7 +15,6 @@ the global batch unless ``--batch-size`` is given.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, fields, replace
@@ -25,7 +24,7 @@ from typing import Any
 import torch
 
 from mtk.errors import MtkError
-from mtk.io.runlog import LOG, RunLog
+from mtk.io.runlog import LOG, RunLog, run_folder, write_json
 from mtk.tokenizer.checkpoint import config_differences, model_from_state, read_checkpoint, save_checkpoint
 from mtk.tokenizer.evaluate import evaluate
 from mtk.tokenizer.losses import reconstruction_loss
@@ -238,8 +237,16 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     ``datasets`` = (train windows, eval motions) overrides opening ``cfg.dataset``; each must carry
     ``layout``, ``mean`` and ``std`` (windows with ``lengths`` and ``window`` are drawn by
     :mod:`mtk.tokenizer.sampling`, others as whole items). ``on_progress(n)`` is called after every
-    optimizer step, on the main process; ``on_event(record)`` gets every log record.
+    optimizer step, on the main process; ``on_event(record)`` gets every log record. The run folder is
+    written like every output (:func:`mtk.io.runlog.run_folder`).
     """
+    with run_folder(cfg.out, LATEST):
+        return _train(cfg, datasets, on_progress, on_event)
+
+
+def _train(cfg: TrainConfig, datasets: tuple[Any, Any] | None, on_progress: Callable[[int], None] | None,
+           on_event: Callable[[dict], None] | None) -> dict[str, Any]:
+    """:func:`train`'s work: the process group, the run folder's lock, the run."""
     from mtk.io.lock import exclusive
     from mtk.io.processes import start_group
 
@@ -251,9 +258,6 @@ def train(cfg: TrainConfig, datasets: tuple[Any, Any] | None = None,
     with ExitStack() as stack:
         if accelerator.is_main_process:  # one writer per run folder, whatever else runs on the machine
             stack.enter_context(exclusive(cfg.out))
-        accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
-        if accelerator.is_main_process:
-            _clear_folder(cfg)
         accelerator.wait_for_everyone()
         return _Training(cfg, state, accelerator, datasets, on_event).run(on_progress)
 
@@ -281,6 +285,11 @@ class _Training:
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=0.0)
         if state.optimizer is not None:
             optimizer.load_state_dict(state.optimizer)
+        # the data and the model are accepted: only now may a new run (--overwrite) clear the previous one's files
+        accelerator.wait_for_everyone()  # every process has checked the folder before the main one clears it
+        if self.main:
+            _clear_folder(cfg)
+        accelerator.wait_for_everyone()
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.schedule = WarmupStepSchedule(cfg.lr, cfg.warmup, tuple(cfg.milestones), cfg.gamma)
         self.global_batch = cfg.batch_size * accelerator.num_processes
@@ -289,9 +298,9 @@ class _Training:
         self.out = Path(cfg.out)
         self.log = RunLog(self.out, self.main, on_event)
         if self.main:
-            (self.out / "config.json").write_text(json.dumps(
-                {"model": self.network.config, "train": cfg.settings(), "dataset": cfg.dataset,
-                 "processes": accelerator.num_processes, "global_batch": self.global_batch}, indent=2))
+            write_json(self.out / "config.json",
+                       {"model": self.network.config, "train": cfg.settings(), "dataset": cfg.dataset,
+                        "processes": accelerator.num_processes, "global_batch": self.global_batch})
 
     @property
     def network(self) -> TokenizerModel:

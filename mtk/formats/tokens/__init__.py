@@ -13,13 +13,20 @@ import numpy as np
 
 from mtk.errors import BadInputError, MtkError, damaged_input
 from mtk.formats.model import TokenSet
+from mtk.io.location import local_path
 
-__all__ = ["TokenSet", "as_codes", "check_codes_per_step", "read_tokens", "write_tokens"]
+__all__ = ["MAX_CODEBOOK", "TokenSet", "as_codes", "check_codes_per_step", "read_tokens", "write_tokens"]
+
+
+#: the largest codebook any tokens format may declare, and the bound on every code: a code sizes the counts
+#: kept of it (MotionMillion's is 65,536; mtk trains up to 2^18)
+MAX_CODEBOOK = 2**20
 
 
 def as_codes(array: np.ndarray, where: str | Path, per_step: int = 1) -> np.ndarray:
     """A stored code array as int64: ``(1, L)`` or ``(L,)`` -> ``(L,)``; with ``per_step`` Q > 1, ``(1, L, Q)``
-    or ``(L, Q)`` -> ``(L, Q)``. Other shapes, non-integer or negative codes are refused."""
+    or ``(L, Q)`` -> ``(L, Q)``. Other shapes, non-integer or negative codes and codes of no codebook
+    (>= :data:`MAX_CODEBOOK`) are refused."""
     expected = "(1, L)" if per_step == 1 else f"(L, {per_step})"
     with damaged_input(where, f"expected integer codes {expected}"):
         array = np.asarray(array)
@@ -31,6 +38,9 @@ def as_codes(array: np.ndarray, where: str | Path, per_step: int = 1) -> np.ndar
     codes = array.astype(np.int64)
     if codes.size and codes.min() < 0:
         raise BadInputError(where, f"holds a negative code ({int(codes.min())})")
+    if codes.size and codes.max() >= MAX_CODEBOOK:
+        raise BadInputError(where, f"holds code {int(codes.max())}, beyond any codebook (at most {MAX_CODEBOOK:,} "
+                            "codes)", "the tokens are damaged or were not written by a tokenizer")
     return codes
 
 
@@ -39,6 +49,7 @@ def read_tokens(path: str | Path) -> TokenSet:
     file, a Zarr tokens store)."""
     from mtk.formats import registry
 
+    path = local_path(path)
     return registry.detect(path, "tokens").reader.read(path)
 
 
@@ -58,4 +69,4 @@ def write_tokens(path: str | Path, tokens: TokenSet, format: str = "motionmillio
     from mtk.formats import registry
 
     check_codes_per_step(path, format, tokens.codes_per_step)
-    return registry.get("tokens", format).writer.write(path, tokens, overwrite=overwrite)
+    return registry.get("tokens", format).writer.write(local_path(path), tokens, overwrite=overwrite)

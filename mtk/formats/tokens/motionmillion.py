@@ -22,7 +22,8 @@ import numpy as np
 from mtk.errors import BadInputError, MtkError, first_line
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.registry import register_format
-from mtk.formats.tokens import TokenSet, as_codes
+from mtk.formats.tokens import MAX_CODEBOOK, TokenSet, as_codes
+from mtk.io.contained import Root
 from mtk.io.names import check_name, check_names, output_path
 
 PICKLE_NAME = "all_data.pkl"
@@ -70,16 +71,29 @@ def detect(path: str) -> bool:
 # ---------------------------------------------------------------------------------------------------- writing
 
 
+def refuse_shared_pickle(folder: Path) -> None:
+    """Refuse a code folder whose parent holds another code folder (a ``<name>_prob.npy`` beside its
+    ``<name>/``): the one ``all_data.pkl`` beside them, which MotionMillion's loader reads, would describe
+    only the last one written."""
+    for prob in sorted(folder.parent.glob(f"*{PROB_SUFFIX}")):
+        other = prob.with_name(prob.name[:-len(PROB_SUFFIX)])
+        if other != folder and other.is_dir():
+            raise MtkError(pickle_path(folder), f"would be shared by the code folders {other.name} and "
+                           f"{folder.name} (one all_data.pkl per folder, as MotionMillion's loader reads it)",
+                           f"write {folder.name} into a folder of its own")
+
+
 def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     """Write the code folder ``path``, its prob file and ``all_data.pkl`` beside it, each atomically."""
     import torch
 
-    from mtk.io.atomic import refuse_existing, write_together
+    from mtk.io.atomic import refuse_existing, torch_save, write_together
 
     folder = Path(path).absolute()
     targets = (folder, prob_path(folder), pickle_path(folder))
     for target in targets:
         refuse_existing(target, overwrite)
+    refuse_shared_pickle(folder)
     check_names(tokens.names, folder)
     counts = tokens.frequencies()
     code_arrays = [np.asarray(c, dtype=np.int32)[None, :] for c in tokens.codes]
@@ -91,7 +105,7 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             np.save(file, array, allow_pickle=False)
 
     def write_prob(staged: Path) -> None:
-        torch.save(torch.from_numpy(counts).float() / max(int(counts.sum()), 1), staged)
+        torch_save(torch.from_numpy(counts).float() / max(int(counts.sum()), 1), staged)
 
     def write_pickle(staged: Path) -> None:
         document = {"text_data": {n: [f"{line}\n" for line in t] for n, t in zip(tokens.names, tokens.texts)},
@@ -111,14 +125,18 @@ def read_prob(path: str | Path) -> np.ndarray:
     """The frequency vector (K+2,) of a ``_prob.npy`` file, loaded with ``torch.load(weights_only=True)``."""
     import torch
 
+    from mtk.formats.limits import refuse_zip_bomb
+
+    refuse_zip_bomb(path)
     try:
         value = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad or unsafe file
         first = first_line(err)
         raise BadInputError(path, f"is not a readable frequency file: {first}",
                             "expected torch.save of a float tensor (K+2,)") from None
-    if not isinstance(value, torch.Tensor) or value.ndim != 1 or not value.is_floating_point() or len(value) < 3:
-        raise BadInputError(path, "does not hold a 1-D float tensor of code frequencies")
+    if not isinstance(value, torch.Tensor) or value.ndim != 1 or not value.is_floating_point() \
+            or not 3 <= len(value) <= MAX_CODEBOOK + 2:
+        raise BadInputError(path, "does not hold a 1-D float tensor of code frequencies (K+2 values)")
     return value.double().numpy()
 
 
@@ -146,9 +164,11 @@ def read_pickle(path: str | Path) -> tuple[list[str], dict[str, np.ndarray], dic
     return names, codes, texts
 
 
-def _folder_names(folder: Path) -> list[str]:
-    return check_names(sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.npy")
-                              if not any(part.startswith(".") for part in p.relative_to(folder).parts)), folder)
+def _folder_names(folder: Path, guard: Root) -> list[str]:
+    """The motion names of a code folder's ``.npy`` files (hidden ones skipped, links leaving it refused)."""
+    from mtk.formats.npy_folder import scan_names
+
+    return scan_names(folder, recursive=True, guard=guard)
 
 
 def _codebook_size_near(pkl: Path) -> int | None:
@@ -173,15 +193,16 @@ def read(path: str | Path) -> TokenSet:
     folder = p.parent / p.name[:-len(PROB_SUFFIX)] if p.name.endswith(PROB_SUFFIX) else p
     if not folder.is_dir():
         raise MtkError(folder, "no such folder", "check the path")
-    names = _folder_names(folder)
+    guard, beside = Root(folder, "the code folder"), Root(folder.parent, "the code folder's parent")
+    names = _folder_names(folder, guard)
     texts: dict[str, list[str]] = {}
-    pkl = pickle_path(folder)
+    pkl = beside.check(pickle_path(folder))
     if pkl.is_file():
         pkl_names, _, texts = read_pickle(pkl)
         if set(pkl_names) == set(names):
             names = pkl_names
-    codes = [as_codes(load_npy(folder / f"{n}.npy"), folder / f"{n}.npy") for n in names]
-    prob = prob_path(folder)
+    codes = [as_codes(load_npy(guard.check(folder / f"{n}.npy")), folder / f"{n}.npy") for n in names]
+    prob = beside.check(prob_path(folder))
     size = len(read_prob(prob)) - 2 if prob.is_file() else None
     return TokenSet(names, codes, [texts.get(n, []) for n in names], codebook_size=size)
 
@@ -219,6 +240,12 @@ class MotionMillionTokens(TokenReader, TokenWriter):
     def outputs(self, path: str | Path) -> list[Path]:
         """The code folder, its ``_prob.npy`` and the ``all_data.pkl`` beside it."""
         return [Path(path), prob_path(path), pickle_path(path)]
+
+    def check(self, path: str | Path, overwrite: bool = False) -> None:
+        """Existing outputs need ``overwrite``; another code folder beside this one is refused
+        (:func:`refuse_shared_pickle`)."""
+        super().check(path, overwrite)
+        refuse_shared_pickle(Path(path).absolute())
 
 
 register_format("motionmillion", "tokens", "MotionMillion tokens: a code folder with <folder>_prob.npy beside it, "

@@ -23,10 +23,10 @@ import numpy as np
 from mtk.errors import DECODE_ERRORS, BadInputError, MtkError, damaged_input
 from mtk.formats.base import TokenReader, TokenWriter
 from mtk.formats.model import Stats
-from mtk.formats.ragged_store import created_by, join_texts, split_texts
+from mtk.formats.ragged_store import TEXT_CHUNKS_ATTR, created_by, join_texts, split_texts
 from mtk.formats.registry import register_format
-from mtk.formats.tokens import TokenSet, as_codes
-from mtk.formats.zarr_store import refuse_oversized
+from mtk.formats.tokens import MAX_CODEBOOK, TokenSet, as_codes
+from mtk.formats.zarr_store import first_missing_shard, missing_shard, open_store, refuse_oversized
 from mtk.io.destination import is_url
 from mtk.io.names import check_names
 from mtk.io.small_text import read_small_text
@@ -76,13 +76,14 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
     step = () if per_step == 1 else (per_step,)
     codes = (np.concatenate([np.asarray(c) for c in tokens.codes]).astype(dtype) if len(tokens)
              else np.zeros((0, *step), dtype))
-    with prepare(path, overwrite=overwrite) as dest:
+    with prepare(path, overwrite=overwrite, urls=True) as dest:
         group = zarr.open_group(dest.partial, mode="w")
         group.create_array("codes", data=codes, chunks=(max(CODE_CHUNK // per_step, 1), *step))
         group.create_array("offsets", data=offsets, chunks=(max(len(offsets), 1),))
         group.create_array("counts", data=counts, chunks=(len(counts),))
         for key, values in (("names", tokens.names), ("texts", [join_texts(t) for t in tokens.texts])):
-            array = group.create_array(key, shape=(len(values),), dtype=str, chunks=(NAME_CHUNK,))
+            array = group.create_array(key, shape=(len(values),), dtype=str, chunks=(NAME_CHUNK,),
+                                       config={"write_empty_chunks": True})  # every chunk: see TEXT_CHUNKS_ATTR
             if values:
                 array[:] = np.array(values, dtype=object)
         if tokens.stats is not None:
@@ -93,27 +94,31 @@ def write(path: str | Path, tokens: TokenSet, overwrite: bool = False) -> str:
             "unit_length": tokens.unit_length, "layout": tokens.layout, "fps": tokens.fps,
             "count": len(tokens), "total_tokens": int(lengths.sum()), "codes_per_step": per_step,
             "end_token": tokens.codebook_size,
-            "pad_token": tokens.codebook_size + 1, "created_by": created_by(),
+            "pad_token": tokens.codebook_size + 1, "created_by": created_by(), TEXT_CHUNKS_ATTR: True,
         })
     return f"wrote {len(tokens)} motions ({int(lengths.sum())} tokens, {dtype}) to {path}"
 
 
 def read(path: str | Path) -> TokenSet:
     """Read a tokens store written by :func:`write`."""
-    import zarr
-
     try:
-        group = zarr.open_group(str(path), mode="r")
+        group, tree = open_store(str(path))
         attrs = dict(group.attrs)
-        for key in ("codes", "offsets", "names", "texts"):
-            refuse_oversized(group[key], str(path), key)
-        codes = group["codes"][:]
-        offsets = group["offsets"][:].astype(np.int64)
-        names = [str(n) for n in group["names"][:]]
-        texts = [split_texts(str(t)) for t in group["texts"][:]]
+
+        def whole(key: str) -> np.ndarray:
+            refuse_oversized(group[key], tree, key)
+            return group[key][:]
+
+        for key in ("codes", "offsets", "names", *(("texts",) if attrs.get(TEXT_CHUNKS_ATTR) else ())):
+            if missing := first_missing_shard(group[key], tree, key):
+                raise missing_shard(f"{path}/{key}/{missing}", f"{key} declares more rows than its files hold")
+        codes = whole("codes")
+        offsets = whole("offsets").astype(np.int64)
+        names = [str(n) for n in whole("names")]
+        texts = [split_texts(str(t)) for t in whole("texts")]
         stats = None
         if "stats" in group:
-            stats = Stats(np.asarray(group["stats/mean"][:]), np.asarray(group["stats/std"][:]))
+            stats = Stats(np.asarray(whole("stats/mean")), np.asarray(whole("stats/std")))
     except DECODE_ERRORS as err:
         raise BadInputError(path, f"is not a readable tokens store: {err}", "it may be incomplete") from None
     if len(offsets) != len(names) + 1 or offsets[0] != 0 or offsets[-1] != len(codes) or (np.diff(offsets) < 0).any():
@@ -121,10 +126,10 @@ def read(path: str | Path) -> TokenSet:
     check_names(names, path)
     if len(texts) != len(names):
         raise BadInputError(path, f"has {len(texts)} texts for {len(names)} names")
-    for key in ("codebook_size", "unit_length", "codes_per_step"):
+    for key, top in (("codebook_size", MAX_CODEBOOK), ("unit_length", 2**16), ("codes_per_step", 2**8)):
         value = attrs.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise BadInputError(path, f"has attribute {key}={value!r}; expected a positive integer")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top):
+            raise BadInputError(path, f"has attribute {key}={value!r}; expected an integer in [1, {top}]")
     codes = as_codes(codes, path, per_step=attrs.get("codes_per_step") or 1)
     return TokenSet(names, [codes[a:b] for a, b in zip(offsets[:-1], offsets[1:])], texts,
                     codebook_size=attrs.get("codebook_size"), unit_length=attrs.get("unit_length"),
@@ -135,8 +140,6 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     """Describe a tokens store, checking its stored counts against its codes."""
     from mtk.analysis.codebook import code_counts, describe_tokens
 
-    import zarr
-
     tokens = read(path)
     size = tokens.codebook_size or 0
     report = describe_tokens(str(path), tokens.lengths, code_counts(tokens.codes, size), tokens.codebook_size,
@@ -146,7 +149,9 @@ def inspect(path: str, layout: str | None = None, fps: float | None = None):
     report.layout, report.fps = tokens.layout, tokens.fps
     if tokens.codebook_size and not report.has_errors:
         with damaged_input(path):
-            stored = zarr.open_group(str(path), mode="r")["counts"][:]
+            group, tree = open_store(str(path))
+            refuse_oversized(group["counts"], tree, "counts")
+            stored = group["counts"][:]
         if not np.array_equal(stored, tokens.frequencies()):
             report.add("error", "counts_mismatch", "the stored counts do not match the codes")
     return report
