@@ -50,3 +50,32 @@ def test_a_work_folder_is_kept_only_for_resume(tmp_path, error, kept):
     except (ValueError, KeyboardInterrupt):
         pass
     assert work_path(out).exists() is kept
+
+
+@pytest.mark.parametrize("left", ["key and a piece", "the key", "an empty folder"])
+def test_a_kill_while_the_work_folder_goes_still_resumes(tmp_path, left):
+    """A run commits its outputs, then removes its work folder, key file last: a kill part way through that
+    removal leaves a folder ``resume`` takes as this run's (so it may replace the outputs it committed)."""
+    out = tmp_path / "stats"
+    work = WorkFolder(out, {"a": 1}, resume=False)
+    work.save("p1", x=np.zeros(3))
+    work.save("p2", x=np.ones(3))
+    folder = work_path(out)
+    keep = {"key and a piece": 2, "the key": 1, "an empty folder": 0}[left]
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name == "key" or p.suffix != ".npz", reverse=True)[keep:]:
+        entry.unlink()
+    resumed = WorkFolder(out, {"a": 1}, resume=True)
+    assert resumed.resumed and len(resumed.pieces()) == max(0, keep - 1)
+
+
+def test_the_key_file_goes_last(tmp_path, monkeypatch):
+    import mtk.io.workdir as workdir
+
+    out = tmp_path / "stats"
+    work = WorkFolder(out, {"a": 1}, resume=False)
+    work.save("p1", x=np.zeros(3))
+    removed = []
+    real = workdir.remove_path
+    monkeypatch.setattr(workdir, "remove_path", lambda p: (removed.append(Path(p).name), real(p)))
+    work.remove()
+    assert removed[-1] == work_path(out).name and removed[:-1] == ["p1.npz"]

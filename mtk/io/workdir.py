@@ -101,8 +101,11 @@ class WorkFolder:
         if not resume and not overwrite and self.pieces():
             raise MtkError(destination, f"has the finished work of an interrupted run in {self.path}",
                            "pass --resume to continue it, or --overwrite to start over")
+        # an empty folder is what a kill leaves between the key file's removal and the folder's: the run had
+        # committed its outputs already (see :meth:`remove`)
+        emptied = found is None and self.path.is_dir() and not any(self.path.iterdir())
         #: True when a killed run's work is reused: the outputs it may have half written can be replaced
-        self.resumed = resume and found == key
+        self.resumed = resume and (found == key or emptied)
         if not self.resumed:
             self.remove()
         self.path.mkdir(parents=True, exist_ok=True)
@@ -148,6 +151,12 @@ class WorkFolder:
             return {key: data[key] for key in data.files}
 
     def remove(self) -> None:
+        """Delete the folder, its key file last: a kill part way through leaves a folder that ``resume``
+        still recognises as this run's (the outputs are committed before the work folder goes)."""
+        if self.path.is_dir() and not self.path.is_symlink():
+            for entry in self.path.iterdir():
+                if entry.name != KEY_FILE:
+                    remove_path(entry)
         remove_path(self.path)
 
     def __enter__(self) -> WorkFolder:
