@@ -118,14 +118,14 @@ def test_resampling_is_by_time(data_dir, tmp_path, mtk_cli):
     assert np.allclose(joints[5], source[12], atol=1e-5)  # 5/25 s = frame 12 exactly
 
 
-def test_bvh_no_map_fits_is_refused_naming_the_unmapped_joints(data_dir, tmp_path, cli):
+def test_bvh_no_map_fits_is_refused_naming_the_unmapped_joints(data_dir, tmp_path, mtk_cli):
     take = read_bvh(data_dir / "pfnn/animations/LocomotionFlat04_000.bvh")
     renamed = tmp_path / "renamed.bvh"
     write_bvh(renamed, [f"bone{j}" for j in range(take.num_joints)], take.parents, take.offsets,
               take.local_rotations[:10], take.root_positions[:10], take.fps)
     out = tmp_path / "x.npy"
-    result = cli("convert", renamed, out, "--to", "hml263")
+    result = mtk_cli("convert", renamed, out, "--to", "hml263")
     assert result.code == 2 and "no built-in skeleton map fits" in result.stderr and not out.exists()
     assert "has no source for SMPL joints pelvis, left_hip" in result.stderr and "--joint-map" in result.stderr
-    inspected = cli("inspect", data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", "--json")
+    inspected = mtk_cli("inspect", data_dir / "pfnn/animations/LocomotionFlat04_000.bvh", "--json")
     assert inspected.code == 0 and '"kind": "bvh"' in inspected.stdout and '"pfnn31"' in inspected.stdout

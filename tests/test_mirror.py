@@ -138,10 +138,10 @@ def _humanml3d_folder(root: Path, data_dir: Path) -> Path:
     return root
 
 
-def test_augment_a_humanml3d_folder(data_dir, tmp_path, cli):
+def test_augment_a_humanml3d_folder(data_dir, tmp_path, mtk_cli):
     src = _humanml3d_folder(tmp_path / "HumanML3D", data_dir)
     out = tmp_path / "mirrored"
-    code, summary, err = run(cli, "augment", src, out, "--mirror")
+    code, summary, err = run(mtk_cli, "augment", src, out, "--mirror")
     assert code == 0 and "wrote 6 motions (3 + 3 mirrored M copies)" in summary and "mtk stats" in err
     layout = get_layout("hml263")
     original = np.load(src / "new_joint_vecs/012314.npy")
@@ -155,13 +155,13 @@ def test_augment_a_humanml3d_folder(data_dir, tmp_path, cli):
     assert (out / "test.txt").read_text().split() == ["000003", "M000003"]
     assert not (out / "Mean.npy").exists()
     again = tmp_path / "again"
-    code, summary, _ = run(cli, "augment", out, again, "--mirror")
+    code, summary, _ = run(mtk_cli, "augment", out, again, "--mirror")
     assert code == 0 and "6 motions already had their mirror image" in summary
     assert sorted(p.name for p in (again / "new_joint_vecs").iterdir()) == sorted(
         p.name for p in (out / "new_joint_vecs").iterdir())
 
 
-def test_augment_a_272_dataset_into_a_zarr_store(data_dir, tmp_path, cli):
+def test_augment_a_272_dataset_into_a_zarr_store(data_dir, tmp_path, mtk_cli):
     src = tmp_path / "mm"
     motion = src / "motion_data/vector_272/humanml/000000.npy"
     motion.parent.mkdir(parents=True)
@@ -172,7 +172,7 @@ def test_augment_a_272_dataset_into_a_zarr_store(data_dir, tmp_path, cli):
     (src / "split/version1").mkdir(parents=True)
     (src / "split/version1/train.txt").write_text("humanml/000000\n")
     out = tmp_path / "mm.zarr"
-    code, _, _ = run(cli, "augment", src, out, "--mirror")
+    code, _, _ = run(mtk_cli, "augment", src, out, "--mirror")
     assert code == 0
     reader = open_dataset(out)
     assert reader.names == ["humanml/000000", "humanml/M000000"]
@@ -180,23 +180,23 @@ def test_augment_a_272_dataset_into_a_zarr_store(data_dir, tmp_path, cli):
     assert np.array_equal(copy.features, mirror_features(features, get_layout("smpl272")))
     assert copy.texts == ["a man steps to the right"]
     assert reader.info.splits["version1/train"] == ["humanml/000000", "humanml/M000000"]
-    code, out_json, _ = run(cli, "inspect", out, "--json")
+    code, out_json, _ = run(mtk_cli, "inspect", out, "--json")
     assert code == 0 and json.loads(out_json)["details"]["motions"] == 2
 
 
-def test_augment_needs_an_augmentation(data_dir, tmp_path, cli):
+def test_augment_needs_an_augmentation(data_dir, tmp_path, mtk_cli):
     src = _humanml3d_folder(tmp_path / "HumanML3D", data_dir)
-    code, _, err = run(cli, "augment", src, tmp_path / "out")
+    code, _, err = run(mtk_cli, "augment", src, tmp_path / "out")
     assert code == 2 and "pass --mirror" in err and not (tmp_path / "out").exists()
 
 
-def test_augment_a_tree_of_npy_files_into_an_npy_folder(data_dir, tmp_path, cli):
+def test_augment_a_tree_of_npy_files_into_an_npy_folder(data_dir, tmp_path, mtk_cli):
     src = tmp_path / "tree"
     src.mkdir()
     shutil.copy(data_dir / "humanml3d/new_joint_vecs/012314.npy", src / "a.npy")
     (src / "a.txt").write_text("turns LEFT\n")
     out = tmp_path / "out"
-    code, _, _ = run(cli, "augment", src, out, "--mirror", "--as-dataset")
+    code, _, _ = run(mtk_cli, "augment", src, out, "--mirror", "--as-dataset")
     assert code == 0
     reader = open_dataset(out)
     assert sorted(reader.names) == ["Ma", "a"] and reader.read("Ma").texts == ["turns RIGHT"]

@@ -115,16 +115,16 @@ def test_bad_json_maps_are_one_line_errors(tmp_path, table, problem):
     assert problem in err.value.one_line() and str(path) in err.value.one_line()
 
 
-def test_a_map_naming_absent_joints_is_refused_by_the_cli(data_dir, tmp_path, cli):
+def test_a_map_naming_absent_joints_is_refused_by_the_cli(data_dir, tmp_path, mtk_cli):
     table = {joint: "Hips" for joint in SMPL22.joint_names} | {"head": "Skull"}
     path = tmp_path / "map.json"
     path.write_text(json.dumps(table))
     out = tmp_path / "x.npy"
-    code, _, err = run(cli, "convert", data_dir / TAKE, out, "--to", "hml263", "--joint-map", path)
+    code, _, err = run(mtk_cli, "convert", data_dir / TAKE, out, "--to", "hml263", "--joint-map", path)
     assert code == 2 and "has no joints Skull" in err and not out.exists()
     collapsed = {joint: "Hips" for joint in SMPL22.joint_names}
     path.write_text(json.dumps(collapsed))
-    code, _, err = run(cli, "convert", data_dir / TAKE, out, "--to", "hml263", "--joint-map", path)
+    code, _, err = run(mtk_cli, "convert", data_dir / TAKE, out, "--to", "hml263", "--joint-map", path)
     assert code == 2 and "map map.json put the ends of bones pelvis-left_hip" in err and not out.exists()
 
 
@@ -138,7 +138,7 @@ def _mixamo_name(smpl_name: str) -> str:
 
 
 @pytest.mark.parametrize("layout", ["hml263", "smpl272"])
-def test_a_mixamo_take_in_centimetres_with_z_up(data_dir, tmp_path, cli, layout):
+def test_a_mixamo_take_in_centimetres_with_z_up(data_dir, tmp_path, mtk_cli, layout):
     """MotionMillion's SMPL take written again as a Mixamo rig (``mixamorig:`` names, centimetres, z up) is
     found as such and gives the features of the SMPL take through the smpl map."""
     src = data_dir / "motionmillion/bvh/case1_0_predict.bvh"
@@ -150,9 +150,9 @@ def test_a_mixamo_take_in_centimetres_with_z_up(data_dir, tmp_path, cli, layout)
     write_bvh(rig, ["mixamorig:" + _mixamo_name(n) for n in motion.joint_names], motion.parents,
               motion.offsets * 100, rotations, motion.root_positions @ to_z_up.T * 100, motion.fps)
     smpl, mixamo = tmp_path / "smpl.npy", tmp_path / "mixamo.npy"
-    code, _, _ = run(cli, "convert", src, smpl, "--to", layout, "--unit", "m")
+    code, _, _ = run(mtk_cli, "convert", src, smpl, "--to", layout, "--unit", "m")
     assert code == 0
-    code, summary, _ = run(cli, "convert", rig, mixamo, "--to", layout)
+    code, summary, _ = run(mtk_cli, "convert", rig, mixamo, "--to", layout)
     assert code == 0 and "mixamo map of 24 joints, unit cm = 0.01 m (detected), z up (detected)" in summary
     assert np.abs(np.load(smpl) - np.load(mixamo)).max() < 1e-4
 
@@ -160,7 +160,7 @@ def test_a_mixamo_take_in_centimetres_with_z_up(data_dir, tmp_path, cli, layout)
 # --- units and up axis --------------------------------------------------------------------------------
 
 
-def test_unit_and_up_are_detected_and_any_placement_gives_the_same_features(take, tmp_path, cli):
+def test_unit_and_up_are_detected_and_any_placement_gives_the_same_features(take, tmp_path, mtk_cli):
     """The take written again in centimetres with z up (a proper rotation) detects as such, and its
     features equal the original's: placement, retargeting and facing +z undo the difference."""
     first = take.frames // 4
@@ -177,12 +177,12 @@ def test_unit_and_up_are_detected_and_any_placement_gives_the_same_features(take
     again = placement(builtin_map("cmu").apply(read_bvh(moved).positions(), take.joint_names), str(moved))
     assert (again.unit, again.up) == ("cm", "z")
     original, rewritten = tmp_path / "a.npy", tmp_path / "b.npy"
-    code, out, _ = run(cli, "convert", take_path(take), original, "--to", "hml263", "--trim", f":{first}")
+    code, out, _ = run(mtk_cli, "convert", take_path(take), original, "--to", "hml263", "--trim", f":{first}")
     assert code == 0 and "unit cmu = 0.05644 m (detected), y up (detected)" in out
-    code, out, _ = run(cli, "convert", moved, rewritten, "--to", "hml263")
+    code, out, _ = run(mtk_cli, "convert", moved, rewritten, "--to", "hml263")
     assert code == 0 and "unit cm = 0.01 m (detected), z up (detected)" in out
     assert np.abs(np.load(original) - np.load(rewritten)).max() < 1e-4
-    code, out, _ = run(cli, "convert", moved, rewritten, "--to", "hml263", "--unit", "0.01", "--up", "z",
+    code, out, _ = run(mtk_cli, "convert", moved, rewritten, "--to", "hml263", "--unit", "0.01", "--up", "z",
                        "--overwrite")
     assert code == 0 and "unit 0.01 m (given), z up (given)" in out
 
@@ -246,14 +246,14 @@ def _path_and_height(root: np.ndarray) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("layout, quirks", [("hml263", "--fix-quirks"), ("hml263", None), ("smpl272", None)])
-def test_the_pfnn_take_walks_its_path_in_features(take, data_dir, tmp_path, cli, layout, quirks):
+def test_the_pfnn_take_walks_its_path_in_features(take, data_dir, tmp_path, mtk_cli, layout, quirks):
     """Recovered joints walk the take's root path: path length and root height within 1 % of the take's
     (rescaled to SMPL-22's legs); recovery gives the joints the features were made from within 1 mm (with
     the released data's quirks kept, until the heading first crosses 180 degrees: P4 turns that row the
     wrong way, as in the released data); contacts, floor and heading as the layouts define them."""
     spec = get_layout(layout)
     out = tmp_path / f"{layout}.npy"
-    code, summary, _ = run(cli, "convert", data_dir / TAKE, out, "--to", layout, "--trim", "0:1200",
+    code, summary, _ = run(mtk_cli, "convert", data_dir / TAKE, out, "--to", layout, "--trim", "0:1200",
                            *([quirks] if quirks else []))
     assert code == 0 and "cmu map of 31 joints" in summary
     if spec.family == "smpl272":
@@ -285,12 +285,12 @@ def test_the_pfnn_take_walks_its_path_in_features(take, data_dir, tmp_path, cli,
 
 
 @pytest.mark.parametrize("layout", ["hml263", "smpl272", "kit251"])
-def test_the_whole_pfnn_take_converts_and_inspects_clean(data_dir, tmp_path, cli, layout):
+def test_the_whole_pfnn_take_converts_and_inspects_clean(data_dir, tmp_path, mtk_cli, layout):
     """The issue's command on the whole take (its last 96 frames, a collapsed pose at the origin, included)."""
     out = tmp_path / "out.npy"
-    code, _, _ = run(cli, "convert", data_dir / TAKE, out, "--to", layout)
+    code, _, _ = run(mtk_cli, "convert", data_dir / TAKE, out, "--to", layout)
     assert code == 0
-    assert inspect_findings(cli, out) == []
+    assert inspect_findings(mtk_cli, out) == []
 
 
 def _assert_same_shape(a: np.ndarray, b: np.ndarray, tolerance: float) -> None:
@@ -304,58 +304,58 @@ def _assert_same_shape(a: np.ndarray, b: np.ndarray, tolerance: float) -> None:
     assert np.abs(turned + offset - b0).max() < tolerance
 
 
-def test_joints_alone_make_272_features(data_dir, tmp_path, cli):
+def test_joints_alone_make_272_features(data_dir, tmp_path, mtk_cli):
     src = data_dir / "humanml3d/new_joints/012314.npy"
     out = tmp_path / "j272.npy"
-    code, summary, _ = run(cli, "convert", src, out, "--to", "smpl272")
+    code, summary, _ = run(mtk_cli, "convert", src, out, "--to", "smpl272")
     assert code == 0 and "from SMPL-22 joints: unit m (assumed), y up (assumed)" in summary
     assert "solved by inverse kinematics, not captured" in summary
     spec = get_layout("smpl272")
     features = np.load(out)
     assert features.shape == (170, 272) and features.dtype == np.float64
-    assert inspect_findings(cli, out) == []
+    assert inspect_findings(mtk_cli, out) == []
     joints = np.load(src).astype(np.float64)
     _assert_same_shape(recover_joints(features, spec), joints, tolerance=0.02)
 
 
-def test_smpl_bvh_input_keeps_its_exact_path_and_maps_on_request(data_dir, tmp_path, cli):
+def test_smpl_bvh_input_keeps_its_exact_path_and_maps_on_request(data_dir, tmp_path, mtk_cli):
     """An SMPL-22 BVH is read as it is (exact SMPL rotations); given --unit it goes through the smpl map and
     inverse kinematics instead, and both pass mtk inspect."""
     src = data_dir / "motionmillion/bvh/case1_0_predict.bvh"
     exact, solved = tmp_path / "exact.npy", tmp_path / "solved.npy"
-    code, summary, _ = run(cli, "convert", src, exact, "--to", "smpl272")
+    code, summary, _ = run(mtk_cli, "convert", src, exact, "--to", "smpl272")
     assert code == 0 and "map" not in summary
-    code, summary, _ = run(cli, "convert", src, solved, "--to", "smpl272", "--unit", "m")
+    code, summary, _ = run(mtk_cli, "convert", src, solved, "--to", "smpl272", "--unit", "m")
     assert code == 0 and "smpl map of 24 joints" in summary and "inverse kinematics" in summary
     for path in (exact, solved):
-        assert inspect_findings(cli, path) == []
+        assert inspect_findings(mtk_cli, path) == []
     spec = get_layout("smpl272")
     on_smpl22 = uniform_skeleton(recover_joints(np.load(exact), spec), SMPL22)  # the map retargets
     _assert_same_shape(recover_joints(np.load(solved), spec), on_smpl22, 0.03)
 
 
-def test_joints_at_their_own_rate_are_resampled(data_dir, tmp_path, cli):
+def test_joints_at_their_own_rate_are_resampled(data_dir, tmp_path, mtk_cli):
     """HumanML3D's joints are 20 fps: --source-fps 20 makes 272 at 30 fps (170 frames -> 254 rows)."""
     out = tmp_path / "j272.npy"
-    code, summary, _ = run(cli, "convert", data_dir / "humanml3d/new_joints/012314.npy", out, "--to", "smpl272",
+    code, summary, _ = run(mtk_cli, "convert", data_dir / "humanml3d/new_joints/012314.npy", out, "--to", "smpl272",
                            "--source-fps", "20")
     assert code == 0 and "from SMPL-22 joints at 20 fps (--source-fps)" in summary
-    assert np.load(out).shape == (254, 272) and inspect_findings(cli, out) == []
-    code, _, err = run(cli, "convert", data_dir / TAKE, out, "--to", "smpl272", "--source-fps", "20",
+    assert np.load(out).shape == (254, 272) and inspect_findings(mtk_cli, out) == []
+    code, _, err = run(mtk_cli, "convert", data_dir / TAKE, out, "--to", "smpl272", "--source-fps", "20",
                        "--overwrite")
     assert code == 2 and "--source-fps gives the rate of a joints .npy" in err
 
 
-def test_kit_features_from_smpl_joints(data_dir, tmp_path, cli):
+def test_kit_features_from_smpl_joints(data_dir, tmp_path, mtk_cli):
     """251 from SMPL-22 joints: MMM's joints placed on the body, in millimetres; the pelvis keeps its height
     (the floor moves down to MMM's toe tips, placed a little beyond SMPL's toes)."""
     src = data_dir / "humanml3d/new_joints/012314.npy"
     out = tmp_path / "k.npy"
-    code, summary, _ = run(cli, "convert", src, out, "--to", "kit251", "--source-fps", "20")
+    code, summary, _ = run(mtk_cli, "convert", src, out, "--to", "kit251", "--source-fps", "20")
     assert code == 0 and "kit21 joints placed on the SMPL-22 body" in summary
     features = np.load(out)
     assert features.shape == (105, 251)
-    assert inspect_findings(cli, out) == []
+    assert inspect_findings(mtk_cli, out) == []
     recovered = recover_joints(features.astype(np.float64), get_layout("kit251")) / 1000
     joints = np.load(src).astype(np.float64)
     assert abs(np.median(recovered[:, 0, 1]) - np.median(joints[:, 0, 1])) < 0.03
@@ -371,7 +371,7 @@ def test_a_junk_tail_is_warned_about_and_trimmed(take):
         warn_on_jumps(mapped[100:], take.fps, TAKE, first_frame=100)
 
 
-def test_bad_joints_are_one_line_errors(data_dir, tmp_path, cli):
+def test_bad_joints_are_one_line_errors(data_dir, tmp_path, mtk_cli):
     joints = np.load(data_dir / "humanml3d/new_joints/012314.npy")
     out = tmp_path / "out.npy"
     nan = joints.copy()
@@ -379,7 +379,7 @@ def test_bad_joints_are_one_line_errors(data_dir, tmp_path, cli):
     for array, problem in ((nan, "holds 1 NaN or Inf values"),
                            (np.zeros((50, 22, 3), np.float32), "the joints put the ends of bones pelvis-left_hip")):
         np.save(tmp_path / "in.npy", array)
-        code, _, err = run(cli, "convert", tmp_path / "in.npy", out, "--to", "smpl272")
+        code, _, err = run(mtk_cli, "convert", tmp_path / "in.npy", out, "--to", "smpl272")
         assert code == 2 and problem in err and not out.exists()
 
 
