@@ -155,6 +155,16 @@ def chosen_rate(variant: str, s: StudySettings, done: dict[str, dict]) -> tuple[
     return None, rates
 
 
+def provisional_rate(variant: str, rates: tuple[float, ...], s: StudySettings, done: dict[str, dict]) -> float | None:
+    """For a sweep still running: the best of the rates whose runs have all finished (None if none has)."""
+    finished = {}
+    for lr in rates:
+        runs = [spec for spec in sweep_specs(variant, rates, s) if spec.lr == lr]
+        if all(spec.key in done for spec in runs):
+            finished[lr] = _geomean([done[spec.key]["val"]["mpjpe_mm"] for spec in runs])
+    return min(finished, key=finished.get) if finished else None
+
+
 def plan(s: StudySettings, done: dict[str, dict]) -> tuple[list[RunSpec], bool]:
     """The runs still to do, in priority order, and whether more will follow once they finish (grid runs
     wait for their variant's sweep)."""
@@ -592,10 +602,12 @@ def report(folder: Path, s: StudySettings, meta: dict[str, Any]) -> dict[str, An
     FSQ-vs-best-VQ comparisons; draw the plots."""
     done = load_done(folder)
     variants = s.variants or tuple(all_variants())
-    chosen = {}
+    chosen, provisional = {}, []
     sweep = []
     for variant in variants:
         rate, rates = chosen_rate(variant, s, done)
+        if rate is None and (rate := provisional_rate(variant, rates, s, done)) is not None:
+            provisional.append(variant)  # its sweep did not finish: the best of the rates that did
         if rate is not None:
             chosen[variant] = rate
         for lr in rates:
@@ -606,7 +618,8 @@ def report(folder: Path, s: StudySettings, meta: dict[str, Any]) -> dict[str, An
                               "val_mpjpe_mm": {spec.key: done[spec.key]["val"]["mpjpe_mm"] for spec in specs}})
     runs = sorted(done.values(), key=lambda r: (r["exponent"], r["variant"], r["lr"], r["seed"]))
     timing_file = folder / TIMING
-    results = {**meta, "settings": s.to_json(), "chosen_rates": chosen, "sweep": sweep, "runs": runs,
+    results = {**meta, "settings": s.to_json(), "chosen_rates": chosen, "provisional_rates": provisional,
+               "sweep": sweep, "runs": runs,
                "summary": summarise(runs, chosen), "comparisons": comparisons(runs, chosen),
                "timing": json.loads(timing_file.read_text()) if timing_file.is_file() else None,
                "mm64k_costs": meta.get("mm64k_costs")}
@@ -684,7 +697,9 @@ def table(results: dict[str, Any]) -> str:
     """Markdown tables: the sweep, the summary (median, min-max over seeds) and the comparisons."""
     lines = ["| variant | peak rate | runs | val MPJPE geo-mean (mm) |", "|---|---|---|---|"]
     for row in results["sweep"]:
-        mark = " **chosen**" if results["chosen_rates"].get(row["variant"]) == row["lr"] else ""
+        provisional = row["variant"] in results.get("provisional_rates", ())
+        mark = ((" **chosen (of the finished rates)**" if provisional else " **chosen**")
+                if results["chosen_rates"].get(row["variant"]) == row["lr"] else "")
         lines.append(f"| {row['variant']} | {row['lr']:g}{mark} | {row['runs']} | {row['val_mpjpe_geomean']:.1f} |")
     lines += ["", "| variant | codes | seeds | test MPJPE (mm) | pose MPJPE (mm) | accel err (mm/f²) | feature RMSE "
               "| train usage | train PPL | dead codes |", "|---|---|---|---|---|---|---|---|---|---|"]

@@ -336,13 +336,13 @@ def quantizer_verdict(usage: dict[str, dict[str, Any]], evals: dict[str, dict[st
     if "fsq" in names and "vq" in names:
         agrees = usage["vq"]["usage"] >= usage["fsq"]["usage"] and evals["vq"]["mpjpe_mm"] <= evals["fsq"]["mpjpe_mm"]
         text += (" The quantizer study (docs/tokenizer.md: 10,000 motions, each quantizer at its own tuned "
-                 "learning rate, several seeds) finds the same ordering at small and large codebooks: VQ with "
-                 "EMA and dead-code resets reconstructs a little better and uses more codes than FSQ, while FSQ "
+                 "learning rate, two seeds per size) finds the same ordering at small and large codebooks: VQ with "
+                 "EMA and dead-code resets reconstructs better and uses more codes than FSQ, while FSQ "
                  "needs no codebook state, loss term or reset, keeps its cost flat as the codebook grows (a VQ "
                  "training step at 64,000 codes cost about 4x FSQ's on the study's CPU) and must keep its "
                  "learning rate low enough that its tanh does not saturate." if agrees else
-                 " The quantizer study (docs/tokenizer.md: 10,000 motions, tuned learning rates, several seeds) "
-                 "found VQ with EMA and resets a little ahead of FSQ on both counts; this short run on "
+                 " The quantizer study (docs/tokenizer.md: 10,000 motions, tuned learning rates, two seeds per size) "
+                 "found VQ with EMA and resets ahead of FSQ on both counts; this short run on "
                  "a few hundred motions differs, which is within what a single seed of a short run shows.")
     return text
 
