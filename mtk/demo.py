@@ -339,7 +339,7 @@ def quantizer_verdict(usage: dict[str, dict[str, Any]], evals: dict[str, dict[st
                  "learning rate, two seeds per size) finds the same ordering at small and large codebooks: VQ with "
                  "EMA and dead-code resets reconstructs better and uses more codes than FSQ, while FSQ "
                  "needs no codebook state, loss term or reset, keeps its cost flat as the codebook grows (a VQ "
-                 "training step at 64,000 codes cost about 4x FSQ's on the study's CPU) and must keep its "
+                 "training step at 64,000 codes cost about 3x FSQ's on the study's CPU) and must keep its "
                  "learning rate low enough that its tanh does not saturate." if agrees else
                  " The quantizer study (docs/tokenizer.md: 10,000 motions, tuned learning rates, two seeds per size) "
                  "found VQ with EMA and resets ahead of FSQ on both counts; this short run on "
