@@ -76,9 +76,10 @@ def facing_directions(positions: np.ndarray, joints: tuple[int, int, int, int], 
     """Unit horizontal facing (T, 3): ``(sdr_l - sdr_r) + (hip_l - hip_r)`` crossed with up, smoothed."""
     sl, sr, hl, hr = joints
     across = (positions[:, sl] - positions[:, sr]) + (positions[:, hl] - positions[:, hr])
-    across = across / np.linalg.norm(across, axis=-1, keepdims=True)
-    forward = gaussian_smooth(np.cross(across, _UP), sigma_frames)
-    return forward / np.linalg.norm(forward, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):  # collapsed shoulders and hips give NaN: refused later
+        across = across / np.linalg.norm(across, axis=-1, keepdims=True)
+        forward = gaussian_smooth(np.cross(across, _UP), sigma_frames)
+        return forward / np.linalg.norm(forward, axis=-1, keepdims=True)
 
 
 def to_root_frame(forward: np.ndarray, v: np.ndarray) -> np.ndarray:
