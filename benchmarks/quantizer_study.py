@@ -135,6 +135,16 @@ def sweep_specs(variant: str, rates: tuple[float, ...], s: StudySettings) -> lis
     return [RunSpec(variant, e, lr, seed) for e in sizes for lr in rates for seed in s.sweep_seeds]
 
 
+def finished_scores(variant: str, rates: tuple[float, ...], s: StudySettings, done: dict[str, dict]) -> dict[float, float]:
+    """Geometric mean of validation MPJPE per rate, for the rates whose sweep runs have all finished."""
+    scores = {}
+    for lr in rates:
+        runs = [spec for spec in sweep_specs(variant, rates, s) if spec.lr == lr]
+        if all(spec.key in done for spec in runs):
+            scores[lr] = _geomean([done[spec.key]["val"]["mpjpe_mm"] for spec in runs])
+    return scores
+
+
 def chosen_rate(variant: str, s: StudySettings, done: dict[str, dict]) -> tuple[float | None, tuple[float, ...]]:
     """(the variant's rate, or None while its sweep is unfinished; the rates it needs swept).
 
@@ -142,10 +152,9 @@ def chosen_rate(variant: str, s: StudySettings, done: dict[str, dict]) -> tuple[
     at the edge of those tried adds its neighbour (x2 or /2) once."""
     rates = tuple(sorted(s.rates))
     for _ in range(2):
-        runs = sweep_specs(variant, rates, s)
-        if any(spec.key not in done for spec in runs):
+        score = finished_scores(variant, rates, s, done)
+        if len(score) < len(rates):
             return None, rates
-        score = {lr: _geomean([done[spec.key]["val"]["mpjpe_mm"] for spec in runs if spec.lr == lr]) for lr in rates}
         best = min(rates, key=lambda lr: score[lr])
         edge = best * 2 if best == max(rates) else best / 2 if best == min(rates) else None
         extended = len(rates) > len(s.rates)
@@ -157,12 +166,8 @@ def chosen_rate(variant: str, s: StudySettings, done: dict[str, dict]) -> tuple[
 
 def provisional_rate(variant: str, rates: tuple[float, ...], s: StudySettings, done: dict[str, dict]) -> float | None:
     """For a sweep still running: the best of the rates whose runs have all finished (None if none has)."""
-    finished = {}
-    for lr in rates:
-        runs = [spec for spec in sweep_specs(variant, rates, s) if spec.lr == lr]
-        if all(spec.key in done for spec in runs):
-            finished[lr] = _geomean([done[spec.key]["val"]["mpjpe_mm"] for spec in runs])
-    return min(finished, key=finished.get) if finished else None
+    scores = finished_scores(variant, rates, s, done)
+    return min(scores, key=scores.get) if scores else None
 
 
 def plan(s: StudySettings, done: dict[str, dict]) -> tuple[list[RunSpec], bool]:

@@ -136,7 +136,12 @@ class FSQ(Quantizer):
 
     def quantize(self, z: Tensor) -> Tensor:
         """Channel-last ``(..., d)`` -> normalised codes in ``[-1, 1]`` (straight-through rounding)."""
-        return round_ste(self.bound(z)) / self._half_width()
+        return self._codes(self.squash(z))
+
+    def _codes(self, squashed: Tensor) -> Tensor:
+        """:meth:`quantize` from the channels' tanh (:meth:`squash`), so a caller that needs both computes it once."""
+        half, offset = self._half_and_offset()
+        return round_ste(squashed * half - offset) / self._half_width()
 
     def codes_to_indices(self, codes: Tensor) -> Tensor:
         """Normalised codes ``(..., d)`` -> int32 indices ``(...)``; channel 0 is the least significant."""
@@ -164,13 +169,12 @@ class FSQ(Quantizer):
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``z (B, dim, N)`` -> quantized ``(B, dim, N)`` float32, indices ``(B, N)`` int32, aux loss 0."""
         with torch.autocast(device_type=z.device.type, enabled=False):
-            h = self.project_in(z.transpose(1, 2).float())
-            codes = self.quantize(h)
+            squashed = self.squash(self.project_in(z.transpose(1, 2).float()))
+            codes = self._codes(squashed)
             indices = self.codes_to_indices(codes)
             out = self.project_out(codes).transpose(1, 2)
             if self.training:
-                with torch.no_grad():
-                    self._saturated = (self.squash(h.detach()).abs() > SATURATED).float().mean(dim=(0, 1))
+                self._saturated = (squashed.detach().abs() > SATURATED).float().mean(dim=(0, 1))
         return out, indices, z.new_zeros((), dtype=torch.float32)
 
     def train_stats(self) -> dict[str, list[float]]:
