@@ -520,11 +520,12 @@ def median_and_spread(values: list[float]) -> dict[str, float]:
 
 
 def rank_test(a: list[float], b: list[float]) -> float:
-    """Two-sided exact permutation p-value of the Mann-Whitney U statistic (no ties expected)."""
+    """Two-sided exact permutation p-value of the Mann-Whitney U statistic (tied values share their mean rank)."""
     from itertools import combinations
 
     pooled = a + b
-    ranks = {v: i for i, v in enumerate(sorted(pooled))}
+    ordered = sorted(pooled)
+    ranks = {v: statistics.fmean(i for i, w in enumerate(ordered) if w == v) for v in pooled}
     u = sum(ranks[v] for v in a) - len(a) * (len(a) - 1) / 2
     centre = len(a) * len(b) / 2
     extreme = 0
@@ -576,26 +577,33 @@ def summarise(runs: list[dict[str, Any]], chosen: dict[str, float]) -> list[dict
     return rows
 
 
+COMPARED = {"test_mpjpe_mm": ("test", "mpjpe_mm"), "test_pose_mpjpe_mm": ("test", "pose_mpjpe_mm")}
+COMPARED_LABELS = {"test_mpjpe_mm": "MPJPE", "test_pose_mpjpe_mm": "pose MPJPE"}
+
+
 def comparisons(runs: list[dict[str, Any]], chosen: dict[str, float]) -> list[dict[str, Any]]:
-    """At each size: FSQ against the best learnt-codebook VQ variant (lowest median test MPJPE), over seeds."""
+    """At each size and for each compared metric (test MPJPE, pose MPJPE): FSQ against the learnt-codebook
+    variant with the lowest median, over seeds."""
     out = []
     by = {(r["variant"], r["exponent"], r["seed"]): r for r in runs if chosen.get(r["variant"]) == r["lr"]}
     for exponent in sorted({r["exponent"] for r in runs}):
-        fsq = [r["test"]["mpjpe_mm"] for (v, e, _), r in by.items() if v == "fsq" and e == exponent]
-        candidates = {}
-        for variant in {v for v, e, _ in by if e == exponent and v.startswith("vq")}:
-            values = [r["test"]["mpjpe_mm"] for (v, e, _), r in by.items() if v == variant and e == exponent]
-            if len(values) >= 2:
-                candidates[variant] = values
-        if len(fsq) < 2 or not candidates:
-            continue
-        best = min(candidates, key=lambda v: statistics.median(candidates[v]))
-        low, high = bootstrap_difference(fsq, candidates[best])
-        out.append({"exponent": exponent, "best_vq": best, "fsq_median": statistics.median(fsq),
-                    "vq_median": statistics.median(candidates[best]), "fsq_seeds": len(fsq),
-                    "vq_seeds": len(candidates[best]), "difference_ci95": [low, high],
-                    "rank_test_p": (p := rank_test(fsq, candidates[best])),
-                    "differs": (low > 0 or high < 0) and p < 0.05})
+        for metric, path in COMPARED.items():
+            def values(variant: str) -> list[float]:
+                return [float(v) for (name, e, _), r in by.items()
+                        if name == variant and e == exponent and (v := _dig(r, path)) is not None]
+
+            fsq = values("fsq")
+            candidates = {v: vals for v in {name for name, e, _ in by if e == exponent and name.startswith("vq")}
+                          if len(vals := values(v)) >= 2}
+            if len(fsq) < 2 or not candidates:
+                continue
+            best = min(candidates, key=lambda v: statistics.median(candidates[v]))
+            low, high = bootstrap_difference(fsq, candidates[best])
+            out.append({"exponent": exponent, "metric": metric, "best_vq": best,
+                        "fsq_median": statistics.median(fsq), "vq_median": statistics.median(candidates[best]),
+                        "fsq_seeds": len(fsq), "vq_seeds": len(candidates[best]), "difference_ci95": [low, high],
+                        "rank_test_p": (p := rank_test(fsq, candidates[best])),
+                        "differs": (low > 0 or high < 0) and p < 0.05})
     return out
 
 
@@ -716,11 +724,11 @@ def table(results: dict[str, Any]) -> str:
                      f"| {_fmt(row, 'test_accel_error_mm', '{:.2f}')} | {_fmt(row, 'test_feature_rmse', '{:.3f}')} "
                      f"| {usage} | {_fmt(row, 'train_perplexity', '{:.0f}')} | {_fmt(row, 'dead_codes', '{:,.0f}')} |")
     if results["comparisons"]:
-        lines += ["", "| codes | FSQ median (mm) | best VQ | its median (mm) | FSQ - VQ, 95 % bootstrap | rank test p "
-                  "| differs |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "| codes | metric | FSQ median (mm) | best VQ | its median (mm) | FSQ - VQ, 95 % bootstrap "
+                  "| rank test p | differs |", "|---|---|---|---|---|---|---|---|"]
         for c in results["comparisons"]:
             low, high = c["difference_ci95"]
-            lines.append(f"| 2^{c['exponent']} | {c['fsq_median']:.1f} ({c['fsq_seeds']}) | {c['best_vq']} "
+            lines.append(f"| 2^{c['exponent']} | {COMPARED_LABELS[c['metric']]} | {c['fsq_median']:.1f} ({c['fsq_seeds']}) | {c['best_vq']} "
                          f"| {c['vq_median']:.1f} ({c['vq_seeds']}) | {low:+.1f} … {high:+.1f} | {c['rank_test_p']:.3f} "
                          f"| {'yes' if c['differs'] else 'no'} |")
     if results.get("timing"):

@@ -75,6 +75,8 @@ def test_rank_test_and_bootstrap(study):
     high = [20.0, 21.0, 22.0, 23.0, 24.0]
     assert study.rank_test(low, high) == pytest.approx(2 / 252)  # the most extreme of 252 splits, both sides
     assert study.rank_test([1.0, 4.0, 5.0], [2.0, 3.0, 6.0]) == pytest.approx(1.0)
+    assert study.rank_test([1.0] * 5, [2.0] * 5) == pytest.approx(2 / 252)  # ties share a rank
+    assert study.rank_test([1.0, 2.0], [1.0, 2.0]) == pytest.approx(1.0)
     lo, hi = study.bootstrap_difference(low, high)
     assert -14 <= lo <= hi <= -6
 
@@ -116,13 +118,16 @@ def test_the_report_compares_fsq_with_the_best_vq_over_seeds(study, tmp_path):
             (folder / "runs" / f"{spec.key}.json").write_text(json.dumps(run))
     results = study.report(folder, s, {"command": "toy"})
     assert results["chosen_rates"] == {"fsq": 1e-3, "vq": 1e-3}
-    [comparison] = results["comparisons"]
+    comparison, pose = results["comparisons"]
+    assert comparison["metric"] == "test_mpjpe_mm" and pose["metric"] == "test_pose_mpjpe_mm"
     assert comparison["best_vq"] == "vq" and comparison["differs"] and comparison["rank_test_p"] < 0.05
     assert comparison["fsq_median"] == 22.0 and comparison["vq_median"] == 32.0
+    assert pose["fsq_median"] == 10.0 and pose["vq_median"] == 15.0 and pose["difference_ci95"] == [-5.0, -5.0]
     row = next(r for r in results["summary"] if r["variant"] == "fsq")
     assert row["test_mpjpe_mm"] == {"median": 22.0, "min": 20.0, "max": 24.0, "n": 5, "mean": 22.0}
     text = study.table(results)
-    assert "| fsq | 0.001 **chosen** | 1 |" in text and "| 2^8 | 22.0 (5) | vq | 32.0 (5) |" in text
+    assert "| fsq | 0.001 **chosen** | 1 |" in text and "| 2^8 | MPJPE | 22.0 (5) | vq | 32.0 (5) |" in text
+    assert "| 2^8 | pose MPJPE | 10.0 (5) | vq | 15.0 (5) | -5.0 … -5.0 | 0.008 | yes |" in text
     for name in ("quality_vs_size.png", "usage_vs_size.png", "lr_sweep.png"):
         assert (folder / name).read_bytes()[:4] == b"\x89PNG"
 
