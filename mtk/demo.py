@@ -336,14 +336,14 @@ def quantizer_verdict(usage: dict[str, dict[str, Any]], evals: dict[str, dict[st
     if "fsq" in names and "vq" in names:
         agrees = usage["vq"]["usage"] >= usage["fsq"]["usage"] and evals["vq"]["mpjpe_mm"] <= evals["fsq"]["mpjpe_mm"]
         text += (" The quantizer study (docs/tokenizer.md: 10,000 motions, each quantizer at its own tuned "
-                 "learning rate, two seeds per size) finds the same ordering at small and large codebooks: VQ with "
-                 "EMA and dead-code resets reconstructs better and uses more codes than FSQ, while FSQ "
-                 "needs no codebook state, loss term or reset, keeps its cost flat as the codebook grows (a VQ "
-                 "training step at 64,000 codes cost about 3x FSQ's on the study's CPU) and must keep its "
-                 "learning rate low enough that its tanh does not saturate." if agrees else
-                 " The quantizer study (docs/tokenizer.md: 10,000 motions, tuned learning rates, two seeds per size) "
-                 "found VQ with EMA and resets ahead of FSQ on both counts; this short run on "
-                 "a few hundred motions differs, which is within what a single seed of a short run shows.")
+                 "learning rate, five seeds per size from 2^8 to 2^16 codes) finds the same ordering: VQ with "
+                 "EMA and dead-code resets has the lower pose error at every size and uses at least as much of "
+                 "its codebook as FSQ, while FSQ needs no codebook state, loss term or reset, keeps its cost flat "
+                 "as the codebook grows (a VQ training step at 64,000 codes cost about 6x FSQ's on the study's "
+                 "CPU) and must keep its learning rate low enough that its tanh does not saturate." if agrees else
+                 " The quantizer study (docs/tokenizer.md: 10,000 motions, tuned learning rates, five seeds per "
+                 "size) found VQ with EMA and resets ahead of FSQ on both counts; this short run on a few hundred "
+                 "motions differs, which is within what a single seed of a short run shows.")
     return text
 
 
