@@ -728,7 +728,8 @@ def table(results: dict[str, Any]) -> str:
                   "| rank test p | differs |", "|---|---|---|---|---|---|---|---|"]
         for c in results["comparisons"]:
             low, high = c["difference_ci95"]
-            lines.append(f"| 2^{c['exponent']} | {COMPARED_LABELS[c['metric']]} | {c['fsq_median']:.1f} ({c['fsq_seeds']}) | {c['best_vq']} "
+            lines.append(f"| 2^{c['exponent']} | {COMPARED_LABELS[c['metric']]} "
+                         f"| {c['fsq_median']:.1f} ({c['fsq_seeds']}) | {c['best_vq']} "
                          f"| {c['vq_median']:.1f} ({c['vq_seeds']}) | {low:+.1f} … {high:+.1f} | {c['rank_test_p']:.3f} "
                          f"| {'yes' if c['differs'] else 'no'} |")
     if results.get("timing"):
