@@ -117,8 +117,12 @@ class FSQ(Quantizer):
 
     def bound(self, z: Tensor) -> Tensor:
         """Squash each channel into ``(-L/2, L/2)``, shifted by half a level for even L so 0 stays 0."""
+        return self._scaled(self.squash(z))
+
+    def _scaled(self, squashed: Tensor) -> Tensor:
+        """:meth:`bound` from the channels' tanh (:meth:`squash`), so a caller that needs both computes it once."""
         half, offset = self._half_and_offset()
-        return self.squash(z) * half - offset
+        return squashed * half - offset
 
     @torch.no_grad()
     def channel_report(self, z: Tensor, saturated_above: float = SATURATED) -> tuple[Tensor, Tensor]:
@@ -127,8 +131,9 @@ class FSQ(Quantizer):
         ``L`` stay 0)."""
         with torch.autocast(device_type=z.device.type, enabled=False):
             h = self.project_in(z.transpose(1, 2).float()).reshape(-1, self.codebook_dim)
-            saturated = (self.squash(h).abs() > saturated_above).sum(0)
-            digits = (self.quantize(h) * self._half_width() + self._half_width()).round().long()
+            squashed = self.squash(h)
+            saturated = (squashed.abs() > saturated_above).sum(0)
+            digits = (self._codes(squashed) * self._half_width() + self._half_width()).round().long()
         levels = torch.zeros(self.codebook_dim, int(self._levels.max()), dtype=torch.int64, device=z.device)
         for channel in range(self.codebook_dim):
             levels[channel] = torch.bincount(digits[:, channel], minlength=levels.shape[1])
@@ -139,9 +144,8 @@ class FSQ(Quantizer):
         return self._codes(self.squash(z))
 
     def _codes(self, squashed: Tensor) -> Tensor:
-        """:meth:`quantize` from the channels' tanh (:meth:`squash`), so a caller that needs both computes it once."""
-        half, offset = self._half_and_offset()
-        return round_ste(squashed * half - offset) / self._half_width()
+        """:meth:`quantize` from the channels' tanh (:meth:`squash`)."""
+        return round_ste(self._scaled(squashed)) / self._half_width()
 
     def codes_to_indices(self, codes: Tensor) -> Tensor:
         """Normalised codes ``(..., d)`` -> int32 indices ``(...)``; channel 0 is the least significant."""
