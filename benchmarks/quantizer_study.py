@@ -138,8 +138,9 @@ def sweep_specs(variant: str, rates: tuple[float, ...], s: StudySettings) -> lis
 def finished_scores(variant: str, rates: tuple[float, ...], s: StudySettings, done: dict[str, dict]) -> dict[float, float]:
     """Geometric mean of validation MPJPE per rate, for the rates whose sweep runs have all finished."""
     scores = {}
+    specs = sweep_specs(variant, rates, s)
     for lr in rates:
-        runs = [spec for spec in sweep_specs(variant, rates, s) if spec.lr == lr]
+        runs = [spec for spec in specs if spec.lr == lr]
         if all(spec.key in done for spec in runs):
             scores[lr] = _geomean([done[spec.key]["val"]["mpjpe_mm"] for spec in runs])
     return scores
@@ -208,9 +209,18 @@ def load_done(folder: Path) -> dict[str, dict]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    from mtk.io.atomic import atomic_file
+
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1))
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    """``fig`` as a PNG at ``path``, in place whole or not at all."""
+    from mtk.io.atomic import atomic_file
+
+    with atomic_file(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=90)
 
 
 def _claim(folder: Path, spec: RunSpec) -> bool:
@@ -577,8 +587,7 @@ def summarise(runs: list[dict[str, Any]], chosen: dict[str, float]) -> list[dict
     return rows
 
 
-COMPARED = {"test_mpjpe_mm": ("test", "mpjpe_mm"), "test_pose_mpjpe_mm": ("test", "pose_mpjpe_mm")}
-COMPARED_LABELS = {"test_mpjpe_mm": "MPJPE", "test_pose_mpjpe_mm": "pose MPJPE"}
+COMPARED = {"test_mpjpe_mm": "MPJPE", "test_pose_mpjpe_mm": "pose MPJPE"}  # METRICS keys -> table labels
 
 
 def comparisons(runs: list[dict[str, Any]], chosen: dict[str, float]) -> list[dict[str, Any]]:
@@ -586,15 +595,16 @@ def comparisons(runs: list[dict[str, Any]], chosen: dict[str, float]) -> list[di
     variant with the lowest median, over seeds."""
     out = []
     by = {(r["variant"], r["exponent"], r["seed"]): r for r in runs if chosen.get(r["variant"]) == r["lr"]}
-    for exponent in sorted({r["exponent"] for r in runs}):
-        for metric, path in COMPARED.items():
-            def values(variant: str) -> list[float]:
-                return [float(v) for (name, e, _), r in by.items()
-                        if name == variant and e == exponent and (v := _dig(r, path)) is not None]
 
-            fsq = values("fsq")
-            candidates = {v: vals for v in {name for name, e, _ in by if e == exponent and name.startswith("vq")}
-                          if len(vals := values(v)) >= 2}
+    def values(variant: str, exponent: int, metric: str) -> list[float]:
+        return [float(v) for (name, e, _), r in by.items()
+                if name == variant and e == exponent and (v := _dig(r, METRICS[metric])) is not None]
+
+    for exponent in sorted({r["exponent"] for r in runs}):
+        learnt = {name for name, e, _ in by if e == exponent and name.startswith("vq")}
+        for metric in COMPARED:
+            fsq = values("fsq", exponent, metric)
+            candidates = {v: vals for v in learnt if len(vals := values(v, exponent, metric)) >= 2}
             if len(fsq) < 2 or not candidates:
                 continue
             best = min(candidates, key=lambda v: statistics.median(candidates[v]))
@@ -676,7 +686,7 @@ def plot(results: dict[str, Any], folder: Path) -> list[str]:
             ax.legend(fontsize=8)
         fig.suptitle("median over seeds, bars min-max; each variant at its chosen rate", fontsize=8)
         fig.tight_layout()
-        fig.savefig(folder / filename, dpi=90)
+        _save_figure(fig, folder / filename)
         plt.close(fig)
         written.append(filename)
     sweep = results["sweep"]
@@ -692,7 +702,7 @@ def plot(results: dict[str, Any], folder: Path) -> list[str]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(folder / "lr_sweep.png", dpi=90)
+        _save_figure(fig, folder / "lr_sweep.png")
         plt.close(fig)
         written.append("lr_sweep.png")
     return written
@@ -728,7 +738,7 @@ def table(results: dict[str, Any]) -> str:
                   "| rank test p | differs |", "|---|---|---|---|---|---|---|---|"]
         for c in results["comparisons"]:
             low, high = c["difference_ci95"]
-            lines.append(f"| 2^{c['exponent']} | {COMPARED_LABELS[c['metric']]} "
+            lines.append(f"| 2^{c['exponent']} | {COMPARED[c['metric']]} "
                          f"| {c['fsq_median']:.1f} ({c['fsq_seeds']}) | {c['best_vq']} "
                          f"| {c['vq_median']:.1f} ({c['vq_seeds']}) | {low:+.1f} … {high:+.1f} | {c['rank_test_p']:.3f} "
                          f"| {'yes' if c['differs'] else 'no'} |")
