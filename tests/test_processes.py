@@ -5,6 +5,7 @@ Ctrl-C leaves a run that resumes on another number of processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -150,9 +151,12 @@ def group(data) -> Path:
     spec.write_text(json.dumps({"out": str(out), "commands": commands}))
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                str(HERE / "group_run.py"), str(spec)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240,
-                          env=environment(ACCELERATE_USE_CPU="1"))
-    assert done.returncode == 0, done.stderr[-3000:]
+    launch = Launch(command, ACCELERATE_USE_CPU="1")
+    try:
+        stderr = launch.process.communicate(timeout=GROUP_LIMIT)[1]
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the group ran past {GROUP_LIMIT} s: {launch.stop()[-3000:]}")
+    assert launch.process.returncode == 0, stderr[-3000:]
     for rank in (0, 1):
         codes = json.loads((out / f"codes.{rank}.json").read_text())
         failed = {name: (out / f"{name}.{rank}.err").read_text()[-1500:] for name, code in codes.items() if code}
@@ -371,23 +375,59 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+#: seconds the group's launch may take (about 60 on an idle 2-core machine)
+GROUP_LIMIT = 600
+
+
+class Launch:
+    """A launcher started in a session of its own (as a terminal's foreground job), and every process under it.
+
+    torchrun starts each worker in a session of its own: killing the launcher's process group would leave the
+    workers running (a 100,000-step run for hours) with the launcher's pipes open, and reading those would
+    never end. So the workers are gathered while the launcher lives and :meth:`stop` kills each one."""
+
+    def __init__(self, command: list[str], **env: str):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True, env=environment(**env))
+        self.family: dict = {}
+
+    def gather(self) -> None:
+        """Note every process now under the launcher."""
+        import psutil
+
+        with contextlib.suppress(psutil.NoSuchProcess):
+            self.family.update((p.pid, p) for p in psutil.Process(self.process.pid).children(recursive=True))
+
+    def stop(self) -> str:
+        """Kill the launcher and every process it started; the launcher's stderr ('' when already read)."""
+        import psutil
+
+        running = self.process.poll() is None
+        if running:
+            self.gather()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        for process in self.family.values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        return self.process.communicate(timeout=60)[1] if running else ""
+
+
 @contextmanager
 def _launch(command: list[str], run: Path, **env: str) -> Iterator[subprocess.Popen]:
-    """Start a launcher in a session of its own (as a terminal's foreground job), wait for the run's first
-    checkpoint; whatever is still running at the end is killed."""
-    launcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, env=environment(**env))
+    """Start a launcher, wait for the run's first checkpoint; whatever is still running at the end is killed,
+    the launcher's workers included."""
+    launch = Launch(command, **env)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not (run / "net_latest.pth").is_file():
-            if launcher.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"no checkpoint: {launcher.communicate(timeout=60)[1][-2000:]}")
+            if launch.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no checkpoint: {launch.stop()[-2000:]}")
             time.sleep(0.2)
-        yield launcher
+        launch.gather()
+        yield launch.process
     finally:
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGKILL)
-            launcher.communicate()
+        launch.stop()
 
 
 def _ends_within(launcher: subprocess.Popen, stop: Callable[[], object], seconds: float = 30) -> str:
