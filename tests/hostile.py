@@ -6,7 +6,10 @@ first-hour messages), and the third-party libraries (numpy, zarr, h5py, torch) t
 reads. Nothing imports mtk's internal modules, so these tests survive the package restructure.
 
 Bounds (issue #12 acceptance): a command may not hang beyond ``TIME_BOUND`` seconds nor use more than
-``MEMORY_BOUND`` bytes of memory on inputs under 1 MB. Memory is measured as the child's peak RSS
+``MEMORY_BOUND`` bytes of memory on inputs under 1 MB. Time is the child's CPU time, so that a machine busy
+with other work (two test processes and a training on two cores) does not turn a slow start into a "hang";
+a child that stops computing but does not end (blocked on a read) is stopped after ``WALL_FACTOR`` times
+the bound in wall time. Memory is measured as the child's peak RSS
 (``os.wait4``); the address space is also capped at ``ADDRESS_CAP`` so that a blow-up cannot take the machine
 down (measured: ``mtk tokenize`` with torch peaks at ~250 MB RSS and runs under a 1 GiB address-space cap).
 """
@@ -32,6 +35,7 @@ import numpy as np
 import pytest
 
 TIME_BOUND = 10.0
+WALL_FACTOR = 6
 MEMORY_BOUND = 1 << 30
 ADDRESS_CAP = 2 << 30
 #: environment contract for the commit-kill tests (see test_hostile_commit_kills.py)
@@ -45,7 +49,8 @@ class Run:
     code: int
     stdout: str
     stderr: str
-    seconds: float
+    seconds: float  # wall time
+    cpu_seconds: float  # the child's user + system time
     max_rss: int  # bytes
 
     @property
@@ -61,9 +66,21 @@ def _command(args) -> list[str]:
     return [sys.executable, "-m", "mtk", *map(str, args)]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system seconds ``pid`` has run so far (0 once it has ended)."""
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
 def mtk(*args, cwd: Path | None = None, timeout: float = TIME_BOUND, env: dict | None = None,
         stdin: str | None = None) -> Run:
-    """Run ``mtk ARGS`` under the time and address-space bounds; fail the test when it hangs."""
+    """Run ``mtk ARGS`` under the time and address-space bounds; fail the test when it hangs: ``timeout``
+    seconds of CPU, or ``WALL_FACTOR`` times that of wall time."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(_command(args), cwd=cwd, stdout=out, stderr=err,
@@ -76,16 +93,20 @@ def mtk(*args, cwd: Path | None = None, timeout: float = TIME_BOUND, env: dict |
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() - started > timeout:
+            wall = time.perf_counter() - started
+            cpu = _cpu_seconds(proc.pid) if wall > timeout else 0.0
+            if wall > WALL_FACTOR * timeout or cpu > timeout:
                 os.kill(proc.pid, signal.SIGKILL)
                 os.wait4(proc.pid, 0)
-                pytest.fail(f"mtk {' '.join(map(str, args))} hung for more than {timeout:.0f} s")
+                pytest.fail(f"mtk {' '.join(map(str, args))} hung: {cpu:.0f} s of CPU in {wall:.0f} s (bounds:"
+                            f" {timeout:.0f} s of CPU, {WALL_FACTOR * timeout:.0f} s)")
             time.sleep(0.01)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Run(tuple(map(str, args)), proc.returncode, out.read().decode(errors="replace"),
-                   err.read().decode(errors="replace"), time.perf_counter() - started, usage.ru_maxrss * 1024)
+                   err.read().decode(errors="replace"), time.perf_counter() - started,
+                   usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
 
 
 def mtk_here(*args, cwd: Path | None = None, timeout: float | None = None, env: dict | None = None) -> Run:
@@ -96,7 +117,7 @@ def mtk_here(*args, cwd: Path | None = None, timeout: float | None = None, env: 
 
     saved = {key: os.environ.get(key) for key in env or {}}
     os.environ.update(env or {})
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         done = run_cli(*args, cwd=cwd)
     finally:
@@ -105,7 +126,8 @@ def mtk_here(*args, cwd: Path | None = None, timeout: float | None = None, env: 
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return Run(tuple(map(str, args)), done.code, done.stdout, done.stderr, time.perf_counter() - started, 0)
+    return Run(tuple(map(str, args)), done.code, done.stdout, done.stderr, time.perf_counter() - started,
+               time.process_time() - cpu, 0)
 
 
 def setup_mtk(*args, cwd: Path | None = None) -> Run:

@@ -214,7 +214,7 @@ def test_checkpoint_config_with_a_huge_size(tmp_path, dataset, ckpt, key, value)
     torch.save(state, bad)
     before = tree_state(tmp_path)
     run = mtk("tokenize", dataset, "--ckpt", bad, "--out", tmp_path / "tok" / "codes", timeout=20)
-    assert run.seconds < 10
+    assert run.cpu_seconds < 10
     assert_one_line_error(run, "bad.pth", key)
     assert tree_state(tmp_path) == before
     assert_reported(mtk("inspect", bad), "bad.pth")
