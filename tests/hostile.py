@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 TIME_BOUND = 10.0
@@ -66,12 +67,10 @@ def _command(args) -> list[str]:
     return [sys.executable, "-m", "mtk", *map(str, args)]
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system seconds ``pid`` has run so far (0 once it has ended)."""
-    import psutil
-
+def _cpu_seconds(process: psutil.Process) -> float:
+    """User + system seconds ``process`` has run so far (0 once it has ended)."""
     try:
-        times = psutil.Process(pid).cpu_times()
+        times = process.cpu_times()
     except psutil.NoSuchProcess:
         return 0.0
     return times.user + times.system
@@ -89,12 +88,13 @@ def mtk(*args, cwd: Path | None = None, timeout: float = TIME_BOUND, env: dict |
         if stdin is not None:
             proc.stdin.write(stdin.encode())
             proc.stdin.close()
+        watched = psutil.Process(proc.pid)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             wall = time.perf_counter() - started
-            cpu = _cpu_seconds(proc.pid) if wall > timeout else 0.0
+            cpu = _cpu_seconds(watched) if wall > timeout else 0.0
             if wall > WALL_FACTOR * timeout or cpu > timeout:
                 os.kill(proc.pid, signal.SIGKILL)
                 os.wait4(proc.pid, 0)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import torch
 
@@ -389,19 +390,15 @@ class Launch:
     def __init__(self, command: list[str], **env: str):
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         start_new_session=True, env=environment(**env))
-        self.family: dict = {}
+        self.family: dict[int, psutil.Process] = {}
 
     def gather(self) -> None:
         """Note every process now under the launcher."""
-        import psutil
-
         with contextlib.suppress(psutil.NoSuchProcess):
             self.family.update((p.pid, p) for p in psutil.Process(self.process.pid).children(recursive=True))
 
     def stop(self) -> str:
         """Kill the launcher and every process it started; the launcher's stderr ('' when already read)."""
-        import psutil
-
         running = self.process.poll() is None
         if running:
             self.gather()
@@ -454,8 +451,6 @@ LONG_RUN = {"iters": 100_000, "save_every": 1, "eval_every": 100_000, "log_every
 
 @pytest.mark.slow
 def test_accelerate_multi_gpu_without_gpus_forms_one_group_and_a_killed_process_ends_it(data, tmp_path):
-    import psutil
-
     run = tmp_path / "run"
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
